@@ -16,4 +16,5 @@ pub mod v1 {
 
 /// The encoded `FileDescriptorSet` of every gongkai proto file, for
 /// `tonic-reflection` (both v1 and v1alpha).
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gongkai_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/gongkai_descriptor.bin"));

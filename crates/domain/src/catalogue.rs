@@ -1,0 +1,168 @@
+//! The rule catalogue: every rule id, its default severity, the data years it
+//! applies to, and what it checks. Versioned: a change to any rule's meaning
+//! or severity bumps [`RULESET_VERSION`].
+
+use crate::Severity;
+
+/// Version of the rule set. Stored beside every check result.
+pub const RULESET_VERSION: &str = "2026.1";
+
+/// First data year of any national format (the 2019 trial format).
+pub const FIRST_FORMAT_YEAR: u32 = 2019;
+
+/// First data year of the 2021 format.
+pub const FORMAT_2021_YEAR: u32 = 2021;
+
+/// One rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// Stable id, e.g. `t3.balance`.
+    pub id: &'static str,
+    /// Default severity.
+    pub severity: Severity,
+    /// First data year the rule applies to.
+    pub first_year: u32,
+    /// Last data year, if the rule was retired.
+    pub last_year: Option<u32>,
+    /// What it checks, in Chinese.
+    pub summary_zh: &'static str,
+    /// What it checks, in English.
+    pub summary_en: &'static str,
+}
+
+impl Rule {
+    /// Whether the rule applies to a data year. A year that could not be read
+    /// (0) gets every rule, so nothing is skipped silently.
+    pub fn applies_to(&self, data_year: u32) -> bool {
+        data_year == 0
+            || (data_year >= self.first_year && self.last_year.is_none_or(|last| data_year <= last))
+    }
+}
+
+macro_rules! catalogue {
+    ($($konst:ident $id:literal $sev:ident $first:ident $zh:literal $en:literal;)*) => {
+        /// Rule ids, as constants.
+        pub mod id {
+            $(#[doc = $en] pub const $konst: &str = $id;)*
+        }
+        /// Every rule, in catalogue order.
+        pub const RULES: &[Rule] = &[$(Rule {
+            id: $id,
+            severity: Severity::$sev,
+            first_year: $first,
+            last_year: None,
+            summary_zh: $zh,
+            summary_en: $en,
+        },)*];
+    };
+}
+
+catalogue! {
+    T3_BALANCE "t3.balance" Error FIRST_FORMAT_YEAR
+        "各列：第一项加第二项之和等于第三项加第四项之和（R01 + R02 = R24 + R25）"
+        "in each T3 column, R01 + R02 = R24 + R25 (the format's own 勾稽关系)";
+    T3_OUTCOME_TOTAL "t3.outcome-total" Error FIRST_FORMAT_YEAR
+        "各列：（七）总计等于（一）至（六）各项之和（R24 = R03 + … + R23）"
+        "in each T3 column, R24 = R03 + R04 + … + R23";
+    T3_ROW_TOTAL "t3.row-total" Error FIRST_FORMAT_YEAR
+        "各行：总计等于自然人与五类法人或其他组织之和"
+        "in each T3 row, 总计 = 自然人 + the five organisation columns";
+    T4_BLOCK_TOTAL "t4.block-total" Error FIRST_FORMAT_YEAR
+        "行政复议、行政诉讼各栏：总计等于结果维持、结果纠正、其他结果、尚未审结之和"
+        "in each T4 block, 总计 = 维持 + 纠正 + 其他 + 尚未审结";
+    VALUE_RANGE "value.range" Error FIRST_FORMAT_YEAR
+        "数量为非负整数，合计不得溢出；金额非负且最多精确到分（万元下6位小数）"
+        "counts are integers ≥ 0 and sums do not overflow; money is ≥ 0 and exact to the 分 (6 decimals of 万元)";
+    AGENCY_USCC "agency.uscc" Error FIRST_FORMAT_YEAR
+        "统一社会信用代码格式正确、校验码正确"
+        "the agency's 统一社会信用代码 is well formed and its check character is right";
+    AGENCY_REGION_CODE "agency.region-code" Error FIRST_FORMAT_YEAR
+        "行政区划代码为6位数字，且省级代码存在"
+        "the 行政区划代码 is six digits naming an existing province";
+    REPORT_DATA_YEAR "report.data-year" Error FIRST_FORMAT_YEAR
+        "数据年度可识别，且不早于有全国统一格式的2019年"
+        "the data year is known and not before 2019, the first year with a national format";
+    REPORT_FORMAT_VERSION "report.format-version" Error FIRST_FORMAT_YEAR
+        "2021年及以后年度使用2021年格式，2019、2020年度使用试行格式"
+        "data year ≥ 2021 uses the 2021 format; 2019–2020 the trial format";
+    REPORT_SECTION_MISSING "report.section-missing" Error FIRST_FORMAT_YEAR
+        "六个部分齐全；第五、六部分为空时提示警告"
+        "every section is present; an empty 五 or 六 is a warning";
+    T2_IN_FORCE_BELOW_ISSUED "t2.in-force-below-issued" Warning FORMAT_2021_YEAR
+        "同一行中现行有效件数不少于本年制发件数"
+        "现行有效件数 ≥ 本年制发件数 in the same T2 row";
+    T2_REGULATIONS_UNEXPECTED "t2.regulations-unexpected" Warning FORMAT_2021_YEAR
+        "县级及以下机关（含乡镇、街道）无权制定规章，规章一行应为0"
+        "a body that cannot make 规章 (county level and below) reports non-zero 规章";
+    CROSS_YEAR_CARRY_OVER "cross-year.carry-over" Warning FIRST_FORMAT_YEAR
+        "本年“上年结转”等于上年报告的“结转下年度继续办理”（逐列）"
+        "this year's R02 = last year's R25, per column (needs last year's report)";
+    CROSS_YEAR_IN_FORCE "cross-year.in-force" Info FORMAT_2021_YEAR
+        "本年现行有效件数 = 上年现行有效件数 + 本年制发 − 本年废止（文件也可能自然失效，仅作提示）"
+        "this year's 现行有效 = last year's + 本年制发 − 本年废止 (documents can also lapse, so only info)";
+    TEXT_COUNT_MISMATCH "text.count-mismatch" Warning FIRST_FORMAT_YEAR
+        "正文所述数量与表格不一致"
+        "a count stated in the prose differs from the table";
+    TEXT_FEE_UNSTATED "text.fee-unstated" Warning FIRST_FORMAT_YEAR
+        "有收费情形（R22 > 0 或正文提及收费），但第六部分未说明信息处理费收取金额"
+        "R22 > 0 or fees mentioned, but section 六 states no 信息处理费 amount";
+    IMPORT_BLANK_CELL "import.blank-cell" Warning FIRST_FORMAT_YEAR
+        "表格单元格为空、“—”或“/”，按0读取"
+        "a table cell was blank, \"—\" or \"/\" in the published text (read as 0)";
+    IMPORT_LABEL_DRIFT "import.label-drift" Warning FIRST_FORMAT_YEAR
+        "行、列标签与官方格式用语不一致"
+        "a row or column label differs from the official wording";
+    IMPORT_ROW_MISSING "import.row-missing" Error FIRST_FORMAT_YEAR
+        "表格缺少应有的行（按0读取）"
+        "a table lacks a row of the format (its cells are unknown, read as 0)";
+    IMPORT_UNREADABLE_CELL "import.unreadable-cell" Error FIRST_FORMAT_YEAR
+        "单元格内容无法识别为数量或金额"
+        "a table cell holds something that is not a count or an amount";
+    IMPORT_METADATA "import.metadata" Warning FIRST_FORMAT_YEAR
+        "无法从文本中识别机关名称或格式版本，已按推断处理"
+        "the agency name or the format could not be read from the text and was inferred";
+}
+
+/// A rule by id.
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.id == id)
+}
+
+/// The default severity of a rule; `Error` for an id not in the catalogue,
+/// so a misspelt id can never weaken a finding.
+pub fn severity_of(id: &str) -> Severity {
+    rule(id).map_or(Severity::Error, |r| r.severity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut ids: Vec<_> = RULES.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), RULES.len());
+        for r in RULES {
+            assert!(
+                r.id.contains('.')
+                    && r.id.chars().all(|c| c.is_ascii_lowercase()
+                        || c == '.'
+                        || c == '-'
+                        || c.is_ascii_digit()),
+                "{}",
+                r.id
+            );
+        }
+    }
+
+    #[test]
+    fn years_are_stated_and_applied() {
+        let t2 = rule(id::T2_IN_FORCE_BELOW_ISSUED).unwrap();
+        assert!(!t2.applies_to(2020));
+        assert!(t2.applies_to(2021));
+        assert!(rule(id::T3_BALANCE).unwrap().applies_to(2019));
+        assert!(t2.applies_to(0));
+    }
+}

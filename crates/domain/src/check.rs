@@ -1,0 +1,441 @@
+//! The checker: every catalogue rule that needs only the report (and, for the
+//! cross-year rules, last year's report of the same agency).
+//!
+//! Each rule walks the shape in `shape.rs`; sums are checked, and a sum that
+//! overflows is a `value.range` finding in place of the rule it would feed.
+
+use crate::{
+    Finding, FormatVersion, Location, Report, Section,
+    catalogue::{self, FIRST_FORMAT_YEAR, FORMAT_2021_YEAR, id},
+    ids,
+    shape::{
+        CellKind, T2, T2Layout, T3, T3_COLUMNS, T3_PARTS, T3Col, T3Row, T4, T4_BLOCKS, T4_PARTS,
+        T4Col, Value, t3_path, t4_path,
+    },
+    text,
+};
+
+/// Why a pair of reports cannot be checked together.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// The "previous" report is not of the year before.
+    #[error(
+        "the previous report is for data year {previous}, not {expected} (the year before {year})"
+    )]
+    NotPreviousYear {
+        /// Its year.
+        previous: u32,
+        /// The year it should be.
+        expected: u32,
+        /// This report's year.
+        year: u32,
+    },
+    /// The two reports carry different agency codes.
+    #[error("the previous report is of agency {previous}, this one of {current}")]
+    OtherAgency {
+        /// The previous report's agency.
+        previous: String,
+        /// This report's agency.
+        current: String,
+    },
+}
+
+/// Checks a report, and with `previous` also the cross-year rules. Findings
+/// come in catalogue order, then by location.
+pub fn check(report: &Report, previous: Option<&Report>) -> Result<Vec<Finding>, CheckError> {
+    if let Some(prev) = previous {
+        let year = report.metadata.data_year;
+        let expected = year.saturating_sub(1);
+        if prev.metadata.data_year != expected {
+            return Err(CheckError::NotPreviousYear {
+                previous: prev.metadata.data_year,
+                expected,
+                year,
+            });
+        }
+        if let (Some(a), Some(b)) = (&prev.metadata.agency_uscc, &report.metadata.agency_uscc)
+            && a != b
+        {
+            return Err(CheckError::OtherAgency {
+                previous: a.clone(),
+                current: b.clone(),
+            });
+        }
+    }
+    let mut out = Vec::new();
+    metadata_rules(report, &mut out);
+    sections_rule(report, &mut out);
+    if let Some(t3) = &report.t3 {
+        t3_rules(t3, report.format, &mut out);
+    }
+    if let Some(t4) = &report.t4 {
+        t4_rules(t4, &mut out);
+    }
+    if let Some(t2) = &report.t2 {
+        t2_rules(report, t2, &mut out);
+    }
+    if let Some(prev) = previous {
+        cross_year_rules(report, prev, &mut out);
+    }
+    text::text_rules(report, &mut out);
+    let year = report.metadata.data_year;
+    out.retain(|f| catalogue::rule(f.rule).is_none_or(|r| r.applies_to(year)));
+    Ok(out)
+}
+
+/// Checked sum of counts; `None` on overflow.
+fn sum(values: impl IntoIterator<Item = u64>) -> Option<u64> {
+    values.into_iter().try_fold(0u64, u64::checked_add)
+}
+
+fn overflow(location: Location, cells: Vec<String>, what: &str) -> Finding {
+    Finding::new(
+        id::VALUE_RANGE,
+        location,
+        format!("{what}合计超出可表示范围 — the sum for {what} overflows"),
+    )
+    .cells(cells)
+}
+
+fn metadata_rules(r: &Report, out: &mut Vec<Finding>) {
+    let m = &r.metadata;
+    if let Some(code) = &m.agency_uscc
+        && let Err(e) = ids::validate_uscc(code)
+    {
+        out.push(Finding::new(
+            id::AGENCY_USCC,
+            Location::row("metadata", "agency_uscc"),
+            format!("统一社会信用代码“{code}”有误：{e}"),
+        ));
+    }
+    if let Some(code) = &m.region_code
+        && let Err(e) = ids::validate_region_code(code)
+    {
+        out.push(Finding::new(
+            id::AGENCY_REGION_CODE,
+            Location::row("metadata", "region_code"),
+            format!("行政区划代码“{code}”有误：{e}"),
+        ));
+    }
+    let year = m.data_year;
+    if !(FIRST_FORMAT_YEAR..=2100).contains(&year) {
+        let msg = if year == 0 {
+            "无法识别数据年度 — the data year is unknown".to_owned()
+        } else {
+            format!(
+                "数据年度{year}不在2019年以来的格式适用范围内 — data year {year} has no national format (2019 on)"
+            )
+        };
+        out.push(Finding::new(
+            id::REPORT_DATA_YEAR,
+            Location::row("metadata", "data_year"),
+            msg,
+        ));
+    } else {
+        let expected = if year >= FORMAT_2021_YEAR {
+            FormatVersion::Current2021
+        } else {
+            FormatVersion::Trial2019
+        };
+        if r.format != expected {
+            out.push(Finding::new(
+                id::REPORT_FORMAT_VERSION,
+                Location::row("metadata", "format_version"),
+                format!(
+                    "{year}年度报告应使用{expected}，实际使用{} — a {year} report must use the {} format",
+                    r.format,
+                    if expected == FormatVersion::Current2021 { "2021" } else { "2019 trial" }
+                ),
+            ));
+        }
+    }
+}
+
+fn sections_rule(r: &Report, out: &mut Vec<Finding>) {
+    let tables = [
+        true,
+        r.t2.is_some(),
+        r.t3.is_some(),
+        r.t4.is_some(),
+        true,
+        true,
+    ];
+    for (i, spec) in crate::SECTIONS.iter().enumerate() {
+        let location = Location::row("section", spec.section.number().to_string());
+        let text = r.sections[i].as_deref();
+        let heading = spec.section.heading();
+        if text.is_none() || !tables[i] {
+            let what = if tables[i] { "部分" } else { "表格" };
+            out.push(Finding::new(
+                id::REPORT_SECTION_MISSING,
+                location,
+                format!(
+                    "缺少“{heading}”{what} — section {} is missing{}",
+                    spec.ordinal,
+                    if tables[i] { "" } else { " (its table)" }
+                ),
+            ));
+        } else if text.is_some_and(|t| t.trim().is_empty())
+            && matches!(
+                spec.section,
+                Section::ProblemsAndImprovements | Section::OtherMatters
+            )
+        {
+            out.push(
+                Finding::new(
+                    id::REPORT_SECTION_MISSING,
+                    location,
+                    format!("“{heading}”内容为空 — section {} is empty", spec.ordinal),
+                )
+                .severity(crate::Severity::Warning),
+            );
+        }
+    }
+}
+
+fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
+    let outcomes: Vec<T3Row> = T3Row::outcomes_of(format).collect();
+    // t3.balance and t3.outcome-total, column by column.
+    for c in &T3_COLUMNS {
+        let col = c.col;
+        let g = |row| t.get(row, col);
+        let balance_cells =
+            [T3Row::R01, T3Row::R02, T3Row::R24, T3Row::R25].map(|r| t3_path(r, col));
+        let here = Location::cell("t3", "R25", c.key);
+        match (sum([g(T3Row::R01), g(T3Row::R02)]), sum([g(T3Row::R24), g(T3Row::R25)])) {
+            (Some(lhs), Some(rhs)) if lhs != rhs => out.push(
+                Finding::new(
+                    id::T3_BALANCE,
+                    here,
+                    format!(
+                        "“{label}”列：第一项加第二项之和（{} + {} = {lhs}）不等于第三项加第四项之和（{} + {} = {rhs}） — {key}: R01 + R02 = {} + {} = {lhs}, but R24 + R25 = {} + {} = {rhs}",
+                        g(T3Row::R01), g(T3Row::R02), g(T3Row::R24), g(T3Row::R25),
+                        g(T3Row::R01), g(T3Row::R02), g(T3Row::R24), g(T3Row::R25),
+                        label = c.label, key = c.key,
+                    ),
+                )
+                .values(Value::Count(lhs), Value::Count(rhs))
+                .cells(balance_cells),
+            ),
+            (Some(_), Some(_)) => {}
+            _ => out.push(overflow(here, balance_cells.to_vec(), &format!("t3.balance {}", c.key))),
+        }
+
+        let outcome_cells: Vec<String> = std::iter::once(t3_path(T3Row::R24, col))
+            .chain(outcomes.iter().map(|r| t3_path(*r, col)))
+            .collect();
+        let here = Location::cell("t3", "R24", c.key);
+        match sum(outcomes.iter().map(|r| g(*r))) {
+            Some(expected) if expected != g(T3Row::R24) => out.push(
+                Finding::new(
+                    id::T3_OUTCOME_TOTAL,
+                    here,
+                    format!(
+                        "“{label}”列：（七）总计为{actual}，但（一）至（六）各项之和为{expected} — {key}: R24 is {actual}, but the outcome rows add up to {expected}",
+                        label = c.label, key = c.key, actual = g(T3Row::R24),
+                    ),
+                )
+                .values(Value::Count(expected), Value::Count(g(T3Row::R24)))
+                .cells(outcome_cells),
+            ),
+            Some(_) => {}
+            None => out.push(overflow(here, outcome_cells, &format!("t3.outcome-total {}", c.key))),
+        }
+    }
+    // t3.row-total, row by row.
+    for row in T3Row::rows_of(format) {
+        let spec = row.spec();
+        let cells: Vec<String> = std::iter::once(t3_path(row, T3Col::Total))
+            .chain(T3_PARTS.iter().map(|c| t3_path(row, *c)))
+            .collect();
+        let here = Location::cell("t3", spec.id, "total");
+        let actual = t.get(row, T3Col::Total);
+        match sum(T3_PARTS.iter().map(|c| t.get(row, *c))) {
+            Some(expected) if expected != actual => out.push(
+                Finding::new(
+                    id::T3_ROW_TOTAL,
+                    here,
+                    format!(
+                        "“{}”行：总计为{actual}，但自然人与各类法人或其他组织之和为{expected} — {} ({}): total is {actual}, but the applicant columns add up to {expected}",
+                        spec.label, spec.id, spec.key,
+                    ),
+                )
+                .values(Value::Count(expected), Value::Count(actual))
+                .cells(cells),
+            ),
+            Some(_) => {}
+            None => out.push(overflow(here, cells, &format!("t3.row-total {}", spec.id))),
+        }
+    }
+}
+
+fn t4_rules(t: &T4, out: &mut Vec<Finding>) {
+    for b in &T4_BLOCKS {
+        let cells: Vec<String> = std::iter::once(t4_path(b.block, T4Col::Total))
+            .chain(T4_PARTS.iter().map(|c| t4_path(b.block, *c)))
+            .collect();
+        let here = Location::cell("t4", b.key, "total");
+        let actual = t.get(b.block, T4Col::Total);
+        match sum(T4_PARTS.iter().map(|c| t.get(b.block, *c))) {
+            Some(expected) if expected != actual => out.push(
+                Finding::new(
+                    id::T4_BLOCK_TOTAL,
+                    here,
+                    format!(
+                        "{}{}：总计为{actual}，但结果维持、结果纠正、其他结果、尚未审结之和为{expected} — {}: total is {actual}, but upheld + corrected + other + pending = {expected}",
+                        b.group, b.label, b.key,
+                    ),
+                )
+                .values(Value::Count(expected), Value::Count(actual))
+                .cells(cells),
+            ),
+            Some(_) => {}
+            None => out.push(overflow(here, cells, &format!("t4.block-total {}", b.key))),
+        }
+    }
+}
+
+fn t2_rules(r: &Report, t2: &T2, out: &mut Vec<Finding>) {
+    let layout = r.format.t2_layout();
+    // value.range on money: ≥ 0 and exact to the 分.
+    for cell in layout.cells().filter(|c| c.column.kind == CellKind::Money) {
+        if let Value::Money(m) = t2.get(&cell) {
+            let here = Location::cell("t2", cell.row.key, cell.column.key);
+            if m.is_negative() {
+                out.push(
+                    Finding::new(
+                        id::VALUE_RANGE,
+                        here,
+                        format!(
+                            "“{}”金额{m}万元为负数 — {}: amount {m} is negative",
+                            cell.row.label,
+                            cell.path()
+                        ),
+                    )
+                    .values(Value::Money(crate::Money::ZERO), Value::Money(m)),
+                );
+            } else if m.scale() > crate::money::MAX_SCALE {
+                out.push(Finding::new(
+                    id::VALUE_RANGE,
+                    here,
+                    format!(
+                        "“{}”金额{m}万元精确到分以下（{}位小数，最多6位） — {}: {m} has {} decimals of 万元, at most 6 (the 分)",
+                        cell.row.label, m.scale(), cell.path(), m.scale()
+                    ),
+                ));
+            }
+        }
+    }
+    if r.format != FormatVersion::Current2021 {
+        return;
+    }
+    for row in ["regulations", "normative_documents"] {
+        let (Some(issued), Some(in_force)) = (
+            t2.count(layout, row, "issued"),
+            t2.count(layout, row, "in_force"),
+        ) else {
+            continue;
+        };
+        if in_force < issued {
+            let label = layout.cell(row, "in_force").map_or("", |c| c.row.label);
+            out.push(
+                Finding::new(
+                    id::T2_IN_FORCE_BELOW_ISSUED,
+                    Location::cell("t2", row, "in_force"),
+                    format!(
+                        "“{label}”现行有效件数{in_force}少于本年制发件数{issued} — {row}: {in_force} in force is fewer than the {issued} issued this year"
+                    ),
+                )
+                .values(Value::Count(issued), Value::Count(in_force))
+                .cells([format!("t2.{row}.issued")]),
+            );
+        }
+    }
+    if let Some(level) = r.agency_level().filter(|l| !l.may_make_regulations()) {
+        for col in ["issued", "repealed", "in_force"] {
+            let n = t2.count(layout, "regulations", col).unwrap_or(0);
+            if n > 0 {
+                out.push(
+                    Finding::new(
+                        id::T2_REGULATIONS_UNEXPECTED,
+                        Location::cell("t2", "regulations", col),
+                        format!(
+                            "{}机关无权制定规章，但“规章”一行填报{n} — a {level:?}-level body cannot make 规章, yet t2.regulations.{col} is {n}",
+                            match level {
+                                crate::AgencyLevel::Township => "乡镇、街道",
+                                _ => "县级",
+                            }
+                        ),
+                    )
+                    .values(Value::Count(0), Value::Count(n)),
+                );
+            }
+        }
+    }
+}
+
+fn cross_year_rules(r: &Report, prev: &Report, out: &mut Vec<Finding>) {
+    if let (Some(t3), Some(p3)) = (&r.t3, &prev.t3) {
+        for c in &T3_COLUMNS {
+            let now = t3.get(T3Row::R02, c.col);
+            let then = p3.get(T3Row::R25, c.col);
+            if now != then {
+                out.push(
+                    Finding::new(
+                        id::CROSS_YEAR_CARRY_OVER,
+                        Location::cell("t3", "R02", c.key),
+                        format!(
+                            "“{}”列：本年上年结转{now}件，上年报告结转下年度继续办理{then}件 — {}: R02 is {now}, last year's R25 was {then}",
+                            c.label, c.key
+                        ),
+                    )
+                    .values(Value::Count(then), Value::Count(now))
+                    .cells([format!("previous.{}", t3_path(T3Row::R25, c.col))]),
+                );
+            }
+        }
+    }
+    if r.format != FormatVersion::Current2021 || prev.format != FormatVersion::Current2021 {
+        return;
+    }
+    let layout: &T2Layout = r.format.t2_layout();
+    let (Some(t2), Some(p2)) = (&r.t2, &prev.t2) else {
+        return;
+    };
+    for row in ["regulations", "normative_documents"] {
+        let get = |t: &T2, col| t.count(layout, row, col).map(i128::from);
+        let (Some(before), Some(issued), Some(repealed), Some(now)) = (
+            get(p2, "in_force"),
+            get(t2, "issued"),
+            get(t2, "repealed"),
+            get(t2, "in_force"),
+        ) else {
+            continue;
+        };
+        // i128 holds any u64 ± u64 exactly.
+        let Some(expected) = before
+            .checked_add(issued)
+            .and_then(|v| v.checked_sub(repealed))
+        else {
+            continue;
+        };
+        if expected != now {
+            let shown = |v: i128| {
+                u64::try_from(v)
+                    .map(Value::Count)
+                    .unwrap_or_else(|_| Value::Delta(i64::try_from(v).unwrap_or(i64::MIN)))
+            };
+            out.push(
+                Finding::new(
+                    id::CROSS_YEAR_IN_FORCE,
+                    Location::cell("t2", row, "in_force"),
+                    format!(
+                        "现行有效件数{now}，按上年{before} + 本年制发{issued} − 本年废止{repealed}应为{expected}（如有文件自然失效可说明） — {row}: in force {now}, expected {before} + {issued} − {repealed} = {expected}"
+                    ),
+                )
+                .values(shown(expected), shown(now))
+                .cells([format!("t2.{row}.issued"), format!("t2.{row}.repealed"), format!("previous.t2.{row}.in_force")]),
+            );
+        }
+    }
+}

@@ -1,0 +1,409 @@
+//! Text rules: counts stated in the prose, matched to the cells they describe.
+//!
+//! A statement counts only when one clause holds a subject's keywords before a
+//! single "N件"; anything else (宝政发28件, 更新831条, 政策解读文件14件, a
+//! comparison with last year) is not about a table cell and raises nothing.
+
+use crate::{
+    Finding, FormatVersion, Location, Report, Section,
+    catalogue::id,
+    shape::{T3Col, T3Row, T4Block, T4Col, Value, t3_path, t4_path},
+};
+
+/// What a stated count is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// 收到 / 新收 / 受理 … 申请 N件 → R01 (or R01 + R02).
+    ApplicationsReceived,
+    /// 办理 / 办结 / 答复 … 申请 N件 → R24 (or R01, or R01 + R02).
+    ApplicationsHandled,
+    /// 上年结转 … N件 → R02.
+    CarriedOver,
+    /// 结转下年度 … N件 → R25.
+    CarriedForward,
+    /// 行政复议 N件 → T4 复议 总计.
+    Reconsideration,
+    /// 行政诉讼 N件 → the two litigation 总计 together.
+    Litigation,
+    /// 制发 / 印发 / 出台 / 制定 规范性文件 N件 → T2 本年制发件数.
+    NormativeIssued,
+    /// 废止 规范性文件 N件 → T2 本年废止件数.
+    NormativeRepealed,
+    /// 现行有效 规范性文件 N件 → T2 现行有效件数.
+    NormativeInForce,
+}
+
+/// A count stated in the prose.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    /// The section it was read from.
+    pub section: Section,
+    /// The clause, as written.
+    pub clause: String,
+    /// What it is about.
+    pub subject: Subject,
+    /// The number stated.
+    pub number: u64,
+}
+
+const CLAUSE_BREAKS: &[char] = &[
+    '。', '；', ';', '，', ',', '、', '！', '？', '：', ':', '\n', '（', '）', '(', ')',
+];
+
+/// Words that make a clause a comparison or a part, not a statement of a cell.
+const HEDGES: &[&str] = &[
+    "同比",
+    "增长",
+    "增加",
+    "减少",
+    "下降",
+    "较上年",
+    "比上年",
+    "其中",
+    "%",
+    "％",
+    "占",
+];
+
+/// Splits prose into clauses.
+pub fn clauses(text: &str) -> impl Iterator<Item = &str> {
+    text.split(CLAUSE_BREAKS)
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+}
+
+/// The numbers followed by 件 in a clause, with the byte offset each starts at.
+fn counts_in(clause: &str) -> Vec<(usize, u64)> {
+    let mut out = Vec::new();
+    let mut digits = String::new();
+    let mut start = 0;
+    for (i, ch) in clause.char_indices() {
+        let d = match ch {
+            '0'..='9' => Some(ch),
+            // Full-width digits, as some sites publish them.
+            '０'..='９' => char::from_u32(u32::from(ch).wrapping_sub(0xFEE0)),
+            _ => None,
+        };
+        if let Some(d) = d {
+            if digits.is_empty() {
+                start = i;
+            }
+            digits.push(d);
+            continue;
+        }
+        if !digits.is_empty()
+            && ch == '件'
+            && let Ok(n) = digits.parse()
+        {
+            out.push((start, n));
+        }
+        digits.clear();
+    }
+    out
+}
+
+fn has_any(s: &str, words: &[&str]) -> bool {
+    words.iter().any(|w| s.contains(w))
+}
+
+fn subject_of(head: &str) -> Option<Subject> {
+    let applications = head.contains("申请");
+    if head.contains("上年结转") {
+        return Some(Subject::CarriedOver);
+    }
+    if head.contains("结转") {
+        return Some(Subject::CarriedForward);
+    }
+    if applications && has_any(head, &["收到", "新收", "受理", "接收"]) {
+        return Some(Subject::ApplicationsReceived);
+    }
+    if applications && has_any(head, &["办理", "办结", "答复", "处理"]) {
+        return Some(Subject::ApplicationsHandled);
+    }
+    let reconsideration = head.contains("行政复议");
+    let litigation = head.contains("行政诉讼");
+    if reconsideration && !litigation {
+        return Some(Subject::Reconsideration);
+    }
+    if litigation && !reconsideration {
+        return Some(Subject::Litigation);
+    }
+    if head.contains("规范性文件") {
+        if head.contains("废止") {
+            return Some(Subject::NormativeRepealed);
+        }
+        if head.contains("现行有效") {
+            return Some(Subject::NormativeInForce);
+        }
+        if has_any(head, &["制发", "印发", "出台", "制定"]) {
+            return Some(Subject::NormativeIssued);
+        }
+    }
+    None
+}
+
+/// Every count stated in the report's prose sections.
+pub fn statements(report: &Report) -> Vec<Statement> {
+    let prose = [
+        Section::Overview,
+        Section::ProblemsAndImprovements,
+        Section::OtherMatters,
+    ];
+    let mut out = Vec::new();
+    for section in prose {
+        let Some(text) = report.section(section) else {
+            continue;
+        };
+        for clause in clauses(text) {
+            if has_any(clause, HEDGES) {
+                continue;
+            }
+            let counts = counts_in(clause);
+            let [(at, number)] = counts.as_slice() else {
+                continue;
+            };
+            if let Some(subject) = subject_of(&clause[..*at]) {
+                out.push(Statement {
+                    section,
+                    clause: clause.to_owned(),
+                    subject,
+                    number: *number,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The cell a statement is compared with, its value, and the other values
+/// the same words are also commonly used for.
+fn table_value(report: &Report, subject: Subject) -> Option<(String, u64, Vec<u64>)> {
+    let total = |row| report.t3.as_ref().map(|t| t.get(row, T3Col::Total));
+    let received_and_carried = || total(T3Row::R01)?.checked_add(total(T3Row::R02)?);
+    let t4 = |b| report.t4.as_ref().map(|t| t.get(b, T4Col::Total));
+    let t2_2021 = |col| {
+        (report.format == FormatVersion::Current2021)
+            .then(|| {
+                report
+                    .t2
+                    .as_ref()?
+                    .count(report.format.t2_layout(), "normative_documents", col)
+            })
+            .flatten()
+    };
+    let t3_cell = |row| t3_path(row, T3Col::Total);
+    Some(match subject {
+        Subject::ApplicationsReceived => (
+            t3_cell(T3Row::R01),
+            total(T3Row::R01)?,
+            received_and_carried().into_iter().collect(),
+        ),
+        Subject::ApplicationsHandled => (
+            t3_cell(T3Row::R24),
+            total(T3Row::R24)?,
+            total(T3Row::R01)
+                .into_iter()
+                .chain(received_and_carried())
+                .collect(),
+        ),
+        Subject::CarriedOver => (t3_cell(T3Row::R02), total(T3Row::R02)?, vec![]),
+        Subject::CarriedForward => (t3_cell(T3Row::R25), total(T3Row::R25)?, vec![]),
+        Subject::Reconsideration => (
+            t4_path(T4Block::Reconsideration, T4Col::Total),
+            t4(T4Block::Reconsideration)?,
+            vec![],
+        ),
+        Subject::Litigation => (
+            t4_path(T4Block::LitigationDirect, T4Col::Total),
+            t4(T4Block::LitigationDirect)?
+                .checked_add(t4(T4Block::LitigationAfterReconsideration)?)?,
+            vec![],
+        ),
+        Subject::NormativeIssued => match report.format {
+            FormatVersion::Current2021 => (
+                "t2.normative_documents.issued".into(),
+                t2_2021("issued")?,
+                vec![],
+            ),
+            FormatVersion::Trial2019 => (
+                "t2.normative_documents.newly_made".into(),
+                report.t2.as_ref()?.count(
+                    report.format.t2_layout(),
+                    "normative_documents",
+                    "newly_made",
+                )?,
+                vec![],
+            ),
+        },
+        Subject::NormativeRepealed => (
+            "t2.normative_documents.repealed".into(),
+            t2_2021("repealed")?,
+            vec![],
+        ),
+        Subject::NormativeInForce => (
+            "t2.normative_documents.in_force".into(),
+            t2_2021("in_force")?,
+            vec![],
+        ),
+    })
+}
+
+fn location_of(path: &str) -> Location {
+    let mut parts = path.splitn(3, '.');
+    let table = match parts.next() {
+        Some("t2") => "t2",
+        Some("t4") => "t4",
+        _ => "t3",
+    };
+    Location::cell(
+        table,
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    )
+}
+
+pub(crate) fn text_rules(report: &Report, out: &mut Vec<Finding>) {
+    for s in statements(report) {
+        let Some((path, value, also)) = table_value(report, s.subject) else {
+            continue;
+        };
+        if s.number == value || also.contains(&s.number) {
+            continue;
+        }
+        out.push(
+            Finding::new(
+                id::TEXT_COUNT_MISMATCH,
+                location_of(&path),
+                format!(
+                    "“{}”部分正文称“{}”，表格中为{value} — section {} states {}, the table ({path}) holds {value}",
+                    s.section.heading(),
+                    s.clause,
+                    s.section.spec().ordinal,
+                    s.number,
+                ),
+            )
+            .values(Value::Count(value), Value::Count(s.number))
+            .cells([format!("section.{}", s.section.number())]),
+        );
+    }
+    fee_rule(report, out);
+}
+
+/// Words in section 六 that state the fee, including that none was charged.
+const FEE_STATED: &[&str] = &["零", "未收取", "没有收取", "不收取", "未发生", "无", "免"];
+
+fn fee_rule(report: &Report, out: &mut Vec<Finding>) {
+    let r22 = match (report.format, &report.t3) {
+        (FormatVersion::Current2021, Some(t3)) => t3.get(T3Row::R22, T3Col::Total),
+        _ => 0,
+    };
+    let mentioned = report
+        .sections
+        .iter()
+        .flatten()
+        .any(|t| t.contains("信息处理费"));
+    if r22 == 0 && !mentioned {
+        return;
+    }
+    let Some(six) = report.section(Section::OtherMatters) else {
+        return;
+    };
+    let stated = clauses(six).any(|c| {
+        c.contains("处理费")
+            && (c
+                .chars()
+                .any(|ch| ch.is_ascii_digit() || ('０'..='９').contains(&ch))
+                || has_any(c, FEE_STATED))
+    });
+    if stated {
+        return;
+    }
+    let why = if r22 > 0 {
+        format!("R22（逾期未缴纳费用）为{r22}件")
+    } else {
+        "正文提及信息处理费".to_owned()
+    };
+    out.push(
+        Finding::new(
+            id::TEXT_FEE_UNSTATED,
+            Location::row("section", "6"),
+            format!(
+                "{why}，但“六、其他需要报告的事项”未说明信息处理费收取金额 — section 六 states no amount of 信息处理费 although {}",
+                if r22 > 0 { format!("R22 is {r22}") } else { "fees are mentioned".to_owned() }
+            ),
+        )
+        .cells([t3_path(T3Row::R22, T3Col::Total)]),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report_with(overview: &str) -> Report {
+        let mut r = Report::empty(FormatVersion::Current2021, 2024);
+        r.sections[0] = Some(overview.to_owned());
+        r.sections[5] = Some("本年度收取信息处理费用为0。".to_owned());
+        r
+    }
+
+    #[test]
+    fn reads_the_sample_statements_and_nothing_else() {
+        let r = report_with(
+            "全年在县政府门户网站信息公开目录更新831条。2024年，在县政府门户网站公开规范性文件11件、宝政发28件、宝政办发29件，乡镇、部门文件4件。共公开政策解读文件14件。2024年，全县各部门共办理政府信息公开申请78件。",
+        );
+        let s = statements(&r);
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(s[0].subject, Subject::ApplicationsHandled);
+        assert_eq!(s[0].number, 78);
+    }
+
+    #[test]
+    fn mismatch_names_both_numbers() {
+        let mut r = report_with("本年共新收政府信息公开申请12件。制发规范性文件3件。");
+        let t3 = r.t3.as_mut().unwrap();
+        t3.set(T3Row::R01, T3Col::Total, 10);
+        let mut out = Vec::new();
+        text_rules(&r, &mut out);
+        let f: Vec<_> = out
+            .iter()
+            .filter(|f| f.rule == id::TEXT_COUNT_MISMATCH)
+            .collect();
+        assert_eq!(f.len(), 2, "{out:?}");
+        assert_eq!(f[0].location.path(), "t3.R01.total");
+        assert_eq!(
+            (f[0].expected, f[0].actual),
+            (Some(Value::Count(10)), Some(Value::Count(12)))
+        );
+        assert_eq!(f[1].location.path(), "t2.normative_documents.issued");
+        assert_eq!(f[1].actual, Some(Value::Count(3)));
+    }
+
+    #[test]
+    fn comparisons_and_parts_are_not_statements() {
+        let r = report_with("共办理申请比上年增加5件。其中自然人申请3件。同比增长2件。");
+        assert!(statements(&r).is_empty());
+    }
+
+    #[test]
+    fn fee_unstated_fires_only_without_an_amount() {
+        let mut r = report_with("");
+        r.t3.as_mut().unwrap().set(T3Row::R22, T3Col::Total, 2);
+        r.sections[5] = Some("无其他需要报告的事项。".to_owned());
+        let mut out = Vec::new();
+        fee_rule(&r, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].location.path(), "section.6");
+
+        for stated in [
+            "本年度收取信息处理费用为0。",
+            "本年度未收取信息处理费。",
+            "收取信息处理费120元。",
+        ] {
+            r.sections[5] = Some(stated.to_owned());
+            let mut out = Vec::new();
+            fee_rule(&r, &mut out);
+            assert!(out.is_empty(), "{stated}");
+        }
+    }
+}
