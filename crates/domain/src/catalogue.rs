@@ -118,6 +118,12 @@ catalogue! {
     IMPORT_UNREADABLE_CELL "import.unreadable-cell" Error FIRST_FORMAT_YEAR
         "单元格内容无法识别为数量或金额"
         "a table cell holds something that is not a count or an amount";
+    IMPORT_ROW_DUPLICATE "import.row-duplicate" Error FIRST_FORMAT_YEAR
+        "同一行在表格中出现两次，以第一次为准"
+        "a row of the format appears twice in the table; the first is kept";
+    IMPORT_UNKNOWN_ROW "import.unknown-row" Warning FIRST_FORMAT_YEAR
+        "表格中有无法对应到格式的行，已忽略"
+        "a table row whose label matches no row of the format was ignored";
     IMPORT_METADATA "import.metadata" Warning FIRST_FORMAT_YEAR
         "无法从文本中识别机关名称或格式版本，已按推断处理"
         "the agency name or the format could not be read from the text and was inferred";

@@ -57,13 +57,15 @@ impl Location {
         Location::cell(table, row, "")
     }
 
-    /// Canonical path, e.g. `t3.R25.natural_person` or `section.6`.
+    /// Canonical path, e.g. `t3.R25.natural_person` or `section.6`: the
+    /// non-empty parts joined by dots.
     pub fn path(&self) -> String {
-        match (self.row.is_empty(), self.column.is_empty()) {
-            (true, _) => self.table.to_owned(),
-            (false, true) => format!("{}.{}", self.table, self.row),
-            (false, false) => format!("{}.{}.{}", self.table, self.row, self.column),
-        }
+        [self.table, self.row.as_str(), self.column.as_str()]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(".")
     }
 }
 

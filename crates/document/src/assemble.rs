@@ -1,0 +1,325 @@
+//! From blocks to a report: metadata, the six sections by their headings, and
+//! the three tables by what they contain.
+
+use chrono::NaiveDate;
+use gongkai_domain::{
+    Finding, FormatVersion, Location, Metadata, Report, SECTIONS,
+    catalogue::{FORMAT_2021_YEAR, id},
+};
+
+use crate::{
+    ImportError,
+    blocks::Block,
+    cells::{core, fold},
+    tables::{read_t2, read_t3, read_t4},
+};
+
+/// Which table a run of rows is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TableKind {
+    T2,
+    T3,
+    T4,
+}
+
+/// Recognises a table by labels only it has.
+fn classify(rows: &[Vec<String>]) -> Option<TableKind> {
+    let all: String = rows.iter().flatten().map(|c| fold(c)).collect();
+    if all.contains("自然人") || all.contains("本年新收") || all.contains("本年度办理结果")
+    {
+        Some(TableKind::T3)
+    } else if all.contains("尚未审结") || all.contains("复议后起诉") || all.contains("结果维持")
+    {
+        Some(TableKind::T4)
+    } else if all.contains("第二十条")
+        || all.contains("信息内容")
+        || all.contains("行政规范性文件")
+        || all.contains("行政许可")
+    {
+        Some(TableKind::T2)
+    } else {
+        None
+    }
+}
+
+/// Which section a heading line opens, if any: its ordinal ("三、") and one
+/// of the section's keywords.
+fn section_of(line: &str) -> Option<usize> {
+    let f = fold(line);
+    if f.chars().count() > 40 {
+        return None;
+    }
+    SECTIONS.iter().position(|s| {
+        f.strip_prefix(s.ordinal).is_some_and(|rest| {
+            rest.starts_with(',') && s.keywords.iter().any(|k| rest.contains(k))
+        })
+    })
+}
+
+/// Year and agency name from a title such as "宝清县人民政府2024年政府信息公开工作年度报告".
+fn title_parts(line: &str) -> Option<(u32, String)> {
+    let f = fold(line);
+    let at = f.find("政府信息公开")?;
+    let head = f[..at].trim_end_matches("度").trim_end_matches('年');
+    let digits: String = head
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    if digits.len() != 4 {
+        return None;
+    }
+    let year: u32 = digits.chars().rev().collect::<String>().parse().ok()?;
+    let name = head[..head.len().saturating_sub(4)].to_owned();
+    Some((year, name))
+}
+
+/// The value after a label such as "统一社会信用代码：" on a line.
+fn labelled<'a>(line: &'a str, labels: &[&str]) -> Option<&'a str> {
+    labels.iter().find_map(|l| {
+        let at = line.find(l)?;
+        let rest =
+            line[at.saturating_add(l.len())..].trim_start_matches([':', '：', ' ', '\u{3000}']);
+        let end = rest
+            .find(|c: char| c.is_whitespace() || "，,。；;）)".contains(c))
+            .unwrap_or(rest.len());
+        Some(&rest[..end]).filter(|v| !v.is_empty())
+    })
+}
+
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    let f = fold(s);
+    NaiveDate::parse_from_str(&f, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(&f, "%Y年%m月%d日"))
+        .or_else(|_| NaiveDate::parse_from_str(&f, "%Y/%m/%d"))
+        .ok()
+}
+
+/// Reads a report out of blocks. Fails only when nothing of the format is
+/// there at all.
+pub(crate) fn assemble(blocks: &[Block]) -> Result<(Report, Vec<Finding>), ImportError> {
+    let mut findings = Vec::new();
+    let mut sections: [Option<Vec<&str>>; 6] = Default::default();
+    let mut current: Option<usize> = None;
+    let mut preamble: Vec<&str> = Vec::new();
+    let mut tables: Vec<(TableKind, Vec<Vec<String>>)> = Vec::new();
+    let mut run: Vec<Vec<String>> = Vec::new();
+
+    let mut flush = |run: &mut Vec<Vec<String>>,
+                     tables: &mut Vec<(TableKind, Vec<Vec<String>>)>| {
+        if run.is_empty() {
+            return;
+        }
+        let rows = std::mem::take(run);
+        match classify(&rows) {
+            // A table split by a heading or a line of prose is one table.
+            Some(kind) => match tables.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, existing)) => existing.extend(rows),
+                None => tables.push((kind, rows)),
+            },
+            None => {
+                let first = rows
+                    .iter()
+                    .flatten()
+                    .find(|c| !c.is_empty())
+                    .cloned()
+                    .unwrap_or_default();
+                findings.push(Finding::new(
+                    id::IMPORT_UNKNOWN_ROW,
+                    Location::row("document", ""),
+                    format!("无法识别的表格（首格“{first}”），已忽略 — a table starting \"{first}\" is none of T2, T3, T4 and was ignored"),
+                ));
+            }
+        }
+    };
+
+    for block in blocks {
+        match block {
+            Block::Row(cells) => {
+                run.push(cells.clone());
+                continue;
+            }
+            Block::Heading(text) | Block::Text(text) => {
+                flush(&mut run, &mut tables);
+                match section_of(text) {
+                    Some(i) if current.is_none_or(|c| i > c) => {
+                        current = Some(i);
+                        sections[i] = Some(Vec::new());
+                    }
+                    _ => match current.and_then(|c| sections[c].as_mut()) {
+                        Some(lines) => lines.push(text),
+                        None => preamble.push(text),
+                    },
+                }
+            }
+        }
+    }
+    flush(&mut run, &mut tables);
+
+    if current.is_none() && tables.is_empty() {
+        return Err(ImportError::NotAReport(
+            "找不到年度报告的任何部分标题（一、总体情况 … 六、其他需要报告的事项）或表格 — no section heading and no table of the annual report format".to_owned(),
+        ));
+    }
+
+    let metadata = read_metadata(&preamble, blocks, &mut findings);
+    let table = |kind| {
+        tables
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, rows)| rows.as_slice())
+    };
+    let format = detect_format(
+        table(TableKind::T2),
+        table(TableKind::T3),
+        metadata.data_year,
+        &mut findings,
+    );
+
+    let report = Report {
+        t2: table(TableKind::T2).map(|rows| read_t2(rows, format, &mut findings)),
+        t3: table(TableKind::T3).map(|rows| read_t3(rows, format, &mut findings)),
+        t4: table(TableKind::T4).map(|rows| read_t4(rows, &mut findings)),
+        metadata,
+        format,
+        sections: sections.map(|s| s.map(|lines| lines.join("\n"))),
+    };
+    Ok((report, findings))
+}
+
+fn read_metadata(preamble: &[&str], blocks: &[Block], findings: &mut Vec<Finding>) -> Metadata {
+    let mut m = Metadata::default();
+    for line in preamble {
+        if let Some((year, name)) = title_parts(line) {
+            m.data_year = year;
+            if !name.is_empty() {
+                m.agency_name = name;
+            }
+            break;
+        }
+    }
+    if m.agency_name.is_empty() {
+        // The agency on a title line of its own, as in the sample.
+        if let Some(name) = preamble.iter().find(|l| {
+            let f = fold(l);
+            !f.contains("报告") && f.chars().count() <= 40 && !f.contains(':')
+        }) {
+            m.agency_name = fold(name);
+        }
+    }
+    if m.agency_name.is_empty() {
+        findings.push(Finding::new(
+            id::IMPORT_METADATA,
+            Location::row("metadata", "agency_name"),
+            "标题中找不到机关名称 — the title names no agency",
+        ));
+    }
+    let lines = blocks.iter().filter_map(|b| match b {
+        Block::Heading(t) | Block::Text(t) => Some(t.as_str()),
+        Block::Row(_) => None,
+    });
+    for line in lines {
+        if m.agency_uscc.is_none() {
+            m.agency_uscc = labelled(line, &["统一社会信用代码"]).map(fold);
+        }
+        if m.region_code.is_none() {
+            m.region_code = labelled(line, &["行政区划代码"]).map(fold);
+        }
+        if m.publication_date.is_none() {
+            m.publication_date =
+                labelled(line, &["发布日期", "发布时间", "成文日期"]).and_then(parse_date);
+        }
+    }
+    m
+}
+
+/// The format the tables follow: by T2's column labels, else by T3's single
+/// 其他处理 row, else by the data year (with a finding saying so).
+fn detect_format(
+    t2: Option<&[Vec<String>]>,
+    t3: Option<&[Vec<String>]>,
+    year: u32,
+    findings: &mut Vec<Finding>,
+) -> FormatVersion {
+    let has = |rows: Option<&[Vec<String>]>, words: &[&str]| {
+        rows.is_some_and(|rows| {
+            rows.iter()
+                .flatten()
+                .any(|c| words.iter().any(|w| fold(c).contains(w)))
+        })
+    };
+    if has(
+        t2,
+        &[
+            "本年制发件数",
+            "现行有效件数",
+            "本年处理决定数量",
+            "本年收费金额",
+        ],
+    ) {
+        return FormatVersion::Current2021;
+    }
+    if has(
+        t2,
+        &[
+            "本年新制作数量",
+            "对外公开总数量",
+            "上一年项目数量",
+            "政府集中采购",
+        ],
+    ) {
+        return FormatVersion::Trial2019;
+    }
+    let trial_t3 = t3.is_some_and(|rows| {
+        rows.iter().any(|r| {
+            r.iter()
+                .rposition(|c| crate::cells::is_label(c))
+                .is_some_and(|i| core(&r[i]) == "其他处理")
+                && crate::tables::has_values(r)
+        })
+    });
+    if trial_t3 {
+        return FormatVersion::Trial2019;
+    }
+    let format = if year == 0 || year >= FORMAT_2021_YEAR {
+        FormatVersion::Current2021
+    } else {
+        FormatVersion::Trial2019
+    };
+    findings.push(Finding::new(
+        id::IMPORT_METADATA,
+        Location::row("metadata", "format_version"),
+        format!("表格未显示所用格式，按数据年度推定为{format} — the tables do not show their format; taken as {format} from the data year"),
+    ));
+    format
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn section_headings_by_ordinal_and_keyword() {
+        assert_eq!(section_of("一、总体情况"), Some(0));
+        assert_eq!(
+            section_of("四、政府信息公开行政复议、行政诉讼情况"),
+            Some(3)
+        );
+        assert_eq!(section_of("六、其他需要报告的事项"), Some(5));
+        assert_eq!(section_of("（二）依申请公开工作。"), None);
+        assert_eq!(section_of("三、本年度办理结果"), None);
+    }
+
+    #[test]
+    fn title_gives_year_and_agency() {
+        assert_eq!(
+            title_parts("2024年政府信息公开工作年度报告"),
+            Some((2024, String::new()))
+        );
+        assert_eq!(
+            title_parts("宝清县人民政府2024年度政府信息公开工作年度报告"),
+            Some((2024, "宝清县人民政府".to_owned()))
+        );
+        assert_eq!(title_parts("政府信息公开工作年度报告"), None);
+    }
+}

@@ -1,0 +1,239 @@
+//! Reading labels and cells as published: full-width forms, stray spaces,
+//! ordinals, blank markers.
+
+use gongkai_domain::{
+    Finding, Location, Money,
+    catalogue::id,
+    shape::{CellKind, Value},
+};
+
+/// Folds a label to a comparable form: no white space, full-width ASCII forms
+/// to ASCII, curly quotes to straight ones, Markdown emphasis dropped.
+pub fn fold(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '*' && *c != '\u{200b}')
+        .map(|c| match c {
+            // Full-width ASCII variants: （）：，．１ → ():,.1
+            '\u{ff01}'..='\u{ff5e}' => {
+                char::from_u32(u32::from(c).wrapping_sub(0xfee0)).unwrap_or(c)
+            }
+            '“' | '”' | '「' | '」' => '"',
+            '‘' | '’' => '\'',
+            '、' => ',',
+            '—' | '–' => '-',
+            _ => c,
+        })
+        .collect()
+}
+
+const CHINESE_ORDINALS: &str = "一二三四五六七八九十";
+
+/// Strips one leading ordinal from a folded label: `三,` (from 三、), `(三)`,
+/// `3.` or `3,`. Returns the rest.
+pub fn strip_ordinal(folded: &str) -> &str {
+    // 三、 (folded to "三,")
+    let chinese = folded.trim_start_matches(|c| CHINESE_ORDINALS.contains(c));
+    if chinese.len() < folded.len()
+        && let Some(rest) = chinese.strip_prefix(',')
+    {
+        return rest;
+    }
+    // (三)
+    if let Some(inner) = folded.strip_prefix('(') {
+        let after = inner.trim_start_matches(|c| CHINESE_ORDINALS.contains(c));
+        if after.len() < inner.len()
+            && let Some(rest) = after.strip_prefix(')')
+        {
+            return rest;
+        }
+    }
+    // 3. or 3,
+    let arabic = folded.trim_start_matches(|c: char| c.is_ascii_digit());
+    if arabic.len() < folded.len()
+        && let Some(rest) = arabic.strip_prefix(['.', ','])
+    {
+        return rest;
+    }
+    folded
+}
+
+/// The folded label without its ordinal.
+pub fn core(label: &str) -> String {
+    strip_ordinal(&fold(label)).to_owned()
+}
+
+/// Whether a cell reads as a label rather than a value: it holds at least two
+/// Chinese characters ("251000元" has one and is a value with a unit).
+pub fn is_label(cell: &str) -> bool {
+    cell.chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .count()
+        >= 2
+}
+
+/// Markers a publisher uses for an empty cell.
+const BLANK_MARKERS: &[&str] = &["", "-", "--", "/", "\\", "无"];
+
+/// Reads one value cell of a kind. A blank cell becomes zero with an
+/// `import.blank-cell` finding; anything unreadable becomes zero with an
+/// error finding, so nothing is ever a silent zero.
+pub fn read_cell(
+    raw: Option<&str>,
+    kind: CellKind,
+    location: Location,
+    findings: &mut Vec<Finding>,
+) -> Value {
+    let raw = raw.unwrap_or("");
+    let text = fold(raw);
+    if BLANK_MARKERS.contains(&text.as_str()) {
+        findings.push(Finding::new(
+            id::IMPORT_BLANK_CELL,
+            location.clone(),
+            format!("{location}单元格为空（“{}”），按0读取 — cell {location} is blank (\"{}\"), read as 0", raw.trim(), raw.trim()),
+        ));
+        return Value::zero(kind);
+    }
+    let plain = strip_thousands(&text);
+    // Boxed: a Finding is large and this is the cold path.
+    let parsed: Result<Value, Box<Finding>> = match kind {
+        CellKind::Count => parse_count(&plain, &location),
+        CellKind::Delta => plain
+            .trim_start_matches('+')
+            .parse::<i64>()
+            .map(Value::Delta)
+            .map_err(|_| unreadable(&location, raw, "不是整数 — not a whole number")),
+        CellKind::Money => plain.parse::<Money>().map(Value::Money).map_err(|e| {
+            unreadable(
+                &location,
+                raw,
+                &format!("不是金额（{e}） — not an amount of 万元"),
+            )
+        }),
+    };
+    match parsed {
+        Ok(v) => v,
+        Err(f) => {
+            findings.push(*f);
+            Value::zero(kind)
+        }
+    }
+}
+
+fn parse_count(text: &str, location: &Location) -> Result<Value, Box<Finding>> {
+    if let Some(rest) = text.strip_prefix('-')
+        && !rest.is_empty()
+        && rest.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(Box::new(Finding::new(
+            id::VALUE_RANGE,
+            location.clone(),
+            format!("{location}为负数{text} — count {location} is negative ({text})"),
+        )));
+    }
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(unreadable(
+            location,
+            text,
+            "不是非负整数 — not a whole number ≥ 0",
+        ));
+    }
+    text.parse::<u64>().map(Value::Count).map_err(|_| {
+        Box::new(Finding::new(
+            id::VALUE_RANGE,
+            location.clone(),
+            format!("{location}数值{text}超出可表示范围 — count {location} ({text}) is too large to hold"),
+        ))
+    })
+}
+
+fn unreadable(location: &Location, raw: &str, why: &str) -> Box<Finding> {
+    Box::new(Finding::new(
+        id::IMPORT_UNREADABLE_CELL,
+        location.clone(),
+        format!(
+            "{location}单元格“{}”{why}（按0读取） — cell {location} \"{}\" read as 0",
+            raw.trim(),
+            raw.trim()
+        ),
+    ))
+}
+
+/// Drops thousands separators from a number written like `1,234,567`.
+fn strip_thousands(s: &str) -> String {
+    let int = s.split('.').next().unwrap_or("");
+    let groups: Vec<&str> = int.trim_start_matches('-').split(',').collect();
+    let grouped = groups.len() > 1
+        && groups.first().is_some_and(|g| (1..=3).contains(&g.len()))
+        && groups.iter().skip(1).all(|g| g.len() == 3)
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
+    if grouped {
+        s.replace(',', "")
+    } else {
+        s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_publishing_variants_to_one_form() {
+        assert_eq!(
+            fold("(二) 部分公开(区分处理的, 只计这一情形, 不计其他情形)"),
+            fold("（二）部分公开（区分处理的，只计这一情形，不计其他情形）")
+        );
+        assert_eq!(fold("结果 维持"), "结果维持");
+        assert_eq!(fold("3. 危及“三安全一稳定”"), "3.危及\"三安全一稳定\"");
+    }
+
+    #[test]
+    fn strips_each_kind_of_ordinal() {
+        assert_eq!(core("三、本年度办理结果"), "本年度办理结果");
+        assert_eq!(core("(七) 总计"), "总计");
+        assert_eq!(core("（一）予以公开"), "予以公开");
+        assert_eq!(core("1. 属于国家秘密"), "属于国家秘密");
+        assert_eq!(core("2、重复申请"), "重复申请");
+        assert_eq!(core("总计"), "总计");
+    }
+
+    #[test]
+    fn reads_cells_and_names_what_it_could_not() {
+        let loc = Location::cell("t3", "R01", "total");
+        let mut f = Vec::new();
+        assert_eq!(
+            read_cell(Some(" 78 "), CellKind::Count, loc.clone(), &mut f),
+            Value::Count(78)
+        );
+        assert_eq!(
+            read_cell(Some("１２"), CellKind::Count, loc.clone(), &mut f),
+            Value::Count(12)
+        );
+        assert_eq!(
+            read_cell(Some("1,234"), CellKind::Count, loc.clone(), &mut f),
+            Value::Count(1234)
+        );
+        assert!(f.is_empty());
+        for (raw, rule) in [
+            ("", id::IMPORT_BLANK_CELL),
+            ("—", id::IMPORT_BLANK_CELL),
+            ("/", id::IMPORT_BLANK_CELL),
+            ("251000元", id::IMPORT_UNREADABLE_CELL),
+            ("3.5", id::IMPORT_UNREADABLE_CELL),
+            ("-2", id::VALUE_RANGE),
+            ("99999999999999999999999", id::VALUE_RANGE),
+        ] {
+            let mut f = Vec::new();
+            assert_eq!(
+                read_cell(Some(raw), CellKind::Count, loc.clone(), &mut f),
+                Value::Count(0),
+                "{raw}"
+            );
+            assert_eq!(f.len(), 1, "{raw}");
+            assert_eq!(f[0].rule, rule, "{raw}");
+            assert_eq!(f[0].location.path(), "t3.R01.total");
+        }
+        let money = read_cell(Some("14852.1812"), CellKind::Money, loc, &mut f);
+        assert_eq!(money.to_string(), "14852.1812");
+    }
+}

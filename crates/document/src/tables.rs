@@ -1,0 +1,465 @@
+//! Reading T2, T3 and T4 out of table rows, by their labels.
+//!
+//! Rows are found by their row label, columns by their header labels; a value
+//! is never taken from a fixed position. Merged cells flattened to empty cells
+//! and rows shifted by a column are absorbed by counting the values a row must
+//! have (see [`values_after`]).
+
+use gongkai_domain::{
+    Finding, FormatVersion, Location,
+    catalogue::id,
+    shape::{
+        CellKind, T2, T3, T3_COLUMNS, T3_ROWS, T3Col, T3Row, T4, T4_BLOCKS, T4_COLUMNS, T4Col,
+    },
+};
+
+use crate::cells::{core, fold, is_label, read_cell};
+
+/// Index of the last label cell of a row, if any.
+fn last_label(row: &[String]) -> Option<usize> {
+    row.iter().rposition(|c| is_label(c))
+}
+
+/// Whether a row carries values (anything but labels and empty cells after
+/// its last label).
+pub(crate) fn has_values(row: &[String]) -> bool {
+    let from = last_label(row).map_or(0, |i| i.saturating_add(1));
+    row.iter().skip(from).any(|c| !c.trim().is_empty())
+}
+
+/// The `n` value cells of a row, after its label.
+///
+/// Trailing empty cells are layout; leading empty cells beyond `n` are merged
+/// label columns (the sample's "3. 其他\t\t0…" row); a row still longer than
+/// `n` is an error. A row shorter than `n` is padded with blanks, which the
+/// caller reports cell by cell.
+fn values_after(cells: &[String], n: usize) -> Result<Vec<Option<&str>>, usize> {
+    let mut v: Vec<&str> = cells.iter().map(|c| c.trim()).collect();
+    while v.last().is_some_and(|c| c.is_empty()) {
+        v.pop();
+    }
+    let leading = v.iter().take_while(|c| c.is_empty()).count();
+    let drop = v.len().saturating_sub(n).min(leading);
+    v.drain(..drop);
+    if v.len() > n {
+        return Err(v.len());
+    }
+    let mut out: Vec<Option<&str>> = v
+        .into_iter()
+        .map(|c| (!c.is_empty()).then_some(c))
+        .collect();
+    out.resize(n, None);
+    Ok(out)
+}
+
+fn drift(location: Location, found: &str, official: &str) -> Finding {
+    Finding::new(
+        id::IMPORT_LABEL_DRIFT,
+        location.clone(),
+        format!(
+            "“{found}”与官方用语“{official}”不一致，按“{official}”读取 — label \"{found}\" differs from the official \"{official}\" ({location})"
+        ),
+    )
+}
+
+fn too_many(location: Location, found: usize, expected: usize) -> Finding {
+    Finding::new(
+        id::IMPORT_UNREADABLE_CELL,
+        location.clone(),
+        format!(
+            "{location}一行有{found}个数值，应为{expected}个，无法对应到列 — row {location} has {found} values, {expected} expected"
+        ),
+    )
+}
+
+fn missing_row(location: Location, label: &str) -> Finding {
+    Finding::new(
+        id::IMPORT_ROW_MISSING,
+        location.clone(),
+        format!("表格缺少“{label}”一行，按0读取 — row {location} ({label}) is missing, read as 0"),
+    )
+}
+
+fn duplicate_row(location: Location, label: &str) -> Finding {
+    Finding::new(
+        id::IMPORT_ROW_DUPLICATE,
+        location.clone(),
+        format!(
+            "“{label}”一行出现不止一次，以第一次为准 — row {location} appears more than once; the first is kept"
+        ),
+    )
+}
+
+fn unknown_row(table: &'static str, label: &str) -> Finding {
+    Finding::new(
+        id::IMPORT_UNKNOWN_ROW,
+        Location::row(table, ""),
+        format!(
+            "“{label}”不是本格式{table}中的行，已忽略 — row \"{label}\" is not a row of {table} in this format and was ignored"
+        ),
+    )
+}
+
+// --------------------------------------------------------------------- T3
+
+/// Finds a T3 row by its label: the official wording, or failing that its key
+/// phrase (reported as drift).
+fn match_t3_row(label: &str, format: FormatVersion) -> Option<(T3Row, bool)> {
+    let c = core(label);
+    let rows = || T3_ROWS.iter().filter(|s| s.row.in_format(format));
+    if let Some(s) = rows().find(|s| core(s.label) == c) {
+        return Some((s.row, false));
+    }
+    rows()
+        .find(|s| !s.key_phrase.is_empty() && c.contains(&fold(s.key_phrase)))
+        .map(|s| (s.row, true))
+}
+
+/// The order of T3's columns as the header gives it, or the official order
+/// with a finding when the header cannot be read.
+fn t3_column_order(header: &[&Vec<String>], findings: &mut Vec<Finding>) -> Vec<T3Col> {
+    let mut found: Vec<(usize, T3Col)> = Vec::new();
+    for row in header {
+        for (i, cell) in row.iter().enumerate() {
+            let c = core(cell);
+            if let Some(spec) = T3_COLUMNS.iter().find(|s| fold(s.label) == c)
+                && !found.iter().any(|(_, col)| *col == spec.col)
+            {
+                found.push((i, spec.col));
+            }
+        }
+    }
+    if found.len() == T3_COLUMNS.len() {
+        found.sort_by_key(|(i, _)| *i);
+        return found.into_iter().map(|(_, c)| c).collect();
+    }
+    let missing: Vec<&str> = T3_COLUMNS
+        .iter()
+        .filter(|s| !found.iter().any(|(_, c)| *c == s.col))
+        .map(|s| s.label)
+        .collect();
+    findings.push(Finding::new(
+        id::IMPORT_LABEL_DRIFT,
+        Location::row("t3", ""),
+        format!(
+            "表头未找到“{}”，按官方列序读取 — the T3 header lacks {}; columns read in the official order",
+            missing.join("、"),
+            missing.join(", ")
+        ),
+    ));
+    T3_COLUMNS.iter().map(|s| s.col).collect()
+}
+
+/// Reads T3 from its table rows.
+pub(crate) fn read_t3(
+    rows: &[Vec<String>],
+    format: FormatVersion,
+    findings: &mut Vec<Finding>,
+) -> T3 {
+    let first_data = rows
+        .iter()
+        .position(|r| has_values(r))
+        .unwrap_or(rows.len());
+    let header: Vec<&Vec<String>> = rows.iter().take(first_data).collect();
+    let order = t3_column_order(&header, findings);
+    let mut t3 = T3::default();
+    let mut seen: Vec<T3Row> = Vec::new();
+    for row in rows.iter().skip(first_data).filter(|r| has_values(r)) {
+        let Some(li) = last_label(row) else {
+            findings.push(unknown_row("t3", &row.join(" ")));
+            continue;
+        };
+        let label = row[li].as_str();
+        let Some((t3row, drifted)) = match_t3_row(label, format) else {
+            findings.push(unknown_row("t3", label));
+            continue;
+        };
+        let spec = t3row.spec();
+        let here = Location::row("t3", spec.id);
+        if seen.contains(&t3row) {
+            findings.push(duplicate_row(here, spec.label));
+            continue;
+        }
+        seen.push(t3row);
+        if drifted {
+            findings.push(drift(here.clone(), label, spec.label));
+        }
+        let values = match values_after(&row[li.saturating_add(1)..], order.len()) {
+            Ok(v) => v,
+            Err(n) => {
+                findings.push(too_many(here, n, order.len()));
+                continue;
+            }
+        };
+        for (col, raw) in order.iter().zip(values) {
+            let loc = Location::cell("t3", spec.id, col.spec().key);
+            if let Some(n) = read_cell(raw, CellKind::Count, loc, findings).count() {
+                t3.set(t3row, *col, n);
+            }
+        }
+    }
+    for r in T3Row::rows_of(format).filter(|r| !seen.contains(r)) {
+        findings.push(missing_row(
+            Location::row("t3", r.spec().id),
+            r.spec().label,
+        ));
+    }
+    t3
+}
+
+// --------------------------------------------------------------------- T4
+
+/// Reads T4 from its table rows: header rows name the blocks and columns, the
+/// value rows hold 15 numbers in that order.
+pub(crate) fn read_t4(rows: &[Vec<String>], findings: &mut Vec<Finding>) -> T4 {
+    let mut blocks = Vec::new();
+    let mut columns = Vec::new();
+    // Value cells of every value row, in reading order; each row's trailing
+    // empty cells are layout.
+    let mut value_cells: Vec<String> = Vec::new();
+    for row in rows {
+        if has_values(row) {
+            let from = last_label(row).map_or(0, |i| i.saturating_add(1));
+            let mut cells: Vec<String> = row[from..].to_vec();
+            while cells.last().is_some_and(|c| c.trim().is_empty()) {
+                cells.pop();
+            }
+            value_cells.extend(cells);
+            continue;
+        }
+        for cell in row {
+            let c = core(cell);
+            if let Some(b) = T4_BLOCKS.iter().find(|b| fold(b.label) == c) {
+                blocks.push(b.block);
+            } else if let Some(col) = T4_COLUMNS.iter().find(|s| fold(s.label) == c) {
+                columns.push(col.col);
+            }
+        }
+    }
+    let got = value_cells.len().min(15);
+    let values = match values_after(&value_cells, 15) {
+        Ok(v) => v,
+        Err(n) => {
+            findings.push(too_many(Location::row("t4", ""), n, 15));
+            return T4::default();
+        }
+    };
+    let official_blocks: Vec<_> = T4_BLOCKS.iter().map(|b| b.block).collect();
+    let block_order = if blocks.len() == 3 && official_blocks.iter().all(|b| blocks.contains(b)) {
+        blocks
+    } else {
+        findings.push(Finding::new(
+            id::IMPORT_LABEL_DRIFT,
+            Location::row("t4", ""),
+            "表头未能识别行政复议、未经复议直接起诉、复议后起诉三栏，按官方顺序读取 — the T4 header does not name its three blocks; read in the official order",
+        ));
+        official_blocks
+    };
+    let official_cols: Vec<T4Col> = T4_COLUMNS.iter().map(|c| c.col).collect();
+    let col_order: Vec<Vec<T4Col>> = match columns.len() {
+        15 => columns.chunks(5).map(<[T4Col]>::to_vec).collect(),
+        5 => vec![columns.clone(); 3],
+        _ => {
+            findings.push(Finding::new(
+                id::IMPORT_LABEL_DRIFT,
+                Location::row("t4", ""),
+                "表头未能识别结果维持、结果纠正、其他结果、尚未审结、总计各列，按官方顺序读取 — the T4 header does not name its columns; read in the official order",
+            ));
+            vec![official_cols.clone(); 3]
+        }
+    };
+    let mut t4 = T4::default();
+    for (bi, block) in block_order.iter().enumerate() {
+        let cols = col_order
+            .get(bi)
+            .filter(|c| official_cols.iter().all(|o| c.contains(o)))
+            .unwrap_or(&official_cols);
+        let start = bi.saturating_mul(5);
+        if got < start.saturating_add(5) {
+            findings.push(missing_row(
+                Location::row("t4", block.spec().key),
+                block.spec().label,
+            ));
+            continue;
+        }
+        for (ci, col) in cols.iter().enumerate() {
+            let raw = values.get(start.saturating_add(ci)).copied().flatten();
+            let loc = Location::cell("t4", block.spec().key, col.spec().key);
+            if let Some(n) = read_cell(raw, CellKind::Count, loc, findings).count() {
+                t4.set(*block, *col, n);
+            }
+        }
+    }
+    t4
+}
+
+// --------------------------------------------------------------------- T2
+
+/// The ordinal of a "第二十条第（一）项" heading cell, folded.
+fn item_ordinal(cell: &str) -> Option<String> {
+    let f = fold(cell);
+    let start = f.find("第(")?.saturating_add("第(".len());
+    let end = f[start..].find(")项")?.saturating_add(start);
+    Some(f[start..end].to_owned())
+}
+
+/// Reads T2 from its table rows in the layout of `format`.
+pub(crate) fn read_t2(
+    rows: &[Vec<String>],
+    format: FormatVersion,
+    findings: &mut Vec<Finding>,
+) -> T2 {
+    let layout = format.t2_layout();
+    let mut t2 = T2::zeros(layout);
+    let mut current: Option<usize> = None;
+    let mut seen: Vec<&str> = Vec::new();
+    for row in rows {
+        let first = row.iter().position(|c| !c.trim().is_empty());
+        let Some(first) = first else { continue };
+        let label = row[first].as_str();
+        if let Some(ord) = item_ordinal(label) {
+            current = layout.blocks.iter().position(|b| b.ordinal == ord);
+            if current.is_none() {
+                findings.push(unknown_row("t2", label));
+            }
+            continue;
+        }
+        if core(label) == "信息内容" {
+            if let Some(block) = current.and_then(|i| layout.blocks.get(i)) {
+                let labels: Vec<&String> = row[first.saturating_add(1)..]
+                    .iter()
+                    .filter(|c| !c.trim().is_empty())
+                    .collect();
+                for (found, col) in labels.iter().zip(block.columns) {
+                    if fold(found) != fold(col.label) {
+                        findings.push(drift(Location::row("t2", col.key), found, col.label));
+                    }
+                }
+            }
+            continue;
+        }
+        let c = core(label);
+        // The row in the current block, else in any block (a missing item heading).
+        let lookup = |exact: bool| {
+            let in_block = |bi: usize| {
+                layout.blocks.get(bi).and_then(|b| {
+                    b.rows
+                        .iter()
+                        .find(|r| {
+                            if exact {
+                                fold(r.label) == c
+                            } else {
+                                r.drifted.iter().any(|d| fold(d) == c)
+                            }
+                        })
+                        .map(|r| (bi, r))
+                })
+            };
+            current
+                .and_then(in_block)
+                .or_else(|| (0..layout.blocks.len()).find_map(in_block))
+        };
+        let (bi, spec, drifted) = match (lookup(true), lookup(false)) {
+            (Some((bi, r)), _) => (bi, r, false),
+            (None, Some((bi, r))) => (bi, r, true),
+            (None, None) => {
+                if has_values(row) {
+                    findings.push(unknown_row("t2", label));
+                }
+                continue;
+            }
+        };
+        current = Some(bi);
+        let here = Location::row("t2", spec.key);
+        if seen.contains(&spec.key) {
+            findings.push(duplicate_row(here, spec.label));
+            continue;
+        }
+        seen.push(spec.key);
+        if drifted {
+            findings.push(drift(here.clone(), label, spec.label));
+        }
+        let Some(block) = layout.blocks.get(bi) else {
+            continue;
+        };
+        let values = match values_after(&row[first.saturating_add(1)..], block.columns.len()) {
+            Ok(v) => v,
+            Err(n) => {
+                findings.push(too_many(here, n, block.columns.len()));
+                continue;
+            }
+        };
+        for (col, raw) in block.columns.iter().zip(values) {
+            let Some(cell) = layout.cell(spec.key, col.key) else {
+                continue;
+            };
+            let v = read_cell(
+                raw,
+                col.kind,
+                Location::cell("t2", spec.key, col.key),
+                findings,
+            );
+            t2.set(&cell, v);
+        }
+    }
+    for block in layout.blocks {
+        for r in block.rows.iter().filter(|r| !seen.contains(&r.key)) {
+            findings.push(missing_row(Location::row("t2", r.key), r.label));
+        }
+    }
+    t2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells(line: &str) -> Vec<String> {
+        line.split('\t').map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn values_absorb_merged_and_shifted_cells() {
+        assert_eq!(
+            values_after(&cells("\t78\t0\t0\t0\t0\t0\t78\t"), 7).unwrap()[0],
+            Some("78")
+        );
+        assert_eq!(
+            values_after(&cells("78\t0\t0\t0\t0\t0\t78\t\t"), 7).unwrap()[6],
+            Some("78")
+        );
+        // A blank first value is kept as blank, not shifted away.
+        let row = cells("\t\t0\t0\t0\t0\t0\t0\t");
+        let v = values_after(&row, 7).unwrap();
+        assert_eq!(v[0], None);
+        assert_eq!(v[1], Some("0"));
+        assert_eq!(values_after(&cells("1\t2\t3\t4\t5\t6\t7\t8"), 7), Err(8));
+    }
+
+    #[test]
+    fn item_headings_give_their_ordinal() {
+        assert_eq!(item_ordinal("第二十条第（八）项").as_deref(), Some("八"));
+        assert_eq!(item_ordinal("第二十条第(一)项").as_deref(), Some("一"));
+        assert_eq!(item_ordinal("信息内容"), None);
+    }
+
+    #[test]
+    fn t3_rows_match_by_label_and_drift_by_key_phrase() {
+        let f = FormatVersion::Current2021;
+        assert_eq!(
+            match_t3_row("(二) 部分公开(区分处理的, 只计这一情形, 不计其他情形)", f),
+            Some((T3Row::R04, false))
+        );
+        assert_eq!(match_t3_row("3. 其他", f), Some((T3Row::R23, false)));
+        assert_eq!(match_t3_row("(七) 总计", f), Some((T3Row::R24, false)));
+        assert_eq!(
+            match_t3_row("二、上年结转的政府信息公开申请数量", f),
+            Some((T3Row::R02, true))
+        );
+        assert_eq!(match_t3_row("（六）其他处理", f), None);
+        assert_eq!(
+            match_t3_row("（六）其他处理", FormatVersion::Trial2019),
+            Some((T3Row::OtherHandlingTrial, false))
+        );
+    }
+}
