@@ -13,6 +13,10 @@ pub const FIRST_FORMAT_YEAR: u32 = 2019;
 /// First data year of the 2021 format.
 pub const FORMAT_2021_YEAR: u32 = 2021;
 
+/// Data years the checker knows a format for; a year outside is itself a
+/// `report.data-year` finding.
+pub const KNOWN_YEARS: std::ops::RangeInclusive<u32> = FIRST_FORMAT_YEAR..=2100;
+
 /// One rule.
 #[derive(Debug)]
 pub struct Rule {
@@ -132,6 +136,11 @@ catalogue! {
 /// A rule by id.
 pub fn rule(id: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.id == id)
+}
+
+/// Position of a rule in the catalogue (unknown ids last), for ordering findings.
+pub fn position(id: &str) -> usize {
+    RULES.iter().position(|r| r.id == id).unwrap_or(RULES.len())
 }
 
 /// The default severity of a rule; `Error` for an id not in the catalogue,

@@ -6,7 +6,7 @@
 
 use crate::{
     Finding, FormatVersion, Location, Report, Section,
-    catalogue::{self, FIRST_FORMAT_YEAR, FORMAT_2021_YEAR, id},
+    catalogue::{self, FORMAT_2021_YEAR, id},
     ids,
     shape::{
         CellKind, T2, T2Layout, T3, T3_COLUMNS, T3_PARTS, T3Col, T3Row, T4, T4_BLOCKS, T4_PARTS,
@@ -41,12 +41,12 @@ pub enum CheckError {
 }
 
 /// Checks a report, and with `previous` also the cross-year rules. Findings
-/// come in catalogue order, then by location.
+/// come in catalogue order; each rule's in the order of the table.
 pub fn check(report: &Report, previous: Option<&Report>) -> Result<Vec<Finding>, CheckError> {
     if let Some(prev) = previous {
         let year = report.metadata.data_year;
         let expected = year.saturating_sub(1);
-        if prev.metadata.data_year != expected {
+        if year == 0 || prev.metadata.data_year != expected {
             return Err(CheckError::NotPreviousYear {
                 previous: prev.metadata.data_year,
                 expected,
@@ -78,8 +78,14 @@ pub fn check(report: &Report, previous: Option<&Report>) -> Result<Vec<Finding>,
         cross_year_rules(report, prev, &mut out);
     }
     text::text_rules(report, &mut out);
-    let year = report.metadata.data_year;
+    // A year outside every format's range is itself a finding
+    // (report.data-year); nothing else is dropped on account of it.
+    let year = Some(report.metadata.data_year)
+        .filter(|y| catalogue::KNOWN_YEARS.contains(y))
+        .unwrap_or(0);
     out.retain(|f| catalogue::rule(f.rule).is_none_or(|r| r.applies_to(year)));
+    // Stable: each rule's findings stay in table order.
+    out.sort_by_key(|f| catalogue::position(f.rule));
     Ok(out)
 }
 
@@ -118,7 +124,7 @@ fn metadata_rules(r: &Report, out: &mut Vec<Finding>) {
         ));
     }
     let year = m.data_year;
-    if !(FIRST_FORMAT_YEAR..=2100).contains(&year) {
+    if !catalogue::KNOWN_YEARS.contains(&year) {
         let msg = if year == 0 {
             "无法识别数据年度 — the data year is unknown".to_owned()
         } else {
@@ -164,7 +170,12 @@ fn sections_rule(r: &Report, out: &mut Vec<Finding>) {
         let location = Location::row("section", spec.section.number().to_string());
         let text = r.sections[i].as_deref();
         let heading = spec.section.heading();
-        if text.is_none() || !tables[i] {
+        // 二、三、四 are their tables; text beside them is optional.
+        let is_table_section = matches!(
+            spec.section,
+            Section::ActiveDisclosure | Section::Applications | Section::ReconsiderationLitigation
+        );
+        if (text.is_none() && !is_table_section) || !tables[i] {
             let what = if tables[i] { "部分" } else { "表格" };
             out.push(Finding::new(
                 id::REPORT_SECTION_MISSING,

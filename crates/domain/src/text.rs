@@ -175,30 +175,38 @@ pub fn statements(report: &Report) -> Vec<Statement> {
     out
 }
 
-/// The cell a statement is compared with, its value, and the other values
-/// the same words are also commonly used for.
-fn table_value(report: &Report, subject: Subject) -> Option<(String, u64, Vec<u64>)> {
+/// What a statement is compared with: the cell (or cells, when the prose
+/// sums them), their value, and other values the same words commonly mean.
+struct Compared {
+    cells: Vec<String>,
+    value: u64,
+    also: Vec<u64>,
+}
+
+fn table_value(report: &Report, subject: Subject) -> Option<Compared> {
     let total = |row| report.t3.as_ref().map(|t| t.get(row, T3Col::Total));
     let received_and_carried = || total(T3Row::R01)?.checked_add(total(T3Row::R02)?);
     let t4 = |b| report.t4.as_ref().map(|t| t.get(b, T4Col::Total));
-    let t2_2021 = |col| {
-        (report.format == FormatVersion::Current2021)
-            .then(|| {
-                report
-                    .t2
-                    .as_ref()?
-                    .count(report.format.t2_layout(), "normative_documents", col)
-            })
-            .flatten()
+    let t2 = |col| {
+        report
+            .t2
+            .as_ref()?
+            .count(report.format.t2_layout(), "normative_documents", col)
+    };
+    let one = |cell: String, value: u64, also: Vec<u64>| Compared {
+        cells: vec![cell],
+        value,
+        also,
     };
     let t3_cell = |row| t3_path(row, T3Col::Total);
+    let current = report.format == FormatVersion::Current2021;
     Some(match subject {
-        Subject::ApplicationsReceived => (
+        Subject::ApplicationsReceived => one(
             t3_cell(T3Row::R01),
             total(T3Row::R01)?,
             received_and_carried().into_iter().collect(),
         ),
-        Subject::ApplicationsHandled => (
+        Subject::ApplicationsHandled => one(
             t3_cell(T3Row::R24),
             total(T3Row::R24)?,
             total(T3Row::R01)
@@ -206,45 +214,45 @@ fn table_value(report: &Report, subject: Subject) -> Option<(String, u64, Vec<u6
                 .chain(received_and_carried())
                 .collect(),
         ),
-        Subject::CarriedOver => (t3_cell(T3Row::R02), total(T3Row::R02)?, vec![]),
-        Subject::CarriedForward => (t3_cell(T3Row::R25), total(T3Row::R25)?, vec![]),
-        Subject::Reconsideration => (
+        Subject::CarriedOver => one(t3_cell(T3Row::R02), total(T3Row::R02)?, vec![]),
+        Subject::CarriedForward => one(t3_cell(T3Row::R25), total(T3Row::R25)?, vec![]),
+        Subject::Reconsideration => one(
             t4_path(T4Block::Reconsideration, T4Col::Total),
             t4(T4Block::Reconsideration)?,
             vec![],
         ),
-        Subject::Litigation => (
-            t4_path(T4Block::LitigationDirect, T4Col::Total),
-            t4(T4Block::LitigationDirect)?
+        // The prose counts both kinds of litigation together.
+        Subject::Litigation => Compared {
+            cells: vec![
+                t4_path(T4Block::LitigationDirect, T4Col::Total),
+                t4_path(T4Block::LitigationAfterReconsideration, T4Col::Total),
+            ],
+            value: t4(T4Block::LitigationDirect)?
                 .checked_add(t4(T4Block::LitigationAfterReconsideration)?)?,
-            vec![],
-        ),
-        Subject::NormativeIssued => match report.format {
-            FormatVersion::Current2021 => (
-                "t2.normative_documents.issued".into(),
-                t2_2021("issued")?,
-                vec![],
-            ),
-            FormatVersion::Trial2019 => (
-                "t2.normative_documents.newly_made".into(),
-                report.t2.as_ref()?.count(
-                    report.format.t2_layout(),
-                    "normative_documents",
-                    "newly_made",
-                )?,
-                vec![],
-            ),
+            also: vec![],
         },
-        Subject::NormativeRepealed => (
+        Subject::NormativeIssued if current => one(
+            "t2.normative_documents.issued".into(),
+            t2("issued")?,
+            vec![],
+        ),
+        Subject::NormativeIssued => one(
+            "t2.normative_documents.newly_made".into(),
+            t2("newly_made")?,
+            vec![],
+        ),
+        Subject::NormativeRepealed if current => one(
             "t2.normative_documents.repealed".into(),
-            t2_2021("repealed")?,
+            t2("repealed")?,
             vec![],
         ),
-        Subject::NormativeInForce => (
+        Subject::NormativeInForce if current => one(
             "t2.normative_documents.in_force".into(),
-            t2_2021("in_force")?,
+            t2("in_force")?,
             vec![],
         ),
+        // The trial format has no such column.
+        Subject::NormativeRepealed | Subject::NormativeInForce => return None,
     })
 }
 
@@ -264,16 +272,17 @@ fn location_of(path: &str) -> Location {
 
 pub(crate) fn text_rules(report: &Report, out: &mut Vec<Finding>) {
     for s in statements(report) {
-        let Some((path, value, also)) = table_value(report, s.subject) else {
+        let Some(Compared { cells, value, also }) = table_value(report, s.subject) else {
             continue;
         };
         if s.number == value || also.contains(&s.number) {
             continue;
         }
+        let path = cells.join(" + ");
         out.push(
             Finding::new(
                 id::TEXT_COUNT_MISMATCH,
-                location_of(&path),
+                location_of(cells.first().map_or("", String::as_str)),
                 format!(
                     "“{}”部分正文称“{}”，表格中为{value} — section {} states {}, the table ({path}) holds {value}",
                     s.section.heading(),
@@ -283,14 +292,45 @@ pub(crate) fn text_rules(report: &Report, out: &mut Vec<Finding>) {
                 ),
             )
             .values(Value::Count(value), Value::Count(s.number))
-            .cells([format!("section.{}", s.section.number())]),
+            .cells(cells.iter().cloned().chain([format!("section.{}", s.section.number())])),
         );
     }
     fee_rule(report, out);
 }
 
-/// Words in section 六 that state the fee, including that none was charged.
-const FEE_STATED: &[&str] = &["零", "未收取", "没有收取", "不收取", "未发生", "无", "免"];
+/// Words in section 六 that state that no fee was charged.
+const NO_FEE: &[&str] = &[
+    "为零",
+    "为0",
+    "为０",
+    "零元",
+    "未收取",
+    "没有收取",
+    "不收取",
+    "未发生",
+    "免收",
+    "无收取",
+];
+
+/// Whether a clause states an amount: a number followed by 元 or 万元, or
+/// one of [`NO_FEE`].
+fn states_amount(clause: &str) -> bool {
+    if has_any(clause, NO_FEE) {
+        return true;
+    }
+    let mut after_digit = false;
+    for ch in clause.chars() {
+        if after_digit && (ch == '元' || ch == '万') {
+            return true;
+        }
+        if ch.is_ascii_digit() || ('０'..='９').contains(&ch) || ch == '.' {
+            after_digit = true;
+        } else if !ch.is_whitespace() {
+            after_digit = false;
+        }
+    }
+    false
+}
 
 fn fee_rule(report: &Report, out: &mut Vec<Finding>) {
     let r22 = match (report.format, &report.t3) {
@@ -308,13 +348,11 @@ fn fee_rule(report: &Report, out: &mut Vec<Finding>) {
     let Some(six) = report.section(Section::OtherMatters) else {
         return;
     };
-    let stated = clauses(six).any(|c| {
-        c.contains("处理费")
-            && (c
-                .chars()
-                .any(|ch| ch.is_ascii_digit() || ('０'..='９').contains(&ch))
-                || has_any(c, FEE_STATED))
-    });
+    // The amount may sit in the clause after the one naming the fee
+    // ("收取信息处理费，共计120元"), so look at whole sentences.
+    let stated = six
+        .split(['。', '；', ';', '\n'])
+        .any(|sentence| sentence.contains("处理费") && states_amount(sentence));
     if stated {
         return;
     }
@@ -394,6 +432,15 @@ mod tests {
         fee_rule(&r, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].location.path(), "section.6");
+        for unstated in [
+            "2024年度本机关依法收取信息处理费。",
+            "本机关信息处理费无相关收取标准。",
+        ] {
+            r.sections[5] = Some(unstated.to_owned());
+            let mut out = Vec::new();
+            fee_rule(&r, &mut out);
+            assert_eq!(out.len(), 1, "{unstated}");
+        }
 
         for stated in [
             "本年度收取信息处理费用为0。",

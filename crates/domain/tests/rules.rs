@@ -565,7 +565,7 @@ fn report_data_year_fires_for_a_year_after_the_formats_range() {
 /// the `report.data-year` finding raised for that very year is dropped again —
 /// along with every other finding. A 2018 report checks as valid.
 #[test]
-#[ignore = "bug in check.rs: findings for data years before 2019 are all filtered out"]
+
 fn report_data_year_fires_for_a_year_before_2019() {
     let r = clean(F19, 2018);
     let fs = findings(&r);
@@ -1249,7 +1249,7 @@ fn every_finding_is_a_catalogue_rule_at_its_severity_or_the_section_warning() {
 /// rules (agency.uscc, …) before the T3 rules, and t3.balance and
 /// t3.outcome-total interleaved column by column.
 #[test]
-#[ignore = "bug in check.rs: findings are not in catalogue order as documented"]
+
 fn findings_come_in_catalogue_order() {
     let mut r = clean(F21, Y);
     r.metadata.agency_uscc = Some("11330700099033995J".to_owned());
@@ -1302,7 +1302,7 @@ fn shape_row_sets_agree_with_the_spec() {
 /// filters `T3_ROWS`, where the trial row is declared after R25. Anything that
 /// lays the trial table out from `rows_of` puts （六） after 四、结转下年度.
 #[test]
-#[ignore = "bug in shape.rs: rows_of(Trial2019) puts other_handling_trial after R25"]
+
 fn shape_rows_of_is_in_published_order() {
     for format in [F21, F19] {
         let declared: Vec<T3Row> = T3Row::rows_of(format).collect();

@@ -1,1 +1,36 @@
-fn main() {}
+//! `gongkai`: check annual reports against the national format.
+//!
+//! One binary, one subcommand per job. Exit codes: 0 every report valid
+//! (warnings allowed), 1 some report invalid, 2 some input unreadable or not
+//! a report, or bad usage.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod output;
+
+/// 政府信息公开工作年度报告: check, review, store and audit annual reports.
+#[derive(Debug, Parser)]
+#[command(name = "gongkai", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check published reports: verdict and findings for each file.
+    Check(cmd::check::Args),
+    /// List the rule catalogue: ids, severities, data years.
+    Rules(cmd::rules::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => cmd::check::run(&args),
+        Command::Rules(args) => cmd::rules::run(&args),
+    }
+}
