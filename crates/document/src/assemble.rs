@@ -23,8 +23,12 @@ enum TableKind {
 }
 
 /// Recognises a table by labels only it has.
-fn classify(rows: &[Vec<String>]) -> Option<TableKind> {
-    let all: String = rows.iter().flatten().map(|c| fold(c)).collect();
+fn classify(rows: &[&[String]]) -> Option<TableKind> {
+    let all: String = rows
+        .iter()
+        .flat_map(|r| r.iter())
+        .map(|c| fold(c))
+        .collect();
     if all.contains("自然人") || all.contains("本年新收") || all.contains("本年度办理结果")
     {
         Some(TableKind::T3)
@@ -45,6 +49,10 @@ fn classify(rows: &[Vec<String>]) -> Option<TableKind> {
 /// Which section a heading line opens, if any: its ordinal ("三、") and one
 /// of the section's keywords.
 fn section_of(line: &str) -> Option<usize> {
+    // Headings are short; prose lines are not worth folding.
+    if line.chars().count() > 60 {
+        return None;
+    }
     let f = fold(line);
     if f.chars().count() > 40 {
         return None;
@@ -95,6 +103,38 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
         .ok()
 }
 
+/// Ends a run of table rows: files it under the table it is, or reports it.
+fn flush<'a>(
+    run: &mut Vec<&'a [String]>,
+    tables: &mut Vec<(TableKind, Vec<&'a [String]>)>,
+    findings: &mut Vec<Finding>,
+) {
+    if run.is_empty() {
+        return;
+    }
+    let rows = std::mem::take(run);
+    match classify(&rows) {
+        // A table split by a heading or a line of prose is one table.
+        Some(kind) => match tables.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, existing)) => existing.extend(rows),
+            None => tables.push((kind, rows)),
+        },
+        None => {
+            let first = rows
+                .iter()
+                .flat_map(|r| r.iter())
+                .find(|c| !c.is_empty())
+                .cloned()
+                .unwrap_or_default();
+            findings.push(Finding::new(
+                id::IMPORT_UNKNOWN_ROW,
+                Location::row("document", ""),
+                format!("无法识别的表格（首格“{first}”），已忽略 — a table starting \"{first}\" is none of T2, T3, T4 and was ignored"),
+            ));
+        }
+    }
+}
+
 /// Reads a report out of blocks. Fails only when nothing of the format is
 /// there at all.
 pub(crate) fn assemble(blocks: &[Block]) -> Result<(Report, Vec<Finding>), ImportError> {
@@ -102,45 +142,17 @@ pub(crate) fn assemble(blocks: &[Block]) -> Result<(Report, Vec<Finding>), Impor
     let mut sections: [Option<Vec<&str>>; 6] = Default::default();
     let mut current: Option<usize> = None;
     let mut preamble: Vec<&str> = Vec::new();
-    let mut tables: Vec<(TableKind, Vec<Vec<String>>)> = Vec::new();
-    let mut run: Vec<Vec<String>> = Vec::new();
-
-    let mut flush = |run: &mut Vec<Vec<String>>,
-                     tables: &mut Vec<(TableKind, Vec<Vec<String>>)>| {
-        if run.is_empty() {
-            return;
-        }
-        let rows = std::mem::take(run);
-        match classify(&rows) {
-            // A table split by a heading or a line of prose is one table.
-            Some(kind) => match tables.iter_mut().find(|(k, _)| *k == kind) {
-                Some((_, existing)) => existing.extend(rows),
-                None => tables.push((kind, rows)),
-            },
-            None => {
-                let first = rows
-                    .iter()
-                    .flatten()
-                    .find(|c| !c.is_empty())
-                    .cloned()
-                    .unwrap_or_default();
-                findings.push(Finding::new(
-                    id::IMPORT_UNKNOWN_ROW,
-                    Location::row("document", ""),
-                    format!("无法识别的表格（首格“{first}”），已忽略 — a table starting \"{first}\" is none of T2, T3, T4 and was ignored"),
-                ));
-            }
-        }
-    };
+    let mut tables: Vec<(TableKind, Vec<&[String]>)> = Vec::new();
+    let mut run: Vec<&[String]> = Vec::new();
 
     for block in blocks {
         match block {
             Block::Row(cells) => {
-                run.push(cells.clone());
+                run.push(cells.as_slice());
                 continue;
             }
             Block::Heading(text) | Block::Text(text) => {
-                flush(&mut run, &mut tables);
+                flush(&mut run, &mut tables, &mut findings);
                 match section_of(text) {
                     Some(i) if current.is_none_or(|c| i > c) => {
                         current = Some(i);
@@ -154,7 +166,7 @@ pub(crate) fn assemble(blocks: &[Block]) -> Result<(Report, Vec<Finding>), Impor
             }
         }
     }
-    flush(&mut run, &mut tables);
+    flush(&mut run, &mut tables, &mut findings);
 
     if current.is_none() && tables.is_empty() {
         return Err(ImportError::NotAReport(
@@ -236,38 +248,35 @@ fn read_metadata(preamble: &[&str], blocks: &[Block], findings: &mut Vec<Finding
 /// The format the tables follow: by T2's column labels, else by T3's single
 /// 其他处理 row, else by the data year (with a finding saying so).
 fn detect_format(
-    t2: Option<&[Vec<String>]>,
-    t3: Option<&[Vec<String>]>,
+    t2: Option<&[&[String]]>,
+    t3: Option<&[&[String]]>,
     year: u32,
     findings: &mut Vec<Finding>,
 ) -> FormatVersion {
-    let has = |rows: Option<&[Vec<String>]>, words: &[&str]| {
-        rows.is_some_and(|rows| {
+    // Fold the table once, then look for the words in it.
+    let folded_t2: String = t2
+        .map(|rows| {
             rows.iter()
-                .flatten()
-                .any(|c| words.iter().any(|w| fold(c).contains(w)))
+                .flat_map(|r| r.iter())
+                .map(|c| fold(c))
+                .collect()
         })
-    };
-    if has(
-        t2,
-        &[
-            "本年制发件数",
-            "现行有效件数",
-            "本年处理决定数量",
-            "本年收费金额",
-        ],
-    ) {
+        .unwrap_or_default();
+    let has = |words: &[&str]| words.iter().any(|w| folded_t2.contains(w));
+    if has(&[
+        "本年制发件数",
+        "现行有效件数",
+        "本年处理决定数量",
+        "本年收费金额",
+    ]) {
         return FormatVersion::Current2021;
     }
-    if has(
-        t2,
-        &[
-            "本年新制作数量",
-            "对外公开总数量",
-            "上一年项目数量",
-            "政府集中采购",
-        ],
-    ) {
+    if has(&[
+        "本年新制作数量",
+        "对外公开总数量",
+        "上一年项目数量",
+        "政府集中采购",
+    ]) {
         return FormatVersion::Trial2019;
     }
     let trial_t3 = t3.is_some_and(|rows| {

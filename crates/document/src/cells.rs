@@ -84,6 +84,14 @@ pub fn read_cell(
     findings: &mut Vec<Finding>,
 ) -> Value {
     let raw = raw.unwrap_or("");
+    // Fast path: the plain digits nearly every cell holds.
+    if kind == CellKind::Count
+        && !raw.is_empty()
+        && raw.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(n) = raw.parse()
+    {
+        return Value::Count(n);
+    }
     let text = fold(raw);
     if BLANK_MARKERS.contains(&text.as_str()) {
         findings.push(Finding::new(

@@ -13,7 +13,31 @@ use gongkai_domain::{
     },
 };
 
+use std::sync::LazyLock;
+
 use crate::cells::{core, fold, is_label, read_cell};
+
+/// The official labels, folded once: matching a row folds only the row.
+struct Folded {
+    /// Per T3 row slot: folded label without ordinal, folded key phrase.
+    t3_rows: Vec<(String, String)>,
+    /// Per T3 column: folded label.
+    t3_cols: Vec<String>,
+    /// Per T4 block: folded label.
+    t4_blocks: Vec<String>,
+    /// Per T4 column: folded label.
+    t4_cols: Vec<String>,
+}
+
+static FOLDED: LazyLock<Folded> = LazyLock::new(|| Folded {
+    t3_rows: T3_ROWS
+        .iter()
+        .map(|s| (core(s.label), fold(s.key_phrase)))
+        .collect(),
+    t3_cols: T3_COLUMNS.iter().map(|s| fold(s.label)).collect(),
+    t4_blocks: T4_BLOCKS.iter().map(|s| fold(s.label)).collect(),
+    t4_cols: T4_COLUMNS.iter().map(|s| fold(s.label)).collect(),
+});
 
 /// Index of the last label cell of a row, if any.
 fn last_label(row: &[String]) -> Option<usize> {
@@ -106,23 +130,32 @@ fn unknown_row(table: &'static str, label: &str) -> Finding {
 /// phrase (reported as drift).
 fn match_t3_row(label: &str, format: FormatVersion) -> Option<(T3Row, bool)> {
     let c = core(label);
-    let rows = || T3_ROWS.iter().filter(|s| s.row.in_format(format));
-    if let Some(s) = rows().find(|s| core(s.label) == c) {
+    let rows = || {
+        T3_ROWS
+            .iter()
+            .zip(&FOLDED.t3_rows)
+            .filter(|(s, _)| s.row.in_format(format))
+    };
+    if let Some((s, _)) = rows().find(|(_, (label, _))| *label == c) {
         return Some((s.row, false));
     }
     rows()
-        .find(|s| !s.key_phrase.is_empty() && c.contains(&fold(s.key_phrase)))
-        .map(|s| (s.row, true))
+        .find(|(_, (_, phrase))| !phrase.is_empty() && c.contains(phrase.as_str()))
+        .map(|(s, _)| (s.row, true))
 }
 
 /// The order of T3's columns as the header gives it, or the official order
 /// with a finding when the header cannot be read.
-fn t3_column_order(header: &[&Vec<String>], findings: &mut Vec<Finding>) -> Vec<T3Col> {
+fn t3_column_order(header: &[&[String]], findings: &mut Vec<Finding>) -> Vec<T3Col> {
     let mut found: Vec<(usize, T3Col)> = Vec::new();
     for row in header {
         for (i, cell) in row.iter().enumerate() {
             let c = core(cell);
-            if let Some(spec) = T3_COLUMNS.iter().find(|s| fold(s.label) == c)
+            if let Some(spec) = T3_COLUMNS
+                .iter()
+                .zip(&FOLDED.t3_cols)
+                .find(|(_, l)| **l == c)
+                .map(|(s, _)| s)
                 && !found.iter().any(|(_, col)| *col == spec.col)
             {
                 found.push((i, spec.col));
@@ -152,7 +185,7 @@ fn t3_column_order(header: &[&Vec<String>], findings: &mut Vec<Finding>) -> Vec<
 
 /// Reads T3 from its table rows.
 pub(crate) fn read_t3(
-    rows: &[Vec<String>],
+    rows: &[&[String]],
     format: FormatVersion,
     findings: &mut Vec<Finding>,
 ) -> T3 {
@@ -160,7 +193,7 @@ pub(crate) fn read_t3(
         .iter()
         .position(|r| has_values(r))
         .unwrap_or(rows.len());
-    let header: Vec<&Vec<String>> = rows.iter().take(first_data).collect();
+    let header: Vec<&[String]> = rows.iter().take(first_data).copied().collect();
     let order = t3_column_order(&header, findings);
     let mut t3 = T3::default();
     let mut seen: Vec<T3Row> = Vec::new();
@@ -211,7 +244,7 @@ pub(crate) fn read_t3(
 
 /// Reads T4 from its table rows: header rows name the blocks and columns, the
 /// value rows hold 15 numbers in that order.
-pub(crate) fn read_t4(rows: &[Vec<String>], findings: &mut Vec<Finding>) -> T4 {
+pub(crate) fn read_t4(rows: &[&[String]], findings: &mut Vec<Finding>) -> T4 {
     let mut blocks = Vec::new();
     let mut columns = Vec::new();
     // Value cells of every value row, in reading order; each row's trailing
@@ -227,11 +260,19 @@ pub(crate) fn read_t4(rows: &[Vec<String>], findings: &mut Vec<Finding>) -> T4 {
             value_cells.extend(cells);
             continue;
         }
-        for cell in row {
+        for cell in row.iter() {
             let c = core(cell);
-            if let Some(b) = T4_BLOCKS.iter().find(|b| fold(b.label) == c) {
+            if let Some((b, _)) = T4_BLOCKS
+                .iter()
+                .zip(&FOLDED.t4_blocks)
+                .find(|(_, l)| **l == c)
+            {
                 blocks.push(b.block);
-            } else if let Some(col) = T4_COLUMNS.iter().find(|s| fold(s.label) == c) {
+            } else if let Some((col, _)) = T4_COLUMNS
+                .iter()
+                .zip(&FOLDED.t4_cols)
+                .find(|(_, l)| **l == c)
+            {
                 columns.push(col.col);
             }
         }
@@ -305,7 +346,7 @@ fn item_ordinal(cell: &str) -> Option<String> {
 
 /// Reads T2 from its table rows in the layout of `format`.
 pub(crate) fn read_t2(
-    rows: &[Vec<String>],
+    rows: &[&[String]],
     format: FormatVersion,
     findings: &mut Vec<Finding>,
 ) -> T2 {

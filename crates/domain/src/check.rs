@@ -210,14 +210,15 @@ fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
     for c in &T3_COLUMNS {
         let col = c.col;
         let g = |row| t.get(row, col);
+        // Paths and locations are built only for a finding: this is the hot path.
         let balance_cells =
-            [T3Row::R01, T3Row::R02, T3Row::R24, T3Row::R25].map(|r| t3_path(r, col));
-        let here = Location::cell("t3", "R25", c.key);
+            || [T3Row::R01, T3Row::R02, T3Row::R24, T3Row::R25].map(|r| t3_path(r, col));
+        let here = || Location::cell("t3", "R25", c.key);
         match (sum([g(T3Row::R01), g(T3Row::R02)]), sum([g(T3Row::R24), g(T3Row::R25)])) {
             (Some(lhs), Some(rhs)) if lhs != rhs => out.push(
                 Finding::new(
                     id::T3_BALANCE,
-                    here,
+                    here(),
                     format!(
                         "“{label}”列：第一项加第二项之和（{} + {} = {lhs}）不等于第三项加第四项之和（{} + {} = {rhs}） — {key}: R01 + R02 = {} + {} = {lhs}, but R24 + R25 = {} + {} = {rhs}",
                         g(T3Row::R01), g(T3Row::R02), g(T3Row::R24), g(T3Row::R25),
@@ -226,82 +227,88 @@ fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
                     ),
                 )
                 .values(Value::Count(lhs), Value::Count(rhs))
-                .cells(balance_cells),
+                .cells(balance_cells()),
             ),
             (Some(_), Some(_)) => {}
-            _ => out.push(overflow(here, balance_cells.to_vec(), &format!("t3.balance {}", c.key))),
+            _ => out.push(overflow(here(), balance_cells().to_vec(), &format!("t3.balance {}", c.key))),
         }
 
-        let outcome_cells: Vec<String> = std::iter::once(t3_path(T3Row::R24, col))
-            .chain(outcomes.iter().map(|r| t3_path(*r, col)))
-            .collect();
-        let here = Location::cell("t3", "R24", c.key);
+        let outcome_cells = || -> Vec<String> {
+            std::iter::once(t3_path(T3Row::R24, col))
+                .chain(outcomes.iter().map(|r| t3_path(*r, col)))
+                .collect()
+        };
+        let here = || Location::cell("t3", "R24", c.key);
         match sum(outcomes.iter().map(|r| g(*r))) {
             Some(expected) if expected != g(T3Row::R24) => out.push(
                 Finding::new(
                     id::T3_OUTCOME_TOTAL,
-                    here,
+                    here(),
                     format!(
                         "“{label}”列：（七）总计为{actual}，但（一）至（六）各项之和为{expected} — {key}: R24 is {actual}, but the outcome rows add up to {expected}",
                         label = c.label, key = c.key, actual = g(T3Row::R24),
                     ),
                 )
                 .values(Value::Count(expected), Value::Count(g(T3Row::R24)))
-                .cells(outcome_cells),
+                .cells(outcome_cells()),
             ),
             Some(_) => {}
-            None => out.push(overflow(here, outcome_cells, &format!("t3.outcome-total {}", c.key))),
+            None => out.push(overflow(here(), outcome_cells(), &format!("t3.outcome-total {}", c.key))),
         }
     }
     // t3.row-total, row by row.
     for row in T3Row::rows_of(format) {
         let spec = row.spec();
-        let cells: Vec<String> = std::iter::once(t3_path(row, T3Col::Total))
-            .chain(T3_PARTS.iter().map(|c| t3_path(row, *c)))
-            .collect();
-        let here = Location::cell("t3", spec.id, "total");
+        let cells = || -> Vec<String> {
+            std::iter::once(t3_path(row, T3Col::Total))
+                .chain(T3_PARTS.iter().map(|c| t3_path(row, *c)))
+                .collect()
+        };
+        let here = || Location::cell("t3", spec.id, "total");
         let actual = t.get(row, T3Col::Total);
         match sum(T3_PARTS.iter().map(|c| t.get(row, *c))) {
             Some(expected) if expected != actual => out.push(
                 Finding::new(
                     id::T3_ROW_TOTAL,
-                    here,
+                    here(),
                     format!(
                         "“{}”行：总计为{actual}，但自然人与各类法人或其他组织之和为{expected} — {} ({}): total is {actual}, but the applicant columns add up to {expected}",
                         spec.label, spec.id, spec.key,
                     ),
                 )
                 .values(Value::Count(expected), Value::Count(actual))
-                .cells(cells),
+                .cells(cells()),
             ),
             Some(_) => {}
-            None => out.push(overflow(here, cells, &format!("t3.row-total {}", spec.id))),
+            None => out.push(overflow(here(), cells(), &format!("t3.row-total {}", spec.id))),
         }
     }
 }
 
 fn t4_rules(t: &T4, out: &mut Vec<Finding>) {
     for b in &T4_BLOCKS {
-        let cells: Vec<String> = std::iter::once(t4_path(b.block, T4Col::Total))
-            .chain(T4_PARTS.iter().map(|c| t4_path(b.block, *c)))
-            .collect();
-        let here = Location::cell("t4", b.key, "total");
+        let cells = || -> Vec<String> {
+            std::iter::once(t4_path(b.block, T4Col::Total))
+                .chain(T4_PARTS.iter().map(|c| t4_path(b.block, *c)))
+                .collect()
+        };
+        let here = || Location::cell("t4", b.key, "total");
         let actual = t.get(b.block, T4Col::Total);
         match sum(T4_PARTS.iter().map(|c| t.get(b.block, *c))) {
             Some(expected) if expected != actual => out.push(
                 Finding::new(
                     id::T4_BLOCK_TOTAL,
-                    here,
+                    here(),
                     format!(
                         "{}{}：总计为{actual}，但结果维持、结果纠正、其他结果、尚未审结之和为{expected} — {}: total is {actual}, but upheld + corrected + other + pending = {expected}",
                         b.group, b.label, b.key,
                     ),
                 )
                 .values(Value::Count(expected), Value::Count(actual))
-                .cells(cells),
+                .cells(cells()),
             ),
             Some(_) => {}
-            None => out.push(overflow(here, cells, &format!("t4.block-total {}", b.key))),
+            None => out.push(overflow(here(), cells(), &format!("t4.block-total {}", b.key))),
         }
     }
 }
