@@ -6,6 +6,8 @@
 
 use std::process::ExitCode;
 
+use std::io::Write;
+
 use clap::{Parser, Subcommand};
 
 mod cmd;
@@ -29,8 +31,18 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Check(args) => cmd::check::run(&args),
-        Command::Rules(args) => cmd::rules::run(&args),
+    let mut out = std::io::stdout().lock();
+    let result = match cli.command {
+        Command::Check(args) => cmd::check::run(&args, &mut out),
+        Command::Rules(args) => cmd::rules::run(&args, &mut out),
+    };
+    match result.and_then(|code| out.flush().map(|()| code)) {
+        Ok(code) => code,
+        // A reader that went away (`gongkai rules | head`) is not an error to report.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(2),
+        Err(e) => {
+            eprintln!("gongkai: cannot write output: {e}");
+            ExitCode::from(2)
+        }
     }
 }

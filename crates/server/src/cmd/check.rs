@@ -2,7 +2,7 @@
 //! print the verdict and the findings.
 
 use std::{
-    io::Read,
+    io::{Read, Write},
     path::{Path, PathBuf},
     process::ExitCode,
 };
@@ -63,14 +63,14 @@ fn load(path: &Path) -> Result<Imported, String> {
 }
 
 /// Runs the check over every file; each file is reported even when another fails.
-pub fn run(args: &Args) -> ExitCode {
+pub fn run(args: &Args, out: &mut impl Write) -> std::io::Result<ExitCode> {
     let previous: Option<Report> = match &args.previous {
         None => None,
         Some(p) => match load(p) {
             Ok(imported) => Some(imported.report),
             Err(e) => {
                 eprintln!("gongkai: {} (--previous): {e}", display_name(p));
-                return ExitCode::from(Outcome::Unreadable as u8);
+                return Ok(ExitCode::from(Outcome::Unreadable as u8));
             }
         },
     };
@@ -87,7 +87,8 @@ pub fn run(args: &Args) -> ExitCode {
             Ok(findings) => {
                 let verdict = Verdict::of(&findings);
                 match args.format {
-                    Format::Json => println!(
+                    Format::Json => writeln!(
+                        out,
                         "{}",
                         json!({
                             "file": name,
@@ -95,8 +96,10 @@ pub fn run(args: &Args) -> ExitCode {
                             "findings": findings.iter().map(output::finding_json).collect::<Vec<_>>(),
                         })
                     ),
-                    Format::Text => print!("{}", output::text_block(&name, verdict, &findings)),
-                }
+                    Format::Text => {
+                        write!(out, "{}", output::text_block(&name, verdict, &findings))
+                    }
+                }?;
                 if verdict == Verdict::Invalid {
                     Outcome::Invalid
                 } else {
@@ -106,12 +109,12 @@ pub fn run(args: &Args) -> ExitCode {
             Err(e) => {
                 eprintln!("gongkai: {name}: {e}");
                 if args.format == Format::Json {
-                    println!("{}", json!({ "file": name, "error": e }));
+                    writeln!(out, "{}", json!({ "file": name, "error": e }))?;
                 }
                 Outcome::Unreadable
             }
         };
         worst = worst.max(outcome);
     }
-    ExitCode::from(worst as u8)
+    Ok(ExitCode::from(worst as u8))
 }

@@ -1,6 +1,6 @@
 //! `gongkai rules`: the rule catalogue.
 
-use std::process::ExitCode;
+use std::{io::Write, process::ExitCode};
 
 use gongkai_domain::{RULES, RULESET_VERSION};
 use serde_json::json;
@@ -16,7 +16,7 @@ pub struct Args {
 }
 
 /// Prints the catalogue.
-pub fn run(args: &Args) -> ExitCode {
+pub fn run(args: &Args, out: &mut impl Write) -> std::io::Result<ExitCode> {
     match args.format {
         Format::Json => {
             let rules: Vec<_> = RULES
@@ -32,25 +32,34 @@ pub fn run(args: &Args) -> ExitCode {
                     })
                 })
                 .collect();
-            println!("{}", json!({ "version": RULESET_VERSION, "rules": rules }));
+            writeln!(
+                out,
+                "{}",
+                json!({ "version": RULESET_VERSION, "rules": rules })
+            )?;
         }
         Format::Text => {
-            println!("gongkai rule set {RULESET_VERSION} ({} rules)", RULES.len());
+            writeln!(
+                out,
+                "gongkai rule set {RULESET_VERSION} ({} rules)",
+                RULES.len()
+            )?;
             for r in RULES {
                 let years = match r.last_year {
                     Some(last) => format!("{}–{last}", r.first_year),
                     None => format!("{}–", r.first_year),
                 };
-                println!(
+                writeln!(
+                    out,
                     "{:<28} {:<8} {:<6} {}",
                     r.id,
                     r.severity.as_str(),
                     years,
                     r.summary_zh
-                );
-                println!("{:<44} {}", "", r.summary_en);
+                )?;
+                writeln!(out, "{:<44} {}", "", r.summary_en)?;
             }
         }
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
