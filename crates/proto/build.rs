@@ -5,7 +5,11 @@ use std::{env, path::PathBuf};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
-    let files = ["gongkai/v1/report.proto"];
+    let files = [
+        "gongkai/v1/report.proto",
+        "gongkai/v1/resources.proto",
+        "gongkai/store/v1/store.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed={}", root.join(file).display());
     }

@@ -168,10 +168,15 @@ pub(crate) fn assemble(blocks: &[Block]) -> Result<(Report, Vec<Finding>), Impor
     }
     flush(&mut run, &mut tables, &mut findings);
 
-    if current.is_none() && tables.is_empty() {
-        return Err(ImportError::NotAReport(
-            "找不到年度报告的任何部分标题（一、总体情况 … 六、其他需要报告的事项）或表格 — no section heading and no table of the annual report format".to_owned(),
-        ));
+    // Other annual reports (法治政府建设年度报告 …) share 一、总体情况; take a
+    // document as this report only on a table of the format, a title that
+    // says 政府信息公开, or most of the six section headings.
+    let headings_found = sections.iter().filter(|s| s.is_some()).count();
+    let titled = preamble.iter().any(|l| fold(l).contains("政府信息公开"));
+    if tables.is_empty() && !titled && headings_found < 3 {
+        return Err(ImportError::NotAReport(format!(
+            "没有该格式的表格，标题不含“政府信息公开”，六个部分标题只找到{headings_found}个 — no table of the format, no 政府信息公开 in the title, and {headings_found} of the six section headings"
+        )));
     }
 
     let metadata = read_metadata(&preamble, blocks, &mut findings);

@@ -146,7 +146,12 @@ fn match_t3_row(label: &str, format: FormatVersion) -> Option<(T3Row, bool)> {
 
 /// The order of T3's columns as the header gives it, or the official order
 /// with a finding when the header cannot be read.
-fn t3_column_order(header: &[&[String]], findings: &mut Vec<Finding>) -> Vec<T3Col> {
+/// The order of T3's columns as the header gives it, with each column's cell
+/// index when the header named all seven at distinct places.
+fn t3_column_order(
+    header: &[&[String]],
+    findings: &mut Vec<Finding>,
+) -> (Vec<T3Col>, Option<Vec<usize>>) {
     let mut found: Vec<(usize, T3Col)> = Vec::new();
     for row in header {
         for (i, cell) in row.iter().enumerate() {
@@ -164,7 +169,12 @@ fn t3_column_order(header: &[&[String]], findings: &mut Vec<Finding>) -> Vec<T3C
     }
     if found.len() == T3_COLUMNS.len() {
         found.sort_by_key(|(i, _)| *i);
-        return found.into_iter().map(|(_, c)| c).collect();
+        let positions: Vec<usize> = found.iter().map(|(i, _)| *i).collect();
+        let distinct = positions.windows(2).all(|w| w[0] < w[1]);
+        return (
+            found.into_iter().map(|(_, c)| c).collect(),
+            distinct.then_some(positions),
+        );
     }
     let missing: Vec<&str> = T3_COLUMNS
         .iter()
@@ -180,7 +190,36 @@ fn t3_column_order(header: &[&[String]], findings: &mut Vec<Finding>) -> Vec<T3C
             missing.join(", ")
         ),
     ));
-    T3_COLUMNS.iter().map(|s| s.col).collect()
+    (T3_COLUMNS.iter().map(|s| s.col).collect(), None)
+}
+
+/// The values of a row read at the header's cell positions, if the row is
+/// aligned with the header: its label stands left of the first column and no
+/// cell after the label holds anything outside those positions. A row shifted
+/// by a column (as "(七) 总计" is in the sample) is not, and is read by
+/// counting instead.
+fn values_at<'r>(
+    row: &'r [String],
+    label: usize,
+    positions: &[usize],
+) -> Option<Vec<Option<&'r str>>> {
+    if positions.first().is_none_or(|first| label >= *first) {
+        return None;
+    }
+    let stray = row
+        .iter()
+        .enumerate()
+        .skip(label.saturating_add(1))
+        .any(|(i, c)| !c.trim().is_empty() && !positions.contains(&i));
+    if stray {
+        return None;
+    }
+    Some(
+        positions
+            .iter()
+            .map(|&i| row.get(i).map(|c| c.trim()).filter(|c| !c.is_empty()))
+            .collect(),
+    )
 }
 
 /// Reads T3 from its table rows.
@@ -194,7 +233,7 @@ pub(crate) fn read_t3(
         .position(|r| has_values(r))
         .unwrap_or(rows.len());
     let header: Vec<&[String]> = rows.iter().take(first_data).copied().collect();
-    let order = t3_column_order(&header, findings);
+    let (order, positions) = t3_column_order(&header, findings);
     let mut t3 = T3::default();
     let mut seen: Vec<T3Row> = Vec::new();
     for row in rows.iter().skip(first_data).filter(|r| has_values(r)) {
@@ -217,7 +256,11 @@ pub(crate) fn read_t3(
         if drifted {
             findings.push(drift(here.clone(), label, spec.label));
         }
-        let values = match values_after(&row[li.saturating_add(1)..], order.len()) {
+        let aligned = positions.as_deref().and_then(|p| values_at(row, li, p));
+        let values = match aligned.map_or_else(
+            || values_after(&row[li.saturating_add(1)..], order.len()),
+            Ok,
+        ) {
             Ok(v) => v,
             Err(n) => {
                 findings.push(too_many(here, n, order.len()));
@@ -250,8 +293,11 @@ pub(crate) fn read_t4(rows: &[&[String]], findings: &mut Vec<Finding>) -> T4 {
     // Value cells of every value row, in reading order; each row's trailing
     // empty cells are layout.
     let mut value_cells: Vec<String> = Vec::new();
+    let mut value_rows: Vec<&[String]> = Vec::new();
+    let mut column_positions: Vec<usize> = Vec::new();
     for row in rows {
         if has_values(row) {
+            value_rows.push(row);
             let from = last_label(row).map_or(0, |i| i.saturating_add(1));
             let mut cells: Vec<String> = row[from..].to_vec();
             while cells.last().is_some_and(|c| c.trim().is_empty()) {
@@ -260,7 +306,7 @@ pub(crate) fn read_t4(rows: &[&[String]], findings: &mut Vec<Finding>) -> T4 {
             value_cells.extend(cells);
             continue;
         }
-        for cell in row.iter() {
+        for (i, cell) in row.iter().enumerate() {
             let c = core(cell);
             if let Some((b, _)) = T4_BLOCKS
                 .iter()
@@ -274,11 +320,36 @@ pub(crate) fn read_t4(rows: &[&[String]], findings: &mut Vec<Finding>) -> T4 {
                 .find(|(_, l)| **l == c)
             {
                 columns.push(col.col);
+                column_positions.push(i);
             }
         }
     }
-    let got = value_cells.len().min(15);
-    let values = match values_after(&value_cells, 15) {
+    // One value row under fifteen column labels at distinct places is read at
+    // those places, so a blank cell anywhere stays a blank cell.
+    let mut sorted = column_positions.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let positional = match value_rows.as_slice() {
+        [row] if sorted.len() == 15 && column_positions.len() == 15 => {
+            let stray = row
+                .iter()
+                .enumerate()
+                .any(|(i, c)| !c.trim().is_empty() && !sorted.contains(&i));
+            (!stray).then(|| {
+                column_positions
+                    .iter()
+                    .map(|&i| row.get(i).map(|c| c.trim()).filter(|c| !c.is_empty()))
+                    .collect::<Vec<_>>()
+            })
+        }
+        _ => None,
+    };
+    let got = if positional.is_some() {
+        15
+    } else {
+        value_cells.len().min(15)
+    };
+    let values = match positional.map_or_else(|| values_after(&value_cells, 15), Ok) {
         Ok(v) => v,
         Err(n) => {
             findings.push(too_many(Location::row("t4", ""), n, 15));

@@ -53,7 +53,7 @@ fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     } else {
         std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes))
     };
-    result.map_err(|e| format!("cannot read: {e}"))?;
+    result.map_err(|e| format!("无法读取 — cannot read: {e}"))?;
     Ok(bytes)
 }
 
