@@ -1,0 +1,213 @@
+//! Backup to one file, restore into an empty directory only.
+//!
+//! File layout: `GONGKAI-BACKUP\n`, the store format (u32 BE), then every
+//! sled collection as `type`, `name` (length-prefixed) followed by its
+//! entries (`1`, then each field length-prefixed) and a `0`; last, the
+//! SHA-256 of everything before it. A damaged file is refused before anything
+//! is written.
+
+use std::{
+    fs::File,
+    io::{BufWriter, Write},
+    path::Path,
+};
+
+use sha2::{Digest, Sha256};
+
+use crate::{Result, STORE_FORMAT, SledStore, StoreError, StoreOptions};
+
+const MAGIC: &[u8] = b"GONGKAI-BACKUP\n";
+
+/// What a backup or restore moved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BackupStats {
+    /// sled collections (trees).
+    pub collections: u64,
+    /// Key/value entries.
+    pub entries: u64,
+    /// Bytes in the file.
+    pub bytes: u64,
+}
+
+struct HashingWriter<W: Write> {
+    inner: W,
+    hash: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    fn put(&mut self, data: &[u8]) -> Result<()> {
+        self.hash.update(data);
+        self.bytes = self.bytes.saturating_add(data.len() as u64);
+        self.inner.write_all(data)?;
+        Ok(())
+    }
+    fn field(&mut self, data: &[u8]) -> Result<()> {
+        let len =
+            u32::try_from(data.len()).map_err(|_| StoreError::Io("value over 4 GiB".into()))?;
+        self.put(&len.to_be_bytes())?;
+        self.put(data)
+    }
+}
+
+/// Writes the whole store (the caller holds the write lock).
+pub(crate) fn write(store: &SledStore, path: &Path) -> Result<BackupStats> {
+    store.flush_for_backup()?;
+    let tmp = path.with_extension("partial");
+    let mut w = HashingWriter {
+        inner: BufWriter::new(File::create(&tmp)?),
+        hash: Sha256::new(),
+        bytes: 0,
+    };
+    let mut stats = BackupStats::default();
+    w.put(MAGIC)?;
+    w.put(&STORE_FORMAT.to_be_bytes())?;
+    for (kind, name, entries) in store.db().export() {
+        w.put(&[1])?;
+        w.field(&kind)?;
+        w.field(&name)?;
+        stats.collections = stats.collections.saturating_add(1);
+        for entry in entries {
+            w.put(&[1])?;
+            let n =
+                u32::try_from(entry.len()).map_err(|_| StoreError::Io("entry too wide".into()))?;
+            w.put(&n.to_be_bytes())?;
+            for field in &entry {
+                w.field(field)?;
+            }
+            stats.entries = stats.entries.saturating_add(1);
+        }
+        w.put(&[0])?;
+    }
+    w.put(&[0])?;
+    let digest = w.hash.clone().finalize();
+    w.inner.write_all(&digest)?;
+    let file = w
+        .inner
+        .into_inner()
+        .map_err(|e| StoreError::Io(e.to_string()))?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    stats.bytes = w.bytes.saturating_add(32);
+    Ok(stats)
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8]> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|e| *e <= self.data.len())
+            .ok_or_else(|| StoreError::BadBackup("truncated".into()))?;
+        let out = &self.data[self.at..end];
+        self.at = end;
+        Ok(out)
+    }
+    fn u32(&mut self) -> Result<u32> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn byte(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn field(&mut self) -> Result<Vec<u8>> {
+        let n = usize::try_from(self.u32()?).map_err(|_| StoreError::BadBackup("length".into()))?;
+        Ok(self.take(n)?.to_vec())
+    }
+}
+
+type Collection = (Vec<u8>, Vec<u8>, Vec<Vec<Vec<u8>>>);
+
+fn parse(data: &[u8]) -> Result<Vec<Collection>> {
+    let body_len = data
+        .len()
+        .checked_sub(32)
+        .ok_or_else(|| StoreError::BadBackup("shorter than its checksum".into()))?;
+    let (body, digest) = data.split_at(body_len);
+    if Sha256::digest(body).as_slice() != digest {
+        return Err(StoreError::BadBackup(
+            "checksum does not match: the file is damaged".into(),
+        ));
+    }
+    let mut r = Reader { data: body, at: 0 };
+    if r.take(MAGIC.len())? != MAGIC {
+        return Err(StoreError::BadBackup("not a gongkai backup".into()));
+    }
+    let format = r.u32()?;
+    if format > STORE_FORMAT {
+        return Err(StoreError::NewerFormat {
+            found: format,
+            supported: STORE_FORMAT,
+        });
+    }
+    let mut out = Vec::new();
+    while r.byte()? == 1 {
+        let kind = r.field()?;
+        let name = r.field()?;
+        let mut entries = Vec::new();
+        while r.byte()? == 1 {
+            let n = r.u32()?;
+            let mut entry = Vec::new();
+            for _ in 0..n {
+                entry.push(r.field()?);
+            }
+            entries.push(entry);
+        }
+        out.push((kind, name, entries));
+    }
+    if r.at != body.len() {
+        return Err(StoreError::BadBackup(
+            "trailing bytes after the last collection".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Restores a backup into `dir`, which must not exist or be empty; the
+/// restored store's audit chain is verified before it is returned.
+pub fn restore(
+    backup: &Path,
+    dir: &Path,
+    options: &StoreOptions,
+) -> Result<(SledStore, BackupStats)> {
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        return Err(StoreError::RestoreTarget(format!(
+            "{} is not empty",
+            dir.display()
+        )));
+    }
+    let data = std::fs::read(backup)?;
+    let collections = parse(&data)?;
+    let stats = BackupStats {
+        collections: collections.len() as u64,
+        entries: collections.iter().map(|c| c.2.len() as u64).sum(),
+        bytes: data.len() as u64,
+    };
+    {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(options.cache_capacity)
+            .open()?;
+        db.import(
+            collections
+                .into_iter()
+                .map(|(k, n, e)| (k, n, e.into_iter()))
+                .collect(),
+        );
+        db.flush()?;
+    }
+    let store = SledStore::open(dir, options)?;
+    let v = crate::ReportStore::verify(&store)?;
+    if let Some(b) = v.broken {
+        return Err(StoreError::BadBackup(format!(
+            "restored chain does not verify: event {}: {}",
+            b.event, b.detail
+        )));
+    }
+    Ok((store, stats))
+}

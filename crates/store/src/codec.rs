@@ -1,0 +1,77 @@
+//! Stored values: one format byte, then protobuf. A value or a store written
+//! by a newer gongkai is refused, never misread.
+
+use prost::Message;
+
+use crate::{Result, StoreError};
+
+/// The format this build writes and the newest it reads.
+pub const STORE_FORMAT: u32 = 1;
+
+/// The tag byte of [`STORE_FORMAT`] values.
+const VALUE_TAG: u8 = 1;
+
+/// Encodes a message as a stored value.
+pub(crate) fn encode<M: Message>(m: &M) -> Vec<u8> {
+    let mut out = Vec::with_capacity(m.encoded_len().saturating_add(1));
+    out.push(VALUE_TAG);
+    // Encoding into a Vec cannot run out of space.
+    let _ = m.encode(&mut out);
+    out
+}
+
+/// Decodes a stored value, naming the tree and key when it is not one.
+pub(crate) fn decode<M: Message + Default>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<M> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        tree,
+        key: hex::encode(key),
+        reason,
+    };
+    match bytes.split_first() {
+        None => Err(corrupt("empty value".into())),
+        Some((&VALUE_TAG, body)) => {
+            M::decode(body).map_err(|e| corrupt(format!("undecodable: {e}")))
+        }
+        Some((&tag, _)) if u32::from(tag) > STORE_FORMAT => Err(StoreError::NewerFormat {
+            found: u32::from(tag),
+            supported: STORE_FORMAT,
+        }),
+        Some((&tag, _)) => Err(corrupt(format!("unknown value format tag {tag}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gongkai_proto::v1::Agency;
+
+    use super::*;
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let a = Agency {
+            uscc: "11330700099033995K".into(),
+            ..Agency::default()
+        };
+        let bytes = encode(&a);
+        assert_eq!(decode::<Agency>("agencies", b"k", &bytes).unwrap(), a);
+        assert!(matches!(
+            decode::<Agency>("agencies", b"k", &[]),
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            decode::<Agency>("agencies", b"k", &[2, 0]),
+            Err(StoreError::NewerFormat {
+                found: 2,
+                supported: 1
+            })
+        ));
+        assert!(matches!(
+            decode::<Agency>("agencies", b"k", &[1, 0xff, 0xff]),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+}

@@ -1,0 +1,177 @@
+//! Key layout of every tree. Keys are big-endian and prefix-scannable.
+//!
+//! | tree             | key                                         | value                |
+//! |------------------|---------------------------------------------|----------------------|
+//! | `meta`           | `format`, `audit_head`                      | u32 BE, AuditHead    |
+//! | `agencies`       | uscc                                        | Agency (latest)      |
+//! | `agency_versions`| uscc · version u32                          | Agency (immutable)   |
+//! | `children`       | parent uscc · child uscc                    | empty                |
+//! | `heads`          | uscc · year u16                             | ReportHead           |
+//! | `revisions`      | uscc · year u16 · revision u32              | ReportRevision       |
+//! | `by_year`        | year u16 · uscc                             | empty                |
+//! | `by_state`       | state u8 · year u16 · uscc                  | empty                |
+//! | `area_year`      | ancestor uscc · year u16 · uscc             | empty                |
+//! | `area_state`     | ancestor uscc · state u8 · year u16 · uscc  | empty                |
+//! | `events`         | sequence u64                                | AuditEvent           |
+//! | `event_hashes`   | sequence u64                                | SHA-256 of the event |
+//! | `requests`       | request id                                  | IdempotencyRecord    |
+//!
+//! A 统一社会信用代码 is always 18 ASCII bytes, so concatenations split
+//! unambiguously.
+
+use gongkai_domain::ids::validate_uscc;
+
+use crate::{ReportKey, Result, StoreError};
+
+/// Length of a 统一社会信用代码 in bytes.
+pub(crate) const USCC_LEN: usize = 18;
+
+/// Data years a key may hold.
+pub(crate) const YEARS: std::ops::RangeInclusive<u32> = 2000..=2100;
+
+/// Longest request id accepted.
+pub(crate) const MAX_REQUEST_ID: usize = 128;
+
+/// Validates a 统一社会信用代码 used as a key.
+pub(crate) fn uscc(code: &str) -> Result<&[u8]> {
+    validate_uscc(code)
+        .map_err(|e| StoreError::InvalidArgument(format!("统一社会信用代码 '{code}': {e}")))?;
+    Ok(code.as_bytes())
+}
+
+/// The year as a key part.
+pub(crate) fn year(year: u32) -> Result<[u8; 2]> {
+    if !YEARS.contains(&year) {
+        return Err(StoreError::InvalidArgument(format!(
+            "data year {year} is outside {}..={}",
+            YEARS.start(),
+            YEARS.end()
+        )));
+    }
+    u16::try_from(year)
+        .map(u16::to_be_bytes)
+        .map_err(|_| StoreError::InvalidArgument(format!("data year {year}")))
+}
+
+/// Validates a request id.
+pub(crate) fn request_id(id: &str) -> Result<&[u8]> {
+    if id.is_empty() || id.len() > MAX_REQUEST_ID || id.chars().any(char::is_control) {
+        return Err(StoreError::InvalidArgument(format!(
+            "request id must be 1..={MAX_REQUEST_ID} printable bytes, got {} bytes",
+            id.len()
+        )));
+    }
+    Ok(id.as_bytes())
+}
+
+/// Concatenates key parts.
+pub(crate) fn join(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+/// `uscc · year` of a report.
+pub(crate) fn report(key: &ReportKey) -> Result<Vec<u8>> {
+    Ok(join(&[uscc(&key.uscc)?, &year(key.year)?]))
+}
+
+/// `uscc · year · revision`.
+pub(crate) fn revision(key: &ReportKey, revision: u32) -> Result<Vec<u8>> {
+    Ok(join(&[&report(key)?, &revision.to_be_bytes()]))
+}
+
+/// Reads the report key at the end of an index key (`… · year · uscc`).
+pub(crate) fn year_uscc_suffix(tree: &'static str, key: &[u8]) -> Result<ReportKey> {
+    let corrupt = || StoreError::Corrupt {
+        tree,
+        key: hex::encode(key),
+        reason: "index key of the wrong shape".into(),
+    };
+    let at = key
+        .len()
+        .checked_sub(USCC_LEN.saturating_add(2))
+        .ok_or_else(corrupt)?;
+    let (_, tail) = key.split_at(at);
+    let (y, u) = tail.split_at(2);
+    let year = u16::from_be_bytes([y[0], y[1]]);
+    let uscc = std::str::from_utf8(u).map_err(|_| corrupt())?.to_owned();
+    Ok(ReportKey {
+        uscc,
+        year: u32::from(year),
+    })
+}
+
+/// Reads `uscc · year` back.
+pub(crate) fn parse_report(tree: &'static str, key: &[u8]) -> Result<ReportKey> {
+    if key.len() != USCC_LEN.saturating_add(2) {
+        return Err(StoreError::Corrupt {
+            tree,
+            key: hex::encode(key),
+            reason: "report key of the wrong shape".into(),
+        });
+    }
+    year_uscc_suffix(tree, &[&key[USCC_LEN..], &key[..USCC_LEN]].concat())
+}
+
+/// A page cursor: the last key returned, hex, tagged with the listing so a
+/// cursor of one listing is refused by another.
+pub(crate) fn cursor(listing: &str, last_key: &[u8]) -> String {
+    format!("{listing}:{}", hex::encode(last_key))
+}
+
+/// The key to resume after, from a cursor.
+pub(crate) fn parse_cursor(listing: &str, cursor: &str) -> Result<Option<Vec<u8>>> {
+    if cursor.is_empty() {
+        return Ok(None);
+    }
+    let bad = || {
+        StoreError::InvalidArgument(format!(
+            "page token '{cursor}' is not one this listing gave"
+        ))
+    };
+    let body = cursor
+        .strip_prefix(listing)
+        .and_then(|r| r.strip_prefix(':'))
+        .ok_or_else(bad)?;
+    hex::decode(body).map(Some).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_refuse_wrong_shapes() {
+        assert!(uscc("11330700099033995K").is_ok());
+        assert!(matches!(uscc("1133"), Err(StoreError::InvalidArgument(_))));
+        assert!(matches!(year(1999), Err(StoreError::InvalidArgument(_))));
+        assert!(matches!(
+            request_id(""),
+            Err(StoreError::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            request_id(&"x".repeat(129)),
+            Err(StoreError::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
+    fn report_keys_round_trip() {
+        let k = ReportKey {
+            uscc: "11330700099033995K".into(),
+            year: 2024,
+        };
+        assert_eq!(parse_report("heads", &report(&k).unwrap()).unwrap(), k);
+        let idx = join(&[b"\x02", &year(2024).unwrap(), b"11330700099033995K"]);
+        assert_eq!(year_uscc_suffix("by_state", &idx).unwrap(), k);
+        assert!(parse_report("heads", b"short").is_err());
+    }
+
+    #[test]
+    fn cursors_are_tied_to_their_listing() {
+        let c = cursor("agencies", b"abc");
+        assert_eq!(parse_cursor("agencies", &c).unwrap(), Some(b"abc".to_vec()));
+        assert!(parse_cursor("events", &c).is_err());
+        assert!(parse_cursor("agencies", "agencies:zz").is_err());
+        assert_eq!(parse_cursor("agencies", "").unwrap(), None);
+    }
+}

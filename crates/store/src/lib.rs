@@ -1,0 +1,309 @@
+//! gongkai-store: agencies, every report revision, review state and the audit
+//! chain, kept durably.
+//!
+//! The server codes against [`ReportStore`]; [`SledStore`] is the sled 0.34.7
+//! backend. Invariants every backend keeps:
+//! - a write is one atomic transaction over everything it touches (revision,
+//!   head, indexes, audit event, idempotency record) and is durable before
+//!   the call returns;
+//! - nothing is overwritten: every report revision and agency version is kept;
+//! - every change appends an audit event chained by SHA-256 to the previous
+//!   one and to the bytes it wrote; [`ReportStore::verify`] finds any edit;
+//! - a retried request id returns the first outcome and writes nothing; a
+//!   write naming a stale revision is refused with [`StoreError::Conflict`].
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+mod backup;
+mod codec;
+pub mod durability;
+mod keys;
+mod sled_store;
+mod state;
+
+use std::time::SystemTime;
+
+pub use backup::{BackupStats, restore};
+pub use codec::STORE_FORMAT;
+use gongkai_proto::{
+    store_v1::ReportHead,
+    v1::{Agency, AuditAction, AuditEvent, Finding, ReportRevision, ReviewComment, ReviewState},
+};
+pub use sled_store::{SledStore, StoreOptions};
+pub use state::Action;
+
+/// Errors of the store. Each maps to one gRPC code in the server.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A key or parameter of the wrong shape (bad 统一社会信用代码, year, cursor …).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The agency, report or revision does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The agency is already registered.
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    /// The write named a revision that is no longer the latest.
+    #[error("conflict on {resource}: expected revision {expected}, the latest is {actual}")]
+    Conflict {
+        /// The resource written.
+        resource: String,
+        /// The revision the caller expected.
+        expected: u32,
+        /// The revision that is the latest.
+        actual: u32,
+    },
+    /// The review state machine does not allow this action now.
+    #[error("cannot {action} {resource}: it is {from}")]
+    InvalidTransition {
+        /// The report.
+        resource: String,
+        /// Its current state.
+        from: &'static str,
+        /// What was attempted.
+        action: &'static str,
+    },
+    /// A request id used before with different parameters.
+    #[error("request id {0} was already used for a different request")]
+    RequestIdReused(String),
+    /// Stored bytes that do not decode, or a key of the wrong shape in a tree.
+    #[error("corrupt store: tree {tree}, key {key}: {reason}")]
+    Corrupt {
+        /// Which tree.
+        tree: &'static str,
+        /// The key, hex.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store was written by a newer gongkai.
+    #[error(
+        "store format {found} is newer than this gongkai understands ({supported}); upgrade gongkai"
+    )]
+    NewerFormat {
+        /// Format found on disk.
+        found: u32,
+        /// Newest format this build reads.
+        supported: u32,
+    },
+    /// Restore refused: the target holds data.
+    #[error("restore refused: {0}")]
+    RestoreTarget(String),
+    /// A backup file that is not one, or is damaged.
+    #[error("bad backup file: {0}")]
+    BadBackup(String),
+    /// The disk or sled failed.
+    #[error("storage failure: {0}")]
+    Io(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Io(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Io(e.to_string())
+    }
+}
+
+/// Result of the store.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Who writes, why, and when: carried by every write.
+#[derive(Clone, Debug)]
+pub struct WriteMeta {
+    /// Idempotency key: a retried call with the same id writes nothing.
+    pub request_id: String,
+    /// The principal, for the revision's author and the audit event.
+    pub principal: String,
+    /// The time to record.
+    pub time: SystemTime,
+}
+
+/// What the checker found, recorded on the revision it was found in.
+#[derive(Clone, Debug, Default)]
+pub struct Checked {
+    /// The findings.
+    pub findings: Vec<Finding>,
+    /// The rule set they come from.
+    pub ruleset_version: String,
+}
+
+/// One agency's report for one data year.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReportKey {
+    /// The agency's 统一社会信用代码.
+    pub uscc: String,
+    /// The data year.
+    pub year: u32,
+}
+
+impl ReportKey {
+    /// Resource name `agencies/{uscc}/reports/{year}`.
+    pub fn name(&self) -> String {
+        format!("agencies/{}/reports/{}", self.uscc, self.year)
+    }
+}
+
+/// A page request: at most `size` items after the opaque `cursor`.
+#[derive(Clone, Debug, Default)]
+pub struct PageRequest {
+    /// Items per page; 0 means the default (50), capped at 1000.
+    pub size: u32,
+    /// `next_cursor` of the previous page; empty for the first.
+    pub cursor: String,
+}
+
+/// One page of results.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Cursor of the next page; empty when this is the last.
+    pub next_cursor: String,
+}
+
+/// A report's key and current state, as listed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportSummary {
+    /// Which report.
+    pub key: ReportKey,
+    /// Its state.
+    pub head: ReportHead,
+}
+
+/// Which reports to list. Filters combine; at least one index is used so a
+/// listing costs O(result).
+#[derive(Clone, Debug, Default)]
+pub struct ReportFilter {
+    /// Only this data year.
+    pub year: Option<u32>,
+    /// Only reports whose latest revision is in this state.
+    pub state: Option<ReviewState>,
+    /// Only agencies in the subtree under this agency (itself included).
+    pub area: Option<String>,
+    /// Only this agency.
+    pub agency: Option<String>,
+}
+
+/// Which audit events to list.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    /// Only events on this agency or its reports.
+    pub agency: Option<String>,
+    /// Only this action.
+    pub action: Option<AuditAction>,
+    /// Only events at or after this time.
+    pub since: Option<SystemTime>,
+    /// Only events before this time.
+    pub until: Option<SystemTime>,
+}
+
+/// The outcome of walking the audit chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verification {
+    /// Events checked.
+    pub events: u64,
+    /// Revisions and agency versions checked against their events.
+    pub records: u64,
+    /// The first broken link, if any.
+    pub broken: Option<BrokenLink>,
+}
+
+/// Where the chain breaks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokenLink {
+    /// Sequence number of the event at fault.
+    pub event: u64,
+    /// What differs.
+    pub detail: String,
+}
+
+/// The store the server codes against. Methods block; call them from a
+/// blocking-capable thread.
+pub trait ReportStore: Send + Sync + 'static {
+    /// Registers an agency. Its supervisor, if named, must exist.
+    fn register_agency(&self, w: &WriteMeta, agency: Agency) -> Result<Agency>;
+    /// Moves an agency (with its subtree) under another supervisor, or makes
+    /// it a root (`None`). `expected_version` guards against lost updates.
+    fn set_supervisor(
+        &self,
+        w: &WriteMeta,
+        uscc: &str,
+        supervisor: Option<&str>,
+        expected_version: u32,
+    ) -> Result<Agency>;
+    /// One agency.
+    fn agency(&self, uscc: &str) -> Result<Option<Agency>>;
+    /// Agencies in 统一社会信用代码 order.
+    fn list_agencies(&self, page: &PageRequest) -> Result<Page<Agency>>;
+    /// Whether `uscc` is `ancestor` or lies in its subtree.
+    fn is_within(&self, ancestor: &str, uscc: &str) -> Result<bool>;
+
+    /// Saves a draft revision (first, after a return, or a correction after
+    /// approval). `expected` is the latest revision the caller saw (0: none).
+    fn save_draft(
+        &self,
+        w: &WriteMeta,
+        key: &ReportKey,
+        expected: u32,
+        report: gongkai_proto::v1::AnnualReport,
+        checked: Checked,
+    ) -> Result<ReportRevision>;
+    /// Moves the report through the review state machine (submit, approve,
+    /// return). The content is the latest revision's; `findings` are the
+    /// checker's at this moment.
+    fn transition(
+        &self,
+        w: &WriteMeta,
+        key: &ReportKey,
+        expected: u32,
+        action: Action,
+        checked: Checked,
+        comments: Vec<ReviewComment>,
+    ) -> Result<ReportRevision>;
+    /// The report's current state.
+    fn head(&self, key: &ReportKey) -> Result<Option<ReportHead>>;
+    /// One revision.
+    fn revision(&self, key: &ReportKey, revision: u32) -> Result<Option<ReportRevision>>;
+    /// A report's revisions, oldest first.
+    fn list_revisions(&self, key: &ReportKey, page: &PageRequest) -> Result<Page<ReportRevision>>;
+    /// Reports by year, state, area or agency.
+    fn list_reports(
+        &self,
+        filter: &ReportFilter,
+        page: &PageRequest,
+    ) -> Result<Page<ReportSummary>>;
+
+    /// Audit events, oldest first.
+    fn list_events(&self, filter: &EventFilter, page: &PageRequest) -> Result<Page<AuditEvent>>;
+    /// Walks the whole chain and every record it names.
+    fn verify(&self) -> Result<Verification>;
+
+    /// Writes a consistent copy of the whole store to a file.
+    fn backup(&self, path: &std::path::Path) -> Result<BackupStats>;
+    /// Makes every acknowledged write durable and stops background work.
+    fn flush(&self) -> Result<()>;
+}
+
+/// Lower-case name of a review state, for messages.
+pub fn state_name(state: ReviewState) -> &'static str {
+    match state {
+        ReviewState::Unspecified => "unspecified",
+        ReviewState::Draft => "draft",
+        ReviewState::Submitted => "submitted",
+        ReviewState::Approved => "approved",
+        ReviewState::Returned => "returned",
+    }
+}

@@ -1,0 +1,1154 @@
+//! The sled backend.
+//!
+//! Writes are serialised by one lock (the audit chain is a sequence anyway):
+//! read what the write depends on, plan every insert and removal, apply them
+//! in one multi-tree transaction, release the lock, then wait for the group
+//! commit to make them durable. Reads never take the lock.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Mutex, PoisonError},
+    time::SystemTime,
+};
+
+use gongkai_proto::{
+    store_v1::{AuditHead, IdempotencyRecord, ReportHead},
+    v1::{
+        Agency, AnnualReport, AuditAction, AuditEvent, ReportRevision, ReviewComment, ReviewState,
+    },
+};
+use prost::Message;
+use sha2::{Digest, Sha256};
+use sled::{
+    Transactional,
+    transaction::{ConflictableTransactionError, TransactionError},
+};
+
+use crate::{
+    Action, BrokenLink, Checked, EventFilter, Page, PageRequest, ReportFilter, ReportKey,
+    ReportStore, ReportSummary, Result, StoreError, Verification, WriteMeta,
+    backup::{self, BackupStats},
+    codec::{self, STORE_FORMAT},
+    durability::GroupCommit,
+    keys,
+    state::{self, Op},
+    state_name,
+};
+
+/// Every tree, in one fixed order (the index into [`SledStore::trees`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum T {
+    Meta,
+    Agencies,
+    AgencyVersions,
+    Children,
+    Heads,
+    Revisions,
+    ByYear,
+    ByState,
+    AreaYear,
+    AreaState,
+    Events,
+    EventHashes,
+    Requests,
+}
+
+pub(crate) const TREE_NAMES: [&str; 13] = [
+    "meta",
+    "agencies",
+    "agency_versions",
+    "children",
+    "heads",
+    "revisions",
+    "by_year",
+    "by_state",
+    "area_year",
+    "area_state",
+    "events",
+    "event_hashes",
+    "requests",
+];
+
+const FORMAT_KEY: &[u8] = b"format";
+const AUDIT_HEAD_KEY: &[u8] = b"audit_head";
+/// Deepest supervision tree walked (national → province → city → county → township is 5).
+const MAX_DEPTH: usize = 64;
+/// Most index or event entries examined for one page of a filtered listing.
+const SCAN_LIMIT: usize = 10_000;
+
+/// Tuning of the sled backend.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// sled's page cache, in bytes.
+    pub cache_capacity: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            cache_capacity: 128 * 1024 * 1024,
+        }
+    }
+}
+
+/// The sled 0.34.7 store.
+#[derive(Debug)]
+pub struct SledStore {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    write_lock: Mutex<()>,
+    commit: GroupCommit,
+    path: PathBuf,
+}
+
+/// Inserts and removals planned for one write.
+#[derive(Default)]
+struct Plan {
+    batches: Vec<sled::Batch>,
+}
+
+impl Plan {
+    fn new() -> Plan {
+        Plan {
+            batches: (0..TREE_NAMES.len())
+                .map(|_| sled::Batch::default())
+                .collect(),
+        }
+    }
+    fn put(&mut self, t: T, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        if let Some(b) = self.batches.get_mut(t as usize) {
+            b.insert(key.as_ref(), value.as_ref());
+        }
+    }
+    fn del(&mut self, t: T, key: impl AsRef<[u8]>) {
+        if let Some(b) = self.batches.get_mut(t as usize) {
+            b.remove(key.as_ref());
+        }
+    }
+}
+
+/// What a write produced, for the caller and for a retried request id.
+enum Outcome {
+    Agency(Agency),
+    Revision(Box<ReportRevision>),
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    Sha256::digest(bytes).to_vec()
+}
+
+fn timestamp(t: SystemTime) -> prost_types::Timestamp {
+    prost_types::Timestamp::from(t)
+}
+
+fn agency_name(uscc: &str) -> String {
+    format!("agencies/{uscc}")
+}
+
+/// Accepts a supervisor as `agencies/{uscc}` or a bare code.
+fn supervisor_code(s: &str) -> &str {
+    s.strip_prefix("agencies/").unwrap_or(s)
+}
+
+impl SledStore {
+    /// Opens (or creates) the store at `path`. A store of a newer format is
+    /// refused.
+    pub fn open(path: impl AsRef<Path>, options: &StoreOptions) -> Result<SledStore> {
+        let path = path.as_ref().to_path_buf();
+        let db = sled::Config::new()
+            .path(&path)
+            .cache_capacity(options.cache_capacity)
+            .open()?;
+        let trees = TREE_NAMES
+            .iter()
+            .map(|n| db.open_tree(n))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let meta = &trees[T::Meta as usize];
+        match meta.get(FORMAT_KEY)? {
+            Some(v) => {
+                let bytes: [u8; 4] = v.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                    tree: "meta",
+                    key: hex::encode(FORMAT_KEY),
+                    reason: "format is not a u32".into(),
+                })?;
+                let found = u32::from_be_bytes(bytes);
+                if found > STORE_FORMAT {
+                    return Err(StoreError::NewerFormat {
+                        found,
+                        supported: STORE_FORMAT,
+                    });
+                }
+            }
+            None => {
+                let holds_data = trees.iter().skip(1).any(|t| !t.is_empty());
+                if holds_data {
+                    return Err(StoreError::Corrupt {
+                        tree: "meta",
+                        key: hex::encode(FORMAT_KEY),
+                        reason: "the store holds data but no format version".into(),
+                    });
+                }
+                meta.insert(FORMAT_KEY, &STORE_FORMAT.to_be_bytes())?;
+                db.flush()?;
+            }
+        }
+        // fdatasync acts on the file, whichever descriptor asks.
+        let data_file = std::fs::File::open(path.join("db"))?;
+        let commit = GroupCommit::start(db.clone(), data_file)?;
+        Ok(SledStore {
+            db,
+            trees,
+            write_lock: Mutex::new(()),
+            commit,
+            path,
+        })
+    }
+
+    /// Where the store lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes on disk, as sled counts them.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    pub(crate) fn tree(&self, t: T) -> &sled::Tree {
+        &self.trees[t as usize]
+    }
+
+    pub(crate) fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
+    /// Makes everything written so far durable without taking the write lock
+    /// (the backup already holds it).
+    pub(crate) fn flush_for_backup(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn get<M: Message + Default>(&self, t: T, key: &[u8]) -> Result<Option<M>> {
+        match self.tree(t).get(key)? {
+            None => Ok(None),
+            Some(v) => codec::decode(TREE_NAMES[t as usize], key, &v).map(Some),
+        }
+    }
+
+    // ------------------------------------------------------------ the tree
+
+    /// The agency's ancestors, nearest first (not itself).
+    fn ancestors(&self, uscc: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut at = uscc.to_owned();
+        for _ in 0..MAX_DEPTH {
+            let Some(a) = self.get::<Agency>(T::Agencies, at.as_bytes())? else {
+                return Err(StoreError::NotFound(agency_name(&at)));
+            };
+            if a.supervisor.is_empty() {
+                return Ok(out);
+            }
+            at = supervisor_code(&a.supervisor).to_owned();
+            out.push(at.clone());
+        }
+        Err(StoreError::Corrupt {
+            tree: "agencies",
+            key: hex::encode(uscc),
+            reason: format!("supervision chain deeper than {MAX_DEPTH}"),
+        })
+    }
+
+    /// The agency and every agency under it.
+    fn subtree(&self, uscc: &str) -> Result<Vec<String>> {
+        let mut out = vec![uscc.to_owned()];
+        let mut i = 0;
+        while let Some(parent) = out.get(i).cloned() {
+            for kv in self.tree(T::Children).scan_prefix(parent.as_bytes()) {
+                let (k, _) = kv?;
+                let child = k
+                    .get(keys::USCC_LEN..)
+                    .and_then(|c| std::str::from_utf8(c).ok())
+                    .ok_or_else(|| StoreError::Corrupt {
+                        tree: "children",
+                        key: hex::encode(&k),
+                        reason: "edge key of the wrong shape".into(),
+                    })?;
+                out.push(child.to_owned());
+            }
+            i = i.saturating_add(1);
+        }
+        Ok(out)
+    }
+
+    // ------------------------------------------------------------ writing
+
+    /// Runs one write: idempotency, plan, audit event, transaction, durability.
+    fn write(
+        &self,
+        w: &WriteMeta,
+        fingerprint: Vec<u8>,
+        plan_write: impl FnOnce(&mut Plan) -> Result<(Outcome, AuditDraft)>,
+    ) -> Result<Outcome> {
+        let request_key = keys::request_id(&w.request_id)?.to_vec();
+        let guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(rec) = self.get::<IdempotencyRecord>(T::Requests, &request_key)? {
+            drop(guard);
+            if rec.request_sha256 != fingerprint {
+                return Err(StoreError::RequestIdReused(w.request_id.clone()));
+            }
+            // The first call may still be waiting for its flush.
+            self.commit.wait_durable()?;
+            return self.replay(&rec);
+        }
+        let mut plan = Plan::new();
+        let (outcome, audit) = plan_write(&mut plan)?;
+
+        let head = self
+            .get::<AuditHead>(T::Meta, AUDIT_HEAD_KEY)?
+            .unwrap_or_default();
+        let sequence = head
+            .sequence
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Io("audit sequence exhausted".into()))?;
+        let previous = if head.event_sha256.is_empty() {
+            vec![0; 32]
+        } else {
+            head.event_sha256
+        };
+        let event = AuditEvent {
+            sequence,
+            time: Some(timestamp(w.time)),
+            principal: w.principal.clone(),
+            action: audit.action.into(),
+            resource: audit.resource.clone(),
+            revision: audit.revision,
+            revision_sha256: audit.record_sha256,
+            previous_event_sha256: previous,
+            request_id: w.request_id.clone(),
+        };
+        let event_bytes = codec::encode(&event);
+        let event_sha = sha256(&event_bytes);
+        let seq_key = sequence.to_be_bytes();
+        plan.put(T::Events, seq_key, &event_bytes);
+        plan.put(T::EventHashes, seq_key, &event_sha);
+        plan.put(
+            T::Meta,
+            AUDIT_HEAD_KEY,
+            codec::encode(&AuditHead {
+                sequence,
+                event_sha256: event_sha,
+            }),
+        );
+        plan.put(
+            T::Requests,
+            &request_key,
+            codec::encode(&IdempotencyRecord {
+                request_sha256: fingerprint,
+                resource: audit.resource,
+                revision: audit.revision,
+                event_sequence: sequence,
+            }),
+        );
+        self.apply(&plan)?;
+        drop(guard);
+        self.commit.wait_durable()?;
+        Ok(outcome)
+    }
+
+    fn apply(&self, plan: &Plan) -> Result<()> {
+        let result: std::result::Result<(), TransactionError<StoreError>> =
+            self.trees.as_slice().transaction(|trees| {
+                for (tree, batch) in trees.iter().zip(&plan.batches) {
+                    tree.apply_batch(batch)?;
+                }
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::from(e),
+        })
+    }
+
+    fn replay(&self, rec: &IdempotencyRecord) -> Result<Outcome> {
+        if let Some(uscc) = rec
+            .resource
+            .strip_prefix("agencies/")
+            .filter(|r| !r.contains('/'))
+        {
+            let key = keys::join(&[keys::uscc(uscc)?, &rec.revision.to_be_bytes()]);
+            return self
+                .get::<Agency>(T::AgencyVersions, &key)?
+                .map(Outcome::Agency)
+                .ok_or_else(|| StoreError::NotFound(rec.resource.clone()));
+        }
+        let key = parse_report_name(&rec.resource)?;
+        self.revision(&key, rec.revision)?
+            .map(|r| Outcome::Revision(Box::new(r)))
+            .ok_or_else(|| {
+                StoreError::NotFound(format!("{}/revisions/{}", rec.resource, rec.revision))
+            })
+    }
+
+    /// Plans the index entries of a report's state for its agency and every
+    /// ancestor: `insert` adds them, otherwise they are removed.
+    fn plan_report_index(
+        plan: &mut Plan,
+        key: &ReportKey,
+        state: ReviewState,
+        area: &[String],
+        insert: bool,
+    ) -> Result<()> {
+        let uscc = keys::uscc(&key.uscc)?;
+        let year = keys::year(key.year)?;
+        let s = [u8::try_from(i32::from(state)).unwrap_or(0)];
+        let state_key = keys::join(&[&s, &year, uscc]);
+        if insert {
+            plan.put(T::ByState, state_key, []);
+        } else {
+            plan.del(T::ByState, state_key);
+        }
+        for a in area {
+            let ak = keys::uscc(a)?;
+            let area_state = keys::join(&[ak, &s, &year, uscc]);
+            if insert {
+                plan.put(T::AreaState, area_state, []);
+                plan.put(T::AreaYear, keys::join(&[ak, &year, uscc]), []);
+            } else {
+                plan.del(T::AreaState, area_state);
+            }
+        }
+        Ok(())
+    }
+
+    /// Plans a new revision of a report and everything it moves.
+    #[allow(clippy::too_many_arguments)] // one write's whole context, used once
+    fn plan_revision(
+        &self,
+        plan: &mut Plan,
+        w: &WriteMeta,
+        key: &ReportKey,
+        expected: u32,
+        op: Op,
+        content: Option<AnnualReport>,
+        checked: Checked,
+        comments: Vec<ReviewComment>,
+    ) -> Result<(Outcome, AuditDraft)> {
+        let report_key = keys::report(key)?;
+        if self.tree(T::Agencies).get(key.uscc.as_bytes())?.is_none() {
+            return Err(StoreError::NotFound(agency_name(&key.uscc)));
+        }
+        let head = self.get::<ReportHead>(T::Heads, &report_key)?;
+        let latest = head.as_ref().map_or(0, |h| h.latest_revision);
+        if expected != latest {
+            return Err(StoreError::Conflict {
+                resource: key.name(),
+                expected,
+                actual: latest,
+            });
+        }
+        let from = head.as_ref().map(|h| h.latest_state());
+        let Some(to) = state::next(from, op) else {
+            if head.is_none() {
+                return Err(StoreError::NotFound(key.name()));
+            }
+            return Err(StoreError::InvalidTransition {
+                resource: key.name(),
+                from: from.map_or("absent", state_name),
+                action: op.verb(),
+            });
+        };
+        let content = match content {
+            Some(c) => c,
+            None => self
+                .revision(key, latest)?
+                .and_then(|r| r.report)
+                .ok_or_else(|| {
+                    StoreError::NotFound(format!("{}/revisions/{latest}", key.name()))
+                })?,
+        };
+        let number = latest
+            .checked_add(1)
+            .ok_or_else(|| StoreError::InvalidArgument("revision numbers exhausted".into()))?;
+        let record = ReportRevision {
+            name: format!("{}/revisions/{number}", key.name()),
+            revision: number,
+            state: to.into(),
+            report: Some(content),
+            findings: checked.findings,
+            ruleset_version: checked.ruleset_version,
+            author: w.principal.clone(),
+            create_time: Some(timestamp(w.time)),
+            comments,
+            previous_revision: latest,
+            request_id: w.request_id.clone(),
+        };
+        let bytes = codec::encode(&record);
+        let record_sha256 = sha256(&bytes);
+        plan.put(T::Revisions, keys::revision(key, number)?, &bytes);
+        let approved = match (to, head.as_ref()) {
+            (ReviewState::Approved, _) => number,
+            (_, Some(h)) => h.approved_revision,
+            (_, None) => 0,
+        };
+        plan.put(
+            T::Heads,
+            &report_key,
+            codec::encode(&ReportHead {
+                latest_revision: number,
+                latest_state: to.into(),
+                approved_revision: approved,
+            }),
+        );
+        plan.put(
+            T::ByYear,
+            keys::join(&[&keys::year(key.year)?, key.uscc.as_bytes()]),
+            [],
+        );
+        let mut area = vec![key.uscc.clone()];
+        area.extend(self.ancestors(&key.uscc)?);
+        if let Some(old) = from {
+            Self::plan_report_index(plan, key, old, &area, false)?;
+        }
+        Self::plan_report_index(plan, key, to, &area, true)?;
+        Ok((
+            Outcome::Revision(Box::new(record)),
+            AuditDraft {
+                action: op.audit_action(),
+                resource: key.name(),
+                revision: number,
+                record_sha256,
+            },
+        ))
+    }
+
+    fn plan_agency_version(
+        plan: &mut Plan,
+        agency: &Agency,
+        action: AuditAction,
+    ) -> Result<AuditDraft> {
+        let uscc = keys::uscc(&agency.uscc)?;
+        let bytes = codec::encode(agency);
+        plan.put(T::Agencies, uscc, &bytes);
+        plan.put(
+            T::AgencyVersions,
+            keys::join(&[uscc, &agency.version.to_be_bytes()]),
+            &bytes,
+        );
+        Ok(AuditDraft {
+            action,
+            resource: agency_name(&agency.uscc),
+            revision: agency.version,
+            record_sha256: sha256(&bytes),
+        })
+    }
+
+    // ------------------------------------------------------------ listing
+
+    /// Scans `t` under `prefix` after the cursor, mapping each key to an item.
+    fn scan<I>(
+        &self,
+        t: T,
+        listing: &str,
+        prefix: &[u8],
+        page: &PageRequest,
+        mut item: impl FnMut(&[u8], &[u8]) -> Result<Option<I>>,
+    ) -> Result<Page<I>> {
+        let size = match page.size {
+            0 => 50,
+            n => usize::try_from(n.min(1000)).unwrap_or(1000),
+        };
+        let after = keys::parse_cursor(listing, &page.cursor)?;
+        if let Some(a) = &after
+            && !a.starts_with(prefix)
+        {
+            return Err(StoreError::InvalidArgument(format!(
+                "page token '{}' belongs to another query",
+                page.cursor
+            )));
+        }
+        let iter = match &after {
+            Some(a) => self.tree(t).range((
+                std::ops::Bound::Excluded(a.clone()),
+                std::ops::Bound::Unbounded,
+            )),
+            None => self.tree(t).range(prefix.to_vec()..),
+        };
+        let mut items = Vec::new();
+        let mut last: Option<Vec<u8>> = None;
+        let mut examined = 0usize;
+        for kv in iter {
+            let (k, v) = kv?;
+            if !k.starts_with(prefix) {
+                return Ok(Page {
+                    items,
+                    next_cursor: String::new(),
+                });
+            }
+            if items.len() == size || examined == SCAN_LIMIT {
+                // More remain: resume after the last key examined.
+                let next_cursor = last.map(|l| keys::cursor(listing, &l)).unwrap_or_default();
+                return Ok(Page { items, next_cursor });
+            }
+            examined = examined.saturating_add(1);
+            if let Some(i) = item(&k, &v)? {
+                items.push(i);
+            }
+            last = Some(k.to_vec());
+        }
+        Ok(Page {
+            items,
+            next_cursor: String::new(),
+        })
+    }
+
+    fn summary(&self, key: ReportKey) -> Result<ReportSummary> {
+        let head = self
+            .get::<ReportHead>(T::Heads, &keys::report(&key)?)?
+            .ok_or_else(|| StoreError::Corrupt {
+                tree: "heads",
+                key: key.name(),
+                reason: "index names a report with no head".into(),
+            })?;
+        Ok(ReportSummary { key, head })
+    }
+}
+
+/// What the audit event of a write records.
+pub(crate) struct AuditDraft {
+    action: AuditAction,
+    resource: String,
+    revision: u32,
+    record_sha256: Vec<u8>,
+}
+
+/// `agencies/{uscc}/reports/{year}` back to a key.
+fn parse_report_name(name: &str) -> Result<ReportKey> {
+    let bad = || {
+        StoreError::InvalidArgument(format!(
+            "'{name}' is not agencies/{{uscc}}/reports/{{year}}"
+        ))
+    };
+    let rest = name.strip_prefix("agencies/").ok_or_else(bad)?;
+    let (uscc, year) = rest.split_once("/reports/").ok_or_else(bad)?;
+    let year: u32 = year.parse().map_err(|_| bad())?;
+    keys::uscc(uscc)?;
+    keys::year(year)?;
+    Ok(ReportKey {
+        uscc: uscc.to_owned(),
+        year,
+    })
+}
+
+fn fingerprint(method: &str, parts: &[&[u8]]) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(method.as_bytes());
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    h.finalize().to_vec()
+}
+
+impl ReportStore for SledStore {
+    fn register_agency(&self, w: &WriteMeta, agency: Agency) -> Result<Agency> {
+        keys::uscc(&agency.uscc)?;
+        if agency.display_name.trim().is_empty() {
+            return Err(StoreError::InvalidArgument(format!(
+                "agency {} has no display_name (机关名称)",
+                agency.uscc
+            )));
+        }
+        let fp = fingerprint("register_agency", &[&agency.encode_to_vec()]);
+        let out = self.write(w, fp, |plan| {
+            if self
+                .tree(T::Agencies)
+                .get(agency.uscc.as_bytes())?
+                .is_some()
+            {
+                return Err(StoreError::AlreadyExists(agency_name(&agency.uscc)));
+            }
+            let supervisor = supervisor_code(&agency.supervisor).to_owned();
+            if !supervisor.is_empty() {
+                keys::uscc(&supervisor)?;
+                if self.tree(T::Agencies).get(supervisor.as_bytes())?.is_none() {
+                    return Err(StoreError::NotFound(format!(
+                        "supervisor {}",
+                        agency_name(&supervisor)
+                    )));
+                }
+                plan.put(
+                    T::Children,
+                    keys::join(&[supervisor.as_bytes(), agency.uscc.as_bytes()]),
+                    [],
+                );
+            }
+            let stored = Agency {
+                name: agency_name(&agency.uscc),
+                supervisor: if supervisor.is_empty() {
+                    String::new()
+                } else {
+                    agency_name(&supervisor)
+                },
+                version: 1,
+                ..agency.clone()
+            };
+            let audit = Self::plan_agency_version(plan, &stored, AuditAction::AgencyRegistered)?;
+            Ok((Outcome::Agency(stored), audit))
+        })?;
+        match out {
+            Outcome::Agency(a) => Ok(a),
+            Outcome::Revision(_) => Err(StoreError::RequestIdReused(w.request_id.clone())),
+        }
+    }
+
+    fn set_supervisor(
+        &self,
+        w: &WriteMeta,
+        uscc: &str,
+        supervisor: Option<&str>,
+        expected_version: u32,
+    ) -> Result<Agency> {
+        keys::uscc(uscc)?;
+        let new_sup = supervisor
+            .map(supervisor_code)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        if let Some(s) = &new_sup {
+            keys::uscc(s)?;
+        }
+        let fp = fingerprint(
+            "set_supervisor",
+            &[
+                uscc.as_bytes(),
+                new_sup.as_deref().unwrap_or("").as_bytes(),
+                &expected_version.to_be_bytes(),
+            ],
+        );
+        let out = self.write(w, fp, |plan| {
+            let current = self
+                .get::<Agency>(T::Agencies, uscc.as_bytes())?
+                .ok_or_else(|| StoreError::NotFound(agency_name(uscc)))?;
+            if current.version != expected_version {
+                return Err(StoreError::Conflict {
+                    resource: agency_name(uscc),
+                    expected: expected_version,
+                    actual: current.version,
+                });
+            }
+            let members = self.subtree(uscc)?;
+            if let Some(s) = &new_sup {
+                if self.tree(T::Agencies).get(s.as_bytes())?.is_none() {
+                    return Err(StoreError::NotFound(format!(
+                        "supervisor {}",
+                        agency_name(s)
+                    )));
+                }
+                if members.contains(s) {
+                    return Err(StoreError::InvalidArgument(format!(
+                        "{} is within {}'s subtree: the supervision tree cannot have a cycle",
+                        agency_name(s),
+                        agency_name(uscc)
+                    )));
+                }
+            }
+            let old_sup = supervisor_code(&current.supervisor).to_owned();
+            let old_above = self.ancestors(uscc)?;
+            let new_above = match &new_sup {
+                Some(s) => {
+                    let mut v = vec![s.clone()];
+                    v.extend(self.ancestors(s)?);
+                    v
+                }
+                None => Vec::new(),
+            };
+            // Move every report of the subtree from the old ancestors' area
+            // indexes to the new ones'.
+            for m in &members {
+                for kv in self.tree(T::Heads).scan_prefix(m.as_bytes()) {
+                    let (k, v) = kv?;
+                    let key = keys::parse_report("heads", &k)?;
+                    let head: ReportHead = codec::decode("heads", &k, &v)?;
+                    let year = keys::year(key.year)?;
+                    for a in &old_above {
+                        plan.del(
+                            T::AreaYear,
+                            keys::join(&[a.as_bytes(), &year, m.as_bytes()]),
+                        );
+                    }
+                    Self::plan_report_index(plan, &key, head.latest_state(), &old_above, false)?;
+                    // Removal then insertion: by_state ends up unchanged.
+                    Self::plan_report_index(plan, &key, head.latest_state(), &new_above, true)?;
+                }
+            }
+            if !old_sup.is_empty() {
+                plan.del(
+                    T::Children,
+                    keys::join(&[old_sup.as_bytes(), uscc.as_bytes()]),
+                );
+            }
+            if let Some(s) = &new_sup {
+                plan.put(
+                    T::Children,
+                    keys::join(&[s.as_bytes(), uscc.as_bytes()]),
+                    [],
+                );
+            }
+            let version = current
+                .version
+                .checked_add(1)
+                .ok_or_else(|| StoreError::InvalidArgument("agency versions exhausted".into()))?;
+            let stored = Agency {
+                supervisor: new_sup.as_deref().map(agency_name).unwrap_or_default(),
+                version,
+                ..current
+            };
+            let audit =
+                Self::plan_agency_version(plan, &stored, AuditAction::AgencySupervisorChanged)?;
+            Ok((Outcome::Agency(stored), audit))
+        })?;
+        match out {
+            Outcome::Agency(a) => Ok(a),
+            Outcome::Revision(_) => Err(StoreError::RequestIdReused(w.request_id.clone())),
+        }
+    }
+
+    fn agency(&self, uscc: &str) -> Result<Option<Agency>> {
+        self.get(T::Agencies, keys::uscc(uscc)?)
+    }
+
+    fn list_agencies(&self, page: &PageRequest) -> Result<Page<Agency>> {
+        self.scan(T::Agencies, "agencies", b"", page, |k, v| {
+            codec::decode("agencies", k, v).map(Some)
+        })
+    }
+
+    fn is_within(&self, ancestor: &str, uscc: &str) -> Result<bool> {
+        keys::uscc(ancestor)?;
+        keys::uscc(uscc)?;
+        Ok(uscc == ancestor || self.ancestors(uscc)?.iter().any(|a| a == ancestor))
+    }
+
+    fn save_draft(
+        &self,
+        w: &WriteMeta,
+        key: &ReportKey,
+        expected: u32,
+        report: AnnualReport,
+        checked: Checked,
+    ) -> Result<ReportRevision> {
+        keys::report(key)?;
+        let fp = fingerprint(
+            "save_draft",
+            &[
+                key.name().as_bytes(),
+                &expected.to_be_bytes(),
+                &report.encode_to_vec(),
+            ],
+        );
+        let out = self.write(w, fp, |plan| {
+            self.plan_revision(
+                plan,
+                w,
+                key,
+                expected,
+                Op::SaveDraft,
+                Some(report),
+                checked,
+                Vec::new(),
+            )
+        })?;
+        match out {
+            Outcome::Revision(r) => Ok(*r),
+            Outcome::Agency(_) => Err(StoreError::RequestIdReused(w.request_id.clone())),
+        }
+    }
+
+    fn transition(
+        &self,
+        w: &WriteMeta,
+        key: &ReportKey,
+        expected: u32,
+        action: Action,
+        checked: Checked,
+        comments: Vec<ReviewComment>,
+    ) -> Result<ReportRevision> {
+        keys::report(key)?;
+        let comment_bytes: Vec<u8> = comments.iter().flat_map(Message::encode_to_vec).collect();
+        let op = Op::Review(action);
+        let fp = fingerprint(
+            op.verb(),
+            &[
+                key.name().as_bytes(),
+                &expected.to_be_bytes(),
+                &comment_bytes,
+            ],
+        );
+        let out = self.write(w, fp, |plan| {
+            self.plan_revision(plan, w, key, expected, op, None, checked, comments)
+        })?;
+        match out {
+            Outcome::Revision(r) => Ok(*r),
+            Outcome::Agency(_) => Err(StoreError::RequestIdReused(w.request_id.clone())),
+        }
+    }
+
+    fn head(&self, key: &ReportKey) -> Result<Option<ReportHead>> {
+        self.get(T::Heads, &keys::report(key)?)
+    }
+
+    fn revision(&self, key: &ReportKey, revision: u32) -> Result<Option<ReportRevision>> {
+        self.get(T::Revisions, &keys::revision(key, revision)?)
+    }
+
+    fn list_revisions(&self, key: &ReportKey, page: &PageRequest) -> Result<Page<ReportRevision>> {
+        let prefix = keys::report(key)?;
+        self.scan(T::Revisions, "revisions", &prefix, page, |k, v| {
+            codec::decode("revisions", k, v).map(Some)
+        })
+    }
+
+    fn list_reports(
+        &self,
+        filter: &ReportFilter,
+        page: &PageRequest,
+    ) -> Result<Page<ReportSummary>> {
+        let year = filter.year.map(keys::year).transpose()?;
+        let year = year.as_ref().map_or(&[][..], |y| &y[..]);
+        let state = filter
+            .state
+            .map(|s| [u8::try_from(i32::from(s)).unwrap_or(0)]);
+        let state_b = state.as_ref().map_or(&[][..], |s| &s[..]);
+        if let Some(agency) = &filter.agency {
+            let uscc = keys::uscc(agency)?;
+            if let Some(area) = &filter.area
+                && !self.is_within(area, agency)?
+            {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next_cursor: String::new(),
+                });
+            }
+            let prefix = keys::join(&[uscc, year]);
+            return self.scan(T::Heads, "reports-by-agency", &prefix, page, |k, v| {
+                let head: ReportHead = codec::decode("heads", k, v)?;
+                if filter.state.is_some_and(|s| head.latest_state() != s) {
+                    return Ok(None);
+                }
+                Ok(Some(ReportSummary {
+                    key: keys::parse_report("heads", k)?,
+                    head,
+                }))
+            });
+        }
+        let (tree, listing, prefix) = match (&filter.area, &state) {
+            (Some(area), Some(_)) => (
+                T::AreaState,
+                "reports-by-area-state",
+                keys::join(&[keys::uscc(area)?, state_b, year]),
+            ),
+            (Some(area), None) => (
+                T::AreaYear,
+                "reports-by-area",
+                keys::join(&[keys::uscc(area)?, year]),
+            ),
+            (None, Some(_)) => (T::ByState, "reports-by-state", keys::join(&[state_b, year])),
+            (None, None) if filter.year.is_some() => (T::ByYear, "reports-by-year", year.to_vec()),
+            (None, None) => {
+                return self.scan(T::Heads, "reports", b"", page, |k, v| {
+                    Ok(Some(ReportSummary {
+                        key: keys::parse_report("heads", k)?,
+                        head: codec::decode("heads", k, v)?,
+                    }))
+                });
+            }
+        };
+        let name = TREE_NAMES[tree as usize];
+        self.scan(tree, listing, &prefix, page, |k, _| {
+            let key = keys::year_uscc_suffix(name, k)?;
+            // area_state and by_state without a year filter hold every year.
+            if filter.year.is_some_and(|y| y != key.year) {
+                return Ok(None);
+            }
+            self.summary(key).map(Some)
+        })
+    }
+
+    fn list_events(&self, filter: &EventFilter, page: &PageRequest) -> Result<Page<AuditEvent>> {
+        let agency = filter.agency.as_deref().map(agency_name);
+        self.scan(T::Events, "events", b"", page, |k, v| {
+            let e: AuditEvent = codec::decode("events", k, v)?;
+            let time = e.time.and_then(|t| SystemTime::try_from(t).ok());
+            let keep = agency
+                .as_ref()
+                .is_none_or(|a| e.resource == *a || e.resource.starts_with(&format!("{a}/")))
+                && filter.action.is_none_or(|x| e.action() == x)
+                && filter.since.is_none_or(|s| time.is_some_and(|t| t >= s))
+                && filter.until.is_none_or(|u| time.is_some_and(|t| t < u));
+            Ok(keep.then_some(e))
+        })
+    }
+
+    fn verify(&self) -> Result<Verification> {
+        verify(self)
+    }
+
+    fn backup(&self, path: &Path) -> Result<BackupStats> {
+        // Holding the write lock makes the copy one consistent point in time.
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        backup::write(self, path)
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.commit.wait_durable()
+    }
+}
+
+/// Walks the audit chain: each event's bytes against its stored hash and the
+/// next event's back link, each record against the hash its event holds, and
+/// the last event against the chain head.
+pub(crate) fn verify(store: &SledStore) -> Result<Verification> {
+    let mut previous = vec![0u8; 32];
+    let mut expected_seq: u64 = 1;
+    let mut events: u64 = 0;
+    let mut records: u64 = 0;
+    let broken = |event: u64, detail: String, events, records| {
+        Ok(Verification {
+            events,
+            records,
+            broken: Some(BrokenLink { event, detail }),
+        })
+    };
+    for kv in store.tree(T::Events).iter() {
+        let (k, v) = kv?;
+        let seq = match <[u8; 8]>::try_from(k.as_ref()) {
+            Ok(b) => u64::from_be_bytes(b),
+            Err(_) => {
+                return broken(
+                    expected_seq,
+                    format!("event key {} is not a sequence number", hex::encode(&k)),
+                    events,
+                    records,
+                );
+            }
+        };
+        if seq != expected_seq {
+            return broken(
+                expected_seq,
+                format!("event {expected_seq} is missing (next stored is {seq})"),
+                events,
+                records,
+            );
+        }
+        let sha = sha256(&v);
+        let stored_sha = store.tree(T::EventHashes).get(k.as_ref())?;
+        if stored_sha.as_deref() != Some(sha.as_slice()) {
+            return broken(
+                seq,
+                format!("event {seq}'s stored bytes do not match its recorded SHA-256"),
+                events,
+                records,
+            );
+        }
+        let event: AuditEvent = match codec::decode("events", &k, &v) {
+            Ok(e) => e,
+            Err(e) => {
+                return broken(
+                    seq,
+                    format!("event {seq} does not decode: {e}"),
+                    events,
+                    records,
+                );
+            }
+        };
+        if event.sequence != seq {
+            return broken(
+                seq,
+                format!("event {seq} says it is event {}", event.sequence),
+                events,
+                records,
+            );
+        }
+        if event.previous_event_sha256 != previous {
+            return broken(
+                seq,
+                format!(
+                    "event {seq}'s link does not match event {}'s SHA-256",
+                    seq.saturating_sub(1)
+                ),
+                events,
+                records,
+            );
+        }
+        // The record it names.
+        let record = if let Some(uscc) = event
+            .resource
+            .strip_prefix("agencies/")
+            .filter(|r| !r.contains('/'))
+        {
+            let key = keys::join(&[uscc.as_bytes(), &event.revision.to_be_bytes()]);
+            store.tree(T::AgencyVersions).get(key)?
+        } else {
+            match parse_report_name(&event.resource) {
+                Ok(key) => store
+                    .tree(T::Revisions)
+                    .get(keys::revision(&key, event.revision)?)?,
+                Err(_) => None,
+            }
+        };
+        match record {
+            None => {
+                return broken(
+                    seq,
+                    format!(
+                        "event {seq} names {} revision {}, which is not stored",
+                        event.resource, event.revision
+                    ),
+                    events,
+                    records,
+                );
+            }
+            Some(bytes) if sha256(&bytes) != event.revision_sha256 => {
+                return broken(
+                    seq,
+                    format!(
+                        "{} revision {} no longer matches the SHA-256 event {seq} recorded",
+                        event.resource, event.revision
+                    ),
+                    events,
+                    records,
+                );
+            }
+            Some(_) => records = records.saturating_add(1),
+        }
+        events = events.saturating_add(1);
+        previous = sha;
+        expected_seq = seq.saturating_add(1);
+    }
+    let head = store
+        .get::<AuditHead>(T::Meta, AUDIT_HEAD_KEY)?
+        .unwrap_or_default();
+    let last = expected_seq.saturating_sub(1);
+    if head.sequence != last || (last > 0 && head.event_sha256 != previous) {
+        return broken(
+            last,
+            format!(
+                "the chain head names event {}, the chain ends at event {last} with another hash",
+                head.sequence
+            ),
+            events,
+            records,
+        );
+    }
+    Ok(Verification {
+        events,
+        records,
+        broken: None,
+    })
+}

@@ -1,0 +1,90 @@
+//! The review state machine, in one table.
+//!
+//! draft → submitted → approved | returned; returned → (new draft) →
+//! submitted; a correction after approval is a new draft that needs approval
+//! again, while the approved revision stays the current approved one.
+
+use gongkai_proto::v1::{AuditAction, ReviewState};
+
+/// A review action on a report's latest revision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// 报送: the agency submits its latest draft for review.
+    Submit,
+    /// 通过: the supervising office approves a submitted report.
+    Approve,
+    /// 退回: the supervising office returns a submitted report with comments.
+    Return,
+}
+
+/// Any write to a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    SaveDraft,
+    Review(Action),
+}
+
+impl Op {
+    pub(crate) fn verb(self) -> &'static str {
+        match self {
+            Op::SaveDraft => "save a draft of",
+            Op::Review(Action::Submit) => "submit",
+            Op::Review(Action::Approve) => "approve",
+            Op::Review(Action::Return) => "return",
+        }
+    }
+
+    pub(crate) fn audit_action(self) -> AuditAction {
+        match self {
+            Op::SaveDraft => AuditAction::ReportDraftSaved,
+            Op::Review(Action::Submit) => AuditAction::ReportSubmitted,
+            Op::Review(Action::Approve) => AuditAction::ReportApproved,
+            Op::Review(Action::Return) => AuditAction::ReportReturned,
+        }
+    }
+}
+
+/// The state an operation leads to from the latest state (`None`: no
+/// revision yet), or `None` when the machine forbids it.
+pub(crate) fn next(latest: Option<ReviewState>, op: Op) -> Option<ReviewState> {
+    use ReviewState::{Approved, Draft, Returned, Submitted};
+    match (latest, op) {
+        // A report under review cannot be edited until the office decides.
+        (None | Some(Draft | Returned | Approved), Op::SaveDraft) => Some(Draft),
+        (Some(Draft), Op::Review(Action::Submit)) => Some(Submitted),
+        (Some(Submitted), Op::Review(Action::Approve)) => Some(Approved),
+        (Some(Submitted), Op::Review(Action::Return)) => Some(Returned),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pair_of_state_and_operation() {
+        use ReviewState::*;
+        let ops = [
+            Op::SaveDraft,
+            Op::Review(Action::Submit),
+            Op::Review(Action::Approve),
+            Op::Review(Action::Return),
+        ];
+        let table: [(Option<ReviewState>, [Option<ReviewState>; 4]); 5] = [
+            (None, [Some(Draft), None, None, None]),
+            (Some(Draft), [Some(Draft), Some(Submitted), None, None]),
+            (
+                Some(Submitted),
+                [None, None, Some(Approved), Some(Returned)],
+            ),
+            (Some(Approved), [Some(Draft), None, None, None]),
+            (Some(Returned), [Some(Draft), None, None, None]),
+        ];
+        for (from, expected) in table {
+            for (op, want) in ops.iter().zip(expected) {
+                assert_eq!(next(from, *op), want, "{from:?} {op:?}");
+            }
+        }
+    }
+}
