@@ -27,6 +27,12 @@ enum Command {
     Check(cmd::check::Args),
     /// List the rule catalogue: ids, severities, data years.
     Rules(cmd::rules::Args),
+    /// Verify the store's audit chain and every record it names.
+    Verify(cmd::store::VerifyArgs),
+    /// Write a consistent backup of the store to a file.
+    Backup(cmd::store::BackupArgs),
+    /// Restore a backup into an empty directory, then verify it.
+    Restore(cmd::store::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +41,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(&args, &mut out),
         Command::Rules(args) => cmd::rules::run(&args, &mut out),
+        Command::Verify(args) => cmd::store::verify(&args, &mut out),
+        Command::Backup(args) => cmd::store::backup(&args, &mut out),
+        Command::Restore(args) => cmd::store::restore(&args, &mut out),
     };
     match result.and_then(|code| out.flush().map(|()| code)) {
         Ok(code) => code,
