@@ -605,15 +605,19 @@ impl SledStore {
         })
     }
 
-    fn summary(&self, key: ReportKey) -> Result<ReportSummary> {
-        let head = self
-            .get::<ReportHead>(T::Heads, &keys::report(&key)?)?
-            .ok_or_else(|| StoreError::Corrupt {
-                tree: "heads",
-                key: key.name(),
-                reason: "index names a report with no head".into(),
-            })?;
-        Ok(ReportSummary { key, head })
+    /// The listed report, if its head agrees with the filter. Index entries
+    /// are read without the write lock, so one may be a moment ahead of or
+    /// behind its head; the head decides.
+    fn summary(&self, key: ReportKey, filter: &ReportFilter) -> Result<Option<ReportSummary>> {
+        let Some(head) = self.get::<ReportHead>(T::Heads, &keys::report(&key)?)? else {
+            return Ok(None);
+        };
+        if filter.state.is_some_and(|s| head.latest_state() != s)
+            || filter.year.is_some_and(|y| y != key.year)
+        {
+            return Ok(None);
+        }
+        Ok(Some(ReportSummary { key, head }))
     }
 }
 
@@ -969,11 +973,7 @@ impl ReportStore for SledStore {
         let name = TREE_NAMES[tree as usize];
         self.scan(tree, listing, &prefix, page, |k, _| {
             let key = keys::year_uscc_suffix(name, k)?;
-            // area_state and by_state without a year filter hold every year.
-            if filter.year.is_some_and(|y| y != key.year) {
-                return Ok(None);
-            }
-            self.summary(key).map(Some)
+            self.summary(key, filter)
         })
     }
 
@@ -993,6 +993,12 @@ impl ReportStore for SledStore {
     }
 
     fn verify(&self) -> Result<Verification> {
+        // A write in flight could show an event without its chain head (or
+        // the reverse) to an unlocked reader; verify one point in time.
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         verify(self)
     }
 
