@@ -8,6 +8,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "gongkai/v1/report.proto",
         "gongkai/v1/resources.proto",
+        "gongkai/v1/agency_service.proto",
+        "gongkai/v1/report_service.proto",
+        "gongkai/v1/review_service.proto",
+        "gongkai/v1/audit_service.proto",
         "gongkai/store/v1/store.proto",
     ];
     for file in files {
