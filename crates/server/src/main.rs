@@ -1,12 +1,11 @@
-//! `gongkai`: check annual reports against the national format.
+//! `gongkai`: serve the annual-report API, check reports against the
+//! national format, and look after the store.
 //!
-//! One binary, one subcommand per job. Exit codes: 0 every report valid
-//! (warnings allowed), 1 some report invalid, 2 some input unreadable or not
-//! a report, or bad usage.
+//! One binary, one subcommand per job (`src/cmd/`). Exit codes of the
+//! one-shot commands: 0 success / every report valid (warnings allowed), 1
+//! some report invalid or the chain broken, 2 unreadable input or bad usage.
 
-use std::process::ExitCode;
-
-use std::io::Write;
+use std::{io::Write, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +22,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the gRPC API (agencies, reports, review, audit).
+    Serve(cmd::serve::Args),
+    /// Make a bearer token and its credentials-file entry.
+    Token(cmd::token::Args),
     /// Check published reports: verdict and findings for each file.
     Check(cmd::check::Args),
     /// List the rule catalogue: ids, severities, data years.
@@ -36,9 +39,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
     let mut out = std::io::stdout().lock();
-    let result = match cli.command {
+    let result = match Cli::parse().command {
+        // Long-running: logs go to stderr, the listening line to stdout.
+        Command::Serve(args) => {
+            drop(out);
+            return cmd::serve::run(&args);
+        }
+        Command::Token(args) => cmd::token::run(&args, &mut out),
         Command::Check(args) => cmd::check::run(&args, &mut out),
         Command::Rules(args) => cmd::rules::run(&args, &mut out),
         Command::Verify(args) => cmd::store::verify(&args, &mut out),

@@ -2,4 +2,6 @@
 
 pub mod check;
 pub mod rules;
+pub mod serve;
 pub mod store;
+pub mod token;

@@ -1,0 +1,118 @@
+//! Who may do what, where (SPEC.md "Who does what"). Every RPC asks here
+//! before it touches data; an agency outside the caller's scope gets
+//! PERMISSION_DENIED whether or not it exists, so nothing leaks.
+
+use gongkai_store::{ReportStore, StoreError};
+
+use crate::{
+    auth::{Principal, Role, Scope},
+    error::ApiError,
+};
+
+/// How far below the caller's agency an action reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// Only the caller's own agency (submitters).
+    Own,
+    /// The caller's agency and everything under it (reading, admin).
+    Subtree,
+    /// Only agencies under the caller's (review: nobody approves itself).
+    Below,
+}
+
+/// Requires a role.
+pub fn require(p: &Principal, role: Role) -> Result<(), ApiError> {
+    if p.has(role) {
+        Ok(())
+    } else {
+        Err(ApiError::PermissionDenied(format!(
+            "{} lacks the {} role",
+            p.name,
+            role.as_str()
+        )))
+    }
+}
+
+/// Requires `target` to be within the caller's scope at the given reach.
+pub fn within(
+    store: &dyn ReportStore,
+    p: &Principal,
+    target: &str,
+    reach: Reach,
+) -> Result<(), ApiError> {
+    let Scope::Agency(own) = &p.scope else {
+        return Ok(());
+    };
+    let inside = match reach {
+        Reach::Own => own == target,
+        Reach::Subtree | Reach::Below if own == target => reach == Reach::Subtree,
+        Reach::Subtree | Reach::Below => match store.is_within(own, target) {
+            Ok(b) => b,
+            // An agency that does not exist is outside every scope; saying
+            // NOT_FOUND here would tell the caller it does not exist.
+            Err(StoreError::NotFound(_)) => false,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    if inside {
+        Ok(())
+    } else {
+        Err(ApiError::PermissionDenied(format!(
+            "agencies/{target} is outside {}'s scope",
+            p.name
+        )))
+    }
+}
+
+/// Any of several roles, each with its own reach: the first that admits the
+/// target wins.
+pub fn any_of(
+    store: &dyn ReportStore,
+    p: &Principal,
+    target: &str,
+    options: &[(Role, Reach)],
+) -> Result<(), ApiError> {
+    let mut last = None;
+    for (role, reach) in options {
+        if !p.has(*role) {
+            continue;
+        }
+        match within(store, p, target, *reach) {
+            Ok(()) => return Ok(()),
+            Err(e @ ApiError::PermissionDenied(_)) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        let names: Vec<&str> = options.iter().map(|(r, _)| r.as_str()).collect();
+        ApiError::PermissionDenied(format!(
+            "{} needs one of the roles {}",
+            p.name,
+            names.join(", ")
+        ))
+    }))
+}
+
+/// Who may read a report: its own submitter, reviewers and auditors above it.
+pub const READ_REPORT: &[(Role, Reach)] = &[
+    (Role::Submitter, Reach::Own),
+    (Role::Reviewer, Reach::Subtree),
+    (Role::Auditor, Reach::Subtree),
+];
+
+/// Who may write a report: its own agency's submitter.
+pub const WRITE_REPORT: &[(Role, Reach)] = &[(Role::Submitter, Reach::Own)];
+
+/// Who may approve or return a report: a reviewer above the agency.
+pub const REVIEW_REPORT: &[(Role, Reach)] = &[(Role::Reviewer, Reach::Below)];
+
+/// Who may read an agency.
+pub const READ_AGENCY: &[(Role, Reach)] = &[
+    (Role::Submitter, Reach::Own),
+    (Role::Reviewer, Reach::Subtree),
+    (Role::Auditor, Reach::Subtree),
+    (Role::Admin, Reach::Subtree),
+];
+
+/// Who may change the supervision tree at an agency.
+pub const ADMIN_AGENCY: &[(Role, Reach)] = &[(Role::Admin, Reach::Subtree)];

@@ -1,0 +1,221 @@
+//! `gongkai serve`: the gRPC service. Every flag can also be set by its
+//! `GONGKAI_*` environment variable (containers set those).
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use gongkai_server::{
+    auth::{Credentials, Principal, entry_toml, new_token},
+    serve::{Limits, Tls, serve},
+    services::{Authenticator, Ctx},
+};
+use gongkai_store::{SledStore, StoreOptions};
+
+/// Log output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For people at a terminal.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Arguments of `gongkai serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on (port 0 picks a free one; the address is printed).
+    #[arg(long, env = "GONGKAI_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Directory of the sled store (created if missing).
+    #[arg(
+        long,
+        env = "GONGKAI_DATA",
+        default_value = "./data",
+        value_name = "DIR"
+    )]
+    pub data: PathBuf,
+    /// Credentials file (TOML: principals with token SHA-256, agency, roles).
+    #[arg(long, env = "GONGKAI_CREDENTIALS", value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+    /// Run without a credentials file: one all-powerful token is made up and
+    /// printed. For trying gongkai on one machine only.
+    #[arg(long, env = "GONGKAI_LOCAL_TRIAL", conflicts_with = "credentials")]
+    pub local_trial: bool,
+    /// TLS certificate chain (PEM); with --tls-key, serves TLS only.
+    #[arg(
+        long,
+        env = "GONGKAI_TLS_CERT",
+        requires = "tls_key",
+        value_name = "FILE"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(
+        long,
+        env = "GONGKAI_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "FILE"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// CA (PEM) for client certificates; when given, clients must present one.
+    #[arg(
+        long,
+        env = "GONGKAI_TLS_CLIENT_CA",
+        requires = "tls_cert",
+        value_name = "FILE"
+    )]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Largest message accepted or sent, bytes.
+    #[arg(long, env = "GONGKAI_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+    /// Longest a call may run, seconds.
+    #[arg(long, env = "GONGKAI_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Calls in flight before new ones are refused with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "GONGKAI_MAX_CONCURRENT_CALLS", default_value_t = 256)]
+    pub max_concurrent_calls: usize,
+    /// On SIGTERM, how long calls in flight may finish, seconds.
+    #[arg(long, env = "GONGKAI_DRAIN_TIMEOUT_SECS", default_value_t = 20)]
+    pub drain_timeout_secs: u64,
+    /// sled page cache, MiB.
+    #[arg(long, env = "GONGKAI_CACHE_MB", default_value_t = 128)]
+    pub cache_mb: u64,
+    /// Log format.
+    #[arg(long, env = "GONGKAI_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received"),
+        () = term => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// Runs the server until SIGTERM or SIGINT.
+pub fn run(args: &Args) -> ExitCode {
+    init_logs(args.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gongkai: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run_async(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "serve failed");
+            eprintln!("gongkai: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run_async(args: &Args) -> anyhow::Result<()> {
+    let (credentials, trial_token) = match (&args.credentials, args.local_trial) {
+        (Some(path), _) => {
+            let c = Credentials::load(path)?;
+            if c.is_empty() {
+                anyhow::bail!("{}: no principals: nobody could call", path.display());
+            }
+            tracing::info!(principals = c.len(), file = %path.display(), "credentials loaded");
+            (c, None)
+        }
+        (None, true) => {
+            let token = new_token();
+            let p = Principal::local_trial();
+            let text = entry_toml(
+                &p.name,
+                "*",
+                &p.roles.iter().copied().collect::<Vec<_>>(),
+                &token,
+            )
+            .map_err(anyhow::Error::msg)?;
+            (
+                Credentials::parse(&text).map_err(anyhow::Error::msg)?,
+                Some(token),
+            )
+        }
+        (None, false) => anyhow::bail!(
+            "no credentials: pass --credentials FILE (see `gongkai token --help`), or --local-trial to try gongkai on this machine"
+        ),
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(Tls {
+            cert: std::fs::read(cert).with_context(|| format!("--tls-cert {}", cert.display()))?,
+            key: std::fs::read(key).with_context(|| format!("--tls-key {}", key.display()))?,
+            client_ca: args
+                .tls_client_ca
+                .as_ref()
+                .map(|ca| {
+                    std::fs::read(ca).with_context(|| format!("--tls-client-ca {}", ca.display()))
+                })
+                .transpose()?,
+        }),
+        _ => None,
+    };
+    let data = args.data.clone();
+    let options = StoreOptions {
+        cache_capacity: args.cache_mb.saturating_mul(1024 * 1024),
+    };
+    let store = tokio::task::spawn_blocking(move || SledStore::open(&data, &options))
+        .await?
+        .with_context(|| format!("opening the store at {}", args.data.display()))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "tls" } else { "plaintext" };
+    tracing::info!(%addr, scheme, data = %args.data.display(), "gongkai listening");
+    println!("gongkai listening on {addr} ({scheme})");
+    if let Some(token) = &trial_token {
+        let warning = "LOCAL TRIAL MODE: no credentials file; one made-up token may do everything. Never expose this server.";
+        tracing::warn!("{warning}");
+        println!("{warning}");
+        println!("token: {token}");
+        println!("try:   grpcurl -plaintext -H 'authorization: Bearer {token}' {addr} list");
+    }
+    let limits = Limits {
+        max_message_bytes: args.max_message_bytes,
+        request_timeout: Duration::from_secs(args.request_timeout_secs),
+        max_concurrent_calls: args.max_concurrent_calls,
+        drain_timeout: Duration::from_secs(args.drain_timeout_secs),
+    };
+    let ctx = Ctx {
+        store: Arc::new(store),
+        auth: Authenticator::Tokens(Arc::new(credentials)),
+    };
+    serve(listener, ctx, limits, tls, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! gongkai-server: the `gongkai` binary's library: configuration, access,
+//! the gRPC services and the server. `main.rs` is the command line over it.
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod access;
+pub mod auth;
+pub mod error;
+pub mod serve;
+pub mod services;

@@ -1,0 +1,247 @@
+//! The gRPC server: services, reflection (v1 and v1alpha), health, limits,
+//! TLS and graceful shutdown. Takes an already bound listener, so tests bind
+//! port 0 and read the address instead of sleeping.
+
+use std::{
+    future::Future,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use gongkai_proto::v1::{
+    agency_service_server::AgencyServiceServer, audit_service_server::AuditServiceServer,
+    report_service_server::ReportServiceServer, review_service_server::ReviewServiceServer,
+};
+use tokio::{net::TcpListener, sync::Semaphore};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{
+    Status,
+    body::Body,
+    transport::{Certificate, Identity, Server, ServerTlsConfig},
+};
+use tower::{Layer, Service};
+
+use crate::services::{AgencyApi, AuditApi, Ctx, ReportApi, ReviewApi};
+
+/// Limits the server enforces.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest request or response message, bytes.
+    pub max_message_bytes: usize,
+    /// Longest a call may run.
+    pub request_timeout: Duration,
+    /// Calls in flight before new ones get RESOURCE_EXHAUSTED.
+    pub max_concurrent_calls: usize,
+    /// How long shutdown waits for calls in flight.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 4 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            max_concurrent_calls: 256,
+            drain_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// TLS material, PEM.
+#[derive(Clone, Debug)]
+pub struct Tls {
+    /// Server certificate chain.
+    pub cert: Vec<u8>,
+    /// Its private key.
+    pub key: Vec<u8>,
+    /// CA for client certificates; when set, clients must present one.
+    pub client_ca: Option<Vec<u8>>,
+}
+
+/// Services whose names appear in health (besides "").
+pub const SERVICE_NAMES: [&str; 4] = [
+    "gongkai.v1.AgencyService",
+    "gongkai.v1.ReportService",
+    "gongkai.v1.ReviewService",
+    "gongkai.v1.AuditService",
+];
+
+/// Serves until `shutdown` resolves, then reports NOT_SERVING, stops
+/// accepting, drains calls in flight for at most `limits.drain_timeout` and
+/// flushes the store.
+pub async fn serve(
+    listener: TcpListener,
+    ctx: Ctx,
+    limits: Limits,
+    tls: Option<Tls>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(gongkai_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(gongkai_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let max = limits.max_message_bytes;
+    let mut builder = Server::builder()
+        .timeout(limits.request_timeout)
+        .layer(OverloadLayer::new(limits.max_concurrent_calls));
+    if let Some(tls) = tls {
+        let mut config = ServerTlsConfig::new().identity(Identity::from_pem(tls.cert, tls.key));
+        if let Some(ca) = tls.client_ca {
+            config = config.client_ca_root(Certificate::from_pem(ca));
+        }
+        builder = builder.tls_config(config)?;
+    }
+    let router = builder
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(
+            AgencyServiceServer::new(AgencyApi(ctx.clone()))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
+        .add_service(
+            ReportServiceServer::new(ReportApi(ctx.clone()))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
+        .add_service(
+            ReviewServiceServer::new(ReviewApi(ctx.clone()))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
+        .add_service(
+            AuditServiceServer::new(AuditApi(ctx.clone()))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        );
+
+    // The store is open (the caller opened it): only now are we serving.
+    health
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
+    for name in SERVICE_NAMES {
+        health
+            .set_service_status(name, tonic_health::ServingStatus::Serving)
+            .await;
+    }
+
+    let (stop_accepting, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (drain_started, drain) = tokio::sync::oneshot::channel::<()>();
+    let health_on_stop = health.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        // NOT_SERVING from the first moment of shutdown, before draining.
+        health_on_stop
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
+        for name in SERVICE_NAMES {
+            health_on_stop
+                .set_service_status(name, tonic_health::ServingStatus::NotServing)
+                .await;
+        }
+        tracing::info!("shutdown: not serving, draining calls in flight");
+        let _ = drain_started.send(());
+        let _ = stop_accepting.send(());
+    });
+
+    let server = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+        let _ = stopped.await;
+    });
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result?,
+        () = async {
+            let _ = drain.await;
+            tokio::time::sleep(limits.drain_timeout).await;
+        } => {
+            tracing::warn!(drain_timeout_s = limits.drain_timeout.as_secs(), "shutdown: calls still in flight after the drain bound; stopping");
+        }
+    }
+    let store = Arc::clone(&ctx.store);
+    tokio::task::spawn_blocking(move || store.flush()).await??;
+    tracing::info!("shutdown: store flushed");
+    Ok(())
+}
+
+/// Answers RESOURCE_EXHAUSTED once `max` calls are in flight, instead of
+/// queueing without bound. Health checks are never refused, so probes see
+/// an overloaded server as alive.
+#[derive(Clone, Debug)]
+pub struct OverloadLayer {
+    permits: Arc<Semaphore>,
+}
+
+impl OverloadLayer {
+    /// Admits at most `max` calls at once.
+    pub fn new(max: usize) -> OverloadLayer {
+        OverloadLayer {
+            permits: Arc::new(Semaphore::new(max.max(1))),
+        }
+    }
+}
+
+impl<S> Layer<S> for OverloadLayer {
+    type Service = Overload<S>;
+    fn layer(&self, inner: S) -> Overload<S> {
+        Overload {
+            inner,
+            permits: Arc::clone(&self.permits),
+        }
+    }
+}
+
+/// The service [`OverloadLayer`] makes.
+#[derive(Clone, Debug)]
+pub struct Overload<S> {
+    inner: S,
+    permits: Arc<Semaphore>,
+}
+
+impl<S> Service<http::Request<Body>> for Overload<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        let exempt = req.uri().path().starts_with("/grpc.health.v1.");
+        let permit = if exempt {
+            None
+        } else {
+            Some(Arc::clone(&self.permits).try_acquire_owned())
+        };
+        // Take the ready service, leave a fresh clone (tower's usual dance).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        match permit {
+            Some(Err(_)) => Box::pin(async move {
+                let status = Status::resource_exhausted(
+                    "server overloaded: too many calls in flight; retry with backoff",
+                );
+                Ok(status.into_http())
+            }),
+            permit => Box::pin(async move {
+                let _permit = permit;
+                inner.call(req).await
+            }),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! AgencyService: agencies and the supervision tree.
+
+use std::time::SystemTime;
+
+use gongkai_proto::v1::{self as pb, agency_service_server::AgencyService};
+use gongkai_store::{PageRequest, WriteMeta};
+use tonic::{Request, Response, Status};
+
+use super::{Ctx, agency_code, page_size};
+use crate::{
+    access::{self, ADMIN_AGENCY, READ_AGENCY, Reach},
+    auth::{Role, Scope},
+    error::ApiError,
+};
+
+/// AgencyService over the store.
+#[derive(Clone, Debug)]
+pub struct AgencyApi(pub Ctx);
+
+/// The write metadata of a call.
+pub(crate) fn write_meta(request_id: &str, principal: &str) -> WriteMeta {
+    WriteMeta {
+        request_id: request_id.to_owned(),
+        principal: principal.to_owned(),
+        time: SystemTime::now(),
+    }
+}
+
+#[tonic::async_trait]
+impl AgencyService for AgencyApi {
+    async fn register_agency(
+        &self,
+        request: Request<pb::RegisterAgencyRequest>,
+    ) -> Result<Response<pb::RegisterAgencyResponse>, Status> {
+        let ctx = self.0.clone();
+        self.0
+            .run("RegisterAgency", request, |p, req| async move {
+                access::require(&p, Role::Admin)?;
+                let agency = req
+                    .agency
+                    .ok_or_else(|| ApiError::field("agency", "required"))?;
+                gongkai_domain::ids::validate_uscc(&agency.uscc).map_err(|e| {
+                    ApiError::field("agency.uscc", format!("'{}': {e}", agency.uscc))
+                })?;
+                if !agency.region_code.is_empty() {
+                    gongkai_domain::ids::validate_region_code(&agency.region_code).map_err(
+                        |e| {
+                            ApiError::field(
+                                "agency.region_code",
+                                format!("'{}': {e}", agency.region_code),
+                            )
+                        },
+                    )?;
+                }
+                // A new root needs an admin of everything; otherwise the new
+                // agency's supervisor must lie in the admin's scope.
+                if agency.supervisor.is_empty() {
+                    if p.scope != Scope::Everything {
+                        return Err(ApiError::PermissionDenied(format!(
+                            "{} may not register a root agency",
+                            p.name
+                        )));
+                    }
+                } else {
+                    let sup = agency_code("agency.supervisor", &agency.supervisor)?.to_owned();
+                    access::within(ctx.store.as_ref(), &p, &sup, Reach::Subtree)?;
+                }
+                let w = write_meta(super::report::request_id(&req.request_id)?, &p.name);
+                let stored = ctx
+                    .blocking(move |s| Ok(s.register_agency(&w, agency)?))
+                    .await?;
+                Ok(pb::RegisterAgencyResponse {
+                    agency: Some(stored),
+                })
+            })
+            .await
+    }
+
+    async fn get_agency(
+        &self,
+        request: Request<pb::GetAgencyRequest>,
+    ) -> Result<Response<pb::GetAgencyResponse>, Status> {
+        let ctx = self.0.clone();
+        self.0
+            .run("GetAgency", request, |p, req| async move {
+                let code = agency_code("name", &req.name)?;
+                access::any_of(ctx.store.as_ref(), &p, code, READ_AGENCY)?;
+                let agency = ctx.store.agency(code)?.ok_or_else(|| {
+                    ApiError::Store(gongkai_store::StoreError::NotFound(req.name.clone()))
+                })?;
+                Ok(pb::GetAgencyResponse {
+                    agency: Some(agency),
+                })
+            })
+            .await
+    }
+
+    async fn list_agencies(
+        &self,
+        request: Request<pb::ListAgenciesRequest>,
+    ) -> Result<Response<pb::ListAgenciesResponse>, Status> {
+        let ctx = self.0.clone();
+        self.0
+            .run("ListAgencies", request, |p, req| async move {
+                let page = PageRequest {
+                    size: page_size(req.page_size)?,
+                    cursor: req.page_token,
+                };
+                let listed = ctx.store.list_agencies(&page)?;
+                // Only what the caller may read; a page may come back short.
+                let mut agencies = Vec::with_capacity(listed.items.len());
+                for a in listed.items {
+                    match access::any_of(ctx.store.as_ref(), &p, &a.uscc, READ_AGENCY) {
+                        Ok(()) => agencies.push(a),
+                        Err(ApiError::PermissionDenied(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(pb::ListAgenciesResponse {
+                    agencies,
+                    next_page_token: listed.next_cursor,
+                })
+            })
+            .await
+    }
+
+    async fn update_agency_supervisor(
+        &self,
+        request: Request<pb::UpdateAgencySupervisorRequest>,
+    ) -> Result<Response<pb::UpdateAgencySupervisorResponse>, Status> {
+        let ctx = self.0.clone();
+        self.0
+            .run("UpdateAgencySupervisor", request, |p, req| async move {
+                let code = agency_code("name", &req.name)?.to_owned();
+                access::any_of(ctx.store.as_ref(), &p, &code, ADMIN_AGENCY)?;
+                let supervisor = if req.supervisor.is_empty() {
+                    if p.scope != Scope::Everything {
+                        return Err(ApiError::PermissionDenied(format!(
+                            "{} may not make a root agency",
+                            p.name
+                        )));
+                    }
+                    None
+                } else {
+                    let s = agency_code("supervisor", &req.supervisor)?.to_owned();
+                    access::any_of(ctx.store.as_ref(), &p, &s, ADMIN_AGENCY)?;
+                    Some(s)
+                };
+                let w = write_meta(super::report::request_id(&req.request_id)?, &p.name);
+                let expected = req.expected_version;
+                let stored = ctx
+                    .blocking(move |s| {
+                        Ok(s.set_supervisor(&w, &code, supervisor.as_deref(), expected)?)
+                    })
+                    .await?;
+                Ok(pb::UpdateAgencySupervisorResponse {
+                    agency: Some(stored),
+                })
+            })
+            .await
+    }
+}

@@ -1,0 +1,205 @@
+//! The gRPC services. Each RPC goes through [`Ctx::run`]: authenticate,
+//! authorise (in `access.rs`), do the work, map the error (in `error.rs`),
+//! and log one span with method, principal, status and latency.
+
+mod agency;
+mod audit;
+mod report;
+mod review;
+
+use std::{future::Future, sync::Arc, time::Instant};
+
+use gongkai_proto::v1 as pb;
+use gongkai_store::{ReportKey, ReportStore, StoreError};
+use tonic::{Request, Response, Status, metadata::MetadataMap};
+use tracing::Instrument;
+
+use crate::{
+    auth::{Credentials, Principal},
+    error::ApiError,
+};
+
+/// How callers are authenticated.
+#[derive(Clone, Debug)]
+pub enum Authenticator {
+    /// Bearer tokens from a credentials file.
+    Tokens(Arc<Credentials>),
+}
+
+/// What every service shares.
+#[derive(Clone)]
+pub struct Ctx {
+    /// The store.
+    pub store: Arc<dyn ReportStore>,
+    /// Who may call.
+    pub auth: Authenticator,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ctx {
+    fn authenticate(&self, md: &MetadataMap) -> Result<Principal, ApiError> {
+        let header = md
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::Unauthenticated)?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or(ApiError::Unauthenticated)?
+            .trim();
+        match &self.auth {
+            Authenticator::Tokens(c) => c
+                .authenticate(token)
+                .cloned()
+                .ok_or(ApiError::Unauthenticated),
+        }
+    }
+
+    /// Runs one RPC.
+    pub(crate) async fn run<Req, Resp, F, Fut>(
+        &self,
+        method: &'static str,
+        request: Request<Req>,
+        f: F,
+    ) -> Result<Response<Resp>, Status>
+    where
+        F: FnOnce(Principal, Req) -> Fut,
+        Fut: Future<Output = Result<Resp, ApiError>>,
+    {
+        let span = tracing::info_span!(
+            "rpc",
+            method,
+            principal = tracing::field::Empty,
+            code = tracing::field::Empty,
+            latency_us = tracing::field::Empty
+        );
+        let start = Instant::now();
+        async move {
+            let (md, _, message) = request.into_parts();
+            let result = match self.authenticate(&md) {
+                Ok(p) => {
+                    tracing::Span::current().record("principal", p.name.as_str());
+                    f(p, message).await
+                }
+                Err(e) => {
+                    tracing::Span::current().record("principal", "-");
+                    Err(e)
+                }
+            };
+            let result = result.map_err(Status::from);
+            let code = match &result {
+                Ok(_) => tonic::Code::Ok,
+                Err(s) => s.code(),
+            };
+            let span = tracing::Span::current();
+            span.record("code", format!("{code:?}"));
+            span.record(
+                "latency_us",
+                u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
+            );
+            match &result {
+                Err(s)
+                    if matches!(
+                        s.code(),
+                        tonic::Code::Internal | tonic::Code::DataLoss | tonic::Code::Unavailable
+                    ) =>
+                {
+                    tracing::error!(message = s.message(), "call failed");
+                }
+                _ => tracing::info!("call"),
+            }
+            result.map(Response::new)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Runs blocking store work off the async threads.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn ReportStore) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| ApiError::Store(StoreError::Io(format!("worker failed: {e}"))))?
+    }
+}
+
+/// `agencies/{uscc}` → uscc.
+pub(crate) fn agency_code<'a>(field: &str, name: &'a str) -> Result<&'a str, ApiError> {
+    let code = name
+        .strip_prefix("agencies/")
+        .filter(|c| !c.contains('/'))
+        .ok_or_else(|| {
+            ApiError::field(
+                field,
+                format!("'{name}' is not agencies/{{统一社会信用代码}}"),
+            )
+        })?;
+    gongkai_domain::ids::validate_uscc(code)
+        .map_err(|e| ApiError::field(field, format!("统一社会信用代码 '{code}': {e}")))?;
+    Ok(code)
+}
+
+/// `agencies/{uscc}/reports/{year}[/revisions/{n}]` → key and revision.
+pub(crate) fn report_name(field: &str, name: &str) -> Result<(ReportKey, Option<u32>), ApiError> {
+    let bad = || {
+        ApiError::field(
+            field,
+            format!("'{name}' is not agencies/{{uscc}}/reports/{{year}}[/revisions/{{n}}]"),
+        )
+    };
+    let rest = name.strip_prefix("agencies/").ok_or_else(bad)?;
+    let (uscc, rest) = rest.split_once("/reports/").ok_or_else(bad)?;
+    let (year, revision) = match rest.split_once("/revisions/") {
+        Some((y, r)) => (
+            y,
+            Some(r.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(bad)?),
+        ),
+        None => (rest, None),
+    };
+    let year: u32 = year.parse().map_err(|_| bad())?;
+    if !gongkai_domain::catalogue::KNOWN_YEARS.contains(&year) {
+        return Err(ApiError::field(
+            field,
+            format!("data year {year} is outside 2019..=2100, the years with a national format"),
+        ));
+    }
+    gongkai_domain::ids::validate_uscc(uscc)
+        .map_err(|e| ApiError::field(field, format!("统一社会信用代码 '{uscc}': {e}")))?;
+    Ok((
+        ReportKey {
+            uscc: uscc.to_owned(),
+            year,
+        },
+        revision,
+    ))
+}
+
+/// Page size from a request: 0 → default, negative → error.
+pub(crate) fn page_size(n: i32) -> Result<u32, ApiError> {
+    u32::try_from(n).map_err(|_| ApiError::field("page_size", format!("must be ≥ 0, got {n}")))
+}
+
+/// A report summary on the wire.
+pub(crate) fn summary(s: &gongkai_store::ReportSummary) -> pb::ReportSummary {
+    pb::ReportSummary {
+        name: s.key.name(),
+        latest_revision: s.head.latest_revision,
+        state: s.head.latest_state,
+        approved_revision: s.head.approved_revision,
+    }
+}
+
+pub use agency::AgencyApi;
+pub use audit::AuditApi;
+pub use report::ReportApi;
+pub use review::ReviewApi;

@@ -1,0 +1,416 @@
+//! ReportService: validate, save, submit, read.
+
+use gongkai_domain::{Finding, Report, Severity, Verdict};
+use gongkai_proto::v1::{self as pb, report_service_server::ReportService};
+use gongkai_store::{
+    Action, Checked, PageRequest, ReportFilter, ReportKey, ReportStore, StoreError,
+};
+use tonic::{Request, Response, Status};
+
+use super::{Ctx, agency::write_meta, agency_code, page_size, report_name, summary};
+use crate::{
+    access::{self, READ_REPORT, Reach, WRITE_REPORT},
+    auth::{Principal, Role, Scope},
+    error::ApiError,
+};
+
+/// ReportService over the store.
+#[derive(Clone, Debug)]
+pub struct ReportApi(pub Ctx);
+
+/// Longest request id a client may send (the service derives per-step ids from it).
+const MAX_REQUEST_ID: usize = 120;
+
+pub(crate) fn request_id(id: &str) -> Result<&str, ApiError> {
+    if id.is_empty() {
+        return Err(ApiError::field(
+            "request_id",
+            "required: one unique id per write makes retries safe",
+        ));
+    }
+    if id.len() > MAX_REQUEST_ID || id.chars().any(char::is_control) {
+        return Err(ApiError::field(
+            "request_id",
+            format!("at most {MAX_REQUEST_ID} printable bytes, got {}", id.len()),
+        ));
+    }
+    Ok(id)
+}
+
+/// The wire report as the checker's model, refused precisely when it is not one.
+fn to_domain(report: &pb::AnnualReport) -> Result<Report, ApiError> {
+    Report::try_from(report).map_err(|e| ApiError::field("report", e.to_string()))
+}
+
+/// Last year's report of the same agency in the store: its approved revision,
+/// else its latest.
+pub(crate) fn previous_year(
+    store: &dyn ReportStore,
+    key: &ReportKey,
+) -> Result<Option<Report>, ApiError> {
+    let Some(year) = key
+        .year
+        .checked_sub(1)
+        .filter(|y| gongkai_domain::catalogue::KNOWN_YEARS.contains(y))
+    else {
+        return Ok(None);
+    };
+    let prev = ReportKey {
+        uscc: key.uscc.clone(),
+        year,
+    };
+    let Some(head) = store.head(&prev)? else {
+        return Ok(None);
+    };
+    let n = if head.approved_revision > 0 {
+        head.approved_revision
+    } else {
+        head.latest_revision
+    };
+    Ok(store
+        .revision(&prev, n)?
+        .and_then(|r| r.report)
+        .and_then(|r| Report::try_from(&r).ok()))
+}
+
+/// Every rule, the cross-year ones against `previous` when it lines up.
+pub(crate) fn check(report: &Report, previous: Option<&Report>) -> Vec<Finding> {
+    gongkai_domain::check(report, previous)
+        .or_else(|_| gongkai_domain::check(report, None))
+        .unwrap_or_default()
+}
+
+pub(crate) fn checked(findings: &[Finding]) -> Checked {
+    Checked {
+        findings: findings.iter().map(pb::Finding::from).collect(),
+        ruleset_version: gongkai_domain::RULESET_VERSION.to_owned(),
+    }
+}
+
+/// The report's metadata must name the report it is saved as.
+fn matches_name(report: &Report, key: &ReportKey) -> Result<(), ApiError> {
+    let m = &report.metadata;
+    if m.data_year != key.year {
+        return Err(ApiError::field(
+            "report.metadata.data_year",
+            format!("is {}, but the report name says {}", m.data_year, key.year),
+        ));
+    }
+    if let Some(code) = &m.agency_uscc
+        && code != &key.uscc
+    {
+        return Err(ApiError::field(
+            "report.metadata.agency_uscc",
+            format!("is {code}, but the report name says {}", key.uscc),
+        ));
+    }
+    Ok(())
+}
+
+fn has_errors(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Error)
+}
+
+/// The filter a caller may list with: submitters see their own agency,
+/// reviewers and auditors their subtree.
+fn scoped_filter(
+    store: &dyn ReportStore,
+    p: &Principal,
+    req: &pb::ListReportsRequest,
+) -> Result<ReportFilter, ApiError> {
+    let mut filter = ReportFilter {
+        year: (req.data_year != 0).then_some(req.data_year),
+        state: match pb::ReviewState::try_from(req.state) {
+            Ok(pb::ReviewState::Unspecified) => None,
+            Ok(s) => Some(s),
+            Err(_) => {
+                return Err(ApiError::field(
+                    "state",
+                    format!("unknown state {}", req.state),
+                ));
+            }
+        },
+        agency: (!req.agency.is_empty())
+            .then(|| agency_code("agency", &req.agency).map(str::to_owned))
+            .transpose()?,
+        area: (!req.area.is_empty())
+            .then(|| agency_code("area", &req.area).map(str::to_owned))
+            .transpose()?,
+    };
+    let Scope::Agency(own) = &p.scope else {
+        return Ok(filter);
+    };
+    let wide = p.has(Role::Reviewer) || p.has(Role::Auditor);
+    if let Some(a) = &filter.agency {
+        access::any_of(store, p, a, READ_REPORT)?;
+    } else if let Some(a) = &filter.area {
+        if !wide {
+            return Err(ApiError::PermissionDenied(format!(
+                "{} may list only its own agency's reports",
+                p.name
+            )));
+        }
+        access::within(store, p, a, Reach::Subtree)?;
+    } else if wide {
+        filter.area = Some(own.clone());
+    } else {
+        access::require(p, Role::Submitter)?;
+        filter.agency = Some(own.clone());
+    }
+    Ok(filter)
+}
+
+#[tonic::async_trait]
+impl ReportService for ReportApi {
+    async fn validate_report(
+        &self,
+        request: Request<pb::ValidateReportRequest>,
+    ) -> Result<Response<pb::ValidateReportResponse>, Status> {
+        let ctx = self.0.clone();
+        self.0
+            .run("ValidateReport", request, |p, req| async move {
+                let report = to_domain(
+                    req.report
+                        .as_ref()
+                        .ok_or_else(|| ApiError::field("report", "required"))?,
+                )?;
+                let previous = if req.name.is_empty() {
+                    None
+                } else {
+                    let (key, _) = report_name("name", &req.name)?;
+                    access::any_of(ctx.store.as_ref(), &p, &key.uscc, READ_REPORT)?;
+                    previous_year(ctx.store.as_ref(), &key)?
+                };
+                let findings = check(&report, previous.as_ref());
+                Ok(pb::ValidateReportResponse {
+                    verdict: pb::Verdict::from(Verdict::of(&findings)).into(),
+                    findings: findings.iter().map(pb::Finding::from).collect(),
+                    ruleset_version: gongkai_domain::RULESET_VERSION.to_owned(),
+                })
+            })
+            .await
+    }
+
+    async fn save_draft(
+        &self,
+        request: Request<pb::SaveDraftRequest>,
+    ) -> Result<Response<pb::SaveDraftResponse>, Status> {
+        let ctx = self.0.clone();
+        self.0
+            .run("SaveDraft", request, |p, req| async move {
+                let (key, rev) = report_name("name", &req.name)?;
+                if rev.is_some() {
+                    return Err(ApiError::field(
+                        "name",
+                        "a draft is saved to the report, not to a revision",
+                    ));
+                }
+                access::any_of(ctx.store.as_ref(), &p, &key.uscc, WRITE_REPORT)?;
+                let w = write_meta(request_id(&req.request_id)?, &p.name);
+                let report = to_domain(
+                    req.report
+                        .as_ref()
+                        .ok_or_else(|| ApiError::field("report", "required"))?,
+                )?;
+                matches_name(&report, &key)?;
+                let expected = req.expected_revision;
+                let (revision, verdict) = ctx
+                    .blocking(move |s| {
+                        let findings = check(&report, previous_year(s, &key)?.as_ref());
+                        let verdict = Verdict::of(&findings);
+                        let rev = s.save_draft(
+                            &w,
+                            &key,
+                            expected,
+                            pb::AnnualReport::from(&report),
+                            checked(&findings),
+                        )?;
+                        Ok((rev, verdict))
+                    })
+                    .await?;
+                Ok(pb::SaveDraftResponse {
+                    revision: Some(revision),
+                    verdict: pb::Verdict::from(verdict).into(),
+                })
+            })
+            .await
+    }
+
+    async fn submit_report(
+        &self,
+        request: Request<pb::SubmitReportRequest>,
+    ) -> Result<Response<pb::SubmitReportResponse>, Status> {
+        let ctx = self.0.clone();
+        self.0
+            .run("SubmitReport", request, |p, req| async move {
+                let (key, rev) = report_name("name", &req.name)?;
+                if rev.is_some() {
+                    return Err(ApiError::field(
+                        "name",
+                        "a report is submitted by its name, not a revision's",
+                    ));
+                }
+                access::any_of(ctx.store.as_ref(), &p, &key.uscc, WRITE_REPORT)?;
+                let id = request_id(&req.request_id)?.to_owned();
+                let given = req.report.as_ref().map(to_domain).transpose()?;
+                if let Some(r) = &given {
+                    matches_name(r, &key)?;
+                }
+                let expected = req.expected_revision;
+                let principal = p.name.clone();
+                let (revision, verdict) = ctx
+                    .blocking(move |s| {
+                        let previous = previous_year(s, &key)?;
+                        let report = match given {
+                            Some(r) => r,
+                            // The latest draft, as the caller saw it.
+                            None => {
+                                let latest = s.revision(&key, expected)?.ok_or_else(|| {
+                                    ApiError::Store(StoreError::NotFound(format!(
+                                        "{}/revisions/{expected}",
+                                        key.name()
+                                    )))
+                                })?;
+                                to_domain(&latest.report.unwrap_or_default())?
+                            }
+                        };
+                        let findings = check(&report, previous.as_ref());
+                        // Refused before anything is written.
+                        if has_errors(&findings) {
+                            return Err(ApiError::ReportInvalid(findings));
+                        }
+                        let mut expected = expected;
+                        if req.report.is_some() {
+                            let w = write_meta(&format!("{id}#draft"), &principal);
+                            let draft = s.save_draft(
+                                &w,
+                                &key,
+                                expected,
+                                pb::AnnualReport::from(&report),
+                                checked(&findings),
+                            )?;
+                            expected = draft.revision;
+                        }
+                        let w = write_meta(&format!("{id}#submit"), &principal);
+                        let rev = s.transition(
+                            &w,
+                            &key,
+                            expected,
+                            Action::Submit,
+                            checked(&findings),
+                            Vec::new(),
+                        )?;
+                        Ok((rev, Verdict::of(&findings)))
+                    })
+                    .await?;
+                Ok(pb::SubmitReportResponse {
+                    revision: Some(revision),
+                    verdict: pb::Verdict::from(verdict).into(),
+                })
+            })
+            .await
+    }
+
+    async fn get_report(
+        &self,
+        request: Request<pb::GetReportRequest>,
+    ) -> Result<Response<pb::GetReportResponse>, Status> {
+        let ctx = self.0.clone();
+        self.0
+            .run("GetReport", request, |p, req| async move {
+                let (key, rev) = report_name("name", &req.name)?;
+                access::any_of(ctx.store.as_ref(), &p, &key.uscc, READ_REPORT)?;
+                let s = ctx.store.as_ref();
+                let not_found = |what: String| ApiError::Store(StoreError::NotFound(what));
+                let n = match rev {
+                    Some(n) => n,
+                    None => {
+                        let head = s.head(&key)?.ok_or_else(|| not_found(key.name()))?;
+                        match pb::ReportView::try_from(req.view) {
+                            Ok(pb::ReportView::LatestApproved) if head.approved_revision == 0 => {
+                                return Err(not_found(format!(
+                                    "{}: no approved revision",
+                                    key.name()
+                                )));
+                            }
+                            Ok(pb::ReportView::LatestApproved) => head.approved_revision,
+                            Ok(_) => head.latest_revision,
+                            Err(_) => {
+                                return Err(ApiError::field(
+                                    "view",
+                                    format!("unknown view {}", req.view),
+                                ));
+                            }
+                        }
+                    }
+                };
+                let revision = s
+                    .revision(&key, n)?
+                    .ok_or_else(|| not_found(format!("{}/revisions/{n}", key.name())))?;
+                Ok(pb::GetReportResponse {
+                    revision: Some(revision),
+                })
+            })
+            .await
+    }
+
+    async fn list_reports(
+        &self,
+        request: Request<pb::ListReportsRequest>,
+    ) -> Result<Response<pb::ListReportsResponse>, Status> {
+        let ctx = self.0.clone();
+        self.0
+            .run("ListReports", request, |p, req| async move {
+                if req.data_year != 0
+                    && !gongkai_domain::catalogue::KNOWN_YEARS.contains(&req.data_year)
+                {
+                    return Err(ApiError::field(
+                        "data_year",
+                        format!("{} is outside 2019..=2100", req.data_year),
+                    ));
+                }
+                let filter = scoped_filter(ctx.store.as_ref(), &p, &req)?;
+                let page = PageRequest {
+                    size: page_size(req.page_size)?,
+                    cursor: req.page_token,
+                };
+                let listed = ctx.store.list_reports(&filter, &page)?;
+                Ok(pb::ListReportsResponse {
+                    reports: listed.items.iter().map(summary).collect(),
+                    next_page_token: listed.next_cursor,
+                })
+            })
+            .await
+    }
+
+    async fn list_revisions(
+        &self,
+        request: Request<pb::ListRevisionsRequest>,
+    ) -> Result<Response<pb::ListRevisionsResponse>, Status> {
+        let ctx = self.0.clone();
+        self.0
+            .run("ListRevisions", request, |p, req| async move {
+                let (key, rev) = report_name("name", &req.name)?;
+                if rev.is_some() {
+                    return Err(ApiError::field("name", "name the report, not a revision"));
+                }
+                access::any_of(ctx.store.as_ref(), &p, &key.uscc, READ_REPORT)?;
+                let page = PageRequest {
+                    size: page_size(req.page_size)?,
+                    cursor: req.page_token,
+                };
+                let listed = ctx.store.list_revisions(&key, &page)?;
+                if listed.items.is_empty()
+                    && page.cursor.is_empty()
+                    && ctx.store.head(&key)?.is_none()
+                {
+                    return Err(ApiError::Store(StoreError::NotFound(key.name())));
+                }
+                Ok(pb::ListRevisionsResponse {
+                    revisions: listed.items,
+                    next_page_token: listed.next_cursor,
+                })
+            })
+            .await
+    }
+}

@@ -1,0 +1,160 @@
+//! ReviewService: the supervising office approves or returns.
+
+use gongkai_proto::v1::{self as pb, review_service_server::ReviewService};
+use gongkai_store::{Action, Checked, PageRequest, ReportFilter, StoreError};
+use tonic::{Request, Response, Status};
+
+use super::{Ctx, agency::write_meta, page_size, report::request_id, report_name, summary};
+use crate::{
+    access::{self, REVIEW_REPORT},
+    auth::{Role, Scope},
+    error::ApiError,
+};
+
+/// ReviewService over the store.
+#[derive(Clone, Debug)]
+pub struct ReviewApi(pub Ctx);
+
+/// Where a review comment may point: a finding location path.
+const CELL_TABLES: [&str; 5] = ["t2.", "t3.", "t4.", "section.", "metadata."];
+
+impl ReviewApi {
+    async fn decide(
+        &self,
+        method: &'static str,
+        request: Request<(String, u32, String, Vec<pb::ReviewComment>)>,
+        action: Action,
+    ) -> Result<Response<pb::ReportRevision>, Status> {
+        let ctx = self.0.clone();
+        self.0
+            .run(
+                method,
+                request,
+                |p, (name, expected, id, comments)| async move {
+                    let (key, rev) = report_name("name", &name)?;
+                    if rev.is_some() {
+                        return Err(ApiError::field("name", "name the report, not a revision"));
+                    }
+                    access::any_of(ctx.store.as_ref(), &p, &key.uscc, REVIEW_REPORT)?;
+                    let w = write_meta(request_id(&id)?, &p.name);
+                    for (i, c) in comments.iter().enumerate() {
+                        if c.text.trim().is_empty() {
+                            return Err(ApiError::field(format!("comments[{i}].text"), "empty"));
+                        }
+                        if !c.cell.is_empty() && !CELL_TABLES.iter().any(|t| c.cell.starts_with(t))
+                        {
+                            return Err(ApiError::field(
+                                format!("comments[{i}].cell"),
+                                format!(
+                                    "'{}' is not a cell path such as t3.R25.natural_person",
+                                    c.cell
+                                ),
+                            ));
+                        }
+                    }
+                    if action == Action::Return && comments.is_empty() {
+                        return Err(ApiError::field(
+                            "comments",
+                            "a returned report needs at least one comment",
+                        ));
+                    }
+                    ctx.blocking(move |s| {
+                        // The decision carries the findings of the revision decided on.
+                        let seen = s.revision(&key, expected)?.ok_or_else(|| {
+                            ApiError::Store(StoreError::NotFound(format!(
+                                "{}/revisions/{expected}",
+                                key.name()
+                            )))
+                        })?;
+                        let checked = Checked {
+                            findings: seen.findings,
+                            ruleset_version: seen.ruleset_version,
+                        };
+                        Ok(s.transition(&w, &key, expected, action, checked, comments)?)
+                    })
+                    .await
+                },
+            )
+            .await
+    }
+}
+
+#[tonic::async_trait]
+impl ReviewService for ReviewApi {
+    async fn approve_report(
+        &self,
+        request: Request<pb::ApproveReportRequest>,
+    ) -> Result<Response<pb::ApproveReportResponse>, Status> {
+        let (md, ext, r) = request.into_parts();
+        let inner = Request::from_parts(
+            md,
+            ext,
+            (r.name, r.expected_revision, r.request_id, Vec::new()),
+        );
+        let resp = self.decide("ApproveReport", inner, Action::Approve).await?;
+        Ok(resp.map(|rev| pb::ApproveReportResponse {
+            revision: Some(rev),
+        }))
+    }
+
+    async fn return_report(
+        &self,
+        request: Request<pb::ReturnReportRequest>,
+    ) -> Result<Response<pb::ReturnReportResponse>, Status> {
+        let (md, ext, r) = request.into_parts();
+        let inner = Request::from_parts(
+            md,
+            ext,
+            (r.name, r.expected_revision, r.request_id, r.comments),
+        );
+        let resp = self.decide("ReturnReport", inner, Action::Return).await?;
+        Ok(resp.map(|rev| pb::ReturnReportResponse {
+            revision: Some(rev),
+        }))
+    }
+
+    async fn list_pending_reviews(
+        &self,
+        request: Request<pb::ListPendingReviewsRequest>,
+    ) -> Result<Response<pb::ListPendingReviewsResponse>, Status> {
+        let ctx = self.0.clone();
+        self.0
+            .run("ListPendingReviews", request, |p, req| async move {
+                access::require(&p, Role::Reviewer)?;
+                if req.data_year != 0
+                    && !gongkai_domain::catalogue::KNOWN_YEARS.contains(&req.data_year)
+                {
+                    return Err(ApiError::field(
+                        "data_year",
+                        format!("{} is outside 2019..=2100", req.data_year),
+                    ));
+                }
+                let own = match &p.scope {
+                    Scope::Everything => None,
+                    Scope::Agency(a) => Some(a.clone()),
+                };
+                let filter = ReportFilter {
+                    year: (req.data_year != 0).then_some(req.data_year),
+                    state: Some(pb::ReviewState::Submitted),
+                    area: own.clone(),
+                    agency: None,
+                };
+                let page = PageRequest {
+                    size: page_size(req.page_size)?,
+                    cursor: req.page_token,
+                };
+                let listed = ctx.store.list_reports(&filter, &page)?;
+                Ok(pb::ListPendingReviewsResponse {
+                    // A reviewer does not review its own agency's report.
+                    reports: listed
+                        .items
+                        .iter()
+                        .filter(|s| own.as_ref() != Some(&s.key.uscc))
+                        .map(summary)
+                        .collect(),
+                    next_page_token: listed.next_cursor,
+                })
+            })
+            .await
+    }
+}
