@@ -1,0 +1,471 @@
+//! Bad input gets a typed error, never a panic, and writes nothing:
+//! malformed 统一社会信用代码, years out of range, request ids of the wrong
+//! size, a second registration, a supervisor that does not exist, an agency
+//! without a name; reading what does not exist is `Ok(None)`.
+
+mod store_fixture;
+
+use gongkai_proto::v1::ReviewState;
+use gongkai_store::{
+    Action, Checked, EventFilter, PageRequest, ReportFilter, ReportKey, ReportStore, SledStore,
+    StoreError,
+};
+use store_fixture::{
+    agency, assert_chain, assert_invalid_argument, assert_not_found, content, events, open,
+    register, uscc, w,
+};
+
+/// A store with a city, a department under it, and one draft report.
+fn setup() -> (tempfile::TempDir, SledStore, String, ReportKey) {
+    let (dir, store) = open();
+    let city = uscc("330700", 1);
+    let dept = uscc("330702", 10);
+    register(&store, &city, None);
+    register(&store, &dept, Some(&city));
+    let key = ReportKey {
+        uscc: dept,
+        year: 2024,
+    };
+    store
+        .save_draft(&w("d1"), &key, 0, content("c"), Checked::default())
+        .unwrap();
+    (dir, store, city, key)
+}
+
+/// 统一社会信用代码 of the wrong shape, each with why.
+fn malformed() -> Vec<(String, &'static str)> {
+    let good = uscc("330700", 1);
+    let first17 = &good[..17];
+    let check = good.chars().last().unwrap();
+    let other_check = if check == '0' { '1' } else { '0' };
+    vec![
+        (String::new(), "empty"),
+        ("1133".into(), "too short"),
+        (format!("{good}0"), "19 characters"),
+        (first17.into(), "17 characters"),
+        (format!("I{}", &good[1..]), "I is not in the alphabet"),
+        (
+            good.to_lowercase().replace("11", "1a"),
+            "a lower-case letter",
+        ),
+        (
+            format!("11A{}", &good[3..]),
+            "a letter where the region digits go",
+        ),
+        (
+            format!("{}公{check}", &good[..16]),
+            "a Chinese character (18 characters, more bytes)",
+        ),
+        (format!("{} {check}", &good[..16]), "a space"),
+        (
+            format!("{first17}{other_check}"),
+            "the wrong check character",
+        ),
+        (format!("agencies/{good}"), "a resource name, not a code"),
+    ]
+}
+
+fn n_events(store: &SledStore) -> u64 {
+    events(store).len() as u64
+}
+
+#[test]
+fn a_malformed_uscc_is_an_invalid_argument_everywhere() {
+    let (_d, store, city, key) = setup();
+    let n = n_events(&store);
+    let page = PageRequest::default();
+    for (i, (bad, why)) in malformed().into_iter().enumerate() {
+        let id = |s: &str| format!("{s}-{i}");
+        let k = ReportKey {
+            uscc: bad.clone(),
+            year: 2024,
+        };
+        assert_invalid_argument(
+            store.register_agency(&w(&id("r")), agency(&bad, "某机关", None)),
+            &format!("register {why}"),
+        );
+        // A supervisor may be named by code or by resource name, and an
+        // empty one means a root.
+        if !bad.is_empty() && !bad.starts_with("agencies/") {
+            assert_invalid_argument(
+                store.register_agency(
+                    &w(&id("rs")),
+                    gongkai_proto::v1::Agency {
+                        supervisor: bad.clone(),
+                        ..agency(&uscc("330702", 50), "某机关", None)
+                    },
+                ),
+                &format!("register under a supervisor of {why}"),
+            );
+            assert_invalid_argument(
+                store.set_supervisor(&w(&id("ms")), &key.uscc, Some(&bad), 1),
+                &format!("move under {why}"),
+            );
+        }
+        assert_invalid_argument(
+            store.set_supervisor(&w(&id("m")), &bad, Some(&city), 1),
+            &format!("move {why}"),
+        );
+        assert_invalid_argument(store.agency(&bad), &format!("agency {why}"));
+        assert_invalid_argument(
+            store.is_within(&bad, &city),
+            &format!("is_within ancestor {why}"),
+        );
+        assert_invalid_argument(
+            store.is_within(&city, &bad),
+            &format!("is_within code {why}"),
+        );
+        assert_invalid_argument(
+            store.save_draft(&w(&id("d")), &k, 0, content("c"), Checked::default()),
+            &format!("save_draft {why}"),
+        );
+        assert_invalid_argument(
+            store.transition(
+                &w(&id("t")),
+                &k,
+                1,
+                Action::Submit,
+                Checked::default(),
+                vec![],
+            ),
+            &format!("transition {why}"),
+        );
+        assert_invalid_argument(store.head(&k), &format!("head {why}"));
+        assert_invalid_argument(store.revision(&k, 1), &format!("revision {why}"));
+        assert_invalid_argument(
+            store.list_revisions(&k, &page),
+            &format!("list_revisions {why}"),
+        );
+        assert_invalid_argument(
+            store.list_reports(
+                &ReportFilter {
+                    area: Some(bad.clone()),
+                    ..Default::default()
+                },
+                &page,
+            ),
+            &format!("list_reports area {why}"),
+        );
+        assert_invalid_argument(
+            store.list_reports(
+                &ReportFilter {
+                    agency: Some(bad.clone()),
+                    ..Default::default()
+                },
+                &page,
+            ),
+            &format!("list_reports agency {why}"),
+        );
+    }
+    assert_eq!(store.agency(&uscc("330702", 50)).unwrap(), None);
+    assert_chain(&store, n);
+}
+
+#[test]
+#[ignore = "bug: list_events ignores the shape of EventFilter.agency; a malformed code lists nothing instead of InvalidArgument"]
+fn a_malformed_uscc_in_an_event_filter_is_an_invalid_argument() {
+    let (_d, store, _city, _key) = setup();
+    for (bad, why) in malformed() {
+        if bad.is_empty() {
+            continue;
+        }
+        assert_invalid_argument(
+            store.list_events(
+                &EventFilter {
+                    agency: Some(bad.clone()),
+                    ..Default::default()
+                },
+                &PageRequest::default(),
+            ),
+            &format!("list_events agency {why}"),
+        );
+    }
+}
+
+#[test]
+#[ignore = "bug: a supervisor of \"agencies/\" (a resource name with no code) is taken as no supervisor: register makes a root and set_supervisor detaches the agency"]
+fn a_supervisor_resource_name_without_a_code_is_an_invalid_argument() {
+    let (_d, store, city, key) = setup();
+    let n = n_events(&store);
+    assert_invalid_argument(
+        store.register_agency(
+            &w("r"),
+            gongkai_proto::v1::Agency {
+                supervisor: "agencies/".into(),
+                ..agency(&uscc("330702", 50), "某机关", None)
+            },
+        ),
+        "register under \"agencies/\"",
+    );
+    assert_invalid_argument(
+        store.set_supervisor(&w("m"), &key.uscc, Some("agencies/"), 1),
+        "move under \"agencies/\"",
+    );
+    assert!(
+        store.is_within(&city, &key.uscc).unwrap(),
+        "still under the city"
+    );
+    assert_chain(&store, n);
+}
+
+#[test]
+fn a_data_year_outside_2000_to_2100_is_an_invalid_argument() {
+    let (_d, store, _city, key) = setup();
+    let n = n_events(&store);
+    let page = PageRequest::default();
+    for year in [0, 1999, 2101, 9999, u32::MAX] {
+        let k = ReportKey {
+            uscc: key.uscc.clone(),
+            year,
+        };
+        assert_invalid_argument(
+            store.save_draft(
+                &w(&format!("d{year}")),
+                &k,
+                0,
+                content("c"),
+                Checked::default(),
+            ),
+            &format!("save_draft {year}"),
+        );
+        for action in [Action::Submit, Action::Approve, Action::Return] {
+            assert_invalid_argument(
+                store.transition(
+                    &w(&format!("t{year}")),
+                    &k,
+                    1,
+                    action,
+                    Checked::default(),
+                    vec![],
+                ),
+                &format!("{action:?} {year}"),
+            );
+        }
+        assert_invalid_argument(store.head(&k), &format!("head {year}"));
+        assert_invalid_argument(store.revision(&k, 1), &format!("revision {year}"));
+        assert_invalid_argument(
+            store.list_revisions(&k, &page),
+            &format!("list_revisions {year}"),
+        );
+        for filter in [
+            ReportFilter {
+                year: Some(year),
+                ..Default::default()
+            },
+            ReportFilter {
+                year: Some(year),
+                state: Some(ReviewState::Draft),
+                ..Default::default()
+            },
+            ReportFilter {
+                year: Some(year),
+                agency: Some(key.uscc.clone()),
+                ..Default::default()
+            },
+            ReportFilter {
+                year: Some(year),
+                area: Some(key.uscc.clone()),
+                ..Default::default()
+            },
+        ] {
+            assert_invalid_argument(
+                store.list_reports(&filter, &page),
+                &format!("list_reports {filter:?}"),
+            );
+        }
+    }
+    assert_chain(&store, n);
+    // The bounds themselves are data years.
+    for year in [2000, 2100] {
+        let k = ReportKey {
+            uscc: key.uscc.clone(),
+            year,
+        };
+        let r = store
+            .save_draft(
+                &w(&format!("d{year}")),
+                &k,
+                0,
+                content("c"),
+                Checked::default(),
+            )
+            .unwrap();
+        assert_eq!(store.revision(&k, 1).unwrap(), Some(r));
+    }
+}
+
+#[test]
+fn a_request_id_empty_too_long_or_with_control_characters_is_an_invalid_argument() {
+    let (_d, store, city, key) = setup();
+    let n = n_events(&store);
+    let new = uscc("330702", 50);
+    for (id, why) in [
+        (String::new(), "empty"),
+        ("x".repeat(129), "129 bytes"),
+        ("x".repeat(200), "200 bytes"),
+        ("请".repeat(43), "43 Chinese characters, 129 bytes"),
+        ("line\nbreak".into(), "a newline"),
+        ("nul\0".into(), "a NUL"),
+    ] {
+        assert_invalid_argument(
+            store.register_agency(&w(&id), agency(&new, "某机关", Some(&city))),
+            &format!("register, request id {why}"),
+        );
+        assert_invalid_argument(
+            store.set_supervisor(&w(&id), &key.uscc, None, 1),
+            &format!("set_supervisor, request id {why}"),
+        );
+        assert_invalid_argument(
+            store.save_draft(&w(&id), &key, 1, content("c2"), Checked::default()),
+            &format!("save_draft, request id {why}"),
+        );
+        assert_invalid_argument(
+            store.transition(&w(&id), &key, 1, Action::Submit, Checked::default(), vec![]),
+            &format!("transition, request id {why}"),
+        );
+    }
+    assert_eq!(store.agency(&new).unwrap(), None);
+    assert_chain(&store, n);
+    // 128 bytes is the longest accepted.
+    let r = store
+        .save_draft(
+            &w(&"x".repeat(128)),
+            &key,
+            1,
+            content("c2"),
+            Checked::default(),
+        )
+        .unwrap();
+    assert_eq!(r.request_id.len(), 128);
+}
+
+#[test]
+fn registering_an_agency_twice_is_already_exists() {
+    let (_d, store, city, _key) = setup();
+    let n = n_events(&store);
+    let before = store.agency(&city).unwrap();
+    for (i, a) in [
+        agency(&city, "机关 again", None),
+        agency(&city, "金华市人民政府", Some(&uscc("330702", 10))),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        match store.register_agency(&w(&format!("again-{i}")), a) {
+            Err(StoreError::AlreadyExists(what)) => assert!(what.contains(&city), "{what}"),
+            other => panic!("expected AlreadyExists, got {other:?}"),
+        }
+    }
+    assert_eq!(store.agency(&city).unwrap(), before);
+    assert_chain(&store, n);
+}
+
+#[test]
+fn a_supervisor_that_does_not_exist_is_not_found() {
+    let (_d, store, _city, key) = setup();
+    let n = n_events(&store);
+    let nobody = uscc("330799", 1);
+    let new = uscc("330702", 50);
+    assert_not_found(
+        store.register_agency(&w("r"), agency(&new, "某机关", Some(&nobody))),
+        "register under an unregistered supervisor",
+    );
+    assert_not_found(
+        store.set_supervisor(&w("m"), &key.uscc, Some(&nobody), 1),
+        "move under an unregistered supervisor",
+    );
+    assert_eq!(store.agency(&new).unwrap(), None);
+    assert_chain(&store, n);
+}
+
+#[test]
+fn an_agency_without_a_name_is_an_invalid_argument() {
+    let (_d, store, city, _key) = setup();
+    let n = n_events(&store);
+    let new = uscc("330702", 50);
+    for name in ["", " ", "\t\u{3000}"] {
+        assert_invalid_argument(
+            store.register_agency(&w("r"), agency(&new, name, Some(&city))),
+            &format!("display_name {name:?}"),
+        );
+    }
+    assert_eq!(store.agency(&new).unwrap(), None);
+    assert_chain(&store, n);
+}
+
+#[test]
+fn reading_what_does_not_exist_is_none() {
+    let (_d, store, city, key) = setup();
+    for rev in [0, 2, 3, 1000, u32::MAX] {
+        assert_eq!(store.revision(&key, rev).unwrap(), None, "revision {rev}");
+    }
+    let other_year = ReportKey {
+        year: 2023,
+        ..key.clone()
+    };
+    assert_eq!(store.revision(&other_year, 1).unwrap(), None);
+    assert_eq!(store.head(&other_year).unwrap(), None);
+    assert!(
+        store
+            .list_revisions(&other_year, &PageRequest::default())
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let nobody = ReportKey {
+        uscc: uscc("330799", 1),
+        year: 2024,
+    };
+    assert_eq!(store.agency(&nobody.uscc).unwrap(), None);
+    assert_eq!(store.revision(&nobody, 1).unwrap(), None);
+    assert_eq!(store.head(&nobody).unwrap(), None);
+    // An agency that does not exist is not within anything.
+    assert_not_found(
+        store.is_within(&city, &nobody.uscc),
+        "is_within of an unregistered agency",
+    );
+    assert!(
+        store
+            .list_reports(
+                &ReportFilter {
+                    agency: Some(nobody.uscc.clone()),
+                    ..Default::default()
+                },
+                &PageRequest::default(),
+            )
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+#[test]
+fn page_sizes_at_the_extremes_are_served() {
+    let (_d, store, _city, key) = setup();
+    for size in [0, 1, 1000, 1001, u32::MAX] {
+        let p = store
+            .list_revisions(
+                &key,
+                &PageRequest {
+                    size,
+                    cursor: String::new(),
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            (p.items.len(), p.next_cursor.as_str()),
+            (1, ""),
+            "size {size}"
+        );
+        let p = store
+            .list_events(
+                &EventFilter::default(),
+                &PageRequest {
+                    size,
+                    cursor: String::new(),
+                },
+            )
+            .unwrap();
+        assert_eq!(p.items.len(), if size == 1 { 1 } else { 3 }, "size {size}");
+    }
+}

@@ -1,0 +1,437 @@
+//! Idempotency: a request id already applied returns the first result and
+//! writes nothing; reused with other parameters it is refused.
+
+mod store_fixture;
+
+use std::sync::{Arc, Barrier};
+
+use gongkai_proto::v1::{ReviewComment, ReviewState};
+use gongkai_store::{Action, Checked, PageRequest, ReportKey, ReportStore, SledStore, StoreError};
+use store_fixture::{
+    agency, assert_chain, assert_conflict, bytes, content, events, open, register, uscc, w, w_by,
+};
+
+fn setup() -> (tempfile::TempDir, SledStore, ReportKey) {
+    let (dir, store) = open();
+    let code = uscc("330700", 1);
+    register(&store, &code, None);
+    (
+        dir,
+        store,
+        ReportKey {
+            uscc: code,
+            year: 2024,
+        },
+    )
+}
+
+fn revisions(store: &SledStore, key: &ReportKey) -> usize {
+    store
+        .list_revisions(key, &PageRequest::default())
+        .unwrap()
+        .items
+        .len()
+}
+
+fn assert_reused<T: std::fmt::Debug>(r: gongkai_store::Result<T>, id: &str, what: &str) {
+    match r {
+        Err(StoreError::RequestIdReused(got)) => assert_eq!(got, id, "{what}"),
+        other => panic!("{what}: expected RequestIdReused, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_repeated_save_draft_returns_the_first_revision_and_writes_nothing() {
+    let (_d, store, key) = setup();
+    let first = store
+        .save_draft(&w("d1"), &key, 0, content("a"), Checked::default())
+        .unwrap();
+    let head = store.head(&key).unwrap();
+    let n = events(&store).len();
+    for _ in 0..3 {
+        let again = store
+            .save_draft(&w("d1"), &key, 0, content("a"), Checked::default())
+            .unwrap();
+        assert_eq!(again.revision, 1);
+        assert_eq!(
+            bytes(&again),
+            bytes(&first),
+            "the replay is the first result"
+        );
+    }
+    assert_eq!(store.head(&key).unwrap(), head);
+    assert_eq!(revisions(&store, &key), 1);
+    assert_eq!(events(&store).len(), n);
+    assert_chain(&store, n as u64);
+}
+
+#[test]
+fn a_repeated_transition_returns_the_first_revision_and_writes_nothing() {
+    let (_d, store, key) = setup();
+    store
+        .save_draft(&w("d1"), &key, 0, content("a"), Checked::default())
+        .unwrap();
+    let submit = || {
+        store.transition(
+            &w("s1"),
+            &key,
+            1,
+            Action::Submit,
+            Checked::default(),
+            vec![],
+        )
+    };
+    let first = submit().unwrap();
+    let comments = vec![ReviewComment {
+        text: "总计有误".into(),
+        cell: "t3.R25.total".into(),
+    }];
+    let ret = || {
+        store.transition(
+            &w("x1"),
+            &key,
+            2,
+            Action::Return,
+            Checked::default(),
+            comments.clone(),
+        )
+    };
+    let returned = ret().unwrap();
+    let n = events(&store).len();
+    // A retry of the submit, though the report is now returned: the first
+    // outcome, not a refused transition or a conflict.
+    assert_eq!(bytes(&submit().unwrap()), bytes(&first));
+    assert_eq!(bytes(&ret().unwrap()), bytes(&returned));
+    assert_eq!(
+        store.head(&key).unwrap().unwrap().latest_state(),
+        ReviewState::Returned
+    );
+    assert_eq!(revisions(&store, &key), 3);
+    assert_eq!(events(&store).len(), n);
+    assert_chain(&store, n as u64);
+}
+
+#[test]
+fn a_request_id_reused_with_other_parameters_is_refused() {
+    let (_d, store, key) = setup();
+    store
+        .save_draft(&w("d1"), &key, 0, content("a"), Checked::default())
+        .unwrap();
+    store
+        .transition(
+            &w("s1"),
+            &key,
+            1,
+            Action::Submit,
+            Checked::default(),
+            vec![],
+        )
+        .unwrap();
+    let n = events(&store).len();
+    let other_key = ReportKey {
+        year: 2023,
+        ..key.clone()
+    };
+    // save_draft: other content, other expected revision, other report.
+    assert_reused(
+        store.save_draft(&w("d1"), &key, 0, content("b"), Checked::default()),
+        "d1",
+        "other content",
+    );
+    assert_reused(
+        store.save_draft(&w("d1"), &key, 2, content("a"), Checked::default()),
+        "d1",
+        "other expected revision",
+    );
+    assert_reused(
+        store.save_draft(&w("d1"), &other_key, 0, content("a"), Checked::default()),
+        "d1",
+        "other report",
+    );
+    // transition: other action, other expected, other comments, other report.
+    for action in [Action::Approve, Action::Return] {
+        assert_reused(
+            store.transition(&w("s1"), &key, 1, action, Checked::default(), vec![]),
+            "s1",
+            &format!("{action:?} under a submit's id"),
+        );
+    }
+    assert_reused(
+        store.transition(
+            &w("s1"),
+            &key,
+            2,
+            Action::Submit,
+            Checked::default(),
+            vec![],
+        ),
+        "s1",
+        "other expected revision",
+    );
+    assert_reused(
+        store.transition(
+            &w("s1"),
+            &key,
+            1,
+            Action::Submit,
+            Checked::default(),
+            vec![ReviewComment {
+                text: "x".into(),
+                cell: String::new(),
+            }],
+        ),
+        "s1",
+        "other comments",
+    );
+    // Another method under the same id.
+    assert_reused(
+        store.transition(
+            &w("d1"),
+            &key,
+            0,
+            Action::Submit,
+            Checked::default(),
+            vec![],
+        ),
+        "d1",
+        "a transition under a draft's id",
+    );
+    assert_reused(
+        store.register_agency(&w("d1"), agency(&uscc("330700", 2), "新机关", None)),
+        "d1",
+        "register_agency under a draft's id",
+    );
+    assert_reused(
+        store.set_supervisor(&w("s1"), &key.uscc, None, 1),
+        "s1",
+        "set_supervisor under a submit's id",
+    );
+    let reg = format!("reg-{}", key.uscc);
+    assert_reused(
+        store.save_draft(&w(&reg), &key, 2, content("a"), Checked::default()),
+        &reg,
+        "save_draft under a registration's id",
+    );
+    assert_eq!(store.agency(&uscc("330700", 2)).unwrap(), None);
+    assert_eq!(revisions(&store, &key), 2);
+    assert_eq!(store.head(&other_key).unwrap(), None);
+    assert_eq!(events(&store).len(), n);
+    assert_chain(&store, n as u64);
+}
+
+#[test]
+fn a_repeated_registration_returns_the_first_agency() {
+    let (_d, store) = open();
+    let code = uscc("330700", 1);
+    let a = agency(&code, "金华市人民政府", None);
+    let first = store.register_agency(&w("r1"), a.clone()).unwrap();
+    assert_eq!(first.version, 1);
+    let again = store.register_agency(&w("r1"), a.clone()).unwrap();
+    assert_eq!(bytes(&again), bytes(&first));
+    // A new id for the same agency is a second registration.
+    assert!(matches!(
+        store.register_agency(&w("r2"), a.clone()),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_reused(
+        store.register_agency(&w("r1"), agency(&code, "另一个名字", None)),
+        "r1",
+        "registration with another name",
+    );
+    assert_eq!(bytes(&store.agency(&code).unwrap().unwrap()), bytes(&first));
+    assert_chain(&store, 1);
+}
+
+#[test]
+fn a_repeated_set_supervisor_returns_the_first_result_even_after_later_moves() {
+    let (_d, store) = open();
+    let a = uscc("330700", 1);
+    let b = uscc("330700", 2);
+    let c = uscc("330700", 3);
+    register(&store, &a, None);
+    register(&store, &b, None);
+    register(&store, &c, None);
+    let moved = store.set_supervisor(&w("m1"), &c, Some(&a), 1).unwrap();
+    assert_eq!(
+        (moved.version, moved.supervisor.as_str()),
+        (2, format!("agencies/{a}").as_str())
+    );
+    let n = events(&store).len();
+    let again = store.set_supervisor(&w("m1"), &c, Some(&a), 1).unwrap();
+    assert_eq!(bytes(&again), bytes(&moved));
+    // The supervisor written as a resource name is the same request.
+    let named = format!("agencies/{a}");
+    let again = store.set_supervisor(&w("m1"), &c, Some(&named), 1).unwrap();
+    assert_eq!(bytes(&again), bytes(&moved));
+    assert_eq!(events(&store).len(), n);
+
+    // Someone else moves it on; the retry still gets its own first result.
+    let later = store.set_supervisor(&w("m2"), &c, Some(&b), 2).unwrap();
+    assert_eq!(later.version, 3);
+    let again = store.set_supervisor(&w("m1"), &c, Some(&a), 1).unwrap();
+    assert_eq!(bytes(&again), bytes(&moved));
+    assert_eq!(bytes(&store.agency(&c).unwrap().unwrap()), bytes(&later));
+    assert!(store.is_within(&b, &c).unwrap());
+    assert!(!store.is_within(&a, &c).unwrap());
+    assert_reused(
+        store.set_supervisor(&w("m1"), &c, Some(&b), 1),
+        "m1",
+        "other supervisor",
+    );
+    assert_reused(
+        store.set_supervisor(&w("m1"), &c, None, 1),
+        "m1",
+        "make a root",
+    );
+    assert_reused(
+        store.set_supervisor(&w("m1"), &c, Some(&a), 3),
+        "m1",
+        "other expected version",
+    );
+    assert_chain(&store, n as u64 + 1);
+}
+
+#[test]
+fn a_retry_after_someone_elses_write_returns_the_first_result() {
+    let (_d, store, key) = setup();
+    let mine = store
+        .save_draft(
+            &w_by("mine", "alice"),
+            &key,
+            0,
+            content("alice"),
+            Checked::default(),
+        )
+        .unwrap();
+    let theirs = store
+        .save_draft(
+            &w_by("theirs", "bob"),
+            &key,
+            1,
+            content("bob"),
+            Checked::default(),
+        )
+        .unwrap();
+    assert_eq!(theirs.revision, 2);
+    // Without the request id, the stale expected revision is a conflict.
+    assert_conflict(
+        store.save_draft(
+            &w_by("fresh", "alice"),
+            &key,
+            0,
+            content("alice"),
+            Checked::default(),
+        ),
+        0,
+        2,
+    );
+    let n = events(&store).len();
+    // Alice's client lost the reply and retries: the first outcome.
+    let retried = store
+        .save_draft(
+            &w_by("mine", "alice"),
+            &key,
+            0,
+            content("alice"),
+            Checked::default(),
+        )
+        .unwrap();
+    assert_eq!(bytes(&retried), bytes(&mine));
+    assert_eq!(retried.report, Some(content("alice")));
+    assert_eq!(store.head(&key).unwrap().unwrap().latest_revision, 2);
+    assert_eq!(events(&store).len(), n);
+    assert_chain(&store, n as u64);
+}
+
+#[test]
+fn a_refused_write_does_not_spend_its_request_id() {
+    let (_d, store, key) = setup();
+    assert_conflict(
+        store.save_draft(&w("d1"), &key, 5, content("a"), Checked::default()),
+        5,
+        0,
+    );
+    // Same id, same parameters: still refused the same way, not replayed.
+    assert_conflict(
+        store.save_draft(&w("d1"), &key, 5, content("a"), Checked::default()),
+        5,
+        0,
+    );
+    let r = store
+        .save_draft(&w("d1"), &key, 0, content("a"), Checked::default())
+        .unwrap();
+    assert_eq!(r.revision, 1);
+    assert_chain(&store, 2);
+}
+
+#[test]
+fn sixteen_simultaneous_retries_write_once() {
+    let (_d, store, key) = setup();
+    let store = Arc::new(store);
+    let barrier = Arc::new(Barrier::new(16));
+    let handles: Vec<_> = (0..16)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            let barrier = Arc::clone(&barrier);
+            let key = key.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                store
+                    .save_draft(&w("same"), &key, 0, content("a"), Checked::default())
+                    .map(|r| bytes(&r))
+            })
+        })
+        .collect();
+    let results: Vec<Vec<u8>> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap())
+        .collect();
+    assert!(
+        results.windows(2).all(|p| p[0] == p[1]),
+        "every caller got the same revision"
+    );
+    assert_eq!(revisions(&store, &key), 1);
+    assert_chain(&store, 2);
+}
+
+#[test]
+#[ignore = "bug: transition's request fingerprint concatenates the comments' encodings without a boundary, so [{text a}, {cell c}] and [{text a, cell c}] are the same request"]
+fn a_retry_with_regrouped_comments_is_a_reused_request_id() {
+    let (_d, store, key) = setup();
+    store
+        .save_draft(&w("d1"), &key, 0, content("a"), Checked::default())
+        .unwrap();
+    store
+        .transition(
+            &w("s1"),
+            &key,
+            1,
+            Action::Submit,
+            Checked::default(),
+            vec![],
+        )
+        .unwrap();
+    let two = vec![
+        ReviewComment {
+            text: "总计有误".into(),
+            cell: String::new(),
+        },
+        ReviewComment {
+            text: String::new(),
+            cell: "t3.R25.total".into(),
+        },
+    ];
+    let one = vec![ReviewComment {
+        text: "总计有误".into(),
+        cell: "t3.R25.total".into(),
+    }];
+    let first = store
+        .transition(&w("x1"), &key, 2, Action::Return, Checked::default(), two)
+        .unwrap();
+    assert_eq!(first.comments.len(), 2);
+    assert_reused(
+        store.transition(&w("x1"), &key, 2, Action::Return, Checked::default(), one),
+        "x1",
+        "one comment where the first request had two",
+    );
+}
