@@ -28,6 +28,8 @@ enum Command {
     Token(cmd::token::Args),
     /// Check published reports: verdict and findings for each file.
     Check(cmd::check::Args),
+    /// A published report as API JSON (for grpcurl -d @).
+    Import(cmd::import::Args),
     /// List the rule catalogue: ids, severities, data years.
     Rules(cmd::rules::Args),
     /// Verify the store's audit chain and every record it names.
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         }
         Command::Token(args) => cmd::token::run(&args, &mut out),
         Command::Check(args) => cmd::check::run(&args, &mut out),
+        Command::Import(args) => cmd::import::run(&args, &mut out),
         Command::Rules(args) => cmd::rules::run(&args, &mut out),
         Command::Verify(args) => cmd::store::verify(&args, &mut out),
         Command::Backup(args) => cmd::store::backup(&args, &mut out),

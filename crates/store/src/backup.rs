@@ -169,18 +169,21 @@ fn parse(data: &[u8]) -> Result<Vec<Collection>> {
 }
 
 /// Restores a backup into `dir`, which must not exist or be empty; the
-/// restored store's audit chain is verified before it is returned.
+/// restored store's audit chain is verified before it is returned. On any
+/// failure the directory is left as it was found (missing or empty).
 pub fn restore(
     backup: &Path,
     dir: &Path,
     options: &StoreOptions,
 ) -> Result<(SledStore, BackupStats)> {
-    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+    let existed = dir.exists();
+    if existed && std::fs::read_dir(dir)?.next().is_some() {
         return Err(StoreError::RestoreTarget(format!(
             "{} is not empty",
             dir.display()
         )));
     }
+    // Everything that can be refused is refused before the directory is touched.
     let data = std::fs::read(backup)?;
     let collections = parse(&data)?;
     let stats = BackupStats {
@@ -188,20 +191,30 @@ pub fn restore(
         entries: collections.iter().map(|c| c.2.len() as u64).sum(),
         bytes: data.len() as u64,
     };
-    {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(options.cache_capacity)
-            .open()?;
-        db.import(
-            collections
-                .into_iter()
-                .map(|(k, n, e)| (k, n, e.into_iter()))
-                .collect(),
-        );
-        db.flush()?;
+    let result = import_and_verify(dir, options, collections);
+    if result.is_err() {
+        let _ = clear(dir, existed);
     }
-    let store = SledStore::open(dir, options)?;
+    result.map(|store| (store, stats))
+}
+
+fn import_and_verify(
+    dir: &Path,
+    options: &StoreOptions,
+    collections: Vec<Collection>,
+) -> Result<SledStore> {
+    let db = sled::Config::new()
+        .path(dir)
+        .cache_capacity(options.cache_capacity)
+        .open()?;
+    db.import(
+        collections
+            .into_iter()
+            .map(|(k, n, e)| (k, n, e.into_iter()))
+            .collect(),
+    );
+    db.flush()?;
+    let store = SledStore::with_db(db, dir.to_path_buf())?;
     let v = crate::ReportStore::verify(&store)?;
     if let Some(b) = v.broken {
         return Err(StoreError::BadBackup(format!(
@@ -209,5 +222,21 @@ pub fn restore(
             b.event, b.detail
         )));
     }
-    Ok((store, stats))
+    Ok(store)
+}
+
+/// Puts the directory back as it was: removed, or emptied.
+fn clear(dir: &Path, existed: bool) -> std::io::Result<()> {
+    if !existed {
+        return std::fs::remove_dir_all(dir);
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(path)?;
+        } else {
+            std::fs::remove_file(path)?;
+        }
+    }
+    Ok(())
 }

@@ -30,7 +30,7 @@ pub(crate) const USCC_LEN: usize = 18;
 pub(crate) const YEARS: std::ops::RangeInclusive<u32> = 2000..=2100;
 
 /// Longest request id accepted.
-pub(crate) const MAX_REQUEST_ID: usize = 128;
+pub(crate) const MAX_REQUEST_ID: usize = 256;
 
 /// Validates a 统一社会信用代码 used as a key.
 pub(crate) fn uscc(code: &str) -> Result<&[u8]> {
@@ -149,7 +149,7 @@ mod tests {
             Err(StoreError::InvalidArgument(_))
         ));
         assert!(matches!(
-            request_id(&"x".repeat(129)),
+            request_id(&"x".repeat(257)),
             Err(StoreError::InvalidArgument(_))
         ));
     }

@@ -150,6 +150,16 @@ fn supervisor_code(s: &str) -> &str {
     s.strip_prefix("agencies/").unwrap_or(s)
 }
 
+/// A named supervisor's code, validated: `agencies/` alone is not "none".
+fn named_supervisor(s: &str) -> Result<Option<String>> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let code = supervisor_code(s);
+    keys::uscc(code)?;
+    Ok(Some(code.to_owned()))
+}
+
 impl SledStore {
     /// Opens (or creates) the store at `path`. A store of a newer format is
     /// refused.
@@ -159,6 +169,12 @@ impl SledStore {
             .path(&path)
             .cache_capacity(options.cache_capacity)
             .open()?;
+        SledStore::with_db(db, path)
+    }
+
+    /// The store over an open sled database (restore keeps its handle rather
+    /// than reopening: sled lets go of its file lock only a moment after a drop).
+    pub(crate) fn with_db(db: sled::Db, path: PathBuf) -> Result<SledStore> {
         let trees = TREE_NAMES
             .iter()
             .map(|n| db.open_tree(n))
@@ -675,9 +691,8 @@ impl ReportStore for SledStore {
             {
                 return Err(StoreError::AlreadyExists(agency_name(&agency.uscc)));
             }
-            let supervisor = supervisor_code(&agency.supervisor).to_owned();
+            let supervisor = named_supervisor(&agency.supervisor)?.unwrap_or_default();
             if !supervisor.is_empty() {
-                keys::uscc(&supervisor)?;
                 if self.tree(T::Agencies).get(supervisor.as_bytes())?.is_none() {
                     return Err(StoreError::NotFound(format!(
                         "supervisor {}",
@@ -717,13 +732,10 @@ impl ReportStore for SledStore {
         expected_version: u32,
     ) -> Result<Agency> {
         keys::uscc(uscc)?;
-        let new_sup = supervisor
-            .map(supervisor_code)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-        if let Some(s) = &new_sup {
-            keys::uscc(s)?;
-        }
+        let new_sup = match supervisor {
+            Some(s) => named_supervisor(s)?,
+            None => None,
+        };
         let fp = fingerprint(
             "set_supervisor",
             &[
@@ -881,16 +893,14 @@ impl ReportStore for SledStore {
         comments: Vec<ReviewComment>,
     ) -> Result<ReportRevision> {
         keys::report(key)?;
-        let comment_bytes: Vec<u8> = comments.iter().flat_map(Message::encode_to_vec).collect();
         let op = Op::Review(action);
-        let fp = fingerprint(
-            op.verb(),
-            &[
-                key.name().as_bytes(),
-                &expected.to_be_bytes(),
-                &comment_bytes,
-            ],
-        );
+        // Each comment is its own length-prefixed part, so regrouped comments differ.
+        let encoded: Vec<Vec<u8>> = comments.iter().map(Message::encode_to_vec).collect();
+        let name = key.name();
+        let expected_bytes = expected.to_be_bytes();
+        let mut parts: Vec<&[u8]> = vec![name.as_bytes(), &expected_bytes];
+        parts.extend(encoded.iter().map(Vec::as_slice));
+        let fp = fingerprint(op.verb(), &parts);
         let out = self.write(w, fp, |plan| {
             self.plan_revision(plan, w, key, expected, op, None, checked, comments)
         })?;
@@ -978,6 +988,9 @@ impl ReportStore for SledStore {
     }
 
     fn list_events(&self, filter: &EventFilter, page: &PageRequest) -> Result<Page<AuditEvent>> {
+        if let Some(a) = &filter.agency {
+            keys::uscc(a)?;
+        }
         let agency = filter.agency.as_deref().map(agency_name);
         self.scan(T::Events, "events", b"", page, |k, v| {
             let e: AuditEvent = codec::decode("events", k, v)?;

@@ -395,7 +395,6 @@ fn sixteen_simultaneous_retries_write_once() {
 }
 
 #[test]
-#[ignore = "bug: transition's request fingerprint concatenates the comments' encodings without a boundary, so [{text a}, {cell c}] and [{text a, cell c}] are the same request"]
 fn a_retry_with_regrouped_comments_is_a_reused_request_id() {
     let (_d, store, key) = setup();
     store

@@ -17,10 +17,11 @@ use crate::{
 #[derive(Clone, Debug)]
 pub struct AgencyApi(pub Ctx);
 
-/// The write metadata of a call.
+/// The write metadata of a call. Request ids are the caller's own: they are
+/// kept per principal, so one caller's id never replays another's result.
 pub(crate) fn write_meta(request_id: &str, principal: &str) -> WriteMeta {
     WriteMeta {
-        request_id: request_id.to_owned(),
+        request_id: format!("{principal}/{request_id}"),
         principal: principal.to_owned(),
         time: SystemTime::now(),
     }
