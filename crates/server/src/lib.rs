@@ -8,5 +8,6 @@
 pub mod access;
 pub mod auth;
 pub mod error;
+pub mod sample;
 pub mod serve;
 pub mod services;

@@ -77,6 +77,10 @@ pub struct Args {
     /// On SIGTERM, how long calls in flight may finish, seconds.
     #[arg(long, env = "GONGKAI_DRAIN_TIMEOUT_SECS", default_value_t = 20)]
     pub drain_timeout_secs: u64,
+    /// Into an empty store, put sample agencies (双鸭山市 → 宝清县 → two
+    /// departments) and the real 宝清县 2024 report as a draft.
+    #[arg(long, env = "GONGKAI_SEED_SAMPLE")]
+    pub seed_sample: bool,
     /// sled page cache, MiB.
     #[arg(long, env = "GONGKAI_CACHE_MB", default_value_t = 128)]
     pub cache_mb: u64,
@@ -95,6 +99,15 @@ fn init_logs(format: LogFormat) {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),
     }
+}
+
+/// Writes a secret readable by the owner only.
+fn write_private(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path)?, format!("{secret}\n").as_bytes())
 }
 
 async fn shutdown_signal() {
@@ -191,6 +204,13 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
     let store = tokio::task::spawn_blocking(move || SledStore::open(&data, &options))
         .await?
         .with_context(|| format!("opening the store at {}", args.data.display()))?;
+    let store = Arc::new(store);
+    if args.seed_sample {
+        let s = Arc::clone(&store);
+        if tokio::task::spawn_blocking(move || gongkai_server::sample::seed(s.as_ref())).await?? {
+            tracing::info!("seeded the sample agencies and the 宝清县 2024 report");
+        }
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -203,7 +223,16 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
         println!("{warning}");
         println!("token: {token}");
-        println!("try:   grpcurl -plaintext -H 'authorization: Bearer {token}' {addr} list");
+        // Also in a file, so scripts need not scrape the output.
+        let token_file = args.data.join("local-trial.token");
+        write_private(&token_file, token)
+            .with_context(|| format!("writing {}", token_file.display()))?;
+        println!("token file: {}", token_file.display());
+        println!("try:   grpcurl -plaintext {addr} list");
+        println!(
+            "       grpcurl -plaintext -H 'authorization: Bearer {token}' -d '{{\"name\": \"agencies/{}/reports/2024\"}}' {addr} gongkai.v1.ReportService/GetReport",
+            gongkai_server::sample::COUNTY
+        );
     }
     let limits = Limits {
         max_message_bytes: args.max_message_bytes,
@@ -212,7 +241,7 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
         drain_timeout: Duration::from_secs(args.drain_timeout_secs),
     };
     let ctx = Ctx {
-        store: Arc::new(store),
+        store,
         auth: Authenticator::Tokens(Arc::new(credentials)),
     };
     serve(listener, ctx, limits, tls, shutdown_signal()).await?;
