@@ -6,7 +6,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 /// The domain of every ErrorInfo gongkai sends.
-pub const ERROR_DOMAIN: &str = "gongkai.gov.cn";
+pub const ERROR_DOMAIN: &str = "gongkai";
 
 /// Errors of the service.
 #[derive(Debug, thiserror::Error)]
