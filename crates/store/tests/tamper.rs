@@ -1,0 +1,322 @@
+//! Tamper test (issue 3 acceptance): changing any one byte of a stored
+//! revision, agency version or audit event makes `verify` fail, naming the
+//! event at fault; so does removing an event or cutting the chain short.
+//!
+//! Each case closes the store, edits the bytes with sled itself, reopens the
+//! store, verifies, closes it and puts the original bytes back.
+
+mod common;
+
+use std::{collections::BTreeMap, path::Path};
+
+use common::{build_history, dump, open, with_raw_tree};
+use gongkai_proto::{
+    store_v1::{AuditHead, ReportHead},
+    v1::{Agency, AuditEvent},
+};
+use gongkai_store::{BrokenLink, ReportStore};
+use prost::Message;
+
+/// A stored value: strip the format tag and decode.
+fn decode<M: Message + Default>(bytes: &[u8]) -> M {
+    assert_eq!(bytes.first(), Some(&1), "format tag of a stored value");
+    M::decode(&bytes[1..]).unwrap()
+}
+
+/// Opens the store, verifies, closes it.
+fn verify(path: &Path) -> Option<BrokenLink> {
+    let store = open(path);
+    let v = store.verify().unwrap();
+    drop(store);
+    v.broken
+}
+
+/// Replaces the value of `key` in `tree` by `edit(old)` (or removes it when
+/// `edit` gives `None`), verifies, and restores the original value.
+fn with_edit(
+    path: &Path,
+    tree: &str,
+    key: &[u8],
+    edit: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+) -> Option<BrokenLink> {
+    let original = with_raw_tree(path, tree, |t| {
+        let old = t
+            .get(key)
+            .unwrap()
+            .expect("the value to edit exists")
+            .to_vec();
+        match edit(&old) {
+            Some(new) => {
+                assert_ne!(new, old, "the edit changes the value");
+                t.insert(key, new).unwrap();
+            }
+            None => {
+                t.remove(key).unwrap();
+            }
+        }
+        old
+    });
+    let broken = verify(path);
+    with_raw_tree(path, tree, |t| t.insert(key, original).unwrap());
+    broken
+}
+
+/// Flips the lowest bit of byte `at`.
+fn flip(at: usize) -> impl FnOnce(&[u8]) -> Option<Vec<u8>> {
+    move |old| {
+        let mut v = old.to_vec();
+        v[at] ^= 1;
+        Some(v)
+    }
+}
+
+/// A closed store with history, the events by sequence, and the event that
+/// recorded each (resource, revision).
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    events: BTreeMap<u64, AuditEvent>,
+    recorded_by: BTreeMap<(String, u32), u64>,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let store = open(&path);
+    let history = build_history(&store);
+    let v = store.verify().unwrap();
+    assert_eq!((v.events, v.broken), (history.events, None));
+    drop(store);
+    let raw = dump(&path);
+    let events: BTreeMap<u64, AuditEvent> = raw[&b"events"[..]]
+        .iter()
+        .map(|(k, v)| {
+            let seq = u64::from_be_bytes(k.as_slice().try_into().unwrap());
+            (seq, decode::<AuditEvent>(v))
+        })
+        .collect();
+    assert_eq!(events.len() as u64, history.events);
+    let mut recorded_by = BTreeMap::new();
+    for (seq, e) in &events {
+        let before = recorded_by.insert((e.resource.clone(), e.revision), *seq);
+        assert_eq!(before, None, "one event per record");
+    }
+    Fixture {
+        _dir: dir,
+        path,
+        events,
+        recorded_by,
+    }
+}
+
+/// `uscc · year u16 · revision u32` → (`agencies/{uscc}/reports/{year}`, revision).
+fn revision_record(key: &[u8]) -> (String, u32) {
+    assert_eq!(key.len(), 18 + 2 + 4, "revision key shape");
+    let uscc = std::str::from_utf8(&key[..18]).unwrap();
+    let year = u16::from_be_bytes([key[18], key[19]]);
+    let rev = u32::from_be_bytes(key[20..24].try_into().unwrap());
+    (format!("agencies/{uscc}/reports/{year}"), rev)
+}
+
+/// `uscc · version u32` → (`agencies/{uscc}`, version).
+fn agency_record(key: &[u8]) -> (String, u32) {
+    assert_eq!(key.len(), 18 + 4, "agency version key shape");
+    let uscc = std::str::from_utf8(&key[..18]).unwrap();
+    let version = u32::from_be_bytes(key[18..22].try_into().unwrap());
+    (format!("agencies/{uscc}"), version)
+}
+
+#[test]
+fn one_byte_changed_in_any_revision_or_agency_version_names_the_event_that_recorded_it() {
+    let f = fixture();
+    let raw = dump(&f.path);
+    let mut checked = 0;
+    for (tree, record_of) in [
+        ("revisions", revision_record as fn(&[u8]) -> (String, u32)),
+        ("agency_versions", agency_record),
+    ] {
+        for (key, value) in &raw[tree.as_bytes()] {
+            let record = record_of(key);
+            let event = f.recorded_by[&record];
+            let broken = with_edit(&f.path, tree, key, flip(value.len() / 2))
+                .unwrap_or_else(|| panic!("{tree} {record:?}: a changed byte went unnoticed"));
+            assert_eq!(broken.event, event, "{tree} {record:?}: {}", broken.detail);
+            checked += 1;
+        }
+    }
+    // 12 report revisions, 4 registrations + 1 supervisor change.
+    assert_eq!(checked, 17);
+    assert_eq!(verify(&f.path), None, "every edit was undone");
+}
+
+#[test]
+fn one_byte_changed_in_any_event_or_event_hash_names_that_event() {
+    let f = fixture();
+    let raw = dump(&f.path);
+    for tree in ["events", "event_hashes"] {
+        for (key, value) in &raw[tree.as_bytes()] {
+            let seq = u64::from_be_bytes(key.as_slice().try_into().unwrap());
+            let broken = with_edit(&f.path, tree, key, flip(value.len() / 2))
+                .unwrap_or_else(|| panic!("{tree} {seq}: a changed byte went unnoticed"));
+            assert_eq!(broken.event, seq, "{tree} {seq}: {}", broken.detail);
+        }
+    }
+    assert_eq!(verify(&f.path), None, "every edit was undone");
+}
+
+/// Flips each byte of `tree[key]` in turn and expects `verify` to name
+/// `event` every time. Each raw session puts the next flip over the original
+/// bytes, so only the last needs undoing.
+fn every_byte_names(path: &Path, tree: &str, key: &[u8], original: &[u8], event: u64) {
+    for at in 0..original.len() {
+        let mut changed = original.to_vec();
+        changed[at] ^= 1;
+        with_raw_tree(path, tree, |t| t.insert(key, changed).unwrap());
+        let broken = verify(path).unwrap_or_else(|| panic!("{tree}: byte {at} changed unnoticed"));
+        assert_eq!(broken.event, event, "{tree}: byte {at}: {}", broken.detail);
+    }
+    with_raw_tree(path, tree, |t| t.insert(key, original).unwrap());
+    assert_eq!(verify(path), None, "the edit was undone");
+}
+
+#[test]
+fn every_byte_of_the_last_event_is_covered() {
+    let f = fixture();
+    let raw = dump(&f.path);
+    let (key, value) = raw[&b"events"[..]].last_key_value().unwrap();
+    let last_seq = *f.events.keys().last().unwrap();
+    every_byte_names(&f.path, "events", key, value, last_seq);
+}
+
+#[test]
+fn every_byte_of_the_newest_report_revision_is_covered() {
+    let f = fixture();
+    let raw = dump(&f.path);
+    let (key, value) = raw[&b"revisions"[..]]
+        .iter()
+        .max_by_key(|(k, _)| f.recorded_by[&revision_record(k)])
+        .unwrap();
+    let event = f.recorded_by[&revision_record(key)];
+    every_byte_names(&f.path, "revisions", key, value, event);
+}
+
+#[test]
+fn a_removed_event_is_named() {
+    let f = fixture();
+    let last = *f.events.keys().last().unwrap();
+    for seq in [1, 2, last / 2, last - 1] {
+        // The event alone, and the event with its hash.
+        let broken = with_edit(&f.path, "events", &seq.to_be_bytes(), |_| None)
+            .unwrap_or_else(|| panic!("event {seq} removed unnoticed"));
+        assert_eq!(broken.event, seq, "{}", broken.detail);
+        let original_hash = with_raw_tree(&f.path, "event_hashes", |t| {
+            t.remove(seq.to_be_bytes()).unwrap().unwrap()
+        });
+        let broken = with_edit(&f.path, "events", &seq.to_be_bytes(), |_| None)
+            .unwrap_or_else(|| panic!("event {seq} and its hash removed unnoticed"));
+        assert_eq!(broken.event, seq, "{}", broken.detail);
+        with_raw_tree(&f.path, "event_hashes", |t| {
+            t.insert(seq.to_be_bytes(), original_hash).unwrap()
+        });
+    }
+    assert_eq!(verify(&f.path), None, "every edit was undone");
+}
+
+#[test]
+fn a_chain_cut_short_at_its_end_is_found() {
+    let f = fixture();
+    let last = *f.events.keys().last().unwrap();
+    // Remove the last event and its hash: the chain head still names it.
+    let event = with_raw_tree(&f.path, "events", |t| {
+        t.remove(last.to_be_bytes()).unwrap().unwrap()
+    });
+    let hash = with_raw_tree(&f.path, "event_hashes", |t| {
+        t.remove(last.to_be_bytes()).unwrap().unwrap()
+    });
+    let broken = verify(&f.path).expect("a chain cut short went unnoticed");
+    // The chain now ends at `last - 1`; the report names the head's event.
+    assert!(
+        broken.event == last || broken.event == last - 1,
+        "{broken:?}"
+    );
+    assert!(broken.detail.contains(&last.to_string()), "{broken:?}");
+    with_raw_tree(&f.path, "events", |t| t.insert(last.to_be_bytes(), event)).unwrap();
+    with_raw_tree(&f.path, "event_hashes", |t| {
+        t.insert(last.to_be_bytes(), hash)
+    })
+    .unwrap();
+    assert_eq!(verify(&f.path), None, "every edit was undone");
+}
+
+#[test]
+fn a_chain_head_rewound_or_damaged_is_found() {
+    let f = fixture();
+    let raw = dump(&f.path);
+    let last = *f.events.keys().last().unwrap();
+    let head: AuditHead = decode(&raw[&b"meta"[..]][&b"audit_head"[..]]);
+    assert_eq!(head.sequence, last);
+    // The head rewound by one event, consistently with that event's hash.
+    let previous_hash = raw[&b"event_hashes"[..]][&(last - 1).to_be_bytes()[..]].clone();
+    let rewound = AuditHead {
+        sequence: last - 1,
+        event_sha256: previous_hash,
+    };
+    let mut bytes = vec![1];
+    rewound.encode(&mut bytes).unwrap();
+    let broken = with_edit(&f.path, "meta", b"audit_head", |_| Some(bytes))
+        .expect("a rewound chain head went unnoticed");
+    assert_eq!(broken.event, last, "{}", broken.detail);
+    // One byte of the head's hash changed.
+    let len = raw[&b"meta"[..]][&b"audit_head"[..]].len();
+    let broken = with_edit(&f.path, "meta", b"audit_head", flip(len - 1))
+        .expect("a changed chain head went unnoticed");
+    assert_eq!(broken.event, last, "{}", broken.detail);
+    // The head removed.
+    let broken = with_edit(&f.path, "meta", b"audit_head", |_| None)
+        .expect("a removed chain head went unnoticed");
+    assert_eq!(broken.event, last, "{}", broken.detail);
+    // The head's value cut short: it no longer decodes; verify must not pass.
+    let cut = with_raw_tree(&f.path, "meta", |t| {
+        let old = t.get(b"audit_head").unwrap().unwrap().to_vec();
+        t.insert(b"audit_head", &old[..old.len() - 1]).unwrap();
+        old
+    });
+    let store = open(&f.path);
+    match store.verify() {
+        Ok(v) => assert!(v.broken.is_some(), "a cut chain head went unnoticed"),
+        Err(e) => assert!(
+            matches!(e, gongkai_store::StoreError::Corrupt { tree: "meta", .. }),
+            "{e}"
+        ),
+    }
+    drop(store);
+    with_raw_tree(&f.path, "meta", |t| t.insert(b"audit_head", cut).unwrap());
+    assert_eq!(verify(&f.path), None, "every edit was undone");
+}
+
+#[test]
+#[ignore = "bug: verify does not check the heads and agencies trees against the chain: a head whose approved_revision is rewritten, or a current agency whose name is rewritten, passes verify and is served by head()/agency()"]
+fn an_edited_report_head_or_current_agency_is_found() {
+    let f = fixture();
+    let raw = dump(&f.path);
+    // Report 0 was approved at revision 6 (then corrected in 7); make the
+    // returned revision 3 look like the approved one.
+    let county = common::uscc(3);
+    let head_key = [county.as_bytes(), &2023u16.to_be_bytes()].concat();
+    let mut head: ReportHead = decode(&raw[&b"heads"[..]][&head_key]);
+    assert_eq!((head.latest_revision, head.approved_revision), (7, 6));
+    head.approved_revision = 3;
+    let mut forged = vec![1];
+    head.encode(&mut forged).unwrap();
+    let head_edit = with_edit(&f.path, "heads", &head_key, |_| Some(forged));
+    // The county's current record renamed.
+    let mut agency: Agency = decode(&raw[&b"agencies"[..]][county.as_bytes()]);
+    agency.display_name = "伪造的机关".into();
+    let mut forged = vec![1];
+    agency.encode(&mut forged).unwrap();
+    let agency_edit = with_edit(&f.path, "agencies", county.as_bytes(), |_| Some(forged));
+    assert!(
+        head_edit.is_some() && agency_edit.is_some(),
+        "verify passed an edited head ({head_edit:?}) or agency ({agency_edit:?})"
+    );
+}
