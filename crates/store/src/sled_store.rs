@@ -1033,6 +1033,8 @@ impl ReportStore for SledStore {
 /// next event's back link, each record against the hash its event holds, and
 /// the last event against the chain head.
 pub(crate) fn verify(store: &SledStore) -> Result<Verification> {
+    // (resource, revision) → the event that recorded it.
+    let mut named: std::collections::HashMap<(String, u32), u64> = std::collections::HashMap::new();
     let mut previous = vec![0u8; 32];
     let mut expected_seq: u64 = 1;
     let mut events: u64 = 0;
@@ -1144,7 +1146,10 @@ pub(crate) fn verify(store: &SledStore) -> Result<Verification> {
                     records,
                 );
             }
-            Some(_) => records = records.saturating_add(1),
+            Some(_) => {
+                records = records.saturating_add(1);
+                named.insert((event.resource.clone(), event.revision), seq);
+            }
         }
         events = events.saturating_add(1);
         previous = sha;
@@ -1165,9 +1170,141 @@ pub(crate) fn verify(store: &SledStore) -> Result<Verification> {
             records,
         );
     }
+    if let Some((event, detail)) = derived_state(store, &named, last)? {
+        return broken(event, detail, events, records);
+    }
     Ok(Verification {
         events,
         records,
         broken: None,
     })
+}
+
+/// Checks what is derived from the chained records: every stored revision
+/// and agency version was recorded by an event, each report head says what
+/// its revisions say, and each current agency is its newest version. Returns
+/// the event at fault (the one that recorded what the derived record should
+/// say) and what differs.
+fn derived_state(
+    store: &SledStore,
+    named: &std::collections::HashMap<(String, u32), u64>,
+    last: u64,
+) -> Result<Option<(u64, String)>> {
+    // Revisions: grouped by report, in order.
+    let mut expected_heads: std::collections::BTreeMap<Vec<u8>, ReportHead> =
+        std::collections::BTreeMap::new();
+    for kv in store.tree(T::Revisions).iter() {
+        let (k, v) = kv?;
+        let (report_key, number) = k.split_at(k.len().saturating_sub(4));
+        let key = keys::parse_report("revisions", report_key)?;
+        let number = u32::from_be_bytes(number.try_into().map_err(|_| StoreError::Corrupt {
+            tree: "revisions",
+            key: hex::encode(&k),
+            reason: "revision key of the wrong shape".into(),
+        })?);
+        if !named.contains_key(&(key.name(), number)) {
+            return Ok(Some((
+                last,
+                format!("{}/revisions/{number} is recorded by no event", key.name()),
+            )));
+        }
+        let rev: ReportRevision = codec::decode("revisions", &k, &v)?;
+        let head = expected_heads.entry(report_key.to_vec()).or_default();
+        head.latest_revision = number;
+        head.latest_state = rev.state;
+        if rev.state() == ReviewState::Approved {
+            head.approved_revision = number;
+        }
+    }
+    let mut stored_heads = 0usize;
+    for kv in store.tree(T::Heads).iter() {
+        let (k, v) = kv?;
+        stored_heads = stored_heads.saturating_add(1);
+        let key = keys::parse_report("heads", &k)?;
+        let head: ReportHead = codec::decode("heads", &k, &v)?;
+        let want = expected_heads.get(k.as_ref()).cloned().unwrap_or_default();
+        if head != want {
+            let event = named
+                .get(&(key.name(), want.latest_revision))
+                .copied()
+                .unwrap_or(last);
+            return Ok(Some((
+                event,
+                format!(
+                    "the head of {} says latest {} ({}), approved {}; its revisions say latest {} ({}), approved {}",
+                    key.name(),
+                    head.latest_revision,
+                    state_name(head.latest_state()),
+                    head.approved_revision,
+                    want.latest_revision,
+                    state_name(want.latest_state()),
+                    want.approved_revision
+                ),
+            )));
+        }
+    }
+    if stored_heads != expected_heads.len() {
+        return Ok(Some((
+            last,
+            format!(
+                "{} reports have revisions but {stored_heads} have a head",
+                expected_heads.len()
+            ),
+        )));
+    }
+    // Agencies: each current record is its newest stored version.
+    let mut newest: std::collections::BTreeMap<Vec<u8>, (u32, sled::IVec)> =
+        std::collections::BTreeMap::new();
+    for kv in store.tree(T::AgencyVersions).iter() {
+        let (k, v) = kv?;
+        let (uscc, version) = k.split_at(k.len().saturating_sub(4));
+        let version = u32::from_be_bytes(version.try_into().map_err(|_| StoreError::Corrupt {
+            tree: "agency_versions",
+            key: hex::encode(&k),
+            reason: "version key of the wrong shape".into(),
+        })?);
+        let name = agency_name(&String::from_utf8_lossy(uscc));
+        if !named.contains_key(&(name.clone(), version)) {
+            return Ok(Some((
+                last,
+                format!("{name} version {version} is recorded by no event"),
+            )));
+        }
+        newest.insert(uscc.to_vec(), (version, v));
+    }
+    let mut stored_agencies = 0usize;
+    for kv in store.tree(T::Agencies).iter() {
+        let (k, v) = kv?;
+        stored_agencies = stored_agencies.saturating_add(1);
+        let name = agency_name(&String::from_utf8_lossy(&k));
+        match newest.get(k.as_ref()) {
+            Some((_, bytes)) if *bytes == v => {}
+            Some((version, _)) => {
+                let event = named
+                    .get(&(name.clone(), *version))
+                    .copied()
+                    .unwrap_or(last);
+                return Ok(Some((
+                    event,
+                    format!("the current record of {name} differs from its version {version}"),
+                )));
+            }
+            None => {
+                return Ok(Some((
+                    last,
+                    format!("{name} has a current record but no version"),
+                )));
+            }
+        }
+    }
+    if stored_agencies != newest.len() {
+        return Ok(Some((
+            last,
+            format!(
+                "{} agencies have versions but {stored_agencies} a current record",
+                newest.len()
+            ),
+        )));
+    }
+    Ok(None)
 }
