@@ -179,6 +179,7 @@ gongkai.v1.AuditService
 gongkai.v1.ReportService
 gongkai.v1.ReviewService
 grpc.health.v1.Health
+grpc.reflection.v1.ServerReflection
 grpc.reflection.v1alpha.ServerReflection" "$(cat "$WORK/list")"
 
 step "describe each gongkai service (reflection, no token)"

@@ -343,7 +343,9 @@ def test_reflection_lists_services_and_error_details(stubs: Stubs, channel, vers
         "gongkai.v1.ReviewService",
         "gongkai.v1.AuditService",
         "grpc.health.v1.Health",
-        f"grpc.reflection.{version}.ServerReflection",
+        # Each version lists both reflection services.
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
     }
     assert files.WhichOneof("message_response") == "file_descriptor_response", files
     assert files.file_descriptor_response.file_descriptor_proto, files

@@ -14,7 +14,7 @@
 //! | `area_state`     | ancestor uscc · state u8 · year u16 · uscc  | empty                |
 //! | `events`         | sequence u64                                | AuditEvent           |
 //! | `event_hashes`   | sequence u64                                | SHA-256 of the event |
-//! | `requests`       | request id                                  | IdempotencyRecord    |
+//! | `requests`       | principal · `/` · request id                | IdempotencyRecord    |
 //!
 //! A 统一社会信用代码 is always 18 ASCII bytes, so concatenations split
 //! unambiguously.

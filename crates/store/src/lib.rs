@@ -123,7 +123,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// Who writes, why, and when: carried by every write.
 #[derive(Clone, Debug)]
 pub struct WriteMeta {
-    /// Idempotency key: a retried call with the same id writes nothing.
+    /// Idempotency key, the caller's own (kept per principal): a retried
+    /// call with the same id writes nothing.
     pub request_id: String,
     /// The principal, for the revision's author and the audit event.
     pub principal: String,

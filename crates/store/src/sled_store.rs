@@ -306,7 +306,10 @@ impl SledStore {
         fingerprint: Vec<u8>,
         plan_write: impl FnOnce(&mut Plan) -> Result<(Outcome, AuditDraft)>,
     ) -> Result<Outcome> {
-        let request_key = keys::request_id(&w.request_id)?.to_vec();
+        // Request ids are each principal's own: one caller's id never
+        // replays another's result.
+        keys::request_id(&w.request_id)?;
+        let request_key = format!("{}/{}", w.principal, w.request_id).into_bytes();
         let guard = self
             .write_lock
             .lock()

@@ -434,3 +434,40 @@ fn a_retry_with_regrouped_comments_is_a_reused_request_id() {
         "one comment where the first request had two",
     );
 }
+
+#[test]
+fn a_request_id_is_each_principals_own() {
+    let (_d, store, key) = setup();
+    let first = store
+        .save_draft(
+            &w_by("same-id", "office-a"),
+            &key,
+            0,
+            content("a"),
+            Checked::default(),
+        )
+        .unwrap();
+    // Another principal's identical id is a request of its own: it is applied
+    // (and here meets the optimistic check), never answered with A's result.
+    let other = store.save_draft(
+        &w_by("same-id", "office-b"),
+        &key,
+        0,
+        content("a"),
+        Checked::default(),
+    );
+    assert_conflict(other, 0, 1);
+    let second = store
+        .save_draft(
+            &w_by("same-id", "office-b"),
+            &key,
+            1,
+            content("b"),
+            Checked::default(),
+        )
+        .unwrap();
+    assert_eq!((first.revision, second.revision), (1, 2));
+    assert_eq!(second.author, "office-b");
+    // The client's own id is what the revision records.
+    assert_eq!(second.request_id, "same-id");
+}

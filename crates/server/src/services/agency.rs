@@ -17,11 +17,10 @@ use crate::{
 #[derive(Clone, Debug)]
 pub struct AgencyApi(pub Ctx);
 
-/// The write metadata of a call. Request ids are the caller's own: they are
-/// kept per principal, so one caller's id never replays another's result.
+/// The write metadata of a call.
 pub(crate) fn write_meta(request_id: &str, principal: &str) -> WriteMeta {
     WriteMeta {
-        request_id: format!("{principal}/{request_id}"),
+        request_id: request_id.to_owned(),
         principal: principal.to_owned(),
         time: SystemTime::now(),
     }

@@ -1,0 +1,986 @@
+//! `gongkai-load`: load generator for `gongkai serve`.
+//!
+//! Runs `grpc.health.v1.Health/Check` (the transport baseline),
+//! `ReportService/GetReport` (of a few pre-submitted reports) and
+//! `ReportService/SubmitReport` (valid reports, a fresh agency/year pair per
+//! call) at each concurrency of `--concurrency`, with exactly that many calls
+//! in flight (closed loop: N tasks, each issuing its next call when the last
+//! one answers). Prints req/s, p50, p99 and the ratio to the health-check
+//! rate at the same concurrency, as a plain table and as Markdown for
+//! BENCHMARKS.md.
+//!
+//! Without `--target` it starts `gongkai serve --local-trial` itself (the
+//! `gongkai` binary next to this one, or `--spawn PATH`) on 127.0.0.1:0 with
+//! a temporary data directory, which it removes at the end. Loopback only;
+//! every phase is bounded in time.
+
+use std::{
+    collections::BTreeMap,
+    net::{SocketAddr, ToSocketAddrs},
+    path::{Path, PathBuf},
+    process::{ExitCode, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+use gongkai_domain::{
+    Report,
+    shape::{T3Col, T3Row},
+};
+use gongkai_proto::v1::{
+    self as pb, agency_service_client::AgencyServiceClient,
+    report_service_client::ReportServiceClient,
+};
+use hdrhistogram::Histogram;
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+    sync::Mutex,
+    task::JoinSet,
+};
+use tonic::{
+    Code, Request,
+    metadata::{Ascii, MetadataValue},
+    transport::{Channel, Endpoint},
+};
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+/// The 2021-format sample report; made valid in [`valid_report`].
+const SAMPLE: &[u8] = include_bytes!("../../../../testdata/reports/baoqing-county-2024.md");
+
+/// Data years a submitted report may carry: those of the sample's (2021) format.
+const FIRST_YEAR: u32 = 2021;
+const LAST_YEAR: u32 = 2100;
+const YEARS_PER_AGENCY: u64 = (LAST_YEAR - FIRST_YEAR + 1) as u64;
+
+/// The 31 characters of a 统一社会信用代码 (GB 32100-2015), in value order.
+const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+/// Longest any single call may take before it counts as an error.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Load generator for `gongkai serve`: Health/Check, GetReport and
+/// SubmitReport at 1, 16 and 64 calls in flight.
+#[derive(Debug, Parser)]
+#[command(name = "gongkai-load", version, about)]
+struct Args {
+    /// Address of a running server (loopback only, plaintext). Without it,
+    /// a server is started with a temporary data directory.
+    #[arg(long, value_name = "ADDR")]
+    target: Option<String>,
+    /// The `gongkai` binary to start when --target is absent (default: the
+    /// `gongkai` next to this program).
+    #[arg(long, value_name = "PATH", conflicts_with = "target")]
+    spawn: Option<PathBuf>,
+    /// Bearer token with the admin and submitter roles (a started server's
+    /// local-trial token is read from its output).
+    #[arg(long, env = "GONGKAI_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Measured seconds per RPC and concurrency.
+    #[arg(long, default_value_t = 5)]
+    duration_secs: u64,
+    /// Unmeasured seconds before each measurement.
+    #[arg(long, default_value_t = 1)]
+    warmup_secs: u64,
+    /// Calls in flight, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    concurrency: Vec<usize>,
+    /// The RPCs to run, comma-separated (health is the baseline of the ratios).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_enum,
+        default_value = "health,get,submit"
+    )]
+    rpcs: Vec<Rpc>,
+    /// One HTTP/2 connection shared by all tasks, or one per task.
+    #[arg(long, value_enum, default_value_t = Channels::Shared)]
+    channels: Channels,
+    /// Reports submitted before the run for GetReport to read.
+    #[arg(long, default_value_t = 16)]
+    get_reports: usize,
+    /// Where a started server's log (stderr) goes; default: discarded.
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    server_log: Option<PathBuf>,
+    /// Keep a started server's data directory instead of removing it.
+    #[arg(long, conflicts_with = "target")]
+    keep_data: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+enum Rpc {
+    /// grpc.health.v1.Health/Check.
+    Health,
+    /// gongkai.v1.ReportService/GetReport.
+    Get,
+    /// gongkai.v1.ReportService/SubmitReport.
+    Submit,
+}
+
+impl Rpc {
+    fn label(self) -> &'static str {
+        match self {
+            Rpc::Health => "Health/Check",
+            Rpc::Get => "GetReport",
+            Rpc::Submit => "SubmitReport",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Channels {
+    /// All tasks share one tonic Channel (one HTTP/2 connection).
+    Shared,
+    /// Each task has its own Channel (its own connection).
+    PerTask,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gongkai-load: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("gongkai-load: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The server under load: one we started (stopped and cleaned up at the
+/// end) or one given by --target.
+#[derive(Debug)]
+struct Server {
+    addr: SocketAddr,
+    token: Option<String>,
+    child: Option<Child>,
+    data: Option<PathBuf>,
+    keep_data: bool,
+}
+
+impl Server {
+    async fn stop(mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGTERM first, so the server drains and flushes like in production.
+            #[cfg(unix)]
+            if let Some(pid) = child.id() {
+                let _ = Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status()
+                    .await;
+            }
+            match tokio::time::timeout(Duration::from_secs(30), child.wait()).await {
+                Ok(_) => {}
+                Err(_) => {
+                    eprintln!("gongkai-load: server did not stop within 30 s; killing it");
+                    let _ = child.kill().await;
+                }
+            }
+        }
+        if let Some(dir) = self.data.take() {
+            if self.keep_data {
+                eprintln!("gongkai-load: server data kept in {}", dir.display());
+            } else {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+        }
+    }
+}
+
+/// The `gongkai` binary next to this program.
+fn default_gongkai() -> anyhow::Result<PathBuf> {
+    let me = std::env::current_exe().context("locating this program")?;
+    Ok(me.with_file_name(format!("gongkai{}", std::env::consts::EXE_SUFFIX)))
+}
+
+/// Under `cargo run`, brings the `gongkai` binary next to this one up to date
+/// (cargo builds only the binary it runs), so an old server is never measured.
+async fn build_gongkai(exe: &Path) -> anyhow::Result<()> {
+    let (Some(cargo), Ok(manifest)) = (
+        std::env::var_os("CARGO"),
+        std::env::var("CARGO_MANIFEST_DIR"),
+    ) else {
+        return Ok(());
+    };
+    let profile = exe
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|p| p.to_str())
+        .map(|p| if p == "debug" { "dev" } else { p })
+        .unwrap_or("release")
+        .to_owned();
+    eprintln!("gongkai-load: cargo build --profile {profile} --bin gongkai");
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            &profile,
+            "--bin",
+            "gongkai",
+        ])
+        .arg("--manifest-path")
+        .arg(Path::new(&manifest).join("Cargo.toml"))
+        .stdin(Stdio::null())
+        .status()
+        .await
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build --bin gongkai failed ({status})");
+    }
+    Ok(())
+}
+
+/// Starts `gongkai serve --local-trial` on 127.0.0.1:0 with a fresh data
+/// directory and reads its address and token from stdout.
+async fn spawn_server(args: &Args) -> anyhow::Result<Server> {
+    let exe = match &args.spawn {
+        Some(p) => p.clone(),
+        None => {
+            let exe = default_gongkai()?;
+            build_gongkai(&exe).await?;
+            exe
+        }
+    };
+    if !exe.is_file() {
+        bail!(
+            "{} not found: build it (cargo build --release --bin gongkai), pass --spawn PATH, or --target ADDR",
+            exe.display()
+        );
+    }
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let data = std::env::temp_dir().join(format!("gongkai-load-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+    let stderr = match &args.server_log {
+        Some(path) => Stdio::from(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        ),
+        None => Stdio::null(),
+    };
+    let mut cmd = Command::new(&exe);
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--local-trial",
+        "--data",
+    ])
+    .arg(data.join("store"))
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(stderr)
+    .kill_on_drop(true);
+    // Settings from the environment that would contradict a local trial.
+    for var in [
+        "GONGKAI_LISTEN",
+        "GONGKAI_DATA",
+        "GONGKAI_CREDENTIALS",
+        "GONGKAI_TLS_CERT",
+        "GONGKAI_TLS_KEY",
+        "GONGKAI_TLS_CLIENT_CA",
+    ] {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", exe.display()))?;
+    let mut server = Server {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        token: None,
+        child: None,
+        data: Some(data),
+        keep_data: args.keep_data,
+    };
+    let stdout = child.stdout.take().context("server stdout")?;
+    server.child = Some(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let mut addr = None;
+    let mut token = None;
+    let read = async {
+        while addr.is_none() || token.is_none() {
+            let Some(line) = lines.next_line().await? else {
+                bail!("the server exited before announcing its address and token");
+            };
+            if let Some(rest) = line.strip_prefix("gongkai listening on ") {
+                let a = rest.split_whitespace().next().unwrap_or_default();
+                addr = Some(
+                    a.parse::<SocketAddr>()
+                        .with_context(|| format!("address in {line:?}"))?,
+                );
+            } else if let Some(t) = line.strip_prefix("token: ") {
+                token = Some(t.trim().to_owned());
+            }
+        }
+        Ok(())
+    };
+    let outcome = tokio::time::timeout(Duration::from_secs(30), read).await;
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            server.stop().await;
+            return Err(e);
+        }
+        Err(_) => {
+            server.stop().await;
+            bail!("the server did not announce its address within 30 s");
+        }
+    }
+    // Keep draining stdout so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    server.addr = addr.context("address")?;
+    server.token = token;
+    Ok(server)
+}
+
+fn loopback_target(target: &str) -> anyhow::Result<SocketAddr> {
+    let addrs: Vec<SocketAddr> = target
+        .to_socket_addrs()
+        .with_context(|| format!("--target {target}: not host:port"))?
+        .collect();
+    match addrs.iter().find(|a| a.ip().is_loopback()) {
+        Some(a) if addrs.iter().all(|a| a.ip().is_loopback()) => Ok(*a),
+        _ => bail!("--target {target}: loopback addresses only (127.0.0.1, ::1, localhost)"),
+    }
+}
+
+async fn connect(addr: SocketAddr) -> anyhow::Result<Channel> {
+    Endpoint::from_shared(format!("http://{addr}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {addr}"))
+}
+
+/// What every call needs.
+#[derive(Clone, Debug)]
+struct Shared {
+    auth: MetadataValue<Ascii>,
+    /// The valid report on the wire, adapted per call.
+    template: Arc<pb::AnnualReport>,
+    /// Names of the pre-submitted reports GetReport reads.
+    get_names: Arc<Vec<String>>,
+    /// Agencies registered so far (their 统一社会信用代码).
+    agencies: Arc<Mutex<Vec<String>>>,
+    /// Next (agency, year) pair for SubmitReport.
+    next_pair: Arc<AtomicU64>,
+    /// Distinguishes this run's agencies and request ids from earlier runs'.
+    nonce: String,
+}
+
+fn with_auth<T>(shared: &Shared, message: T) -> Request<T> {
+    let mut req = Request::new(message);
+    req.metadata_mut()
+        .insert("authorization", shared.auth.clone());
+    req.set_timeout(CALL_TIMEOUT);
+    req
+}
+
+/// The sample report made valid: its T3 row R25 set to 0 (as the issue's
+/// corrected report does), on the wire.
+fn valid_report() -> anyhow::Result<pb::AnnualReport> {
+    let imported = gongkai_document::import(SAMPLE).context("importing the sample report")?;
+    let mut report: Report = imported.report;
+    let t3 = report.t3.as_mut().context("the sample has no T3")?;
+    t3.set(T3Row::R25, T3Col::NaturalPerson, 0);
+    t3.set(T3Row::R25, T3Col::Total, 0);
+    Ok(pb::AnnualReport::from(&report))
+}
+
+/// The `n`th 统一社会信用代码 of this run: "11330700" + 4 characters of
+/// nonce + 5 of counter + check character.
+fn uscc(nonce: &str, n: u64) -> anyhow::Result<String> {
+    let mut counter = [b'0'; 5];
+    let mut rest = n;
+    for c in counter.iter_mut().rev() {
+        let digit = usize::try_from(rest % 31)?;
+        *c = USCC_ALPHABET[digit];
+        rest /= 31;
+    }
+    if rest != 0 {
+        bail!("agency counter {n} exceeds 31^5");
+    }
+    let first17 = format!("11330700{nonce}{}", std::str::from_utf8(&counter)?);
+    let check = gongkai_domain::ids::uscc_check_character(&first17)
+        .map_err(|e| anyhow::anyhow!("{first17}: {e}"))?;
+    Ok(format!("{first17}{check}"))
+}
+
+/// Four characters of the USCC alphabet from the clock.
+fn nonce() -> String {
+    let mut x = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+        ^ u128::from(std::process::id());
+    (0..4)
+        .map(|_| {
+            let c = USCC_ALPHABET[usize::try_from(x % 31).unwrap_or(0)];
+            x /= 31;
+            char::from(c)
+        })
+        .collect()
+}
+
+/// Registers agencies until `total` exist, `in_flight` at a time.
+async fn register_agencies(
+    channel: &Channel,
+    shared: &Shared,
+    total: usize,
+    in_flight: usize,
+) -> anyhow::Result<()> {
+    let mut agencies = shared.agencies.lock().await;
+    let start = agencies.len();
+    if total <= start {
+        return Ok(());
+    }
+    let codes = (start..total)
+        .map(|n| uscc(&shared.nonce, u64::try_from(n)?))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let queue = Arc::new(std::sync::Mutex::new(codes.clone().into_iter()));
+    let mut tasks = JoinSet::new();
+    for _ in 0..in_flight.max(1) {
+        let queue = Arc::clone(&queue);
+        let mut client = AgencyServiceClient::new(channel.clone());
+        let shared = shared.clone();
+        tasks.spawn(async move {
+            loop {
+                let next = queue
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("poisoned"))?
+                    .next();
+                let Some(code) = next else {
+                    return anyhow::Ok(());
+                };
+                let agency = pb::Agency {
+                    uscc: code.clone(),
+                    display_name: format!("负载测试机关{code}"),
+                    region_code: "330700".into(),
+                    level: pb::AgencyLevel::County.into(),
+                    kind: pb::AgencyKind::Government.into(),
+                    ..pb::Agency::default()
+                };
+                let req = pb::RegisterAgencyRequest {
+                    agency: Some(agency),
+                    request_id: format!("load-{}-agency-{code}", shared.nonce),
+                };
+                client
+                    .register_agency(with_auth(&shared, req))
+                    .await
+                    .with_context(|| format!("RegisterAgency {code}"))?;
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    agencies.extend(codes);
+    Ok(())
+}
+
+/// The SubmitReport request for pair `i`: agency i / 80, data year
+/// 2021 + i % 80, so most submits find the previous year's report of the
+/// same agency in the store and run the cross-year rules against it.
+fn submit_request(shared: &Shared, agencies: &[String], i: u64) -> Option<pb::SubmitReportRequest> {
+    let agency = agencies.get(usize::try_from(i / YEARS_PER_AGENCY).ok()?)?;
+    let year = FIRST_YEAR + u32::try_from(i % YEARS_PER_AGENCY).ok()?;
+    let mut report = (*shared.template).clone();
+    if let Some(m) = report.metadata.as_mut() {
+        m.agency_uscc = agency.clone();
+        m.data_year = year;
+    }
+    Some(pb::SubmitReportRequest {
+        name: format!("agencies/{agency}/reports/{year}"),
+        report: Some(report),
+        expected_revision: 0,
+        request_id: format!("load-{}-submit-{i}", shared.nonce),
+    })
+}
+
+/// One measured point.
+#[derive(Debug)]
+struct Point {
+    rpc: Rpc,
+    in_flight: usize,
+    ok: u64,
+    elapsed: Duration,
+    hist: Histogram<u64>,
+    errors: BTreeMap<String, u64>,
+    /// SubmitReport ran out of registered (agency, year) pairs.
+    exhausted: bool,
+}
+
+impl Point {
+    fn rate(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.ok as f64 / secs
+        } else {
+            0.0
+        }
+    }
+    fn quantile_ms(&self, q: f64) -> f64 {
+        self.hist.value_at_quantile(q) as f64 / 1000.0
+    }
+}
+
+/// What one task saw.
+#[derive(Debug)]
+struct TaskResult {
+    hist: Histogram<u64>,
+    errors: BTreeMap<String, u64>,
+    exhausted: bool,
+    last_done: Instant,
+}
+
+fn new_hist() -> anyhow::Result<Histogram<u64>> {
+    // Microseconds, 1 µs .. 60 s, 3 significant figures.
+    Histogram::new_with_bounds(1, 60_000_000, 3).context("histogram")
+}
+
+/// A task's clients, all over the task's channel.
+#[derive(Debug)]
+struct Clients {
+    health: HealthClient<Channel>,
+    report: ReportServiceClient<Channel>,
+}
+
+/// One call of `rpc`; `Ok(false)` when SubmitReport has no pair left.
+async fn call_once(
+    rpc: Rpc,
+    clients: &mut Clients,
+    shared: &Shared,
+    agencies: &[String],
+    seq: u64,
+) -> Result<bool, tonic::Status> {
+    match rpc {
+        Rpc::Health => {
+            let mut req = Request::new(HealthCheckRequest {
+                service: String::new(),
+            });
+            req.set_timeout(CALL_TIMEOUT);
+            clients.health.check(req).await?;
+        }
+        Rpc::Get => {
+            let n = usize::try_from(seq).unwrap_or(0) % shared.get_names.len().max(1);
+            let name = shared.get_names.get(n).cloned().unwrap_or_default();
+            let req = pb::GetReportRequest {
+                name,
+                view: pb::ReportView::Latest.into(),
+            };
+            clients.report.get_report(with_auth(shared, req)).await?;
+        }
+        Rpc::Submit => {
+            let i = shared.next_pair.fetch_add(1, Ordering::Relaxed);
+            let Some(req) = submit_request(shared, agencies, i) else {
+                return Ok(false);
+            };
+            clients.report.submit_report(with_auth(shared, req)).await?;
+        }
+    }
+    Ok(true)
+}
+
+/// Runs `rpc` with `n` calls in flight: `warmup` unmeasured, then `duration` measured.
+async fn run_point(
+    rpc: Rpc,
+    n: usize,
+    channels: &[Channel],
+    shared: &Shared,
+    warmup: Duration,
+    duration: Duration,
+) -> anyhow::Result<Point> {
+    let agencies = Arc::new(shared.agencies.lock().await.clone());
+    let begin = Instant::now();
+    let measure_from = begin + warmup;
+    let end = measure_from + duration;
+    let mut tasks = JoinSet::new();
+    for t in 0..n {
+        let channel = channels
+            .get(t % channels.len().max(1))
+            .context("no channel")?
+            .clone();
+        let shared = shared.clone();
+        let agencies = Arc::clone(&agencies);
+        tasks.spawn(async move {
+            let mut clients = Clients {
+                health: HealthClient::new(channel.clone()),
+                report: ReportServiceClient::new(channel),
+            };
+            let mut r = TaskResult {
+                hist: new_hist()?,
+                errors: BTreeMap::new(),
+                exhausted: false,
+                last_done: Instant::now(),
+            };
+            let mut seq = t as u64;
+            loop {
+                let start = Instant::now();
+                if start >= end {
+                    break;
+                }
+                let outcome = call_once(rpc, &mut clients, &shared, &agencies, seq).await;
+                seq = seq.wrapping_add(n as u64);
+                let done = Instant::now();
+                if start < measure_from {
+                    match outcome {
+                        Ok(true) => continue,
+                        Ok(false) => {
+                            r.exhausted = true;
+                            break;
+                        }
+                        Err(_) => continue,
+                    }
+                }
+                r.last_done = done;
+                match outcome {
+                    Ok(true) => {
+                        let us = u64::try_from(done.duration_since(start).as_micros())
+                            .unwrap_or(u64::MAX);
+                        r.hist.saturating_record(us.max(1));
+                    }
+                    Ok(false) => {
+                        r.exhausted = true;
+                        break;
+                    }
+                    Err(status) => {
+                        let key = format!("{:?}: {}", status.code(), status.message());
+                        *r.errors.entry(key).or_default() += 1;
+                        if status.code() == Code::Unavailable {
+                            // Do not spin on a dead connection.
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
+                }
+            }
+            anyhow::Ok(r)
+        });
+    }
+    let mut point = Point {
+        rpc,
+        in_flight: n,
+        ok: 0,
+        elapsed: Duration::ZERO,
+        hist: new_hist()?,
+        errors: BTreeMap::new(),
+        exhausted: false,
+    };
+    let mut last_done = measure_from;
+    let bound = warmup + duration + CALL_TIMEOUT + Duration::from_secs(5);
+    let joined = tokio::time::timeout(bound, async {
+        while let Some(done) = tasks.join_next().await {
+            let r = done??;
+            point.hist.add(&r.hist).context("merging histograms")?;
+            for (k, v) in r.errors {
+                *point.errors.entry(k).or_default() += v;
+            }
+            point.exhausted |= r.exhausted;
+            last_done = last_done.max(r.last_done);
+        }
+        anyhow::Ok(())
+    })
+    .await;
+    match joined {
+        Ok(r) => r?,
+        Err(_) => {
+            tasks.abort_all();
+            bail!(
+                "{} at {n} in flight did not finish within {bound:?}",
+                rpc.label()
+            );
+        }
+    }
+    point.ok = point.hist.len();
+    point.elapsed = last_done.saturating_duration_since(measure_from);
+    Ok(point)
+}
+
+/// Submits `count` reports (for GetReport to read); returns their names.
+async fn presubmit(
+    channel: &Channel,
+    shared: &Shared,
+    count: usize,
+) -> anyhow::Result<Vec<String>> {
+    let agencies = shared.agencies.lock().await.clone();
+    let mut client = ReportServiceClient::new(channel.clone());
+    let mut names = Vec::with_capacity(count);
+    for _ in 0..count {
+        let i = shared.next_pair.fetch_add(1, Ordering::Relaxed);
+        let req = submit_request(shared, &agencies, i).context("agency pool too small")?;
+        let name = req.name.clone();
+        let resp = client
+            .submit_report(with_auth(shared, req))
+            .await
+            .with_context(|| format!("SubmitReport {name}"))?
+            .into_inner();
+        let state = resp.revision.map(|r| r.state).unwrap_or_default();
+        if state != i32::from(pb::ReviewState::Submitted) {
+            bail!("SubmitReport {name}: state {state}, expected SUBMITTED");
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// Makes sure enough (agency, year) pairs are registered for a SubmitReport
+/// point that may run at `rate` req/s.
+async fn ensure_pairs(
+    channel: &Channel,
+    shared: &Shared,
+    rate: f64,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    let used = shared.next_pair.load(Ordering::Relaxed);
+    // Twice the best rate seen so far, and never less than 4000 req/s.
+    let need = (rate.max(2000.0) * 2.0 * seconds as f64).ceil() as u64;
+    let want_pairs = used.saturating_add(need);
+    let want_agencies = usize::try_from(want_pairs.div_ceil(YEARS_PER_AGENCY))?;
+    let have = shared.agencies.lock().await.len();
+    if want_agencies > have {
+        let t = Instant::now();
+        register_agencies(channel, shared, want_agencies, 16).await?;
+        eprintln!(
+            "gongkai-load: registered {} agencies in {:.1} s",
+            want_agencies - have,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+async fn run(args: Args) -> anyhow::Result<bool> {
+    if args.concurrency.is_empty() || args.concurrency.contains(&0) {
+        bail!("--concurrency: give positive numbers, e.g. 1,16,64");
+    }
+    if args.duration_secs == 0 {
+        bail!("--duration-secs must be at least 1");
+    }
+    let server = match &args.target {
+        Some(t) => Server {
+            addr: loopback_target(t)?,
+            token: None,
+            child: None,
+            data: None,
+            keep_data: false,
+        },
+        None => spawn_server(&args).await?,
+    };
+    let result = measure(&args, &server).await;
+    server.stop().await;
+    result
+}
+
+async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
+    let token = args
+        .token
+        .clone()
+        .or_else(|| server.token.clone())
+        .context("--token is needed with --target")?;
+    let auth: MetadataValue<Ascii> = format!("Bearer {token}")
+        .parse()
+        .context("token is not ASCII")?;
+    let setup = connect(server.addr).await?;
+    let shared = Shared {
+        auth,
+        template: Arc::new(valid_report()?),
+        get_names: Arc::new(Vec::new()),
+        agencies: Arc::new(Mutex::new(Vec::new())),
+        next_pair: Arc::new(AtomicU64::new(0)),
+        nonce: nonce(),
+    };
+
+    let mut rpcs = args.rpcs.clone();
+    rpcs.sort();
+    rpcs.dedup();
+    let mut shared = shared;
+    if rpcs.contains(&Rpc::Get) || rpcs.contains(&Rpc::Submit) {
+        let count = args.get_reports.max(1);
+        register_agencies(
+            &setup,
+            &shared,
+            count.div_ceil(usize::try_from(YEARS_PER_AGENCY)?).max(1),
+            4,
+        )
+        .await?;
+        shared.get_names = Arc::new(presubmit(&setup, &shared, count).await?);
+    }
+
+    let max_n = args.concurrency.iter().copied().max().unwrap_or(1);
+    let channels: Vec<Channel> = match args.channels {
+        Channels::Shared => vec![connect(server.addr).await?],
+        Channels::PerTask => {
+            let mut v = Vec::with_capacity(max_n);
+            for _ in 0..max_n {
+                v.push(connect(server.addr).await?);
+            }
+            v
+        }
+    };
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    eprintln!(
+        "gongkai-load: server {} ({}), {} s warm-up + {} s per point, channels: {}, {} cores",
+        server.addr,
+        if server.child.is_some() {
+            "started by gongkai-load"
+        } else {
+            "--target"
+        },
+        args.warmup_secs,
+        args.duration_secs,
+        match args.channels {
+            Channels::Shared => "one shared",
+            Channels::PerTask => "one per task",
+        },
+        cores
+    );
+
+    let warmup = Duration::from_secs(args.warmup_secs);
+    let duration = Duration::from_secs(args.duration_secs);
+    let mut points = Vec::new();
+    let mut best_submit_rate = 0.0_f64;
+    for &n in &args.concurrency {
+        for &rpc in &rpcs {
+            if rpc == Rpc::Submit {
+                ensure_pairs(
+                    &setup,
+                    &shared,
+                    best_submit_rate,
+                    args.warmup_secs + args.duration_secs,
+                )
+                .await?;
+            }
+            let conns = match args.channels {
+                Channels::Shared => &channels[..],
+                Channels::PerTask => &channels[..n],
+            };
+            let p = run_point(rpc, n, conns, &shared, warmup, duration).await?;
+            if rpc == Rpc::Submit {
+                best_submit_rate = best_submit_rate.max(p.rate());
+            }
+            eprintln!(
+                "gongkai-load: {:<13} {n:>3} in flight: {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms{}",
+                rpc.label(),
+                p.rate(),
+                p.quantile_ms(0.5),
+                p.quantile_ms(0.99),
+                if p.errors.is_empty() {
+                    ""
+                } else {
+                    "  (errors)"
+                }
+            );
+            points.push(p);
+        }
+    }
+    print_results(&points);
+    Ok(points.iter().all(|p| p.errors.is_empty() && !p.exhausted))
+}
+
+fn health_rate(points: &[Point], n: usize) -> Option<f64> {
+    points
+        .iter()
+        .find(|p| p.rpc == Rpc::Health && p.in_flight == n)
+        .map(Point::rate)
+        .filter(|r| *r > 0.0)
+}
+
+fn ratio(points: &[Point], p: &Point) -> String {
+    match health_rate(points, p.in_flight) {
+        Some(h) => format!("{:.1} %", 100.0 * p.rate() / h),
+        None => "–".into(),
+    }
+}
+
+fn print_results(points: &[Point]) {
+    println!();
+    println!(
+        "{:<13} {:>9} {:>10} {:>9} {:>9} {:>10} {:>7}",
+        "rpc", "in flight", "req/s", "p50 ms", "p99 ms", "vs health", "errors"
+    );
+    for p in points {
+        println!(
+            "{:<13} {:>9} {:>10.0} {:>9.2} {:>9.2} {:>10} {:>7}",
+            p.rpc.label(),
+            p.in_flight,
+            p.rate(),
+            p.quantile_ms(0.5),
+            p.quantile_ms(0.99),
+            ratio(points, p),
+            p.errors.values().sum::<u64>()
+        );
+    }
+    for p in points {
+        for (e, count) in &p.errors {
+            println!("  {} at {}: {count} × {e}", p.rpc.label(), p.in_flight);
+        }
+        if p.exhausted {
+            println!(
+                "  {} at {}: ran out of registered agency/year pairs",
+                p.rpc.label(),
+                p.in_flight
+            );
+        }
+    }
+
+    println!();
+    println!("Goals (issue 4, at 64 in flight):");
+    let at = |rpc: Rpc| points.iter().find(|p| p.rpc == rpc && p.in_flight == 64);
+    match (at(Rpc::Get), health_rate(points, 64)) {
+        (Some(g), Some(h)) => {
+            let r = g.rate() / h;
+            println!(
+                "  GetReport ≥ 60 % of Health/Check: {:.1} % ({:.0} / {:.0} req/s) — {}",
+                100.0 * r,
+                g.rate(),
+                h,
+                if r >= 0.60 { "met" } else { "NOT met" }
+            );
+        }
+        _ => println!(
+            "  GetReport ≥ 60 % of Health/Check: not measured (needs get and health at 64)"
+        ),
+    }
+    match at(Rpc::Submit) {
+        Some(s) => {
+            let p99 = s.quantile_ms(0.99);
+            println!(
+                "  SubmitReport p99 ≤ 25 ms: {p99:.2} ms — {}",
+                if p99 <= 25.0 { "met" } else { "NOT met" }
+            );
+        }
+        None => println!("  SubmitReport p99 ≤ 25 ms: not measured (needs submit at 64)"),
+    }
+
+    println!();
+    println!("| RPC | in flight | req/s | p50 (ms) | p99 (ms) | vs Health/Check |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for p in points {
+        println!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} |",
+            p.rpc.label(),
+            p.in_flight,
+            p.rate(),
+            p.quantile_ms(0.5),
+            p.quantile_ms(0.99),
+            ratio(points, p)
+        );
+    }
+}
