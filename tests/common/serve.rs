@@ -1,0 +1,602 @@
+//! Helpers for the `serve_*` tests: a server started in-process on a
+//! listener bound to 127.0.0.1:0, or the real binary reading its listening
+//! line; credentials with one token per principal; the generated clients;
+//! the sample report on the wire; and a small supervision tree.
+//!
+//! Nothing here sleeps to wait for readiness: an in-process server is
+//! callable as soon as its listener is bound, and the binary is called only
+//! after it printed "gongkai listening on ADDR".
+
+#![allow(dead_code)]
+
+use std::{
+    collections::BTreeMap,
+    fs::File,
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::{Arc, mpsc},
+    time::{Duration, Instant},
+};
+
+use gongkai_proto::v1::{
+    self as pb, agency_service_client::AgencyServiceClient,
+    audit_service_client::AuditServiceClient, report_service_client::ReportServiceClient,
+    review_service_client::ReviewServiceClient,
+};
+use gongkai_server::{
+    auth::{Credentials, Role, entry_toml, new_token},
+    serve::{Limits, Tls, serve},
+    services::{Authenticator, Ctx},
+};
+use gongkai_store::{SledStore, StoreOptions};
+use tonic::{Code, Request, Status, transport::Channel};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+
+/// A 统一社会信用代码 from its first 17 characters and the right check character.
+pub fn uscc(first17: &str) -> String {
+    let check = gongkai_domain::ids::uscc_check_character(first17).expect("17 valid characters");
+    format!("{first17}{check}")
+}
+
+/// 双鸭山市人民政府 (prefecture 230500): supervises the county.
+pub fn city() -> String {
+    uscc("11230500MB0000001")
+}
+/// 宝清县人民政府 (county 230523): the sample report's agency.
+pub fn county() -> String {
+    uscc("11230523MB0000002")
+}
+/// 宝清县财政局, a department under the county.
+pub fn dept1() -> String {
+    uscc("11230523MB0000003")
+}
+/// 宝清县教育局, a department under the county.
+pub fn dept2() -> String {
+    uscc("11230523MB0000004")
+}
+/// 金华市市场监督管理局: registered, in another tree (out of every scope above).
+pub const OTHER: &str = "11330700099033995K";
+/// 宁国市商务局: a valid code that is never registered.
+pub const NOWHERE: &str = "11341702486344515H";
+
+/// `agencies/{uscc}`.
+pub fn agency_name(code: &str) -> String {
+    format!("agencies/{code}")
+}
+
+/// `agencies/{uscc}/reports/{year}`.
+pub fn report_name(code: &str, year: u32) -> String {
+    format!("agencies/{code}/reports/{year}")
+}
+
+/// Principals and their bearer tokens, as a credentials file.
+#[derive(Debug, Clone, Default)]
+pub struct Principals {
+    /// The credentials file (TOML, hashes only).
+    pub toml: String,
+    tokens: BTreeMap<String, String>,
+}
+
+impl Principals {
+    /// One principal per (name, agency or "*", roles).
+    pub fn new(list: &[(&str, &str, &[Role])]) -> Principals {
+        let mut p = Principals::default();
+        for (name, agency, roles) in list {
+            let token = new_token();
+            let entry = entry_toml(name, agency, roles, &token).expect("entry");
+            p.toml.push_str(&entry);
+            p.toml.push('\n');
+            p.tokens.insert((*name).to_owned(), token);
+        }
+        Credentials::parse(&p.toml).expect("credentials parse");
+        p
+    }
+
+    /// The bearer token of a principal.
+    pub fn token(&self, name: &str) -> &str {
+        self.tokens
+            .get(name)
+            .unwrap_or_else(|| panic!("no principal {name}"))
+    }
+}
+
+/// A request carrying `authorization: Bearer TOKEN` (no header for `None`).
+pub fn authed<T>(token: Option<&str>, message: T) -> Request<T> {
+    let mut r = Request::new(message);
+    if let Some(t) = token {
+        r.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {t}").parse().expect("ascii token"),
+        );
+    }
+    r
+}
+
+/// The four generated clients over one channel.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// AgencyService.
+    pub agency: AgencyServiceClient<Channel>,
+    /// ReportService.
+    pub report: ReportServiceClient<Channel>,
+    /// ReviewService.
+    pub review: ReviewServiceClient<Channel>,
+    /// AuditService.
+    pub audit: AuditServiceClient<Channel>,
+    /// grpc.health.v1.
+    pub health: tonic_health::pb::health_client::HealthClient<Channel>,
+}
+
+impl Clients {
+    /// Clients over `channel`; large requests are allowed out so that the
+    /// server's limit is what refuses them.
+    pub fn new(channel: Channel) -> Clients {
+        Clients {
+            agency: AgencyServiceClient::new(channel.clone()).max_encoding_message_size(usize::MAX),
+            report: ReportServiceClient::new(channel.clone())
+                .max_encoding_message_size(usize::MAX)
+                .max_decoding_message_size(64 * 1024 * 1024),
+            review: ReviewServiceClient::new(channel.clone()),
+            audit: AuditServiceClient::new(channel.clone()),
+            health: tonic_health::pb::health_client::HealthClient::new(channel),
+        }
+    }
+
+    /// Plaintext clients to `addr`.
+    pub async fn connect(addr: SocketAddr) -> Clients {
+        Clients::new(plaintext_channel(addr).await.expect("connect"))
+    }
+
+    /// The overall health status.
+    pub async fn health(&mut self) -> Result<ServingStatus, Status> {
+        let r = self
+            .health
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await?;
+        Ok(r.into_inner().status())
+    }
+
+    /// Registers an agency as `token`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn register(
+        &mut self,
+        token: &str,
+        code: &str,
+        display_name: &str,
+        region: &str,
+        level: pb::AgencyLevel,
+        kind: pb::AgencyKind,
+        supervisor: Option<&str>,
+    ) -> Result<pb::Agency, Status> {
+        let r = self
+            .agency
+            .register_agency(authed(
+                Some(token),
+                pb::RegisterAgencyRequest {
+                    agency: Some(pb::Agency {
+                        uscc: code.to_owned(),
+                        display_name: display_name.to_owned(),
+                        region_code: region.to_owned(),
+                        level: level.into(),
+                        kind: kind.into(),
+                        supervisor: supervisor.map(agency_name).unwrap_or_default(),
+                        ..pb::Agency::default()
+                    }),
+                    request_id: format!("register-{code}"),
+                },
+            ))
+            .await?;
+        Ok(r.into_inner().agency.expect("agency in response"))
+    }
+
+    /// Registers the city, the county under it and two departments under the
+    /// county, as a global admin; with `other`, also 金华市市场监督管理局 as a
+    /// root of its own.
+    pub async fn register_tree(&mut self, admin: &str, other: bool) {
+        use pb::{AgencyKind as K, AgencyLevel as L};
+        self.register(
+            admin,
+            &city(),
+            "双鸭山市人民政府",
+            "230500",
+            L::Prefectural,
+            K::Government,
+            None,
+        )
+        .await
+        .expect("register the city");
+        self.register(
+            admin,
+            &county(),
+            "宝清县人民政府",
+            "230523",
+            L::County,
+            K::Government,
+            Some(&city()),
+        )
+        .await
+        .expect("register the county");
+        for (code, name) in [(dept1(), "宝清县财政局"), (dept2(), "宝清县教育局")] {
+            self.register(
+                admin,
+                &code,
+                name,
+                "230523",
+                L::County,
+                K::Department,
+                Some(&county()),
+            )
+            .await
+            .expect("register a department");
+        }
+        if other {
+            self.register(
+                admin,
+                OTHER,
+                "金华市市场监督管理局",
+                "330700",
+                L::Prefectural,
+                K::Department,
+                None,
+            )
+            .await
+            .expect("register the other tree");
+        }
+    }
+
+    /// Every audit event, as `auditor` (paged through).
+    pub async fn audit_events(&mut self, auditor: &str) -> Vec<pb::AuditEvent> {
+        let mut events = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let r = self
+                .audit
+                .list_audit_events(authed(
+                    Some(auditor),
+                    pb::ListAuditEventsRequest {
+                        page_size: 1000,
+                        page_token: page_token.clone(),
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .expect("list audit events")
+                .into_inner();
+            events.extend(r.events);
+            if r.next_page_token.is_empty() {
+                return events;
+            }
+            page_token = r.next_page_token;
+        }
+    }
+
+    /// Submits `report` as `name` with a request id and expected revision.
+    pub async fn submit(
+        &mut self,
+        token: &str,
+        name: &str,
+        report: Option<pb::AnnualReport>,
+        expected_revision: u32,
+        request_id: &str,
+    ) -> Result<pb::ReportRevision, Status> {
+        let r = self
+            .report
+            .submit_report(authed(
+                Some(token),
+                pb::SubmitReportRequest {
+                    name: name.to_owned(),
+                    report,
+                    expected_revision,
+                    request_id: request_id.to_owned(),
+                },
+            ))
+            .await?;
+        Ok(r.into_inner().revision.expect("revision in response"))
+    }
+
+    /// Saves a draft.
+    pub async fn save(
+        &mut self,
+        token: &str,
+        name: &str,
+        report: pb::AnnualReport,
+        expected_revision: u32,
+        request_id: &str,
+    ) -> Result<pb::ReportRevision, Status> {
+        let r = self
+            .report
+            .save_draft(authed(
+                Some(token),
+                pb::SaveDraftRequest {
+                    name: name.to_owned(),
+                    report: Some(report),
+                    expected_revision,
+                    request_id: request_id.to_owned(),
+                },
+            ))
+            .await?;
+        Ok(r.into_inner().revision.expect("revision in response"))
+    }
+}
+
+/// A plaintext channel to `addr`.
+pub async fn plaintext_channel(addr: SocketAddr) -> Result<Channel, tonic::transport::Error> {
+    Channel::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+}
+
+/// The sample report as imported, on the wire (with its real t3.balance error).
+pub fn sample_report() -> pb::AnnualReport {
+    let imported = gongkai_document::import(super::sample().as_bytes()).expect("sample imports");
+    pb::AnnualReport::from(&imported.report)
+}
+
+/// The sample corrected on the wire: R25 (结转下年度继续办理) 0 in 自然人 and 总计.
+pub fn corrected_report() -> pb::AnnualReport {
+    let mut r = sample_report();
+    let r25 = r
+        .applications
+        .as_mut()
+        .and_then(|a| a.carried_forward.as_mut())
+        .expect("the sample has T3 R25");
+    assert_eq!(
+        (r25.natural_person, r25.total),
+        (1, 1),
+        "the sample's error"
+    );
+    r25.natural_person = 0;
+    r25.total = 0;
+    r
+}
+
+/// The corrected sample relabelled as data year `year`.
+pub fn report_for(year: u32) -> pb::AnnualReport {
+    let mut r = corrected_report();
+    r.metadata.as_mut().expect("metadata").data_year = year;
+    r
+}
+
+/// The code and message of a call's outcome (OK for success).
+pub fn code_of<T>(r: &Result<T, Status>) -> Code {
+    match r {
+        Ok(_) => Code::Ok,
+        Err(s) => s.code(),
+    }
+}
+
+/// A gongkai server running in this process on 127.0.0.1:0 with a store in
+/// a temporary directory.
+#[derive(Debug)]
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The store directory's parent (removed on drop).
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestServer {
+    /// Starts with default limits.
+    pub async fn start(credentials: &str) -> TestServer {
+        TestServer::start_with(credentials, Limits::default(), None).await
+    }
+
+    /// Starts with the given limits and TLS.
+    pub async fn start_with(credentials: &str, limits: Limits, tls: Option<Tls>) -> TestServer {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = SledStore::open(dir.path().join("data"), &StoreOptions::default())
+            .expect("open the store");
+        let ctx = Ctx {
+            store: Arc::new(store),
+            auth: Authenticator::Tokens(Arc::new(
+                Credentials::parse(credentials).expect("credentials"),
+            )),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, ctx, limits, tls, async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Clients connected to it.
+    pub async fn clients(&self) -> Clients {
+        Clients::connect(self.addr).await
+    }
+
+    /// Whether the server task is still running.
+    pub fn is_running(&self) -> bool {
+        self.task.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Shuts it down (NOT_SERVING, drain, flush) and returns serve's result.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown().await.0
+    }
+
+    /// Shuts it down and returns serve's result with the store's directory,
+    /// still there for a look after.
+    pub async fn shutdown(mut self) -> (anyhow::Result<()>, tempfile::TempDir) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let task = self.task.take().expect("running");
+        let result = match task.await {
+            Ok(r) => r,
+            Err(e) => Err(e.into()),
+        };
+        let dir = std::mem::replace(
+            &mut self.dir,
+            tempfile::tempdir().expect("temporary directory"),
+        );
+        (result, dir)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// The real `gongkai serve` as a child process.
+#[derive(Debug)]
+pub struct Running {
+    /// The process.
+    pub child: Child,
+    /// The address from its listening line.
+    pub addr: SocketAddr,
+    /// The listening line itself.
+    pub listening: String,
+    /// Where its stderr goes.
+    pub stderr_path: PathBuf,
+    lines: mpsc::Receiver<String>,
+    _dir: tempfile::TempDir,
+}
+
+/// `gongkai ARGS` with a clean environment (no `GONGKAI_*` variable of
+/// the test's own environment, no RUST_LOG) plus `envs`.
+pub fn gongkai_command(args: &[&str], envs: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gongkai"));
+    c.args(args).env("NO_COLOR", "1").env_remove("RUST_LOG");
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("GONGKAI_") {
+            c.env_remove(k);
+        }
+    }
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c
+}
+
+/// Starts `gongkai ARGS` (normally `serve …`) and waits for its listening
+/// line on stdout. Panics with its stderr if it exits first.
+pub fn spawn_serve(args: &[&str], envs: &[(&str, &str)]) -> Running {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let stderr_path = dir.path().join("stderr.log");
+    let mut child = gongkai_command(args, envs)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(File::create(&stderr_path).expect("stderr file"))
+        .spawn()
+        .expect("spawn gongkai serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut running = Running {
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        listening: String::new(),
+        stderr_path,
+        lines,
+        _dir: dir,
+    };
+    loop {
+        let line = running.next_line().unwrap_or_else(|| {
+            panic!(
+                "gongkai serve ended before listening; stderr:\n{}",
+                running.stderr()
+            )
+        });
+        if let Some(rest) = line.strip_prefix("gongkai listening on ") {
+            let addr = rest.split(' ').next().expect("address");
+            running.addr = addr.parse().expect("a socket address");
+            running.listening = line;
+            return running;
+        }
+    }
+}
+
+impl Running {
+    /// The next line on stdout (None when stdout closed, or after 30 s).
+    pub fn next_line(&mut self) -> Option<String> {
+        self.lines.recv_timeout(Duration::from_secs(30)).ok()
+    }
+
+    /// Its stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Plaintext clients to it.
+    pub async fn clients(&self) -> Clients {
+        Clients::connect(self.addr).await
+    }
+
+    /// Sends SIGTERM through `kill -TERM PID`.
+    pub fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed: {status}");
+    }
+
+    /// Waits (at most `limit`) for the process to exit.
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gongkai serve still running after {limit:?}; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Writes a credentials file into `dir` and returns its path.
+pub fn credentials_file(dir: &Path, principals: &Principals) -> PathBuf {
+    let path = dir.join("credentials.toml");
+    std::fs::write(&path, &principals.toml).expect("write credentials");
+    path
+}
+
+/// Shorthand for roles.
+pub const SUBMITTER: &[Role] = &[Role::Submitter];
+/// Shorthand for roles.
+pub const REVIEWER: &[Role] = &[Role::Reviewer];
+/// Shorthand for roles.
+pub const AUDITOR: &[Role] = &[Role::Auditor];
+/// Shorthand for roles.
+pub const ADMIN: &[Role] = &[Role::Admin];
