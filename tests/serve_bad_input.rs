@@ -503,7 +503,6 @@ async fn missing_fields_are_named_in_bad_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: a malformed page_token is INVALID_ARGUMENT with BadRequest field \"\" (store_status drops the field name)"]
 async fn a_malformed_page_token_names_the_field() {
     let mut w = world().await;
     let office = w.t("baoqing-office");
@@ -712,7 +711,6 @@ async fn submitting_an_invalid_report_writes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: ApproveReport/ReturnReport (and SubmitReport without a report) with an expected_revision that does not exist (0, or past the latest) answer NOT_FOUND \"not found: …/revisions/N\" instead of ABORTED + ErrorInfo STALE_REVISION as SaveDraft does"]
 async fn an_expected_revision_that_does_not_exist_is_aborted_like_a_stale_one() {
     let mut w = world().await;
     let review = w.t("city-review");

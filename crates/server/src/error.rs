@@ -96,6 +96,11 @@ fn store_status(e: StoreError, message: String) -> Status {
             message,
             ErrorDetails::with_bad_request_violation("", d),
         ),
+        StoreError::InvalidField { field, reason } => Status::with_error_details(
+            Code::InvalidArgument,
+            message,
+            ErrorDetails::with_bad_request_violation(field, reason),
+        ),
         StoreError::NotFound(_) => Status::not_found(message),
         StoreError::AlreadyExists(_) => Status::already_exists(message),
         StoreError::Conflict {

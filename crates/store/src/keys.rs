@@ -123,10 +123,9 @@ pub(crate) fn parse_cursor(listing: &str, cursor: &str) -> Result<Option<Vec<u8>
     if cursor.is_empty() {
         return Ok(None);
     }
-    let bad = || {
-        StoreError::InvalidArgument(format!(
-            "page token '{cursor}' is not one this listing gave"
-        ))
+    let bad = || StoreError::InvalidField {
+        field: "page_token",
+        reason: format!("'{cursor}' is not a page token this listing gave"),
     };
     let body = cursor
         .strip_prefix(listing)

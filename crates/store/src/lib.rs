@@ -42,9 +42,18 @@ pub use state::Action;
 /// Errors of the store. Each maps to one gRPC code in the server.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A key or parameter of the wrong shape (bad 统一社会信用代码, year, cursor …).
+    /// A key or parameter of the wrong shape (bad 统一社会信用代码, year …).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A named request field the store refuses (a page token it did not
+    /// give, a supervisor that would make a cycle).
+    #[error("{field}: {reason}")]
+    InvalidField {
+        /// The request field, e.g. `page_token`.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The agency, report or revision does not exist.
     #[error("not found: {0}")]
     NotFound(String),

@@ -584,10 +584,10 @@ impl SledStore {
         if let Some(a) = &after
             && !a.starts_with(prefix)
         {
-            return Err(StoreError::InvalidArgument(format!(
-                "page token '{}' belongs to another query",
-                page.cursor
-            )));
+            return Err(StoreError::InvalidField {
+                field: "page_token",
+                reason: format!("'{}' belongs to another query", page.cursor),
+            });
         }
         let iter = match &after {
             Some(a) => self.tree(t).range((
@@ -767,11 +767,14 @@ impl ReportStore for SledStore {
                     )));
                 }
                 if members.contains(s) {
-                    return Err(StoreError::InvalidArgument(format!(
-                        "{} is within {}'s subtree: the supervision tree cannot have a cycle",
-                        agency_name(s),
-                        agency_name(uscc)
-                    )));
+                    return Err(StoreError::InvalidField {
+                        field: "supervisor",
+                        reason: format!(
+                            "{} is within {}'s subtree: the supervision tree cannot have a cycle",
+                            agency_name(s),
+                            agency_name(uscc)
+                        ),
+                    });
                 }
             }
             let old_sup = supervisor_code(&current.supervisor).to_owned();

@@ -87,6 +87,31 @@ pub(crate) fn checked(findings: &[Finding]) -> Checked {
     }
 }
 
+/// The revision the caller expects to act on, which must be the latest: a
+/// stale or unknown number is the same conflict the store reports.
+pub(crate) fn expected_latest(
+    store: &dyn ReportStore,
+    key: &ReportKey,
+    expected: u32,
+) -> Result<pb::ReportRevision, ApiError> {
+    let head = store
+        .head(key)?
+        .ok_or_else(|| ApiError::Store(StoreError::NotFound(key.name())))?;
+    if head.latest_revision != expected {
+        return Err(ApiError::Store(StoreError::Conflict {
+            resource: key.name(),
+            expected,
+            actual: head.latest_revision,
+        }));
+    }
+    store.revision(key, expected)?.ok_or_else(|| {
+        ApiError::Store(StoreError::NotFound(format!(
+            "{}/revisions/{expected}",
+            key.name()
+        )))
+    })
+}
+
 /// The report's metadata must name the report it is saved as.
 fn matches_name(report: &Report, key: &ReportKey) -> Result<(), ApiError> {
     let m = &report.metadata;
@@ -265,12 +290,7 @@ impl ReportService for ReportApi {
                             Some(r) => r,
                             // The latest draft, as the caller saw it.
                             None => {
-                                let latest = s.revision(&key, expected)?.ok_or_else(|| {
-                                    ApiError::Store(StoreError::NotFound(format!(
-                                        "{}/revisions/{expected}",
-                                        key.name()
-                                    )))
-                                })?;
+                                let latest = expected_latest(s, &key, expected)?;
                                 to_domain(&latest.report.unwrap_or_default())?
                             }
                         };

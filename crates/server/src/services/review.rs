@@ -1,7 +1,7 @@
 //! ReviewService: the supervising office approves or returns.
 
 use gongkai_proto::v1::{self as pb, review_service_server::ReviewService};
-use gongkai_store::{Action, Checked, PageRequest, ReportFilter, StoreError};
+use gongkai_store::{Action, Checked, PageRequest, ReportFilter};
 use tonic::{Request, Response, Status};
 
 use super::{Ctx, agency::write_meta, page_size, report::request_id, report_name, summary};
@@ -60,12 +60,7 @@ impl ReviewApi {
                     }
                     ctx.blocking(move |s| {
                         // The decision carries the findings of the revision decided on.
-                        let seen = s.revision(&key, expected)?.ok_or_else(|| {
-                            ApiError::Store(StoreError::NotFound(format!(
-                                "{}/revisions/{expected}",
-                                key.name()
-                            )))
-                        })?;
+                        let seen = super::report::expected_latest(s, &key, expected)?;
                         let checked = Checked {
                             findings: seen.findings,
                             ruleset_version: seen.ruleset_version,

@@ -152,7 +152,7 @@ pub fn assert_invalid_transition<T: Debug>(r: Result<T>, from: &str, action: &st
 /// Asserts `r` is `InvalidArgument`.
 pub fn assert_invalid_argument<T: Debug>(r: Result<T>, what: &str) {
     match r {
-        Err(StoreError::InvalidArgument(_)) => {}
+        Err(StoreError::InvalidArgument(_) | StoreError::InvalidField { .. }) => {}
         other => panic!("{what}: expected InvalidArgument, got {other:?}"),
     }
 }
