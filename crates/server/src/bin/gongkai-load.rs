@@ -57,6 +57,12 @@ const SAMPLE: &[u8] = include_bytes!("../../../../testdata/reports/baoqing-count
 const FIRST_YEAR: u32 = 2021;
 const LAST_YEAR: u32 = 2100;
 const YEARS_PER_AGENCY: u64 = (LAST_YEAR - FIRST_YEAR + 1) as u64;
+/// Agencies are used in blocks: consecutive submits go to different agencies
+/// of a block (so the calls in flight are of distinct agencies), and each
+/// agency's years follow each other (so most submits find the previous
+/// year's report and run the cross-year rules against it).
+const AGENCY_BLOCK: u64 = 64;
+const PAIRS_PER_BLOCK: u64 = AGENCY_BLOCK * YEARS_PER_AGENCY;
 
 /// The 31 characters of a 统一社会信用代码 (GB 32100-2015), in value order.
 const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
@@ -110,6 +116,9 @@ struct Args {
     /// Keep a started server's data directory instead of removing it.
     #[arg(long, conflicts_with = "target")]
     keep_data: bool,
+    /// With --target: the server's process id, to report its CPU per call.
+    #[arg(long, requires = "target")]
+    server_pid: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -496,12 +505,27 @@ async fn register_agencies(
     Ok(())
 }
 
-/// The SubmitReport request for pair `i`: agency i / 80, data year
-/// 2021 + i % 80, so most submits find the previous year's report of the
-/// same agency in the store and run the cross-year rules against it.
+/// The (agency, data year) of the `i`th submit: see [`AGENCY_BLOCK`].
+fn pair(i: u64) -> Option<(usize, u32)> {
+    let block = i / PAIRS_PER_BLOCK;
+    let j = i % PAIRS_PER_BLOCK;
+    let agency = block * AGENCY_BLOCK + j % AGENCY_BLOCK;
+    let year = FIRST_YEAR + u32::try_from(j / AGENCY_BLOCK).ok()?;
+    Some((usize::try_from(agency).ok()?, year))
+}
+
+/// Agencies needed for the first `pairs` submits.
+fn agencies_for(pairs: u64) -> anyhow::Result<usize> {
+    Ok(usize::try_from(
+        pairs.div_ceil(PAIRS_PER_BLOCK).max(1) * AGENCY_BLOCK,
+    )?)
+}
+
+/// The SubmitReport request of the `i`th submit, `None` when its agency is
+/// not registered yet.
 fn submit_request(shared: &Shared, agencies: &[String], i: u64) -> Option<pb::SubmitReportRequest> {
-    let agency = agencies.get(usize::try_from(i / YEARS_PER_AGENCY).ok()?)?;
-    let year = FIRST_YEAR + u32::try_from(i % YEARS_PER_AGENCY).ok()?;
+    let (n, year) = pair(i)?;
+    let agency = agencies.get(n)?;
     let mut report = (*shared.template).clone();
     if let Some(m) = report.metadata.as_mut() {
         m.agency_uscc = agency.clone();
@@ -515,6 +539,48 @@ fn submit_request(shared: &Shared, agencies: &[String], i: u64) -> Option<pb::Su
     })
 }
 
+/// CPU time (user + system) a process has used so far, from
+/// `/proc/PID/stat` (Linux; `None` elsewhere or when unreadable).
+fn cpu_time(pid: Option<u32>) -> Option<Duration> {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/stat"),
+        None => "/proc/self/stat".to_owned(),
+    };
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields overall, in clock ticks (USER_HZ, 100 on Linux).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(Duration::from_millis(
+        utime.saturating_add(stime).saturating_mul(10),
+    ))
+}
+
+/// CPU used by the server and by this program over a measurement.
+#[derive(Clone, Copy, Debug, Default)]
+struct Cpu {
+    server: Option<Duration>,
+    client: Option<Duration>,
+}
+
+impl Cpu {
+    fn now(server_pid: Option<u32>) -> Cpu {
+        Cpu {
+            server: server_pid.and_then(|p| cpu_time(Some(p))),
+            client: cpu_time(None),
+        }
+    }
+    fn since(self, before: Cpu) -> Cpu {
+        let diff = |a: Option<Duration>, b: Option<Duration>| Some(a?.saturating_sub(b?));
+        Cpu {
+            server: diff(self.server, before.server),
+            client: diff(self.client, before.client),
+        }
+    }
+}
+
 /// One measured point.
 #[derive(Debug)]
 struct Point {
@@ -522,6 +588,8 @@ struct Point {
     in_flight: usize,
     ok: u64,
     elapsed: Duration,
+    /// CPU used during the measured window (server and this program).
+    cpu: Cpu,
     hist: Histogram<u64>,
     errors: BTreeMap<String, u64>,
     /// SubmitReport ran out of registered (agency, year) pairs.
@@ -539,6 +607,16 @@ impl Point {
     }
     fn quantile_ms(&self, q: f64) -> f64 {
         self.hist.value_at_quantile(q) as f64 / 1000.0
+    }
+    /// Microseconds of CPU per successful call; "–" when unknown or when
+    /// too little CPU was used for /proc's 10 ms ticks to say.
+    fn cpu_per_call(&self, cpu: Option<Duration>) -> String {
+        match cpu {
+            Some(c) if self.ok > 0 && c >= Duration::from_millis(200) => {
+                format!("{:.0}", c.as_secs_f64() * 1e6 / self.ok as f64)
+            }
+            _ => "–".into(),
+        }
     }
 }
 
@@ -607,6 +685,7 @@ async fn run_point(
     shared: &Shared,
     warmup: Duration,
     duration: Duration,
+    server_pid: Option<u32>,
 ) -> anyhow::Result<Point> {
     let agencies = Arc::new(shared.agencies.lock().await.clone());
     let begin = Instant::now();
@@ -674,11 +753,17 @@ async fn run_point(
             anyhow::Ok(r)
         });
     }
+    // CPU counters at the start of the measured window.
+    let cpu_start = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        Cpu::now(server_pid)
+    });
     let mut point = Point {
         rpc,
         in_flight: n,
         ok: 0,
         elapsed: Duration::ZERO,
+        cpu: Cpu::default(),
         hist: new_hist()?,
         errors: BTreeMap::new(),
         exhausted: false,
@@ -710,6 +795,7 @@ async fn run_point(
     }
     point.ok = point.hist.len();
     point.elapsed = last_done.saturating_duration_since(measure_from);
+    point.cpu = Cpu::now(server_pid).since(cpu_start.await?);
     Ok(point)
 }
 
@@ -752,7 +838,7 @@ async fn ensure_pairs(
     // Twice the best rate seen so far, and never less than 4000 req/s.
     let need = (rate.max(2000.0) * 2.0 * seconds as f64).ceil() as u64;
     let want_pairs = used.saturating_add(need);
-    let want_agencies = usize::try_from(want_pairs.div_ceil(YEARS_PER_AGENCY))?;
+    let want_agencies = agencies_for(want_pairs)?;
     let have = shared.agencies.lock().await.len();
     if want_agencies > have {
         let t = Instant::now();
@@ -811,16 +897,32 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
     rpcs.sort();
     rpcs.dedup();
     let mut shared = shared;
-    if rpcs.contains(&Rpc::Get) || rpcs.contains(&Rpc::Submit) {
+    if rpcs.contains(&Rpc::Get) {
         let count = args.get_reports.max(1);
-        register_agencies(
-            &setup,
-            &shared,
-            count.div_ceil(usize::try_from(YEARS_PER_AGENCY)?).max(1),
-            4,
-        )
-        .await?;
+        register_agencies(&setup, &shared, agencies_for(u64::try_from(count)?)?, 4).await?;
         shared.get_names = Arc::new(presubmit(&setup, &shared, count).await?);
+        let name = shared.get_names.first().cloned().unwrap_or_default();
+        let got = ReportServiceClient::new(setup.clone())
+            .get_report(with_auth(
+                &shared,
+                pb::GetReportRequest {
+                    name: name.clone(),
+                    view: pb::ReportView::Latest.into(),
+                },
+            ))
+            .await
+            .with_context(|| format!("GetReport {name}"))?
+            .into_inner();
+        let findings = got.revision.as_ref().map_or(0, |r| r.findings.len());
+        eprintln!(
+            "gongkai-load: messages: SubmitReport request ≈ {} bytes; GetReport response {} bytes ({} of them the report, {findings} findings)",
+            prost::Message::encoded_len(shared.template.as_ref()) + 120,
+            prost::Message::encoded_len(&got),
+            got.revision
+                .as_ref()
+                .and_then(|r| r.report.as_ref())
+                .map_or(0, prost::Message::encoded_len),
+        );
     }
 
     let max_n = args.concurrency.iter().copied().max().unwrap_or(1);
@@ -835,8 +937,20 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
         }
     };
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
     eprintln!(
-        "gongkai-load: server {} ({}), {} s warm-up + {} s per point, channels: {}, {} cores",
+        "gongkai-load: {cores} cores, {model}; load average {}",
+        load_average()
+    );
+    eprintln!(
+        "gongkai-load: server {} ({}), {} s warm-up + {} s per point, channels: {}",
         server.addr,
         if server.child.is_some() {
             "started by gongkai-load"
@@ -849,9 +963,13 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
             Channels::Shared => "one shared",
             Channels::PerTask => "one per task",
         },
-        cores
     );
 
+    let server_pid = server
+        .child
+        .as_ref()
+        .and_then(Child::id)
+        .or(args.server_pid);
     let warmup = Duration::from_secs(args.warmup_secs);
     let duration = Duration::from_secs(args.duration_secs);
     let mut points = Vec::new();
@@ -871,7 +989,7 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
                 Channels::Shared => &channels[..],
                 Channels::PerTask => &channels[..n],
             };
-            let p = run_point(rpc, n, conns, &shared, warmup, duration).await?;
+            let p = run_point(rpc, n, conns, &shared, warmup, duration, server_pid).await?;
             if rpc == Rpc::Submit {
                 best_submit_rate = best_submit_rate.max(p.rate());
             }
@@ -890,8 +1008,18 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
             points.push(p);
         }
     }
+    eprintln!("gongkai-load: load average {}", load_average());
     print_results(&points);
     Ok(points.iter().all(|p| p.errors.is_empty() && !p.exhausted))
+}
+
+/// `/proc/loadavg`'s first three fields: other work on the machine skews
+/// the figures, so the run shows how busy it was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn health_rate(points: &[Point], n: usize) -> Option<f64> {
@@ -912,19 +1040,29 @@ fn ratio(points: &[Point], p: &Point) -> String {
 fn print_results(points: &[Point]) {
     println!();
     println!(
-        "{:<13} {:>9} {:>10} {:>9} {:>9} {:>10} {:>7}",
-        "rpc", "in flight", "req/s", "p50 ms", "p99 ms", "vs health", "errors"
+        "{:<13} {:>9} {:>10} {:>9} {:>9} {:>10} {:>7} {:>12} {:>12}",
+        "rpc",
+        "in flight",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "vs health",
+        "errors",
+        "server µs/op",
+        "client µs/op"
     );
     for p in points {
         println!(
-            "{:<13} {:>9} {:>10.0} {:>9.2} {:>9.2} {:>10} {:>7}",
+            "{:<13} {:>9} {:>10.0} {:>9.2} {:>9.2} {:>10} {:>7} {:>12} {:>12}",
             p.rpc.label(),
             p.in_flight,
             p.rate(),
             p.quantile_ms(0.5),
             p.quantile_ms(0.99),
             ratio(points, p),
-            p.errors.values().sum::<u64>()
+            p.errors.values().sum::<u64>(),
+            p.cpu_per_call(p.cpu.server),
+            p.cpu_per_call(p.cpu.client)
         );
     }
     for p in points {
@@ -970,17 +1108,21 @@ fn print_results(points: &[Point]) {
     }
 
     println!();
-    println!("| RPC | in flight | req/s | p50 (ms) | p99 (ms) | vs Health/Check |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| RPC | in flight | req/s | p50 (ms) | p99 (ms) | vs Health/Check | server CPU µs/call | client CPU µs/call |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for p in points {
         println!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
             p.rpc.label(),
             p.in_flight,
             p.rate(),
             p.quantile_ms(0.5),
             p.quantile_ms(0.99),
-            ratio(points, p)
+            ratio(points, p),
+            p.cpu_per_call(p.cpu.server),
+            p.cpu_per_call(p.cpu.client)
         );
     }
 }
