@@ -1,13 +1,19 @@
 //! The sled backend.
 //!
-//! Writes are serialised by one lock (the audit chain is a sequence anyway):
-//! read what the write depends on, plan every insert and removal, apply them
-//! in one multi-tree transaction, release the lock, then wait for the group
-//! commit to make them durable. Reads never take the lock.
+//! A write reads what it depends on, plans every insert and removal and
+//! applies them inside one multi-tree sled transaction. sled 0.34.7 runs each
+//! transaction under its global exclusive lock, so the reads and writes of one
+//! write are one point in time and the audit chain stays a sequence, while
+//! writers still arrive at sled side by side and the group commit (waited on
+//! after the transaction) batches their flushes. What can be computed before
+//! (the revision's bytes and hash) is, outside the lock. A gate (an RwLock)
+//! lets report writes share and gives changes to the supervision tree, backup
+//! and verify the store alone: they scan, and scans cannot run inside a
+//! transaction.
 
 use std::{
     path::{Path, PathBuf},
-    sync::{Mutex, PoisonError},
+    sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
     time::SystemTime,
 };
 
@@ -96,7 +102,7 @@ impl Default for StoreOptions {
 pub struct SledStore {
     db: sled::Db,
     trees: Vec<sled::Tree>,
-    write_lock: Mutex<()>,
+    gate: RwLock<()>,
     commit: GroupCommit,
     path: PathBuf,
 }
@@ -130,7 +136,93 @@ impl Plan {
 /// What a write produced, for the caller and for a retried request id.
 enum Outcome {
     Agency(Agency),
+    /// The revision the caller prepared was written.
+    Prepared,
+    /// A retried request: the first call's revision.
     Revision(Box<ReportRevision>),
+}
+
+/// Which side of the gate a write holds.
+enum Gate<'a> {
+    #[allow(dead_code)] // held, not read
+    Shared(RwLockReadGuard<'a, ()>),
+    #[allow(dead_code)]
+    Exclusive(RwLockWriteGuard<'a, ()>),
+}
+
+/// What a write's transaction did.
+enum Done {
+    Wrote(Outcome),
+    Replay(IdempotencyRecord),
+}
+
+/// A revision made before the write's transaction: its bytes, hash and the
+/// state it puts the report in. Its number is `expected + 1`, which the
+/// transaction confirms.
+pub(crate) struct Prepared {
+    record: ReportRevision,
+    bytes: sled::IVec,
+    sha256: Vec<u8>,
+}
+
+/// Where a write reads: the store, or inside the write's transaction sled's
+/// transactional view (plain reads there would wait on the lock it holds).
+pub(crate) trait Reader {
+    fn raw(&self, t: T, key: &[u8]) -> Result<Option<sled::IVec>>;
+}
+
+impl Reader for SledStore {
+    fn raw(&self, t: T, key: &[u8]) -> Result<Option<sled::IVec>> {
+        Ok(self.tree(t).get(key)?)
+    }
+}
+
+/// sled's transactional view of every tree, in [`T`] order.
+pub(crate) struct TxView<'a>(&'a [sled::transaction::TransactionalTree]);
+
+fn tx_err(e: sled::transaction::UnabortableTransactionError) -> StoreError {
+    StoreError::Io(format!("transaction: {e}"))
+}
+
+impl Reader for TxView<'_> {
+    fn raw(&self, t: T, key: &[u8]) -> Result<Option<sled::IVec>> {
+        let tree = self.0.get(t as usize).ok_or_else(|| {
+            StoreError::Io(format!(
+                "tree {} missing from the transaction",
+                TREE_NAMES[t as usize]
+            ))
+        })?;
+        tree.get(key).map_err(tx_err)
+    }
+}
+
+/// A stored message, decoded, naming the tree and key when it does not decode.
+fn read_msg<M: Message + Default>(r: &impl Reader, t: T, key: &[u8]) -> Result<Option<M>> {
+    match r.raw(t, key)? {
+        None => Ok(None),
+        Some(v) => codec::decode(TREE_NAMES[t as usize], key, &v).map(Some),
+    }
+}
+
+/// The agency's ancestors, nearest first (not itself).
+fn ancestors_in(r: &impl Reader, uscc: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut at = uscc.to_owned();
+    for _ in 0..MAX_DEPTH {
+        let Some(a) = read_msg::<Agency>(r, T::Agencies, at.as_bytes())? else {
+            return Err(StoreError::NotFound(agency_name(&at)));
+        };
+        if a.supervisor.is_empty() {
+            return Ok(out);
+        }
+        at = supervisor_code(&a.supervisor).to_owned();
+        out.push(at.clone());
+    }
+    Err(StoreError::Corrupt {
+        tree: "agencies",
+        key: hex::encode(uscc),
+        reason: format!("supervision chain deeper than {MAX_DEPTH}"),
+    })
 }
 
 fn sha256(bytes: &[u8]) -> Vec<u8> {
@@ -214,7 +306,7 @@ impl SledStore {
         Ok(SledStore {
             db,
             trees,
-            write_lock: Mutex::new(()),
+            gate: RwLock::new(()),
             commit,
             path,
         })
@@ -246,33 +338,22 @@ impl SledStore {
     }
 
     fn get<M: Message + Default>(&self, t: T, key: &[u8]) -> Result<Option<M>> {
-        match self.tree(t).get(key)? {
-            None => Ok(None),
-            Some(v) => codec::decode(TREE_NAMES[t as usize], key, &v).map(Some),
-        }
+        read_msg(self, t, key)
+    }
+
+    fn shared(&self) -> Gate<'_> {
+        Gate::Shared(self.gate.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn exclusive(&self) -> Gate<'_> {
+        Gate::Exclusive(self.gate.write().unwrap_or_else(PoisonError::into_inner))
     }
 
     // ------------------------------------------------------------ the tree
 
     /// The agency's ancestors, nearest first (not itself).
     fn ancestors(&self, uscc: &str) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        let mut at = uscc.to_owned();
-        for _ in 0..MAX_DEPTH {
-            let Some(a) = self.get::<Agency>(T::Agencies, at.as_bytes())? else {
-                return Err(StoreError::NotFound(agency_name(&at)));
-            };
-            if a.supervisor.is_empty() {
-                return Ok(out);
-            }
-            at = supervisor_code(&a.supervisor).to_owned();
-            out.push(at.clone());
-        }
-        Err(StoreError::Corrupt {
-            tree: "agencies",
-            key: hex::encode(uscc),
-            reason: format!("supervision chain deeper than {MAX_DEPTH}"),
-        })
+        ancestors_in(self, uscc)
     }
 
     /// The agency and every agency under it.
@@ -299,36 +380,63 @@ impl SledStore {
 
     // ------------------------------------------------------------ writing
 
-    /// Runs one write: idempotency, plan, audit event, transaction, durability.
+    /// Runs one write: idempotency, plan, audit event and apply in one
+    /// transaction, then durability. `gate` is released before waiting.
     fn write(
         &self,
+        gate: Gate<'_>,
         w: &WriteMeta,
-        fingerprint: Vec<u8>,
-        plan_write: impl FnOnce(&mut Plan) -> Result<(Outcome, AuditDraft)>,
+        fingerprint: &[u8],
+        plan_write: impl Fn(&TxView<'_>, &mut Plan) -> Result<(Outcome, AuditDraft)>,
     ) -> Result<Outcome> {
         // Request ids are each principal's own: one caller's id never
         // replays another's result.
         keys::request_id(&w.request_id)?;
         let request_key = format!("{}/{}", w.principal, w.request_id).into_bytes();
-        let guard = self
-            .write_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(rec) = self.get::<IdempotencyRecord>(T::Requests, &request_key)? {
-            drop(guard);
-            if rec.request_sha256 != fingerprint {
-                return Err(StoreError::RequestIdReused(w.request_id.clone()));
-            }
-            // The first call may still be waiting for its flush.
-            self.commit.wait_durable()?;
-            return self.replay(&rec);
+        let result: std::result::Result<Done, TransactionError<StoreError>> =
+            self.trees.as_slice().transaction(|trees| {
+                let r = TxView(trees);
+                let step = || -> Result<Done> {
+                    if let Some(rec) = read_msg::<IdempotencyRecord>(&r, T::Requests, &request_key)?
+                    {
+                        if rec.request_sha256 != fingerprint {
+                            return Err(StoreError::RequestIdReused(w.request_id.clone()));
+                        }
+                        return Ok(Done::Replay(rec));
+                    }
+                    let mut plan = Plan::new();
+                    let (outcome, audit) = plan_write(&r, &mut plan)?;
+                    Self::plan_event(&r, &mut plan, w, &request_key, fingerprint, audit)?;
+                    for (tree, batch) in trees.iter().zip(&plan.batches) {
+                        tree.apply_batch(batch).map_err(tx_err)?;
+                    }
+                    Ok(Done::Wrote(outcome))
+                };
+                step().map_err(ConflictableTransactionError::Abort)
+            });
+        drop(gate);
+        let done = result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::from(e),
+        })?;
+        // A replayed first call may itself still be waiting for its flush.
+        self.commit.wait_durable()?;
+        match done {
+            Done::Wrote(outcome) => Ok(outcome),
+            Done::Replay(rec) => self.replay(&rec),
         }
-        let mut plan = Plan::new();
-        let (outcome, audit) = plan_write(&mut plan)?;
+    }
 
-        let head = self
-            .get::<AuditHead>(T::Meta, AUDIT_HEAD_KEY)?
-            .unwrap_or_default();
+    /// Plans the audit event, the chain head and the request record of a write.
+    fn plan_event(
+        r: &TxView<'_>,
+        plan: &mut Plan,
+        w: &WriteMeta,
+        request_key: &[u8],
+        fingerprint: &[u8],
+        audit: AuditDraft,
+    ) -> Result<()> {
+        let head = read_msg::<AuditHead>(r, T::Meta, AUDIT_HEAD_KEY)?.unwrap_or_default();
         let sequence = head
             .sequence
             .checked_add(1)
@@ -364,32 +472,15 @@ impl SledStore {
         );
         plan.put(
             T::Requests,
-            &request_key,
+            request_key,
             codec::encode(&IdempotencyRecord {
-                request_sha256: fingerprint,
+                request_sha256: fingerprint.to_vec(),
                 resource: audit.resource,
                 revision: audit.revision,
                 event_sequence: sequence,
             }),
         );
-        self.apply(&plan)?;
-        drop(guard);
-        self.commit.wait_durable()?;
-        Ok(outcome)
-    }
-
-    fn apply(&self, plan: &Plan) -> Result<()> {
-        let result: std::result::Result<(), TransactionError<StoreError>> =
-            self.trees.as_slice().transaction(|trees| {
-                for (tree, batch) in trees.iter().zip(&plan.batches) {
-                    tree.apply_batch(batch)?;
-                }
-                Ok::<(), ConflictableTransactionError<StoreError>>(())
-            });
-        result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::from(e),
-        })
+        Ok(())
     }
 
     fn replay(&self, rec: &IdempotencyRecord) -> Result<Outcome> {
@@ -443,11 +534,13 @@ impl SledStore {
         Ok(())
     }
 
-    /// Plans a new revision of a report and everything it moves.
+    /// Makes a revision ahead of its write: number `expected + 1`, the state
+    /// `op` leads to, `content` (or, for a review action, the content of
+    /// revision `expected`, read now: revisions never change, and the
+    /// transaction confirms `expected` is still the latest).
     #[allow(clippy::too_many_arguments)] // one write's whole context, used once
-    fn plan_revision(
+    fn prepare(
         &self,
-        plan: &mut Plan,
         w: &WriteMeta,
         key: &ReportKey,
         expected: u32,
@@ -455,12 +548,52 @@ impl SledStore {
         content: Option<AnnualReport>,
         checked: Checked,
         comments: Vec<ReviewComment>,
+    ) -> Result<Prepared> {
+        let number = expected
+            .checked_add(1)
+            .ok_or_else(|| StoreError::InvalidArgument("revision numbers exhausted".into()))?;
+        let content = match content {
+            Some(c) => Some(c),
+            None if expected == 0 => None,
+            None => self.revision(key, expected)?.and_then(|r| r.report),
+        };
+        let record = ReportRevision {
+            name: format!("{}/revisions/{number}", key.name()),
+            revision: number,
+            state: state::target(op).into(),
+            report: content,
+            findings: checked.findings,
+            ruleset_version: checked.ruleset_version,
+            author: w.principal.clone(),
+            create_time: Some(timestamp(w.time)),
+            comments,
+            previous_revision: expected,
+            request_id: w.request_id.clone(),
+        };
+        let bytes = codec::encode(&record);
+        let sha256 = sha256(&bytes);
+        Ok(Prepared {
+            record,
+            bytes: sled::IVec::from(bytes),
+            sha256,
+        })
+    }
+
+    /// Plans a prepared revision and everything it moves, after checking
+    /// (inside the transaction) that it is still the next one.
+    fn plan_revision(
+        r: &TxView<'_>,
+        plan: &mut Plan,
+        key: &ReportKey,
+        expected: u32,
+        op: Op,
+        prepared: &Prepared,
     ) -> Result<(Outcome, AuditDraft)> {
         let report_key = keys::report(key)?;
-        if self.tree(T::Agencies).get(key.uscc.as_bytes())?.is_none() {
+        if r.raw(T::Agencies, key.uscc.as_bytes())?.is_none() {
             return Err(StoreError::NotFound(agency_name(&key.uscc)));
         }
-        let head = self.get::<ReportHead>(T::Heads, &report_key)?;
+        let head = read_msg::<ReportHead>(r, T::Heads, &report_key)?;
         let latest = head.as_ref().map_or(0, |h| h.latest_revision);
         if expected != latest {
             return Err(StoreError::Conflict {
@@ -480,34 +613,16 @@ impl SledStore {
                 action: op.verb(),
             });
         };
-        let content = match content {
-            Some(c) => c,
-            None => self
-                .revision(key, latest)?
-                .and_then(|r| r.report)
-                .ok_or_else(|| {
-                    StoreError::NotFound(format!("{}/revisions/{latest}", key.name()))
-                })?,
-        };
-        let number = latest
-            .checked_add(1)
-            .ok_or_else(|| StoreError::InvalidArgument("revision numbers exhausted".into()))?;
-        let record = ReportRevision {
-            name: format!("{}/revisions/{number}", key.name()),
-            revision: number,
-            state: to.into(),
-            report: Some(content),
-            findings: checked.findings,
-            ruleset_version: checked.ruleset_version,
-            author: w.principal.clone(),
-            create_time: Some(timestamp(w.time)),
-            comments,
-            previous_revision: latest,
-            request_id: w.request_id.clone(),
-        };
-        let bytes = codec::encode(&record);
-        let record_sha256 = sha256(&bytes);
-        plan.put(T::Revisions, keys::revision(key, number)?, &bytes);
+        if prepared.record.report.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "{}/revisions/{latest}",
+                key.name()
+            )));
+        }
+        let number = prepared.record.revision;
+        if let Some(b) = plan.batches.get_mut(T::Revisions as usize) {
+            b.insert(keys::revision(key, number)?, prepared.bytes.clone());
+        }
         let approved = match (to, head.as_ref()) {
             (ReviewState::Approved, _) => number,
             (_, Some(h)) => h.approved_revision,
@@ -522,24 +637,30 @@ impl SledStore {
                 approved_revision: approved,
             }),
         );
-        plan.put(
-            T::ByYear,
-            keys::join(&[&keys::year(key.year)?, key.uscc.as_bytes()]),
-            [],
-        );
-        let mut area = vec![key.uscc.clone()];
-        area.extend(self.ancestors(&key.uscc)?);
-        if let Some(old) = from {
-            Self::plan_report_index(plan, key, old, &area, false)?;
+        // Index entries change only with the state, and by_year and the
+        // area_year entries only with a report's first revision.
+        if from != Some(to) {
+            let mut area = vec![key.uscc.clone()];
+            area.extend(ancestors_in(r, &key.uscc)?);
+            if let Some(old) = from {
+                Self::plan_report_index(plan, key, old, &area, false)?;
+            }
+            Self::plan_report_index(plan, key, to, &area, true)?;
         }
-        Self::plan_report_index(plan, key, to, &area, true)?;
+        if head.is_none() {
+            plan.put(
+                T::ByYear,
+                keys::join(&[&keys::year(key.year)?, key.uscc.as_bytes()]),
+                [],
+            );
+        }
         Ok((
-            Outcome::Revision(Box::new(record)),
+            Outcome::Prepared,
             AuditDraft {
                 action: op.audit_action(),
                 resource: key.name(),
                 revision: number,
-                record_sha256,
+                record_sha256: prepared.sha256.clone(),
             },
         ))
     }
@@ -686,17 +807,14 @@ impl ReportStore for SledStore {
             )));
         }
         let fp = fingerprint("register_agency", &[&agency.encode_to_vec()]);
-        let out = self.write(w, fp, |plan| {
-            if self
-                .tree(T::Agencies)
-                .get(agency.uscc.as_bytes())?
-                .is_some()
-            {
+        // Exclusive: a tree change must not interleave with set_supervisor's scans.
+        let out = self.write(self.exclusive(), w, &fp, |r, plan| {
+            if r.raw(T::Agencies, agency.uscc.as_bytes())?.is_some() {
                 return Err(StoreError::AlreadyExists(agency_name(&agency.uscc)));
             }
             let supervisor = named_supervisor(&agency.supervisor)?.unwrap_or_default();
             if !supervisor.is_empty() {
-                if self.tree(T::Agencies).get(supervisor.as_bytes())?.is_none() {
+                if r.raw(T::Agencies, supervisor.as_bytes())?.is_none() {
                     return Err(StoreError::NotFound(format!(
                         "supervisor {}",
                         agency_name(&supervisor)
@@ -723,7 +841,9 @@ impl ReportStore for SledStore {
         })?;
         match out {
             Outcome::Agency(a) => Ok(a),
-            Outcome::Revision(_) => Err(StoreError::RequestIdReused(w.request_id.clone())),
+            Outcome::Prepared | Outcome::Revision(_) => {
+                Err(StoreError::RequestIdReused(w.request_id.clone()))
+            }
         }
     }
 
@@ -747,10 +867,23 @@ impl ReportStore for SledStore {
                 &expected_version.to_be_bytes(),
             ],
         );
-        let out = self.write(w, fp, |plan| {
-            let current = self
-                .get::<Agency>(T::Agencies, uscc.as_bytes())?
-                .ok_or_else(|| StoreError::NotFound(agency_name(uscc)))?;
+        // Exclusive: the scans below must see the tree no other write is changing.
+        let gate = self.exclusive();
+        let current = self
+            .get::<Agency>(T::Agencies, uscc.as_bytes())?
+            .ok_or_else(|| StoreError::NotFound(agency_name(uscc)))?;
+        let members = self.subtree(uscc)?;
+        let mut reports = Vec::new();
+        for m in &members {
+            for kv in self.tree(T::Heads).scan_prefix(m.as_bytes()) {
+                let (k, v) = kv?;
+                let head: ReportHead = codec::decode("heads", &k, &v)?;
+                reports.push((keys::parse_report("heads", &k)?, head.latest_state()));
+            }
+        }
+        let out = self.write(gate, w, &fp, |r, plan| {
+            let current = read_msg::<Agency>(r, T::Agencies, uscc.as_bytes())?
+                .unwrap_or_else(|| current.clone());
             if current.version != expected_version {
                 return Err(StoreError::Conflict {
                     resource: agency_name(uscc),
@@ -758,9 +891,8 @@ impl ReportStore for SledStore {
                     actual: current.version,
                 });
             }
-            let members = self.subtree(uscc)?;
             if let Some(s) = &new_sup {
-                if self.tree(T::Agencies).get(s.as_bytes())?.is_none() {
+                if r.raw(T::Agencies, s.as_bytes())?.is_none() {
                     return Err(StoreError::NotFound(format!(
                         "supervisor {}",
                         agency_name(s)
@@ -778,33 +910,28 @@ impl ReportStore for SledStore {
                 }
             }
             let old_sup = supervisor_code(&current.supervisor).to_owned();
-            let old_above = self.ancestors(uscc)?;
+            let old_above = ancestors_in(r, uscc)?;
             let new_above = match &new_sup {
                 Some(s) => {
                     let mut v = vec![s.clone()];
-                    v.extend(self.ancestors(s)?);
+                    v.extend(ancestors_in(r, s)?);
                     v
                 }
                 None => Vec::new(),
             };
             // Move every report of the subtree from the old ancestors' area
             // indexes to the new ones'.
-            for m in &members {
-                for kv in self.tree(T::Heads).scan_prefix(m.as_bytes()) {
-                    let (k, v) = kv?;
-                    let key = keys::parse_report("heads", &k)?;
-                    let head: ReportHead = codec::decode("heads", &k, &v)?;
-                    let year = keys::year(key.year)?;
-                    for a in &old_above {
-                        plan.del(
-                            T::AreaYear,
-                            keys::join(&[a.as_bytes(), &year, m.as_bytes()]),
-                        );
-                    }
-                    Self::plan_report_index(plan, &key, head.latest_state(), &old_above, false)?;
-                    // Removal then insertion: by_state ends up unchanged.
-                    Self::plan_report_index(plan, &key, head.latest_state(), &new_above, true)?;
+            for (key, state) in &reports {
+                let year = keys::year(key.year)?;
+                for a in &old_above {
+                    plan.del(
+                        T::AreaYear,
+                        keys::join(&[a.as_bytes(), &year, key.uscc.as_bytes()]),
+                    );
                 }
+                Self::plan_report_index(plan, key, *state, &old_above, false)?;
+                // Removal then insertion: by_state ends up unchanged.
+                Self::plan_report_index(plan, key, *state, &new_above, true)?;
             }
             if !old_sup.is_empty() {
                 plan.del(
@@ -826,7 +953,7 @@ impl ReportStore for SledStore {
             let stored = Agency {
                 supervisor: new_sup.as_deref().map(agency_name).unwrap_or_default(),
                 version,
-                ..current
+                ..current.clone()
             };
             let audit =
                 Self::plan_agency_version(plan, &stored, AuditAction::AgencySupervisorChanged)?;
@@ -834,7 +961,9 @@ impl ReportStore for SledStore {
         })?;
         match out {
             Outcome::Agency(a) => Ok(a),
-            Outcome::Revision(_) => Err(StoreError::RequestIdReused(w.request_id.clone())),
+            Outcome::Prepared | Outcome::Revision(_) => {
+                Err(StoreError::RequestIdReused(w.request_id.clone()))
+            }
         }
     }
 
@@ -871,19 +1000,20 @@ impl ReportStore for SledStore {
                 &report.encode_to_vec(),
             ],
         );
-        let out = self.write(w, fp, |plan| {
-            self.plan_revision(
-                plan,
-                w,
-                key,
-                expected,
-                Op::SaveDraft,
-                Some(report),
-                checked,
-                Vec::new(),
-            )
+        let prepared = self.prepare(
+            w,
+            key,
+            expected,
+            Op::SaveDraft,
+            Some(report),
+            checked,
+            Vec::new(),
+        )?;
+        let out = self.write(self.shared(), w, &fp, |r, plan| {
+            Self::plan_revision(r, plan, key, expected, Op::SaveDraft, &prepared)
         })?;
         match out {
+            Outcome::Prepared => Ok(prepared.record),
             Outcome::Revision(r) => Ok(*r),
             Outcome::Agency(_) => Err(StoreError::RequestIdReused(w.request_id.clone())),
         }
@@ -907,10 +1037,12 @@ impl ReportStore for SledStore {
         let mut parts: Vec<&[u8]> = vec![name.as_bytes(), &expected_bytes];
         parts.extend(encoded.iter().map(Vec::as_slice));
         let fp = fingerprint(op.verb(), &parts);
-        let out = self.write(w, fp, |plan| {
-            self.plan_revision(plan, w, key, expected, op, None, checked, comments)
+        let prepared = self.prepare(w, key, expected, op, None, checked, comments)?;
+        let out = self.write(self.shared(), w, &fp, |r, plan| {
+            Self::plan_revision(r, plan, key, expected, op, &prepared)
         })?;
         match out {
+            Outcome::Prepared => Ok(prepared.record),
             Outcome::Revision(r) => Ok(*r),
             Outcome::Agency(_) => Err(StoreError::RequestIdReused(w.request_id.clone())),
         }
@@ -1014,19 +1146,13 @@ impl ReportStore for SledStore {
     fn verify(&self) -> Result<Verification> {
         // A write in flight could show an event without its chain head (or
         // the reverse) to an unlocked reader; verify one point in time.
-        let _guard = self
-            .write_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _gate = self.exclusive();
         verify(self)
     }
 
     fn backup(&self, path: &Path) -> Result<BackupStats> {
         // Holding the write lock makes the copy one consistent point in time.
-        let _guard = self
-            .write_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _gate = self.exclusive();
         backup::write(self, path)
     }
 

@@ -44,16 +44,25 @@ impl Op {
     }
 }
 
+/// The state an operation leads to whenever the machine allows it.
+pub(crate) fn target(op: Op) -> ReviewState {
+    match op {
+        Op::SaveDraft => ReviewState::Draft,
+        Op::Review(Action::Submit) => ReviewState::Submitted,
+        Op::Review(Action::Approve) => ReviewState::Approved,
+        Op::Review(Action::Return) => ReviewState::Returned,
+    }
+}
+
 /// The state an operation leads to from the latest state (`None`: no
 /// revision yet), or `None` when the machine forbids it.
 pub(crate) fn next(latest: Option<ReviewState>, op: Op) -> Option<ReviewState> {
     use ReviewState::{Approved, Draft, Returned, Submitted};
     match (latest, op) {
         // A report under review cannot be edited until the office decides.
-        (None | Some(Draft | Returned | Approved), Op::SaveDraft) => Some(Draft),
-        (Some(Draft), Op::Review(Action::Submit)) => Some(Submitted),
-        (Some(Submitted), Op::Review(Action::Approve)) => Some(Approved),
-        (Some(Submitted), Op::Review(Action::Return)) => Some(Returned),
+        (None | Some(Draft | Returned | Approved), Op::SaveDraft)
+        | (Some(Draft), Op::Review(Action::Submit))
+        | (Some(Submitted), Op::Review(Action::Approve | Action::Return)) => Some(target(op)),
         _ => None,
     }
 }
