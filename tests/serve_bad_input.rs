@@ -204,7 +204,7 @@ async fn malformed_names_are_invalid_argument() {
     assert_invalid(
         r,
         "name",
-        "a draft is saved to the report, not to a revision",
+        "names a revision; this call takes the report's name",
     );
     let r =
         w.c.submit(

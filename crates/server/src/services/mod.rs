@@ -184,6 +184,17 @@ pub(crate) fn report_name(field: &str, name: &str) -> Result<(ReportKey, Option<
     ))
 }
 
+/// `agencies/{uscc}/reports/{year}`, refusing a revision's name.
+pub(crate) fn report_only(field: &str, name: &str) -> Result<ReportKey, ApiError> {
+    match report_name(field, name)? {
+        (key, None) => Ok(key),
+        (_, Some(_)) => Err(ApiError::field(
+            field,
+            format!("'{name}' names a revision; this call takes the report's name"),
+        )),
+    }
+}
+
 /// Page size from a request: 0 → default, negative → error.
 pub(crate) fn page_size(n: i32) -> Result<u32, ApiError> {
     u32::try_from(n).map_err(|_| ApiError::field("page_size", format!("must be ≥ 0, got {n}")))

@@ -7,7 +7,7 @@ use gongkai_store::{
 };
 use tonic::{Request, Response, Status};
 
-use super::{Ctx, agency::write_meta, agency_code, page_size, report_name, summary};
+use super::{Ctx, agency::write_meta, agency_code, page_size, report_name, report_only, summary};
 use crate::{
     access::{self, READ_REPORT, Reach, WRITE_REPORT},
     auth::{Principal, Role, Scope},
@@ -223,13 +223,7 @@ impl ReportService for ReportApi {
         let ctx = self.0.clone();
         self.0
             .run("SaveDraft", request, |p, req| async move {
-                let (key, rev) = report_name("name", &req.name)?;
-                if rev.is_some() {
-                    return Err(ApiError::field(
-                        "name",
-                        "a draft is saved to the report, not to a revision",
-                    ));
-                }
+                let key = report_only("name", &req.name)?;
                 access::any_of(ctx.store.as_ref(), &p, &key.uscc, WRITE_REPORT)?;
                 let w = write_meta(request_id(&req.request_id)?, &p.name);
                 let report = to_domain(
@@ -268,13 +262,7 @@ impl ReportService for ReportApi {
         let ctx = self.0.clone();
         self.0
             .run("SubmitReport", request, |p, req| async move {
-                let (key, rev) = report_name("name", &req.name)?;
-                if rev.is_some() {
-                    return Err(ApiError::field(
-                        "name",
-                        "a report is submitted by its name, not a revision's",
-                    ));
-                }
+                let key = report_only("name", &req.name)?;
                 access::any_of(ctx.store.as_ref(), &p, &key.uscc, WRITE_REPORT)?;
                 let id = request_id(&req.request_id)?.to_owned();
                 let given = req.report.as_ref().map(to_domain).transpose()?;
@@ -410,10 +398,7 @@ impl ReportService for ReportApi {
         let ctx = self.0.clone();
         self.0
             .run("ListRevisions", request, |p, req| async move {
-                let (key, rev) = report_name("name", &req.name)?;
-                if rev.is_some() {
-                    return Err(ApiError::field("name", "name the report, not a revision"));
-                }
+                let key = report_only("name", &req.name)?;
                 access::any_of(ctx.store.as_ref(), &p, &key.uscc, READ_REPORT)?;
                 let page = PageRequest {
                     size: page_size(req.page_size)?,

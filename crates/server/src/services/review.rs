@@ -4,7 +4,7 @@ use gongkai_proto::v1::{self as pb, review_service_server::ReviewService};
 use gongkai_store::{Action, Checked, PageRequest, ReportFilter};
 use tonic::{Request, Response, Status};
 
-use super::{Ctx, agency::write_meta, page_size, report::request_id, report_name, summary};
+use super::{Ctx, agency::write_meta, page_size, report::request_id, report_only, summary};
 use crate::{
     access::{self, REVIEW_REPORT},
     auth::{Role, Scope},
@@ -31,10 +31,7 @@ impl ReviewApi {
                 method,
                 request,
                 |p, (name, expected, id, comments)| async move {
-                    let (key, rev) = report_name("name", &name)?;
-                    if rev.is_some() {
-                        return Err(ApiError::field("name", "name the report, not a revision"));
-                    }
+                    let key = report_only("name", &name)?;
                     access::any_of(ctx.store.as_ref(), &p, &key.uscc, REVIEW_REPORT)?;
                     let w = write_meta(request_id(&id)?, &p.name);
                     for (i, c) in comments.iter().enumerate() {
