@@ -14,11 +14,10 @@ use gongkai_proto::v1::{
     report_service_server::ReportServiceServer, review_service_server::ReviewServiceServer,
 };
 use tokio::{net::TcpListener, sync::Semaphore};
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{
     Status,
     body::Body,
-    transport::{Certificate, Identity, Server, ServerTlsConfig},
+    transport::{Certificate, Identity, Server, ServerTlsConfig, server::TcpIncoming},
 };
 use tower::{Layer, Service};
 
@@ -162,7 +161,10 @@ pub async fn serve(
         let _ = stop_accepting.send(());
     });
 
-    let server = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+    // TCP_NODELAY on every accepted connection: without it Nagle's algorithm
+    // and delayed ACKs hold small replies for 40 ms on loopback.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let server = router.serve_with_incoming_shutdown(incoming, async {
         let _ = stopped.await;
     });
     tokio::pin!(server);
