@@ -271,6 +271,17 @@ pub trait ReportStore: Send + Sync + 'static {
         report: gongkai_proto::v1::AnnualReport,
         checked: Checked,
     ) -> Result<ReportRevision>;
+    /// Saves a draft and submits it in one write (one transaction, one
+    /// flush): revisions `expected + 1` (draft) and `expected + 2`
+    /// (submitted), each with its audit event. Returns the submitted one.
+    fn save_and_submit(
+        &self,
+        w: &WriteMeta,
+        key: &ReportKey,
+        expected: u32,
+        report: gongkai_proto::v1::AnnualReport,
+        checked: Checked,
+    ) -> Result<ReportRevision>;
     /// Moves the report through the review state machine (submit, approve,
     /// return). The content is the latest revision's; `findings` are the
     /// checker's at this moment.

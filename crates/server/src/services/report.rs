@@ -287,27 +287,27 @@ impl ReportService for ReportApi {
                         if has_errors(&findings) {
                             return Err(ApiError::ReportInvalid(findings));
                         }
-                        let mut expected = expected;
-                        if req.report.is_some() {
-                            let w = write_meta(&format!("{id}#draft"), &principal);
-                            let draft = s.save_draft(
+                        let w = write_meta(&id, &principal);
+                        // With content: the draft and its submission are one
+                        // write (one transaction, one flush).
+                        let rev = if req.report.is_some() {
+                            s.save_and_submit(
                                 &w,
                                 &key,
                                 expected,
                                 pb::AnnualReport::from(&report),
                                 checked(&findings),
-                            )?;
-                            expected = draft.revision;
-                        }
-                        let w = write_meta(&format!("{id}#submit"), &principal);
-                        let rev = s.transition(
-                            &w,
-                            &key,
-                            expected,
-                            Action::Submit,
-                            checked(&findings),
-                            Vec::new(),
-                        )?;
+                            )?
+                        } else {
+                            s.transition(
+                                &w,
+                                &key,
+                                expected,
+                                Action::Submit,
+                                checked(&findings),
+                                Vec::new(),
+                            )?
+                        };
                         Ok((rev, Verdict::of(&findings)))
                     })
                     .await?;
