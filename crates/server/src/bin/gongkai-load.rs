@@ -67,6 +67,10 @@ const PAIRS_PER_BLOCK: u64 = AGENCY_BLOCK * YEARS_PER_AGENCY;
 /// The 31 characters of a 统一社会信用代码 (GB 32100-2015), in value order.
 const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
+/// A Health/Check p99 above this means the transport stalls (see the warning
+/// in [`print_results`]).
+const STALLED_BASELINE_P99_MS: f64 = 10.0;
+
 /// Longest any single call may take before it counts as an error.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -1079,6 +1083,25 @@ fn print_results(points: &[Point]) {
     }
 
     println!();
+    // Health/Check does no work in the server: a slow tail there is the
+    // transport stalling, and every ratio against it is then meaningless.
+    let stalled: Vec<&Point> = points
+        .iter()
+        .filter(|p| p.rpc == Rpc::Health && p.quantile_ms(0.99) > STALLED_BASELINE_P99_MS)
+        .collect();
+    for p in &stalled {
+        println!(
+            "  WARNING: Health/Check p99 is {:.1} ms at {} in flight: the transport itself stalls \
+             (on loopback typically Nagle + delayed ACK, 40 ms: are the server's accepted \
+             sockets TCP_NODELAY?); ratios at {} in flight compare against a crippled baseline",
+            p.quantile_ms(0.99),
+            p.in_flight,
+            p.in_flight
+        );
+    }
+    if !stalled.is_empty() {
+        println!();
+    }
     println!("Goals (issue 4, at 64 in flight):");
     let at = |rpc: Rpc| points.iter().find(|p| p.rpc == rpc && p.in_flight == 64);
     match (at(Rpc::Get), health_rate(points, 64)) {
@@ -1089,7 +1112,11 @@ fn print_results(points: &[Point]) {
                 100.0 * r,
                 g.rate(),
                 h,
-                if r >= 0.60 { "met" } else { "NOT met" }
+                match (r >= 0.60, stalled.iter().any(|p| p.in_flight == 64)) {
+                    (true, false) => "met",
+                    (true, true) => "met on paper only: the baseline stalled (see WARNING)",
+                    (false, _) => "NOT met",
+                }
             );
         }
         _ => println!(
