@@ -914,241 +914,80 @@ fn delta(v: Value) -> i64 {
     }
 }
 
+/// One T2 cell's wire mapping: a count or a signed change in a row message
+/// (`count row.field`, `delta row.field`), a count at the top level
+/// (`count field`), or money (`money field` / `money row.field`).
+macro_rules! t2_cell {
+    (count $row:ident . $field:ident) => {
+        T2ProtoCell {
+            read: |p| Ok(Value::Count(p.$row.as_ref().map_or(0, |r| r.$field))),
+            write: |p, v| p.$row.get_or_insert_default().$field = count(v),
+        }
+    };
+    (delta $row:ident . $field:ident) => {
+        T2ProtoCell {
+            read: |p| Ok(Value::Delta(p.$row.as_ref().map_or(0, |r| r.$field))),
+            write: |p, v| p.$row.get_or_insert_default().$field = delta(v),
+        }
+    };
+    (count $field:ident) => {
+        T2ProtoCell {
+            read: |p| Ok(Value::Count(p.$field)),
+            write: |p, v| p.$field = count(v),
+        }
+    };
+    (money $field:ident, $path:literal) => {
+        T2ProtoCell {
+            read: |p| money_of(p.$field.as_ref(), $path),
+            write: |p, v| p.$field = money_to(v),
+        }
+    };
+    (money $row:ident . $field:ident, $path:literal) => {
+        T2ProtoCell {
+            read: |p| money_of(p.$row.as_ref().and_then(|r| r.$field.as_ref()), $path),
+            write: |p, v| p.$row.get_or_insert_default().$field = money_to(v),
+        }
+    };
+}
+
 /// Wire mapping of [`T2_2021`]'s cells, in the same order.
 pub const T2_2021_PROTO: [T2ProtoCell<pb::ActiveDisclosure>; 10] = [
-    T2ProtoCell {
-        read: |p| Ok(Value::Count(p.regulations.as_ref().map_or(0, |r| r.issued))),
-        write: |p, v| p.regulations.get_or_insert_default().issued = count(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.regulations.as_ref().map_or(0, |r| r.repealed),
-            ))
-        },
-        write: |p, v| p.regulations.get_or_insert_default().repealed = count(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.regulations.as_ref().map_or(0, |r| r.in_force),
-            ))
-        },
-        write: |p, v| p.regulations.get_or_insert_default().in_force = count(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.normative_documents.as_ref().map_or(0, |r| r.issued),
-            ))
-        },
-        write: |p, v| p.normative_documents.get_or_insert_default().issued = count(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.normative_documents.as_ref().map_or(0, |r| r.repealed),
-            ))
-        },
-        write: |p, v| p.normative_documents.get_or_insert_default().repealed = count(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.normative_documents.as_ref().map_or(0, |r| r.in_force),
-            ))
-        },
-        write: |p, v| p.normative_documents.get_or_insert_default().in_force = count(v),
-    },
-    T2ProtoCell {
-        read: |p| Ok(Value::Count(p.licensing_decisions)),
-        write: |p, v| p.licensing_decisions = count(v),
-    },
-    T2ProtoCell {
-        read: |p| Ok(Value::Count(p.penalty_decisions)),
-        write: |p, v| p.penalty_decisions = count(v),
-    },
-    T2ProtoCell {
-        read: |p| Ok(Value::Count(p.coercion_decisions)),
-        write: |p, v| p.coercion_decisions = count(v),
-    },
-    T2ProtoCell {
-        read: |p| money_of(p.fees.as_ref(), "active_disclosure.fees"),
-        write: |p, v| p.fees = money_to(v),
-    },
+    t2_cell!(count regulations.issued),
+    t2_cell!(count regulations.repealed),
+    t2_cell!(count regulations.in_force),
+    t2_cell!(count normative_documents.issued),
+    t2_cell!(count normative_documents.repealed),
+    t2_cell!(count normative_documents.in_force),
+    t2_cell!(count licensing_decisions),
+    t2_cell!(count penalty_decisions),
+    t2_cell!(count coercion_decisions),
+    t2_cell!(money fees, "active_disclosure.fees"),
 ];
 
 /// Wire mapping of [`T2_2019`]'s cells, in the same order.
 pub const T2_2019_PROTO: [T2ProtoCell<pb::ActiveDisclosureTrial>; 22] = [
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.regulations.as_ref().map_or(0, |r| r.newly_made),
-            ))
-        },
-        write: |p, v| p.regulations.get_or_insert_default().newly_made = count(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.regulations.as_ref().map_or(0, |r| r.newly_published),
-            ))
-        },
-        write: |p, v| p.regulations.get_or_insert_default().newly_published = count(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.regulations.as_ref().map_or(0, |r| r.total_published),
-            ))
-        },
-        write: |p, v| p.regulations.get_or_insert_default().total_published = count(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.normative_documents.as_ref().map_or(0, |r| r.newly_made),
-            ))
-        },
-        write: |p, v| p.normative_documents.get_or_insert_default().newly_made = count(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.normative_documents
-                    .as_ref()
-                    .map_or(0, |r| r.newly_published),
-            ))
-        },
-        write: |p, v| {
-            p.normative_documents
-                .get_or_insert_default()
-                .newly_published = count(v)
-        },
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.normative_documents
-                    .as_ref()
-                    .map_or(0, |r| r.total_published),
-            ))
-        },
-        write: |p, v| {
-            p.normative_documents
-                .get_or_insert_default()
-                .total_published = count(v)
-        },
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.licensing.as_ref().map_or(0, |r| r.previous_year_items),
-            ))
-        },
-        write: |p, v| p.licensing.get_or_insert_default().previous_year_items = count(v),
-    },
-    T2ProtoCell {
-        read: |p| Ok(Value::Delta(p.licensing.as_ref().map_or(0, |r| r.change))),
-        write: |p, v| p.licensing.get_or_insert_default().change = delta(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.licensing.as_ref().map_or(0, |r| r.decisions),
-            ))
-        },
-        write: |p, v| p.licensing.get_or_insert_default().decisions = count(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.other_external_services
-                    .as_ref()
-                    .map_or(0, |r| r.previous_year_items),
-            ))
-        },
-        write: |p, v| {
-            p.other_external_services
-                .get_or_insert_default()
-                .previous_year_items = count(v)
-        },
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Delta(
-                p.other_external_services.as_ref().map_or(0, |r| r.change),
-            ))
-        },
-        write: |p, v| p.other_external_services.get_or_insert_default().change = delta(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.other_external_services
-                    .as_ref()
-                    .map_or(0, |r| r.decisions),
-            ))
-        },
-        write: |p, v| p.other_external_services.get_or_insert_default().decisions = count(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.penalty.as_ref().map_or(0, |r| r.previous_year_items),
-            ))
-        },
-        write: |p, v| p.penalty.get_or_insert_default().previous_year_items = count(v),
-    },
-    T2ProtoCell {
-        read: |p| Ok(Value::Delta(p.penalty.as_ref().map_or(0, |r| r.change))),
-        write: |p, v| p.penalty.get_or_insert_default().change = delta(v),
-    },
-    T2ProtoCell {
-        read: |p| Ok(Value::Count(p.penalty.as_ref().map_or(0, |r| r.decisions))),
-        write: |p, v| p.penalty.get_or_insert_default().decisions = count(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.coercion.as_ref().map_or(0, |r| r.previous_year_items),
-            ))
-        },
-        write: |p, v| p.coercion.get_or_insert_default().previous_year_items = count(v),
-    },
-    T2ProtoCell {
-        read: |p| Ok(Value::Delta(p.coercion.as_ref().map_or(0, |r| r.change))),
-        write: |p, v| p.coercion.get_or_insert_default().change = delta(v),
-    },
-    T2ProtoCell {
-        read: |p| Ok(Value::Count(p.coercion.as_ref().map_or(0, |r| r.decisions))),
-        write: |p, v| p.coercion.get_or_insert_default().decisions = count(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            Ok(Value::Count(
-                p.fees.as_ref().map_or(0, |r| r.previous_year_items),
-            ))
-        },
-        write: |p, v| p.fees.get_or_insert_default().previous_year_items = count(v),
-    },
-    T2ProtoCell {
-        read: |p| Ok(Value::Delta(p.fees.as_ref().map_or(0, |r| r.change))),
-        write: |p, v| p.fees.get_or_insert_default().change = delta(v),
-    },
-    T2ProtoCell {
-        read: |p| Ok(Value::Count(p.procurement.as_ref().map_or(0, |r| r.items))),
-        write: |p, v| p.procurement.get_or_insert_default().items = count(v),
-    },
-    T2ProtoCell {
-        read: |p| {
-            money_of(
-                p.procurement.as_ref().and_then(|r| r.amount.as_ref()),
-                "active_disclosure_trial.procurement.amount",
-            )
-        },
-        write: |p, v| p.procurement.get_or_insert_default().amount = money_to(v),
-    },
+    t2_cell!(count regulations.newly_made),
+    t2_cell!(count regulations.newly_published),
+    t2_cell!(count regulations.total_published),
+    t2_cell!(count normative_documents.newly_made),
+    t2_cell!(count normative_documents.newly_published),
+    t2_cell!(count normative_documents.total_published),
+    t2_cell!(count licensing.previous_year_items),
+    t2_cell!(delta licensing.change),
+    t2_cell!(count licensing.decisions),
+    t2_cell!(count other_external_services.previous_year_items),
+    t2_cell!(delta other_external_services.change),
+    t2_cell!(count other_external_services.decisions),
+    t2_cell!(count penalty.previous_year_items),
+    t2_cell!(delta penalty.change),
+    t2_cell!(count penalty.decisions),
+    t2_cell!(count coercion.previous_year_items),
+    t2_cell!(delta coercion.change),
+    t2_cell!(count coercion.decisions),
+    t2_cell!(count fees.previous_year_items),
+    t2_cell!(delta fees.change),
+    t2_cell!(count procurement.items),
+    t2_cell!(money procurement.amount, "active_disclosure_trial.procurement.amount"),
 ];
 
 /// T2: every cell of its format's layout, in block → row → column order.
