@@ -214,13 +214,18 @@ impl T3Row {
         &T3_ROWS[self as usize]
     }
 
-    /// The rows a format has, in published order.
+    /// The rows a format has, in published order: declaration order, except
+    /// that the trial format's single （六）其他处理 stands where R21..R23 do.
     pub fn rows_of(format: FormatVersion) -> impl Iterator<Item = T3Row> {
-        let order: &'static [T3Row] = match format {
-            FormatVersion::Current2021 => &PUBLISHED_2021,
-            FormatVersion::Trial2019 => &PUBLISHED_2019,
+        // T3_ROWS: R01..R20, R21..R23, R24, R25, OtherHandlingTrial.
+        let (first, rest) = T3_ROWS.split_at(20);
+        let (other, rest) = rest.split_at(3);
+        let (totals, trial) = rest.split_at(2);
+        let handling = match format {
+            FormatVersion::Current2021 => other,
+            FormatVersion::Trial2019 => trial,
         };
-        order.iter().copied()
+        first.iter().chain(handling).chain(totals).map(|s| s.row)
     }
 
     /// The outcome rows (三、本年度办理结果 (一)..(六)) whose sum is R24.
@@ -240,63 +245,6 @@ impl T3Row {
         )
     }
 }
-
-/// T3 rows of the 2021 format in published order.
-const PUBLISHED_2021: [T3Row; 25] = [
-    T3Row::R01,
-    T3Row::R02,
-    T3Row::R03,
-    T3Row::R04,
-    T3Row::R05,
-    T3Row::R06,
-    T3Row::R07,
-    T3Row::R08,
-    T3Row::R09,
-    T3Row::R10,
-    T3Row::R11,
-    T3Row::R12,
-    T3Row::R13,
-    T3Row::R14,
-    T3Row::R15,
-    T3Row::R16,
-    T3Row::R17,
-    T3Row::R18,
-    T3Row::R19,
-    T3Row::R20,
-    T3Row::R21,
-    T3Row::R22,
-    T3Row::R23,
-    T3Row::R24,
-    T3Row::R25,
-];
-
-/// T3 rows of the 2019 trial format in published order: （六）其他处理 is one
-/// row, between (五) and （七）总计.
-const PUBLISHED_2019: [T3Row; 23] = [
-    T3Row::R01,
-    T3Row::R02,
-    T3Row::R03,
-    T3Row::R04,
-    T3Row::R05,
-    T3Row::R06,
-    T3Row::R07,
-    T3Row::R08,
-    T3Row::R09,
-    T3Row::R10,
-    T3Row::R11,
-    T3Row::R12,
-    T3Row::R13,
-    T3Row::R14,
-    T3Row::R15,
-    T3Row::R16,
-    T3Row::R17,
-    T3Row::R18,
-    T3Row::R19,
-    T3Row::R20,
-    T3Row::OtherHandlingTrial,
-    T3Row::R24,
-    T3Row::R25,
-];
 
 /// Number of T3 row slots (25 rows plus the trial format's single row).
 pub const T3_ROW_SLOTS: usize = 26;
