@@ -27,14 +27,14 @@ fn bench(c: &mut Criterion) {
             black_box(
                 report
                     .as_ref()
-                    .map(|r| gongkai_domain::check(black_box(r), None)),
+                    .map(|r| gongkai_domain::check_alone(black_box(r))),
             )
         })
     });
     g.bench_function("import_and_check", |b| {
         b.iter(|| {
             let imported = gongkai_document::import(black_box(SAMPLE));
-            black_box(imported.map(|i| gongkai_domain::check(&i.report, None)))
+            black_box(imported.map(|i| gongkai_domain::check_alone(&i.report)))
         })
     });
     g.finish();

@@ -62,6 +62,17 @@ pub fn check(report: &Report, previous: Option<&Report>) -> Result<Vec<Finding>,
             });
         }
     }
+    Ok(run_rules(report, previous))
+}
+
+/// Checks a report on its own: every rule but the cross-year ones. Cannot
+/// fail, since only a mismatched previous report can.
+pub fn check_alone(report: &Report) -> Vec<Finding> {
+    run_rules(report, None)
+}
+
+/// Every rule, with `previous` already known to be the year before.
+fn run_rules(report: &Report, previous: Option<&Report>) -> Vec<Finding> {
     let mut out = Vec::new();
     metadata_rules(report, &mut out);
     sections_rule(report, &mut out);
@@ -86,7 +97,7 @@ pub fn check(report: &Report, previous: Option<&Report>) -> Result<Vec<Finding>,
     out.retain(|f| catalogue::rule(f.rule).is_none_or(|r| r.applies_to(year)));
     // Stable: each rule's findings stay in table order.
     out.sort_by_key(|f| catalogue::position(f.rule));
-    Ok(out)
+    out
 }
 
 /// Checked sum of counts; `None` on overflow.

@@ -25,7 +25,7 @@ pub mod shape;
 pub mod text;
 
 pub use catalogue::{RULES, RULESET_VERSION, Rule};
-pub use check::{CheckError, check};
+pub use check::{CheckError, check, check_alone};
 pub use finding::{Finding, Location, Severity, Verdict};
 pub use money::{Money, MoneyError};
 pub use report::{

@@ -101,7 +101,7 @@ pub fn seed(store: &dyn ReportStore) -> Result<bool, StoreError> {
     let imported = gongkai_document::import(SAMPLE_REPORT)
         .map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
     let mut findings = imported.findings;
-    findings.extend(gongkai_domain::check(&imported.report, None).unwrap_or_default());
+    findings.extend(gongkai_domain::check_alone(&imported.report));
     let key = ReportKey {
         uscc: COUNTY.into(),
         year: 2024,

@@ -73,11 +73,10 @@ pub(crate) fn previous_year(
         .and_then(|r| Report::try_from(&r).ok()))
 }
 
-/// Every rule, the cross-year ones against `previous` when it lines up.
+/// Every rule; the cross-year ones only when `previous` lines up with the
+/// report (a stored report whose metadata names another agency does not).
 pub(crate) fn check(report: &Report, previous: Option<&Report>) -> Vec<Finding> {
-    gongkai_domain::check(report, previous)
-        .or_else(|_| gongkai_domain::check(report, None))
-        .unwrap_or_default()
+    gongkai_domain::check(report, previous).unwrap_or_else(|_| gongkai_domain::check_alone(report))
 }
 
 pub(crate) fn checked(findings: &[Finding]) -> Checked {
@@ -279,7 +278,14 @@ impl ReportService for ReportApi {
                             // The latest draft, as the caller saw it.
                             None => {
                                 let latest = expected_latest(s, &key, expected)?;
-                                to_domain(&latest.report.unwrap_or_default())?
+                                let stored = latest.report.ok_or_else(|| {
+                                    ApiError::Store(StoreError::Corrupt {
+                                        tree: "revisions",
+                                        key: latest.name.clone(),
+                                        reason: "a stored revision without its report".into(),
+                                    })
+                                })?;
+                                to_domain(&stored)?
                             }
                         };
                         let findings = check(&report, previous.as_ref());
