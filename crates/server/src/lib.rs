@@ -8,6 +8,7 @@
 pub mod access;
 pub mod auth;
 pub mod error;
+pub mod metrics;
 pub mod sample;
 pub mod serve;
 pub mod services;

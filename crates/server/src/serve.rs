@@ -21,7 +21,10 @@ use tonic::{
 };
 use tower::{Layer, Service};
 
-use crate::services::{AgencyApi, AuditApi, Ctx, ReportApi, ReviewApi};
+use crate::{
+    metrics::{CallMetrics, MetricsLayer, serve_metrics},
+    services::{AgencyApi, AuditApi, Ctx, ReportApi, ReviewApi},
+};
 
 /// Limits the server enforces.
 #[derive(Clone, Debug)]
@@ -68,9 +71,22 @@ pub const SERVICE_NAMES: [&str; 4] = [
 
 /// Serves until `shutdown` resolves, then reports NOT_SERVING, stops
 /// accepting, drains calls in flight for at most `limits.drain_timeout` and
-/// flushes the store.
+/// flushes the store. Calls are counted, but no metrics endpoint is served.
 pub async fn serve(
     listener: TcpListener,
+    ctx: Ctx,
+    limits: Limits,
+    tls: Option<Tls>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    serve_with_metrics(listener, None, ctx, limits, tls, shutdown).await
+}
+
+/// [`serve`], plus Prometheus text at `GET /metrics` on `metrics` (plain
+/// HTTP/1.1, its own port) from start to exit, the drain included.
+pub async fn serve_with_metrics(
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
     ctx: Ctx,
     limits: Limits,
     tls: Option<Tls>,
@@ -95,10 +111,17 @@ pub async fn serve(
     };
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
+    // One counter slot per method of the same descriptors, so every served
+    // method is counted under its own name and nothing else can add series.
+    let calls = Arc::new(CallMetrics::new(&descriptors)?);
+    let metrics_task =
+        metrics.map(|l| tokio::spawn(serve_metrics(l, Arc::clone(&calls), Arc::clone(&ctx.store))));
 
     let max = limits.max_message_bytes;
+    // The metrics layer is outermost, so calls refused for overload count too.
     let mut builder = Server::builder()
         .timeout(limits.request_timeout)
+        .layer(MetricsLayer::new(Arc::clone(&calls)))
         .layer(OverloadLayer::new(limits.max_concurrent_calls));
     if let Some(tls) = tls {
         let mut config = ServerTlsConfig::new().identity(Identity::from_pem(tls.cert, tls.key));
@@ -178,7 +201,11 @@ pub async fn serve(
         }
     }
     let store = Arc::clone(&ctx.store);
-    tokio::task::spawn_blocking(move || store.flush()).await??;
+    let flushed = tokio::task::spawn_blocking(move || store.flush()).await;
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
+    flushed??;
     tracing::info!("shutdown: store flushed");
     Ok(())
 }

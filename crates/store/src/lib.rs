@@ -316,6 +316,21 @@ pub trait ReportStore: Send + Sync + 'static {
     fn backup(&self, path: &std::path::Path) -> Result<BackupStats>;
     /// Makes every acknowledged write durable and stops background work.
     fn flush(&self) -> Result<()>;
+
+    /// Figures for monitoring: reports by current state, bytes on disk.
+    /// Costs one key scan of the state index (grows with the number of
+    /// reports, not of revisions).
+    fn stats(&self) -> Result<StoreStats>;
+}
+
+/// What [`ReportStore::stats`] counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Reports (agency and data year) by their current review state; every
+    /// state that has none is absent.
+    pub reports_by_state: Vec<(ReviewState, u64)>,
+    /// Bytes the store takes on disk, as sled counts them.
+    pub size_on_disk: u64,
 }
 
 /// Lower-case name of a review state, for messages.

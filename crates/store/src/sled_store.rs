@@ -32,7 +32,7 @@ use sled::{
 
 use crate::{
     Action, BrokenLink, Checked, EventFilter, Page, PageRequest, ReportFilter, ReportKey,
-    ReportStore, ReportSummary, Result, StoreError, Verification, WriteMeta,
+    ReportStore, ReportSummary, Result, StoreError, StoreStats, Verification, WriteMeta,
     backup::{self, BackupStats},
     codec::{self, STORE_FORMAT},
     durability::GroupCommit,
@@ -1224,6 +1224,32 @@ impl ReportStore for SledStore {
 
     fn flush(&self) -> Result<()> {
         self.commit.wait_durable()
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        // by_state holds one key per report, `state u8 · year · uscc`: a
+        // key-only walk, counted by the first byte.
+        let mut counts: std::collections::BTreeMap<u8, u64> = std::collections::BTreeMap::new();
+        let mut keys = self.tree(T::ByState).iter().keys();
+        while let Some(key) = keys.next().transpose()? {
+            if let Some(&s) = key.first() {
+                let n = counts.entry(s).or_insert(0);
+                *n = n.saturating_add(1);
+            }
+        }
+        let mut reports_by_state = Vec::with_capacity(counts.len());
+        for (s, n) in counts {
+            let state = ReviewState::try_from(i32::from(s)).map_err(|_| StoreError::Corrupt {
+                tree: "by_state",
+                key: hex::encode([s]),
+                reason: format!("unknown review state {s}"),
+            })?;
+            reports_by_state.push((state, n));
+        }
+        Ok(StoreStats {
+            reports_by_state,
+            size_on_disk: self.size_on_disk()?,
+        })
     }
 }
 

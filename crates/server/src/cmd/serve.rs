@@ -6,7 +6,7 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Du
 use anyhow::Context as _;
 use gongkai_server::{
     auth::{Credentials, Principal, entry_toml, new_token},
-    serve::{Limits, Tls, serve},
+    serve::{Limits, Tls, serve_with_metrics},
     services::{Authenticator, Ctx},
 };
 use gongkai_store::{SledStore, StoreOptions};
@@ -26,6 +26,10 @@ pub struct Args {
     /// Address to listen on (port 0 picks a free one; the address is printed).
     #[arg(long, env = "GONGKAI_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
+    /// Serve Prometheus metrics (`GET /metrics`, plain HTTP) on this address;
+    /// off when not given. Keep it apart from the gRPC port.
+    #[arg(long, env = "GONGKAI_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Directory of the sled store (created if missing).
     #[arg(
         long,
@@ -218,8 +222,24 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let metrics = match args.metrics_listen {
+        Some(at) => {
+            let l = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("binding --metrics-listen {at}"))?;
+            let metrics_addr = l.local_addr()?;
+            tracing::info!(addr = %metrics_addr, "metrics at /metrics");
+            Some((l, metrics_addr))
+        }
+        None => None,
+    };
     let scheme = if tls.is_some() { "tls" } else { "plaintext" };
     tracing::info!(%addr, scheme, data = %args.data.display(), "gongkai listening");
+    // The metrics line first: whoever waits for the listening line may
+    // scrape at once.
+    if let Some((_, metrics_addr)) = &metrics {
+        println!("gongkai metrics on http://{metrics_addr}/metrics");
+    }
     println!("gongkai listening on {addr} ({scheme})");
     if let Some(token) = &trial_token {
         let warning = "LOCAL TRIAL MODE: no credentials file; one made-up token may do everything. Never expose this server.";
@@ -247,7 +267,15 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
         store,
         auth: Authenticator::Tokens(Arc::new(credentials)),
     };
-    serve(listener, ctx, limits, tls, shutdown_signal()).await?;
+    serve_with_metrics(
+        listener,
+        metrics.map(|(l, _)| l),
+        ctx,
+        limits,
+        tls,
+        shutdown_signal(),
+    )
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,0 +1,227 @@
+//! The metrics endpoint (issue 7): after real calls, a scrape of
+//! `GET /metrics` shows each call counted under its method and status code,
+//! the latency histogram counting the same calls, reports by state and the
+//! store's size; other paths are 404.
+//!
+//! The server runs in this process on listeners bound to 127.0.0.1:0 (gRPC
+//! and metrics), so nothing waits or sleeps.
+
+mod common;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use common::serve::{
+    ADMIN, Clients, Principals, SUBMITTER, authed, corrected_report, county, dept1, report_for,
+    report_name, sample_report,
+};
+use gongkai_proto::v1 as pb;
+use gongkai_server::{
+    auth::Credentials,
+    serve::{Limits, serve_with_metrics},
+    services::{Authenticator, Ctx},
+};
+use gongkai_store::{SledStore, StoreOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::Code;
+
+/// `GET path` over plain HTTP/1.1: (status line, body).
+async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the metrics port");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.expect("read the response");
+    let text = String::from_utf8(raw).expect("UTF-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("headers, then body");
+    let status = head.lines().next().expect("status line").to_owned();
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "a whole body with its length expected:\n{head}"
+    );
+    (status, body.to_owned())
+}
+
+/// The value of the sample line whose name and labels are exactly `series`.
+fn value(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .map(|v| v.trim().parse::<f64>().expect("a number"))
+    })
+}
+
+fn handled(service: &str, method: &str, code: &str) -> String {
+    format!(
+        "grpc_server_handled_total{{grpc_service=\"{service}\",grpc_method=\"{method}\",grpc_type=\"unary\",grpc_code=\"{code}\"}}"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrape_after_real_calls_counts_each_by_method_and_code() {
+    let principals = Principals::new(&[
+        ("ops", "*", ADMIN),
+        ("county", &county(), SUBMITTER),
+        ("finance", &dept1(), SUBMITTER),
+    ]);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = SledStore::open(dir.path().join("data"), &StoreOptions::default()).expect("store");
+    let ctx = Ctx {
+        store: Arc::new(store),
+        auth: Authenticator::Tokens(Arc::new(
+            Credentials::parse(&principals.toml).expect("credentials"),
+        )),
+    };
+    let grpc = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let metrics = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let (addr, metrics_addr) = (
+        grpc.local_addr().expect("addr"),
+        metrics.local_addr().expect("addr"),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_with_metrics(
+        grpc,
+        Some(metrics),
+        ctx,
+        Limits::default(),
+        None,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    // Before any call: the endpoint answers, no call is counted, no report.
+    let (status, before) = http_get(metrics_addr, "/metrics").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(
+        !before.contains("grpc_server_handled_total{"),
+        "no call yet:\n{before}"
+    );
+    for state in ["draft", "submitted", "returned", "approved"] {
+        assert_eq!(
+            value(&before, &format!("gongkai_reports{{state=\"{state}\"}}")),
+            Some(0.0),
+            "{state} before:\n{before}"
+        );
+    }
+
+    let mut c = Clients::connect(addr).await;
+    let (ops, submitter) = (principals.token("ops"), principals.token("county"));
+    for _ in 0..3 {
+        c.health().await.expect("health check");
+    }
+    c.register_tree(ops, false).await; // 4 × RegisterAgency OK
+    let get = c
+        .report
+        .get_report(authed(
+            None,
+            pb::GetReportRequest {
+                name: report_name(&county(), 2024),
+                ..Default::default()
+            },
+        ))
+        .await;
+    assert_eq!(get.expect_err("no token").code(), Code::Unauthenticated);
+    let refused = c
+        .submit(
+            submitter,
+            &report_name(&county(), 2024),
+            Some(sample_report()),
+            0,
+            "s-1",
+        )
+        .await;
+    assert_eq!(
+        refused.expect_err("the sample's error").code(),
+        Code::FailedPrecondition
+    );
+    c.submit(
+        submitter,
+        &report_name(&county(), 2024),
+        Some(corrected_report()),
+        0,
+        "s-2",
+    )
+    .await
+    .expect("the corrected report is submitted");
+    // A department's draft: one report in each of two states.
+    c.save(
+        principals.token("finance"),
+        &report_name(&dept1(), 2024),
+        report_for(2024),
+        0,
+        "d-1",
+    )
+    .await
+    .expect("a draft");
+
+    let (status, after) = http_get(metrics_addr, "/metrics").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    let expect = [
+        (handled("grpc.health.v1.Health", "Check", "OK"), 3.0),
+        (
+            handled("gongkai.v1.AgencyService", "RegisterAgency", "OK"),
+            4.0,
+        ),
+        (
+            handled("gongkai.v1.ReportService", "GetReport", "Unauthenticated"),
+            1.0,
+        ),
+        (
+            handled(
+                "gongkai.v1.ReportService",
+                "SubmitReport",
+                "FailedPrecondition",
+            ),
+            1.0,
+        ),
+        (handled("gongkai.v1.ReportService", "SubmitReport", "OK"), 1.0),
+        (handled("gongkai.v1.ReportService", "SaveDraft", "OK"), 1.0),
+        (
+            "grpc_server_handling_seconds_count{grpc_service=\"gongkai.v1.ReportService\",grpc_method=\"SubmitReport\",grpc_type=\"unary\"}".to_owned(),
+            2.0,
+        ),
+        (
+            "grpc_server_handling_seconds_bucket{grpc_service=\"grpc.health.v1.Health\",grpc_method=\"Check\",grpc_type=\"unary\",le=\"+Inf\"}".to_owned(),
+            3.0,
+        ),
+        ("gongkai_reports{state=\"submitted\"}".to_owned(), 1.0),
+        ("gongkai_reports{state=\"draft\"}".to_owned(), 1.0),
+        ("gongkai_reports{state=\"approved\"}".to_owned(), 0.0),
+    ];
+    for (series, n) in &expect {
+        assert_eq!(value(&after, series), Some(*n), "{series} in:\n{after}");
+    }
+    // Exactly these calls, nothing else counted (the scrapes are not calls).
+    let counted: f64 = after
+        .lines()
+        .filter(|l| l.starts_with("grpc_server_handled_total{"))
+        .map(|l| {
+            l.rsplit(' ')
+                .next()
+                .expect("value")
+                .parse::<f64>()
+                .expect("number")
+        })
+        .sum();
+    assert_eq!(counted, 11.0, "3 + 4 + 1 + 2 + 1 calls:\n{after}");
+    let size = value(&after, "gongkai_store_size_bytes").expect("store size");
+    assert!(size > 0.0, "the store takes room on disk: {size}");
+
+    let (status, _) = http_get(metrics_addr, "/other").await;
+    assert_eq!(status, "HTTP/1.1 404 Not Found");
+
+    drop(c);
+    let _ = stop.send(());
+    server
+        .await
+        .expect("server task")
+        .expect("server stops cleanly");
+}
