@@ -17,7 +17,7 @@ use common::serve::{
 use gongkai_proto::v1 as pb;
 use gongkai_server::{
     auth::Credentials,
-    serve::{Limits, serve_with_metrics},
+    serve::{Limits, Ops, serve_with},
     services::{Authenticator, Ctx},
 };
 use gongkai_store::{SledStore, StoreOptions};
@@ -86,16 +86,13 @@ async fn scrape_after_real_calls_counts_each_by_method_and_code() {
         metrics.local_addr().expect("addr"),
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve_with_metrics(
-        grpc,
-        Some(metrics),
-        ctx,
-        Limits::default(),
-        None,
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let ops = Ops {
+        metrics: Some(metrics),
+        backup: None,
+    };
+    let server = tokio::spawn(serve_with(grpc, ctx, Limits::default(), None, ops, async {
+        let _ = stopped.await;
+    }));
 
     // Before any call: the endpoint answers, no call is counted, no report.
     let (status, before) = http_get(metrics_addr, "/metrics").await;

@@ -29,6 +29,9 @@ pub enum ApiError {
     /// The report has error findings and cannot be submitted.
     #[error("the report has {} error finding(s) and cannot be submitted", .0.iter().filter(|f| f.severity == Severity::Error).count())]
     ReportInvalid(Vec<Finding>),
+    /// The server is not set up for this call (e.g. no --backup-dir).
+    #[error("not configured: {0}")]
+    NotConfigured(String),
     /// From the store.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -84,6 +87,11 @@ impl From<ApiError> for Status {
                 );
                 Status::with_error_details(Code::FailedPrecondition, message, details)
             }
+            ApiError::NotConfigured(what) => Status::with_error_details(
+                Code::FailedPrecondition,
+                message,
+                ErrorDetails::with_precondition_failure_violation("CONFIGURATION", "server", what),
+            ),
             ApiError::Store(s) => store_status(s, message),
         }
     }

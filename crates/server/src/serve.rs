@@ -10,8 +10,9 @@ use std::{
 };
 
 use gongkai_proto::v1::{
-    agency_service_server::AgencyServiceServer, audit_service_server::AuditServiceServer,
-    report_service_server::ReportServiceServer, review_service_server::ReviewServiceServer,
+    admin_service_server::AdminServiceServer, agency_service_server::AgencyServiceServer,
+    audit_service_server::AuditServiceServer, report_service_server::ReportServiceServer,
+    review_service_server::ReviewServiceServer,
 };
 use tokio::{net::TcpListener, sync::Semaphore};
 use tonic::{
@@ -23,7 +24,7 @@ use tower::{Layer, Service};
 
 use crate::{
     metrics::{CallMetrics, MetricsLayer, serve_metrics},
-    services::{AgencyApi, AuditApi, Ctx, ReportApi, ReviewApi},
+    services::{AdminApi, AgencyApi, AuditApi, BackupConfig, Ctx, ReportApi, ReviewApi},
 };
 
 /// Limits the server enforces.
@@ -62,7 +63,8 @@ pub struct Tls {
 }
 
 /// Services whose names appear in health (besides "").
-pub const SERVICE_NAMES: [&str; 4] = [
+pub const SERVICE_NAMES: [&str; 5] = [
+    "gongkai.v1.AdminService",
     "gongkai.v1.AgencyService",
     "gongkai.v1.ReportService",
     "gongkai.v1.ReviewService",
@@ -79,19 +81,29 @@ pub async fn serve(
     tls: Option<Tls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    serve_with_metrics(listener, None, ctx, limits, tls, shutdown).await
+    serve_with(listener, ctx, limits, tls, Ops::default(), shutdown).await
 }
 
-/// [`serve`], plus Prometheus text at `GET /metrics` on `metrics` (plain
-/// HTTP/1.1, its own port) from start to exit, the drain included.
-pub async fn serve_with_metrics(
+/// What operators add to a server: a metrics port and a backup directory.
+#[derive(Debug, Default)]
+pub struct Ops {
+    /// Prometheus text at `GET /metrics` on this listener (plain HTTP/1.1,
+    /// its own port), from start to exit, the drain included.
+    pub metrics: Option<TcpListener>,
+    /// Where AdminService/BackupStore writes; None refuses it.
+    pub backup: Option<BackupConfig>,
+}
+
+/// [`serve`] with [`Ops`].
+pub async fn serve_with(
     listener: TcpListener,
-    metrics: Option<TcpListener>,
     ctx: Ctx,
     limits: Limits,
     tls: Option<Tls>,
+    ops: Ops,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let Ops { metrics, backup } = ops;
     let (health, health_service) = tonic_health::server::health_reporter();
     // Both reflection versions (grpcurl 1.8 speaks only v1alpha), each
     // describing everything served, both reflection services included.
@@ -134,6 +146,14 @@ pub async fn serve_with_metrics(
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
+        .add_service(
+            AdminServiceServer::new(AdminApi {
+                ctx: ctx.clone(),
+                backup,
+            })
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max),
+        )
         .add_service(
             AgencyServiceServer::new(AgencyApi(ctx.clone()))
                 .max_decoding_message_size(max)

@@ -6,8 +6,8 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Du
 use anyhow::Context as _;
 use gongkai_server::{
     auth::{Credentials, Principal, entry_toml, new_token},
-    serve::{Limits, Tls, serve_with_metrics},
-    services::{Authenticator, Ctx},
+    serve::{Limits, Ops, Tls, serve_with},
+    services::{Authenticator, BackupConfig, Ctx},
 };
 use gongkai_store::{SledStore, StoreOptions};
 
@@ -85,6 +85,13 @@ pub struct Args {
     /// departments) and the real 宝清县 2024 report as a draft.
     #[arg(long, env = "GONGKAI_SEED_SAMPLE")]
     pub seed_sample: bool,
+    /// Directory AdminService/BackupStore writes backups into (created if
+    /// missing); without it, online backups are refused.
+    #[arg(long, env = "GONGKAI_BACKUP_DIR", value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// Server-named backups kept in --backup-dir after each new one (0: all).
+    #[arg(long, env = "GONGKAI_BACKUP_KEEP", default_value_t = 7)]
+    pub backup_keep: usize,
     /// sled page cache, MiB.
     #[arg(long, env = "GONGKAI_CACHE_MB", default_value_t = 128)]
     pub cache_mb: u64,
@@ -267,15 +274,14 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
         store,
         auth: Authenticator::Tokens(Arc::new(credentials)),
     };
-    serve_with_metrics(
-        listener,
-        metrics.map(|(l, _)| l),
-        ctx,
-        limits,
-        tls,
-        shutdown_signal(),
-    )
-    .await?;
+    let ops = Ops {
+        metrics: metrics.map(|(l, _)| l),
+        backup: args.backup_dir.clone().map(|dir| BackupConfig {
+            dir,
+            keep: args.backup_keep,
+        }),
+    };
+    serve_with(listener, ctx, limits, tls, ops, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -30,9 +30,31 @@ pub struct VerifyArgs {
 pub struct BackupArgs {
     #[command(flatten)]
     store: DataDir,
-    /// The backup file to write.
-    #[arg(value_name = "FILE")]
-    file: PathBuf,
+    /// The backup file to write. With --server: a file name inside the
+    /// server's --backup-dir, or none to let the server name it (and prune).
+    #[arg(value_name = "FILE", required_unless_present = "server")]
+    file: Option<PathBuf>,
+    /// Back up a running server's store instead (its own process writes the
+    /// file into its --backup-dir; sled lets no second process open a live
+    /// store): `http://HOST:PORT`, or `https://…` with --server-ca.
+    #[arg(long, env = "GONGKAI_BACKUP_SERVER", value_name = "URL")]
+    server: Option<String>,
+    /// File holding the bearer token of an admin principal (with --server).
+    #[arg(
+        long,
+        env = "GONGKAI_BACKUP_TOKEN_FILE",
+        requires = "server",
+        value_name = "FILE"
+    )]
+    token_file: Option<PathBuf>,
+    /// CA certificate (PEM) to trust for an https:// --server.
+    #[arg(
+        long,
+        env = "GONGKAI_BACKUP_SERVER_CA",
+        requires = "server",
+        value_name = "FILE"
+    )]
+    server_ca: Option<PathBuf>,
 }
 
 /// Arguments of `gongkai restore`.
@@ -84,18 +106,94 @@ pub fn verify(args: &VerifyArgs, out: &mut impl Write) -> std::io::Result<ExitCo
     }
 }
 
-/// Writes a backup file.
+/// Asks a running server for a backup into its backup directory.
+async fn backup_remote(
+    url: &str,
+    args: &BackupArgs,
+) -> anyhow::Result<gongkai_proto::v1::BackupStoreResponse> {
+    use anyhow::Context as _;
+    let token_file = args
+        .token_file
+        .as_ref()
+        .context("--server needs --token-file FILE (an admin's bearer token)")?;
+    let token = std::fs::read_to_string(token_file)
+        .with_context(|| format!("--token-file {}", token_file.display()))?;
+    let header: tonic::metadata::MetadataValue<_> = format!("Bearer {}", token.trim())
+        .parse()
+        .context("the token file holds characters a header cannot carry")?;
+    let mut endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("--server {url}: not a URL"))?;
+    if url.starts_with("https://") {
+        let ca_file = args
+            .server_ca
+            .as_ref()
+            .context("an https:// --server needs --server-ca FILE")?;
+        let ca =
+            std::fs::read(ca_file).with_context(|| format!("--server-ca {}", ca_file.display()))?;
+        endpoint = endpoint.tls_config(
+            tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(ca)),
+        )?;
+    }
+    let channel = endpoint
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    let file_name = match &args.file {
+        None => String::new(),
+        Some(f) => f
+            .to_str()
+            .context("the backup file name is not UTF-8")?
+            .to_owned(),
+    };
+    let mut request = tonic::Request::new(gongkai_proto::v1::BackupStoreRequest { file_name });
+    request.metadata_mut().insert("authorization", header);
+    let response = gongkai_proto::v1::admin_service_client::AdminServiceClient::new(channel)
+        .backup_store(request)
+        .await
+        .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?;
+    Ok(response.into_inner())
+}
+
+/// Writes a backup file: of the store in `--data`, or, with --server, of a
+/// running server's store by that server.
 pub fn backup(args: &BackupArgs, out: &mut impl Write) -> std::io::Result<ExitCode> {
+    if let Some(url) = &args.server {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(r) => r,
+            Err(e) => return fail(format!("cannot start the runtime: {e}")),
+        };
+        return match runtime.block_on(backup_remote(url, args)) {
+            Ok(r) => {
+                writeln!(
+                    out,
+                    "backup written by {url} to {}: {} trees, {} entries, {} bytes",
+                    r.path, r.collections, r.entries, r.bytes
+                )?;
+                for removed in &r.removed {
+                    writeln!(out, "removed the older backup {removed}")?;
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => fail(format!("backup through {url}: {e:#}")),
+        };
+    }
+    let Some(file) = &args.file else {
+        return fail("backup: a FILE to write is needed (or --server URL)");
+    };
     let store = match open(&args.store) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    match store.backup(&args.file) {
+    match store.backup(file) {
         Ok(s) => {
             writeln!(
                 out,
                 "backup written to {}: {} trees, {} entries, {} bytes",
-                args.file.display(),
+                file.display(),
                 s.collections,
                 s.entries,
                 s.bytes

@@ -2,6 +2,7 @@
 //! authorise (in `access.rs`), do the work, map the error (in `error.rs`),
 //! and log one span with method, principal, status and latency.
 
+mod admin;
 mod agency;
 mod audit;
 mod report;
@@ -210,6 +211,7 @@ pub(crate) fn summary(s: &gongkai_store::ReportSummary) -> pb::ReportSummary {
     }
 }
 
+pub use admin::{AdminApi, BackupConfig};
 pub use agency::AgencyApi;
 pub use audit::AuditApi;
 pub use report::ReportApi;

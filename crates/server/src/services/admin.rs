@@ -1,0 +1,185 @@
+//! AdminService: operating the running server (admin role). Today one call,
+//! BackupStore: the live store is single-writer (sled), so a backup has to
+//! be taken by the process that holds it.
+
+use std::path::{Path, PathBuf};
+
+use gongkai_proto::v1::{self as pb, admin_service_server::AdminService};
+use gongkai_store::StoreError;
+use tonic::{Request, Response, Status};
+
+use super::Ctx;
+use crate::{access, auth::Role, error::ApiError};
+
+/// Where `BackupStore` writes, and how many server-named files it keeps.
+#[derive(Clone, Debug)]
+pub struct BackupConfig {
+    /// The backup directory (created if missing).
+    pub dir: PathBuf,
+    /// Server-named backups (`gongkai-*.backup`) kept after each new one; 0
+    /// keeps them all.
+    pub keep: usize,
+}
+
+/// AdminService over the store.
+#[derive(Clone, Debug)]
+pub struct AdminApi {
+    /// What every service shares.
+    pub ctx: Ctx,
+    /// None: BackupStore answers FAILED_PRECONDITION.
+    pub backup: Option<BackupConfig>,
+}
+
+const PREFIX: &str = "gongkai-";
+const SUFFIX: &str = ".backup";
+
+/// A caller-chosen file name: one plain path component.
+fn checked_name(name: &str) -> Result<&str, ApiError> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(name)
+    } else {
+        Err(ApiError::field(
+            "file_name",
+            format!(
+                "'{name}' is not a plain file name (letters, digits, '-', '_', '.'; at most 128 bytes; not starting with '.')"
+            ),
+        ))
+    }
+}
+
+/// `gongkai-YYYYMMDDTHHMMSSZ.backup` for now (UTC); names sort by time.
+fn server_name() -> String {
+    format!(
+        "{PREFIX}{}{SUFFIX}",
+        chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+            .format("%Y%m%dT%H%M%SZ")
+    )
+}
+
+/// Removes the oldest server-named backups beyond `keep`; returns their names.
+fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, StoreError> {
+    if keep == 0 {
+        return Ok(Vec::new());
+    }
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().and_then(|e| e.file_name().into_string().ok()))
+        .filter(|n| n.starts_with(PREFIX) && n.ends_with(SUFFIX))
+        .collect();
+    names.sort();
+    let excess = names.len().saturating_sub(keep);
+    let removed: Vec<String> = names.into_iter().take(excess).collect();
+    for n in &removed {
+        std::fs::remove_file(dir.join(n))?;
+    }
+    Ok(removed)
+}
+
+#[tonic::async_trait]
+impl AdminService for AdminApi {
+    async fn backup_store(
+        &self,
+        request: Request<pb::BackupStoreRequest>,
+    ) -> Result<Response<pb::BackupStoreResponse>, Status> {
+        let ctx = self.ctx.clone();
+        let backup = self.backup.clone();
+        self.ctx
+            .run("BackupStore", request, |p, req| async move {
+                access::require(&p, Role::Admin)?;
+                let config = backup.ok_or_else(|| {
+                    ApiError::NotConfigured(
+                        "no backup directory: start gongkai serve with --backup-dir DIR".into(),
+                    )
+                })?;
+                let server_named = req.file_name.is_empty();
+                let name = if server_named {
+                    server_name()
+                } else {
+                    checked_name(&req.file_name)?.to_owned()
+                };
+                ctx.blocking(move |store| {
+                    std::fs::create_dir_all(&config.dir).map_err(StoreError::from)?;
+                    let path = config.dir.join(&name);
+                    if path.exists() {
+                        return Err(ApiError::Store(StoreError::AlreadyExists(format!(
+                            "backup file {}",
+                            path.display()
+                        ))));
+                    }
+                    let stats = store.backup(&path)?;
+                    let removed = if server_named {
+                        prune(&config.dir, config.keep)?
+                    } else {
+                        Vec::new()
+                    };
+                    tracing::info!(path = %path.display(), entries = stats.entries, bytes = stats.bytes, removed = removed.len(), "backup written");
+                    Ok(pb::BackupStoreResponse {
+                        path: path.display().to_string(),
+                        collections: stats.collections,
+                        entries: stats.entries,
+                        bytes: stats.bytes,
+                        removed,
+                    })
+                })
+                .await
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_one_plain_component() {
+        for good in ["nightly.backup", "gongkai-20261125T030000Z.backup", "a_b-1"] {
+            assert!(checked_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "../x", "a/b", ".hidden", "a b", "x\0", &"x".repeat(129)] {
+            assert!(checked_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn prune_keeps_the_newest_server_named_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = [
+            "gongkai-20261101T030000Z.backup",
+            "gongkai-20261102T030000Z.backup",
+            "gongkai-20261103T030000Z.backup",
+            "before-upgrade.backup",
+        ];
+        for n in names {
+            std::fs::write(dir.path().join(n), b"x").unwrap();
+        }
+        let removed = prune(dir.path(), 2).unwrap();
+        assert_eq!(removed, ["gongkai-20261101T030000Z.backup"]);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "before-upgrade.backup",
+                "gongkai-20261102T030000Z.backup",
+                "gongkai-20261103T030000Z.backup"
+            ]
+        );
+        assert!(prune(dir.path(), 0).unwrap().is_empty(), "0 keeps all");
+    }
+
+    #[test]
+    fn server_names_sort_by_time() {
+        let n = server_name();
+        assert!(n.starts_with(PREFIX) && n.ends_with(SUFFIX), "{n}");
+        assert_eq!(n.len(), PREFIX.len() + 16 + SUFFIX.len(), "{n}");
+    }
+}
