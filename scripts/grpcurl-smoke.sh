@@ -174,7 +174,8 @@ fi
 # ------------------------------------------------------------ reflection
 step "list (reflection, no token)"
 ok_call "$WORK/list" "$ADDR" list
-expect "service list" "gongkai.v1.AgencyService
+expect "service list" "gongkai.v1.AdminService
+gongkai.v1.AgencyService
 gongkai.v1.AuditService
 gongkai.v1.ReportService
 gongkai.v1.ReviewService
@@ -185,12 +186,13 @@ grpc.reflection.v1alpha.ServerReflection" "$(cat "$WORK/list")"
 step "describe each gongkai service (reflection, no token)"
 rpcs_of() { sed -n 's/^ *rpc \([A-Za-z0-9_]*\) *(.*/\1/p' "$1" | sort | tr '\n' ' ' | sed 's/ $//'; }
 declare -A RPCS=(
+    [AdminService]="BackupStore"
     [AgencyService]="GetAgency ListAgencies RegisterAgency UpdateAgencySupervisor"
     [ReportService]="GetReport ListReports ListRevisions SaveDraft SubmitReport ValidateReport"
     [ReviewService]="ApproveReport ListPendingReviews ReturnReport"
     [AuditService]="ListAuditEvents VerifyAuditChain"
 )
-for svc in AgencyService ReportService ReviewService AuditService; do
+for svc in AdminService AgencyService ReportService ReviewService AuditService; do
     ok_call "$WORK/describe" "$ADDR" describe "gongkai.v1.$svc"
     grep -q "^gongkai.v1.$svc is a service:" "$WORK/describe" ||
         { cat "$WORK/describe" >&2; die "describe gongkai.v1.$svc: not a service"; }
@@ -209,7 +211,7 @@ done
 
 # ----------------------------------------------------------------- health
 step "grpc.health.v1.Health/Check (no token)"
-for svc in "" gongkai.v1.AgencyService gongkai.v1.ReportService gongkai.v1.ReviewService gongkai.v1.AuditService; do
+for svc in "" gongkai.v1.AdminService gongkai.v1.AgencyService gongkai.v1.ReportService gongkai.v1.ReviewService gongkai.v1.AuditService; do
     ok_call "$WORK/health" -d "{\"service\":\"$svc\"}" "$ADDR" grpc.health.v1.Health/Check
     expect "health of '${svc}'" SERVING "$(jget "$WORK/health" 'd["status"]')"
 done
