@@ -12,6 +12,9 @@ use clap::{Parser, Subcommand};
 mod cmd;
 mod output;
 
+#[cfg(test)]
+mod deploy_manifests;
+
 /// 政府信息公开工作年度报告: check, review, store and audit annual reports.
 #[derive(Debug, Parser)]
 #[command(name = "gongkai", version, about, long_about = None)]
