@@ -4,15 +4,16 @@
 //! store's size; other paths are 404.
 //!
 //! The server runs in this process on listeners bound to 127.0.0.1:0 (gRPC
-//! and metrics), so nothing waits or sleeps.
+//! and metrics), so nothing waits or sleeps; a second test runs the real
+//! binary with --metrics-listen and scrapes the address it prints.
 
 mod common;
 
 use std::{net::SocketAddr, sync::Arc};
 
 use common::serve::{
-    ADMIN, Clients, Principals, SUBMITTER, authed, corrected_report, county, dept1, report_for,
-    report_name, sample_report,
+    ADMIN, Clients, Principals, SUBMITTER, authed, corrected_report, county, credentials_file,
+    dept1, report_for, report_name, sample_report, spawn_serve,
 };
 use gongkai_proto::v1 as pb;
 use gongkai_server::{
@@ -221,4 +222,41 @@ async fn scrape_after_real_calls_counts_each_by_method_and_code() {
         .await
         .expect("server task")
         .expect("server stops cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_metrics_where_it_says() {
+    let principals = Principals::new(&[("ops", "*", ADMIN)]);
+    let tmp = tempfile::tempdir().expect("temporary directory");
+    let creds = credentials_file(tmp.path(), &principals);
+    let data = tmp.path().join("data");
+    let mut server = spawn_serve(
+        &[
+            "serve",
+            "--credentials",
+            creds.to_str().expect("UTF-8"),
+            "--data",
+            data.to_str().expect("UTF-8"),
+        ],
+        &[
+            ("GONGKAI_LISTEN", "127.0.0.1:0"),
+            ("GONGKAI_METRICS_LISTEN", "127.0.0.1:0"),
+        ],
+    );
+    let line = server.next_line().expect("the metrics line");
+    let url = line
+        .strip_prefix("gongkai metrics on http://")
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("unexpected line: {line}"));
+    let metrics_addr: SocketAddr = url.parse().expect("an address");
+    let mut c = server.clients().await;
+    c.health().await.expect("health");
+    let (status, text) = http_get(metrics_addr, "/metrics").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(
+        value(&text, &handled("grpc.health.v1.Health", "Check", "OK")),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(value(&text, "gongkai_store_size_bytes").is_some(), "{text}");
 }

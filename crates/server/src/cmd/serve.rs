@@ -242,12 +242,11 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
     };
     let scheme = if tls.is_some() { "tls" } else { "plaintext" };
     tracing::info!(%addr, scheme, data = %args.data.display(), "gongkai listening");
-    // The metrics line first: whoever waits for the listening line may
-    // scrape at once.
+    println!("gongkai listening on {addr} ({scheme})");
+    // Both listeners are bound already: a scrape right after either line works.
     if let Some((_, metrics_addr)) = &metrics {
         println!("gongkai metrics on http://{metrics_addr}/metrics");
     }
-    println!("gongkai listening on {addr} ({scheme})");
     if let Some(token) = &trial_token {
         let warning = "LOCAL TRIAL MODE: no credentials file; one made-up token may do everything. Never expose this server.";
         tracing::warn!("{warning}");
