@@ -332,7 +332,10 @@ pub async fn serve_metrics(
                 let store = Arc::clone(&store);
                 async move { Ok::<_, std::convert::Infallible>(answer(&req, calls, store).await) }
             });
+            // A client that never finishes its request headers is dropped.
             if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                 .await
             {
