@@ -271,9 +271,10 @@ pub trait ReportStore: Send + Sync + 'static {
         report: gongkai_proto::v1::AnnualReport,
         checked: Checked,
     ) -> Result<ReportRevision>;
-    /// Saves a draft and submits it in one write (one transaction, one
-    /// flush): revisions `expected + 1` (draft) and `expected + 2`
-    /// (submitted), each with its audit event. Returns the submitted one.
+    /// Submits new content: one revision, `expected + 1`, in state
+    /// submitted, with one audit event (`REPORT_SUBMITTED`), allowed wherever
+    /// a draft may be saved. The report is stored once, not as a draft and
+    /// again as its submission.
     fn save_and_submit(
         &self,
         w: &WriteMeta,

@@ -389,20 +389,6 @@ impl SledStore {
         fingerprint: &[u8],
         plan_write: impl Fn(&TxView<'_>, &mut Plan) -> Result<(Outcome, AuditDraft)>,
     ) -> Result<Outcome> {
-        self.write_steps(gate, w, fingerprint, &[&plan_write])
-    }
-
-    /// Runs a write of several steps in one transaction: each step is
-    /// planned after the one before is applied (so it reads what that step
-    /// wrote) and gets its own audit event; the outcome is the last step's.
-    #[allow(clippy::type_complexity)] // a list of planning closures
-    fn write_steps(
-        &self,
-        gate: Gate<'_>,
-        w: &WriteMeta,
-        fingerprint: &[u8],
-        steps: &[&dyn Fn(&TxView<'_>, &mut Plan) -> Result<(Outcome, AuditDraft)>],
-    ) -> Result<Outcome> {
         // Request ids are each principal's own: one caller's id never
         // replays another's result.
         keys::request_id(&w.request_id)?;
@@ -418,18 +404,13 @@ impl SledStore {
                         }
                         return Ok(Done::Replay(rec));
                     }
-                    let mut last = None;
-                    for plan_step in steps {
-                        let mut plan = Plan::new();
-                        let (outcome, audit) = plan_step(&r, &mut plan)?;
-                        Self::plan_event(&r, &mut plan, w, &request_key, fingerprint, audit)?;
-                        for (tree, batch) in trees.iter().zip(&plan.batches) {
-                            tree.apply_batch(batch).map_err(tx_err)?;
-                        }
-                        last = Some(outcome);
+                    let mut plan = Plan::new();
+                    let (outcome, audit) = plan_write(&r, &mut plan)?;
+                    Self::plan_event(&r, &mut plan, w, &request_key, fingerprint, audit)?;
+                    for (tree, batch) in trees.iter().zip(&plan.batches) {
+                        tree.apply_batch(batch).map_err(tx_err)?;
                     }
-                    last.map(Done::Wrote)
-                        .ok_or_else(|| StoreError::Io("a write with no step".into()))
+                    Ok(Done::Wrote(outcome))
                 };
                 step().map_err(ConflictableTransactionError::Abort)
             });
@@ -1055,31 +1036,20 @@ impl ReportStore for SledStore {
                 &report.encode_to_vec(),
             ],
         );
-        let next = expected
-            .checked_add(1)
-            .ok_or_else(|| StoreError::InvalidArgument("revision numbers exhausted".into()))?;
-        let submit = Op::Review(Action::Submit);
-        let draft = self.prepare(
+        let prepared = self.prepare(
             w,
             key,
             expected,
-            Op::SaveDraft,
-            Some(report.clone()),
-            checked.clone(),
+            Op::SaveAndSubmit,
+            Some(report),
+            checked,
             Vec::new(),
         )?;
-        let submitted = self.prepare(w, key, next, submit, Some(report), checked, Vec::new())?;
-        let out = self.write_steps(
-            self.shared(),
-            w,
-            &fp,
-            &[
-                &|r, plan| Self::plan_revision(r, plan, key, expected, Op::SaveDraft, &draft),
-                &|r, plan| Self::plan_revision(r, plan, key, next, submit, &submitted),
-            ],
-        )?;
+        let out = self.write(self.shared(), w, &fp, |r, plan| {
+            Self::plan_revision(r, plan, key, expected, Op::SaveAndSubmit, &prepared)
+        })?;
         match out {
-            Outcome::Prepared => Ok(submitted.record),
+            Outcome::Prepared => Ok(prepared.record),
             Outcome::Revision(r) => Ok(*r),
             Outcome::Agency(_) => Err(StoreError::RequestIdReused(w.request_id.clone())),
         }
