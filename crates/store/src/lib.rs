@@ -299,6 +299,9 @@ pub trait ReportStore: Send + Sync + 'static {
     fn head(&self, key: &ReportKey) -> Result<Option<ReportHead>>;
     /// One revision.
     fn revision(&self, key: &ReportKey, revision: u32) -> Result<Option<ReportRevision>>;
+    /// One revision as its encoded `ReportRevision`, undecoded: what a read
+    /// sends on (revisions never change, so the stored bytes are the answer).
+    fn encoded_revision(&self, key: &ReportKey, revision: u32) -> Result<Option<Vec<u8>>>;
     /// A report's revisions, oldest first.
     fn list_revisions(&self, key: &ReportKey, page: &PageRequest) -> Result<Page<ReportRevision>>;
     /// Reports by year, state, area or agency.

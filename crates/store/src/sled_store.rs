@@ -1092,6 +1092,14 @@ impl ReportStore for SledStore {
         self.get(T::Revisions, &keys::revision(key, revision)?)
     }
 
+    fn encoded_revision(&self, key: &ReportKey, revision: u32) -> Result<Option<Vec<u8>>> {
+        let k = keys::revision(key, revision)?;
+        self.tree(T::Revisions)
+            .get(&k)?
+            .map(|v| codec::body("revisions", &k, &v).map(<[u8]>::to_vec))
+            .transpose()
+    }
+
     fn list_revisions(&self, key: &ReportKey, page: &PageRequest) -> Result<Page<ReportRevision>> {
         let prefix = keys::report(key)?;
         self.scan(T::Revisions, "revisions", &prefix, page, |k, v| {

@@ -358,12 +358,11 @@ impl ReportService for ReportApi {
                         }
                     }
                 };
-                let revision = s
-                    .revision(&key, n)?
+                // Sent as stored: revisions never change.
+                let encoded = s
+                    .encoded_revision(&key, n)?
                     .ok_or_else(|| not_found(format!("{}/revisions/{n}", key.name())))?;
-                Ok(pb::GetReportResponse {
-                    revision: Some(revision),
-                })
+                Ok(pb::GetReportResponse::encoded(encoded.into()))
             })
             .await
     }
