@@ -128,6 +128,32 @@ impl GroupCommit {
         self.shared.work.notify_one();
     }
 
+    /// Waits (at most `max`) until no flush is pending or running. The
+    /// writer calls it before each transaction: a write arriving during a
+    /// flush cannot be in that flush anyway, so holding it back costs no
+    /// latency, and everything that arrived meanwhile goes into one
+    /// transaction (sled seals and syncs log buffers per transaction).
+    pub(crate) fn wait_idle(&self, max: std::time::Duration) {
+        let deadline = std::time::Instant::now() + max;
+        let mut st = self
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while st.requested > st.done && st.failed.is_none() && !st.stop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            st = self
+                .shared
+                .done
+                .wait_timeout(st, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
     /// Flushes what is pending and stops the thread.
     pub fn stop(&self) {
         {

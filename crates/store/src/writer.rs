@@ -5,9 +5,11 @@
 //! transaction (`pin_log`), and each sealed buffer is written with `pwrite`
 //! plus a waiting `sync_file_range` on sled's IO threads. With one
 //! transaction per write that was a third of a submission's CPU. Callers
-//! queue their planned write; the thread takes everything queued (up to
-//! [`MAX_BATCH`]), plans and applies each in turn inside one transaction (so
-//! each sees the ones before it, and the audit chain stays a sequence), and
+//! queue their planned write; the thread waits for a running flush to end
+//! (what arrives meanwhile could not be in that flush anyway), takes
+//! everything queued (up to [`MAX_BATCH`]), plans and applies each in turn
+//! inside one transaction (so each sees the ones before it, and the audit
+//! chain stays a sequence), and
 //! hands the answers to the group commit, whose flusher gives each caller
 //! its answer once the batch is durable. No caller's thread waits meanwhile:
 //! an async caller awaits a [`crate::Pending`].
@@ -36,6 +38,10 @@ use crate::{
 /// Most writes in one transaction: bounds the time one batch holds sled's
 /// lock and the memory its write set takes.
 pub(crate) const MAX_BATCH: usize = 128;
+
+/// Longest a write waits for the flush before it to finish (a flush takes
+/// about a millisecond; this only bounds a stuck disk's effect).
+const MAX_LINGER: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// How a write plans its inserts and removals, reading through the
 /// transaction.
@@ -110,6 +116,8 @@ pub(crate) fn stopped() -> StoreError {
 
 fn run(trees: &[sled::Tree], gate: &RwLock<()>, commit: &GroupCommit, jobs: &Receiver<Job>) {
     while let Ok(first) = jobs.recv() {
+        // While a flush runs, more writes queue up; they go together.
+        commit.wait_idle(MAX_LINGER);
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
