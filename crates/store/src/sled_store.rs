@@ -57,9 +57,10 @@ pub(crate) enum T {
     Events,
     EventHashes,
     Requests,
+    AreaSums,
 }
 
-pub(crate) const TREE_NAMES: [&str; 13] = [
+pub(crate) const TREE_NAMES: [&str; 14] = [
     "meta",
     "agencies",
     "agency_versions",
@@ -73,6 +74,7 @@ pub(crate) const TREE_NAMES: [&str; 13] = [
     "events",
     "event_hashes",
     "requests",
+    "area_sums",
 ];
 
 const FORMAT_KEY: &[u8] = b"format";
@@ -109,7 +111,7 @@ pub struct SledStore {
 
 /// Inserts and removals planned for one write.
 #[derive(Default)]
-struct Plan {
+pub(crate) struct Plan {
     batches: Vec<sled::Batch>,
 }
 
@@ -121,7 +123,7 @@ impl Plan {
                 .collect(),
         }
     }
-    fn put(&mut self, t: T, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+    pub(crate) fn put(&mut self, t: T, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
         if let Some(b) = self.batches.get_mut(t as usize) {
             b.insert(key.as_ref(), value.as_ref());
         }
@@ -197,7 +199,7 @@ impl Reader for TxView<'_> {
 }
 
 /// A stored message, decoded, naming the tree and key when it does not decode.
-fn read_msg<M: Message + Default>(r: &impl Reader, t: T, key: &[u8]) -> Result<Option<M>> {
+pub(crate) fn read_msg<M: Message + Default>(r: &impl Reader, t: T, key: &[u8]) -> Result<Option<M>> {
     match r.raw(t, key)? {
         None => Ok(None),
         Some(v) => codec::decode(TREE_NAMES[t as usize], key, &v).map(Some),
@@ -205,7 +207,7 @@ fn read_msg<M: Message + Default>(r: &impl Reader, t: T, key: &[u8]) -> Result<O
 }
 
 /// The agency's ancestors, nearest first (not itself).
-fn ancestors_in(r: &impl Reader, uscc: &str) -> Result<Vec<String>> {
+pub(crate) fn ancestors_in(r: &impl Reader, uscc: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut at = uscc.to_owned();
     for _ in 0..MAX_DEPTH {
@@ -303,13 +305,15 @@ impl SledStore {
         // fdatasync acts on the file, whichever descriptor asks.
         let data_file = std::fs::File::open(path.join("db"))?;
         let commit = GroupCommit::start(db.clone(), data_file)?;
-        Ok(SledStore {
+        let store = SledStore {
             db,
             trees,
             gate: RwLock::new(()),
             commit,
             path,
-        })
+        };
+        crate::summary::build_if_missing(&store)?;
+        Ok(store)
     }
 
     /// Where the store lives.
@@ -357,7 +361,7 @@ impl SledStore {
     }
 
     /// The agency and every agency under it.
-    fn subtree(&self, uscc: &str) -> Result<Vec<String>> {
+    pub(crate) fn subtree(&self, uscc: &str) -> Result<Vec<String>> {
         let mut out = vec![uscc.to_owned()];
         let mut i = 0;
         while let Some(parent) = out.get(i).cloned() {
@@ -666,6 +670,16 @@ impl SledStore {
             }
             Self::plan_report_index(plan, key, to, &area, true)?;
         }
+        if to == ReviewState::Approved {
+            let superseded = head.as_ref().map_or(0, |h| h.approved_revision);
+            crate::summary::plan_approval(
+                r,
+                plan,
+                key,
+                superseded,
+                prepared.record.report.as_ref(),
+            )?;
+        }
         if head.is_none() {
             plan.put(
                 T::ByYear,
@@ -938,6 +952,7 @@ impl ReportStore for SledStore {
                 }
                 None => Vec::new(),
             };
+            crate::summary::plan_move(r, plan, uscc, &reports, &old_above, &new_above)?;
             // Move every report of the subtree from the old ancestors' area
             // indexes to the new ones'.
             for (key, state) in &reports {
@@ -1191,6 +1206,14 @@ impl ReportStore for SledStore {
         })
     }
 
+    fn area_sum(&self, area: &str, year: u32) -> Result<crate::AreaTotals> {
+        crate::summary::area_sum(self, area, year)
+    }
+
+    fn coverage(&self, area: &str, year: u32) -> Result<Vec<crate::CoverageEntry>> {
+        crate::summary::coverage(self, area, year)
+    }
+
     fn list_events(&self, filter: &EventFilter, page: &PageRequest) -> Result<Page<AuditEvent>> {
         if let Some(a) = &filter.agency {
             keys::uscc(a)?;
@@ -1370,6 +1393,9 @@ pub(crate) fn verify(store: &SledStore) -> Result<Verification> {
     }
     if let Some((event, detail)) = derived_state(store, &named, last)? {
         return broken(event, detail, events, records);
+    }
+    if let Some(detail) = crate::summary::verify(store)? {
+        return broken(last, detail, events, records);
     }
     Ok(Verification {
         events,
