@@ -81,6 +81,10 @@ pub struct Args {
     /// departments) and the real 宝清县 2024 report as a draft.
     #[arg(long, env = "GONGKAI_SEED_SAMPLE")]
     pub seed_sample: bool,
+    /// 乡镇/街道 report deadlines per area (TOML, `[[township]] area, month,
+    /// day`), which local rules set; without it townships have no deadline.
+    #[arg(long, env = "GONGKAI_DEADLINES", value_name = "FILE")]
+    pub deadlines: Option<PathBuf>,
     /// sled page cache, MiB.
     #[arg(long, env = "GONGKAI_CACHE_MB", default_value_t = 128)]
     pub cache_mb: u64,
@@ -200,6 +204,12 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
         }),
         _ => None,
     };
+    let deadlines = match &args.deadlines {
+        Some(path) => {
+            gongkai_server::deadlines::Deadlines::load(path).map_err(anyhow::Error::msg)?
+        }
+        None => gongkai_server::deadlines::Deadlines::default(),
+    };
     let data = args.data.clone();
     let options = StoreOptions {
         cache_capacity: args.cache_mb.saturating_mul(1024 * 1024),
@@ -246,6 +256,7 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
     let ctx = Ctx {
         store,
         auth: Authenticator::Tokens(Arc::new(credentials)),
+        deadlines: Arc::new(deadlines),
     };
     serve(listener, ctx, limits, tls, shutdown_signal()).await?;
     tracing::info!("stopped");

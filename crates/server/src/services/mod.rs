@@ -3,6 +3,7 @@
 //! and log one span with method, principal, status and latency.
 
 mod agency;
+mod area;
 mod audit;
 mod report;
 mod review;
@@ -33,6 +34,8 @@ pub struct Ctx {
     pub store: Arc<dyn ReportStore>,
     /// Who may call.
     pub auth: Authenticator,
+    /// The 乡镇/街道 deadlines configured per area (coverage).
+    pub deadlines: Arc<crate::deadlines::Deadlines>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -211,6 +214,7 @@ pub(crate) fn summary(s: &gongkai_store::ReportSummary) -> pb::ReportSummary {
 }
 
 pub use agency::AgencyApi;
+pub use area::AreaApi;
 pub use audit::AuditApi;
 pub use report::ReportApi;
 pub use review::ReviewApi;
