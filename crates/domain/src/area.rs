@@ -242,8 +242,7 @@ mod tests {
         let layout = r.format.t2_layout();
         let cell = layout.cell("fees", "amount").unwrap();
         assert!(
-            r.t2
-                .as_mut()
+            r.t2.as_mut()
                 .unwrap()
                 .set(&cell, Value::Money(fee.parse().unwrap()))
         );
@@ -257,8 +256,17 @@ mod tests {
         let b = report(2024, 4, "0.000001");
         accumulate(&mut sum, &a, Sign::Add).unwrap();
         accumulate(&mut sum, &b, Sign::Add).unwrap();
-        assert_eq!(sum.t3.as_ref().unwrap().get(T3Row::R01, T3Col::NaturalPerson), 7);
-        assert_eq!(money_cell(&sum, "fees", "amount").unwrap().to_string(), "1.500001");
+        assert_eq!(
+            sum.t3
+                .as_ref()
+                .unwrap()
+                .get(T3Row::R01, T3Col::NaturalPerson),
+            7
+        );
+        assert_eq!(
+            money_cell(&sum, "fees", "amount").unwrap().to_string(),
+            "1.500001"
+        );
         accumulate(&mut sum, &a, Sign::Subtract).unwrap();
         assert!(differing_cells(&sum, &b).is_empty());
     }
@@ -272,7 +280,10 @@ mod tests {
         assert!(matches!(e, SumError::Cell { .. }), "{e}");
         assert_eq!(sum, before);
         let mut big = zero_sum(2024);
-        big.t3.as_mut().unwrap().set(T3Row::R01, T3Col::NaturalPerson, u64::MAX);
+        big.t3
+            .as_mut()
+            .unwrap()
+            .set(T3Row::R01, T3Col::NaturalPerson, u64::MAX);
         let e = accumulate(&mut big, &a, Sign::Add).unwrap_err();
         assert_eq!(e.to_string(), "t3.R01.natural_person: the sum overflows");
         let trial = zero_sum(2020);

@@ -199,7 +199,11 @@ impl Reader for TxView<'_> {
 }
 
 /// A stored message, decoded, naming the tree and key when it does not decode.
-pub(crate) fn read_msg<M: Message + Default>(r: &impl Reader, t: T, key: &[u8]) -> Result<Option<M>> {
+pub(crate) fn read_msg<M: Message + Default>(
+    r: &impl Reader,
+    t: T,
+    key: &[u8],
+) -> Result<Option<M>> {
     match r.raw(t, key)? {
         None => Ok(None),
         Some(v) => codec::decode(TREE_NAMES[t as usize], key, &v).map(Some),

@@ -350,7 +350,11 @@ pub(crate) fn area_sum(store: &SledStore, area_code: &str, year: u32) -> Result<
 
 /// Every agency of the area (itself first, then breadth first) with its
 /// report's head for the year.
-pub(crate) fn coverage(store: &SledStore, area_code: &str, year: u32) -> Result<Vec<CoverageEntry>> {
+pub(crate) fn coverage(
+    store: &SledStore,
+    area_code: &str,
+    year: u32,
+) -> Result<Vec<CoverageEntry>> {
     keys::uscc(area_code)?;
     keys::year(year)?;
     if store.tree(T::Agencies).get(area_code.as_bytes())?.is_none() {

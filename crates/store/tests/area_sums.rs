@@ -33,8 +33,7 @@ fn tables(n: u64, fee: &str) -> AnnualReport {
     let layout = r.format.t2_layout();
     let cell = layout.cell("fees", "amount").unwrap();
     assert!(
-        r.t2
-            .as_mut()
+        r.t2.as_mut()
             .unwrap()
             .set(&cell, Value::Money(fee.parse().unwrap()))
     );
@@ -190,9 +189,15 @@ fn verify_names_a_kept_sum_that_differs_and_reopen_does_not_rebuild_it() {
         t.insert(&a_key, bytes).unwrap();
     });
     let store = open(dir.path());
-    let broken = store.verify().unwrap().broken.expect("a forged sum is found");
+    let broken = store
+        .verify()
+        .unwrap()
+        .broken
+        .expect("a forged sum is found");
     assert!(
-        broken.detail.contains(&format!("area of agencies/{}", uscc(2)))
+        broken
+            .detail
+            .contains(&format!("area of agencies/{}", uscc(2)))
             && broken.detail.contains("counts 2 approved reports")
             && broken.detail.contains("its approved reports 1"),
         "{}",
