@@ -239,3 +239,32 @@ fn a_sum_of_an_unknown_agency_is_not_found() {
         Err(gongkai_store::StoreError::InvalidArgument(_))
     ));
 }
+
+#[test]
+fn approvals_racing_under_one_city_are_each_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let city = uscc(1000);
+    store
+        .register_agency(&meta("reg-city"), agency(&city, "city", None))
+        .unwrap();
+    let depts: Vec<String> = (0..48).map(|i| uscc(1001 + i)).collect();
+    for d in &depts {
+        store
+            .register_agency(&meta(&format!("reg-{d}")), agency(d, "dept", Some(&city)))
+            .unwrap();
+    }
+    std::thread::scope(|s| {
+        for chunk in depts.chunks(6) {
+            let store = &store;
+            s.spawn(move || {
+                for (i, d) in chunk.iter().enumerate() {
+                    approve(store, d, tables(i as u64 + 1, "0.01"), d);
+                }
+            });
+        }
+    });
+    // Each chunk of six adds 1 + 2 + … + 6 = 21; eight chunks.
+    assert_eq!(r01(&store, &city), (48, 8 * 21, "0.48".into()));
+    assert_eq!(store.verify().unwrap().broken, None);
+}
