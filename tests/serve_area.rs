@@ -145,6 +145,9 @@ fn same(a: &[(String, Value)], b: &[(String, Value)]) {
     }
 }
 
+/// code, name, region, level, kind, supervisor.
+type Registration<'a> = (&'a str, &'a str, &'a str, L, K, Option<&'a str>);
+
 struct World {
     server: TestServer,
     c: Clients,
@@ -188,7 +191,7 @@ async fn world() -> World {
     let server = TestServer::start_full(&p.toml, Limits::default(), None, deadlines).await;
     let mut c = server.clients().await;
     let ops = p.token("ops").to_owned();
-    let reg: [(&str, &str, &str, L, K, Option<&str>); 11] = [
+    let reg: [Registration<'_>; 11] = [
         (
             &t.city,
             "双鸭山市人民政府",
