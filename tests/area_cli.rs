@@ -190,6 +190,13 @@ async fn export_writes_every_cell_as_a_named_column_and_coverage_names_who_is_la
         .map(|r| r["state"].as_str().unwrap())
         .collect();
     assert_eq!(not_filed, ["not_started"; 3]);
+    // dept1 was submitted as the test ran, after its 2025-01-31 deadline.
+    let d1 = rows
+        .iter()
+        .find(|r| r["agency"] == format!("agencies/{}", dept1()))
+        .unwrap();
+    assert_eq!(d1["filed_late"], true);
+    assert!(d1["first_submit_time"].as_str().unwrap().ends_with('Z'));
     let text_out = w.run(
         "city-audit",
         &[

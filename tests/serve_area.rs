@@ -546,6 +546,18 @@ async fn sums_coverage_correction_aggregate_and_export_over_a_three_level_tree()
     );
     assert_eq!(names_where(&cov, |a| a.late), sorted(&[&t.b2]));
     assert_eq!((cov.filed, cov.not_filed, cov.late), (6, 5, 1));
+    // Every report here was submitted when the test ran, long after the
+    // 2025 deadlines: each filed one was filed late (迟报), with its time.
+    assert_eq!(
+        names_where(&cov, |a| a.filed_late),
+        names_where(&cov, |a| a.filed)
+    );
+    assert_eq!(cov.filed_late, 6);
+    assert!(
+        cov.agencies
+            .iter()
+            .all(|a| a.filed == a.first_submit_time.is_some())
+    );
     let by = |c: &pb::GetCoverageResponse, code: &str| {
         c.agencies
             .iter()

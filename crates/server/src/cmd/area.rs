@@ -301,19 +301,20 @@ pub fn coverage(args: &CoverageArgs, out: &mut impl Write) -> std::io::Result<Ex
                     let at = c.as_of.map(|t| t.to_string()).unwrap_or_default();
                     writeln!(
                         out,
-                        "{} {}: {} agencies, {} filed, {} not filed, {} late (as of {at})",
+                        "{} {}: {} agencies, {} filed, {} not filed, {} late, {} filed late (as of {at})",
                         c.area,
                         c.data_year,
                         c.agencies.len(),
                         c.filed,
                         c.not_filed,
-                        c.late
+                        c.late,
+                        c.filed_late
                     )
                     .map_err(w)?;
                     for a in &c.agencies {
                         writeln!(
                             out,
-                            "{:<11} {:<4} {:<10} {} {}",
+                            "{:<11} {:<4} {:<10} {} {}{}",
                             state_word(a.state()),
                             if a.late { "LATE" } else { "-" },
                             if a.deadline.is_empty() {
@@ -322,7 +323,11 @@ pub fn coverage(args: &CoverageArgs, out: &mut impl Write) -> std::io::Result<Ex
                                 &a.deadline
                             },
                             a.agency.trim_start_matches("agencies/"),
-                            a.display_name
+                            a.display_name,
+                            match &a.first_submit_time {
+                                Some(t) if a.filed_late => format!(" (filed late: {t})"),
+                                _ => String::new(),
+                            }
                         )
                         .map_err(w)?;
                     }
@@ -338,6 +343,8 @@ pub fn coverage(args: &CoverageArgs, out: &mut impl Write) -> std::io::Result<Ex
                             "deadline": a.deadline,
                             "deadline_rule": a.deadline_rule,
                             "late": a.late,
+                            "first_submit_time": a.first_submit_time.map(|t| t.to_string()),
+                            "filed_late": a.filed_late,
                         });
                         writeln!(out, "{line}").map_err(w)?;
                     }

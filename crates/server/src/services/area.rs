@@ -119,6 +119,35 @@ fn ancestors(store: &dyn ReportStore, code: &str) -> Result<Vec<String>, ApiErro
     Ok(out)
 }
 
+/// When a report was first submitted: the time of its first revision in
+/// the submitted state. Revisions are read oldest first and the walk stops
+/// there, which is the second revision for a report submitted with its
+/// first draft.
+fn first_submission(
+    store: &dyn ReportStore,
+    key: &ReportKey,
+) -> Result<Option<SystemTime>, ApiError> {
+    let mut page = PageRequest {
+        size: 4,
+        cursor: String::new(),
+    };
+    loop {
+        let listed = store.list_revisions(key, &page)?;
+        if let Some(rev) = listed
+            .items
+            .iter()
+            .find(|r| r.state() == pb::ReviewState::Submitted)
+        {
+            return Ok(rev.create_time.and_then(|t| SystemTime::try_from(t).ok()));
+        }
+        if listed.next_cursor.is_empty() {
+            return Ok(None);
+        }
+        page.size = 64;
+        page.cursor = listed.next_cursor;
+    }
+}
+
 /// The coverage of an area at `now`.
 fn coverage(
     store: &dyn ReportStore,
@@ -165,6 +194,18 @@ fn coverage(
         let state = filing_state(e.head.as_ref());
         let filed = approved > 0 || state == pb::FilingState::Submitted;
         let late = !filed && deadline.passed(now);
+        let key = ReportKey {
+            uscc: e.agency.uscc.clone(),
+            year,
+        };
+        let first_submit = match &e.head {
+            Some(h) if h.latest_revision > 1 => first_submission(store, &key)?,
+            _ => None,
+        };
+        let filed_late = first_submit.is_some_and(|t| deadline.passed(t));
+        if filed_late {
+            out.filed_late = out.filed_late.saturating_add(1);
+        }
         if filed {
             out.filed = out.filed.saturating_add(1);
         } else {
@@ -185,6 +226,8 @@ fn coverage(
             deadline: deadline.day.map(ymd).unwrap_or_default(),
             deadline_rule: deadline.rule,
             late,
+            first_submit_time: first_submit.map(prost_types::Timestamp::from),
+            filed_late,
         });
     }
     Ok(out)
