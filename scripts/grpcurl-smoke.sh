@@ -24,8 +24,8 @@
 #     nothing written (GetReport: NotFound);
 #   - SubmitReport of the corrected report: SUBMITTED, VALID;
 #   - GetReport: that revision, fee exactly "14852.1812", every cell as sent;
-#   - ListRevisions: DRAFT then SUBMITTED;
-#   - VerifyAuditChain: intact, 3 events (the refusal wrote none);
+#   - ListRevisions: one revision, SUBMITTED;
+#   - VerifyAuditChain: intact, 2 events (the refusal wrote none);
 #   - SIGTERM: the server exits 0.
 # Any difference fails the script (non-zero exit) with a diff. The server is
 # always stopped on exit.
@@ -270,13 +270,13 @@ step "SubmitReport of the corrected report: SUBMITTED"
 with_report '{"name":"'"$REPORT"'","requestId":"smoke-submit-corrected"' "$CORRECTED_JSON" >"$WORK/submit.req"
 ok_call "$WORK/submitted" -H "$AUTH" -d @ "$ADDR" gongkai.v1.ReportService/SubmitReport <"$WORK/submit.req"
 expect "submitted revision" \
-    "[\"$REPORT/revisions/2\", 2, \"REVIEW_STATE_SUBMITTED\", 1, \"VERDICT_VALID\", []]" \
+    "[\"$REPORT/revisions/1\", 1, \"REVIEW_STATE_SUBMITTED\", null, \"VERDICT_VALID\", []]" \
     "$(jget "$WORK/submitted" '[d["revision"]["name"], d["revision"]["revision"], d["revision"]["state"], d["revision"].get("previousRevision"), d["verdict"], [f for f in d["revision"].get("findings", []) if f["severity"] == "SEVERITY_ERROR"]]')"
 
 step "GetReport: the submitted revision, every cell as sent"
 ok_call "$WORK/got" -H "$AUTH" -d "{\"name\":\"$REPORT\"}" "$ADDR" gongkai.v1.ReportService/GetReport
 expect "latest revision" \
-    "[\"$REPORT/revisions/2\", 2, \"REVIEW_STATE_SUBMITTED\"]" \
+    "[\"$REPORT/revisions/1\", 1, \"REVIEW_STATE_SUBMITTED\"]" \
     "$(jget "$WORK/got" '[d["revision"]["name"], d["revision"]["revision"], d["revision"]["state"]]')"
 expect "fee (万元), exact" 14852.1812 \
     "$(jget "$WORK/got" 'd["revision"]["report"]["activeDisclosure"]["fees"]["wanYuan"]')"
@@ -289,14 +289,14 @@ expect "report content (non-zero cells, texts, metadata)" \
 
 step "ListRevisions: DRAFT, then SUBMITTED"
 ok_call "$WORK/revisions" -H "$AUTH" -d "{\"name\":\"$REPORT\"}" "$ADDR" gongkai.v1.ReportService/ListRevisions
-expect "revisions" '[[1, "REVIEW_STATE_DRAFT"], [2, "REVIEW_STATE_SUBMITTED"]]' \
+expect "revisions" '[[1, "REVIEW_STATE_SUBMITTED"]]' \
     "$(jget "$WORK/revisions" '[[r["revision"], r["state"]] for r in d["revisions"]]')"
 
 # ------------------------------------------------------------------- audit
 step "VerifyAuditChain: intact"
 ok_call "$WORK/verify" -H "$AUTH" -d '{}' "$ADDR" gongkai.v1.AuditService/VerifyAuditChain
-# register + draft + submit; the refused submit wrote no event.
-expect "audit chain" '[true, "3", "3"]' \
+# register + submit; the refused submit wrote no event.
+expect "audit chain" '[true, "2", "2"]' \
     "$(jget "$WORK/verify" '[d.get("intact", False), d.get("events"), d.get("records")]')"
 
 # --------------------------------------------------------------- shutdown

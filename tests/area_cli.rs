@@ -127,7 +127,8 @@ async fn export_writes_every_cell_as_a_named_column_and_coverage_names_who_is_la
     let col = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
     assert_eq!(col("agency"), format!("agencies/{}", dept1()));
     assert_eq!(col("display_name"), "宝清县财政局");
-    assert_eq!(col("revision"), "3");
+    // Submitted with its content (1), approved (2).
+    assert_eq!(col("revision"), "2");
     assert_eq!(col("t2.fees.amount"), "12.345678");
     // The corrected sample: 78 applications received, R25 0.
     assert_eq!(col("t3.R01.natural_person"), "78");

@@ -571,11 +571,11 @@ async fn sums_coverage_correction_aggregate_and_export_over_a_three_level_tree()
     assert_eq!(by(&cov, &t.b_town).deadline, "");
     assert_eq!(by(&cov, &t.a_town2).deadline, "2025-02-28");
     assert_eq!(by(&cov, &t.city_dept).state(), F::Submitted);
-    // a1's current approved revision is the correction's: draft 1, submission
-    // 2, approval 3, then draft 4, submission 5, approval 6.
+    // a1's current approved revision is the correction's: submission 1,
+    // approval 2, then submission 3, approval 4.
     assert_eq!(
         (by(&cov, &t.a1).state(), by(&cov, &t.a1).approved_revision),
-        (F::Approved, 6)
+        (F::Approved, 4)
     );
     assert_eq!(by(&cov, &t.city).deadline, "2025-03-31");
 

@@ -141,8 +141,8 @@ const MATRIX: [(Rpc, [(Code, Code); 4]); 18] = [
 
 /// Data years, one per kind of write so that each cell's outcome does not
 /// depend on the order the cells run in.
-const READ_YEAR: u32 = 2024; // submitted (revision 2) before the matrix; approved in it
-const RETURN_YEAR: u32 = 2023; // submitted (revision 2) before the matrix
+const READ_YEAR: u32 = 2024; // submitted (revision 1) before the matrix; approved in it
+const RETURN_YEAR: u32 = 2023; // submitted (revision 1) before the matrix
 const SUBMIT_YEAR: u32 = 2022; // no report before the matrix
 const DRAFT_YEAR: u32 = 2021; // no report before the matrix
 
@@ -176,7 +176,7 @@ async fn setup() -> (TestServer, Clients, Principals) {
                 )
                 .await
                 .unwrap_or_else(|s| panic!("seed {code}/{year}: {s:?}"));
-            assert_eq!(rev.revision, 2);
+            assert_eq!(rev.revision, 1);
         }
     }
     (server, c, p)
@@ -324,7 +324,7 @@ async fn call(
                 token,
                 pb::ApproveReportRequest {
                     name: name(READ_YEAR),
-                    expected_revision: 2,
+                    expected_revision: 1,
                     request_id: id,
                 },
             ))
@@ -336,7 +336,7 @@ async fn call(
                 token,
                 pb::ReturnReportRequest {
                     name: name(RETURN_YEAR),
-                    expected_revision: 2,
+                    expected_revision: 1,
                     comments: vec![pb::ReviewComment {
                         text: "请核对结转数".into(),
                         cell: "t3.R25.total".into(),
@@ -589,7 +589,7 @@ async fn review_reaches_below_the_reviewer_but_not_its_own_agency_and_submitters
     }
     let approve = |code: String| pb::ApproveReportRequest {
         name: report_name(&code, READ_YEAR),
-        expected_revision: 2,
+        expected_revision: 1,
         request_id: format!("approve-{code}"),
     };
     // Nobody approves its own agency's report.
@@ -736,7 +736,7 @@ async fn out_of_scope_reports_look_the_same_whether_or_not_they_exist() {
                     token,
                     pb::ApproveReportRequest {
                         name: name.clone(),
-                        expected_revision: 2,
+                        expected_revision: 1,
                         request_id: format!("probe-{role}-{name}"),
                     },
                 ))

@@ -52,9 +52,9 @@ async fn world() -> World {
         )
         .await
         .expect("setup submit");
-    assert_eq!(rev.revision, 2);
+    assert_eq!(rev.revision, 1);
     let events_before = c.audit_events(p.token("inspector")).await.len();
-    assert_eq!(events_before, 6);
+    assert_eq!(events_before, 5);
     World {
         server,
         c,
@@ -92,7 +92,7 @@ impl World {
             .await
             .expect("a valid call after the bad input")
             .into_inner();
-        assert_eq!(got.revision.map(|r| r.revision), Some(2));
+        assert_eq!(got.revision.map(|r| r.revision), Some(1));
     }
 }
 
@@ -414,7 +414,7 @@ async fn missing_fields_are_named_in_bad_request() {
                 Some(&review),
                 pb::ApproveReportRequest {
                     name: report_name(&county(), 2024),
-                    expected_revision: 2,
+                    expected_revision: 1,
                     request_id: String::new(),
                 },
             ))
@@ -426,7 +426,7 @@ async fn missing_fields_are_named_in_bad_request() {
                 Some(&review),
                 pb::ReturnReportRequest {
                     name: report_name(&county(), 2024),
-                    expected_revision: 2,
+                    expected_revision: 1,
                     comments: vec![],
                     request_id: "return-no-comment".into(),
                 },
@@ -439,7 +439,7 @@ async fn missing_fields_are_named_in_bad_request() {
                 Some(&review),
                 pb::ReturnReportRequest {
                     name: report_name(&county(), 2024),
-                    expected_revision: 2,
+                    expected_revision: 1,
                     comments: vec![pb::ReviewComment {
                         text: "见表三".into(),
                         cell: "A1".into(),
@@ -558,15 +558,15 @@ async fn a_wrong_expected_revision_is_aborted_with_stale_revision() {
     let office = w.t("baoqing-office");
     let review = w.t("city-review");
     let name = report_name(&county(), 2024);
-    for (expected, id) in [(0, "stale-0"), (1, "stale-1"), (7, "ahead-7")] {
+    for (expected, id) in [(0, "stale-0"), (2, "ahead-2"), (7, "ahead-7")] {
         let s =
             w.c.save(&office, &name, corrected_report(), expected, id)
                 .await
-                .expect_err("the latest is 2");
+                .expect_err("the latest is 1");
         assert_eq!(s.code(), Code::Aborted, "{s:?}");
         assert!(
             s.message()
-                .contains(&format!("expected revision {expected}, the latest is 2")),
+                .contains(&format!("expected revision {expected}, the latest is 1")),
             "{s:?}"
         );
         let details = s.get_error_details();
@@ -575,7 +575,7 @@ async fn a_wrong_expected_revision_is_aborted_with_stale_revision() {
         assert_eq!(info.domain, gongkai_server::error::ERROR_DOMAIN);
         assert_eq!(info.metadata["resource"], name);
         assert_eq!(info.metadata["expected_revision"], expected.to_string());
-        assert_eq!(info.metadata["latest_revision"], "2");
+        assert_eq!(info.metadata["latest_revision"], "1");
     }
     let s =
         w.c.review
@@ -583,8 +583,8 @@ async fn a_wrong_expected_revision_is_aborted_with_stale_revision() {
                 Some(&review),
                 pb::ApproveReportRequest {
                     name: name.clone(),
-                    expected_revision: 1,
-                    request_id: "approve-stale".into(),
+                    expected_revision: 2,
+                    request_id: "approve-ahead".into(),
                 },
             ))
             .await
@@ -716,7 +716,7 @@ async fn an_expected_revision_that_does_not_exist_is_aborted_like_a_stale_one() 
     let review = w.t("city-review");
     let office = w.t("baoqing-office");
     let name = report_name(&county(), 2024);
-    for expected in [0, 3, 99] {
+    for expected in [0, 2, 99] {
         let s =
             w.c.review
                 .approve_report(authed(
@@ -728,7 +728,7 @@ async fn an_expected_revision_that_does_not_exist_is_aborted_like_a_stale_one() 
                     },
                 ))
                 .await
-                .expect_err("the latest is 2");
+                .expect_err("the latest is 1");
         assert_eq!(
             s.code(),
             Code::Aborted,
@@ -747,7 +747,7 @@ async fn an_expected_revision_that_does_not_exist_is_aborted_like_a_stale_one() 
                 &format!("submit-{expected}"),
             )
             .await
-            .expect_err("the latest is 2");
+            .expect_err("the latest is 1");
         assert_eq!(
             s.code(),
             Code::Aborted,

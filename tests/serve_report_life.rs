@@ -191,17 +191,20 @@ async fn the_sample_is_refused_corrected_returned_resubmitted_and_approved() {
         "the audit trail holds only the agency events"
     );
 
-    // 2. Corrected (R25 = 0 in 自然人 and 总计): draft 1 + submitted 2.
+    // 2. Corrected (R25 = 0 in 自然人 and 总计): one revision, submitted.
     let corrected = corrected_report();
     let submitted =
         w.c.submit(&submitter, &name, Some(corrected.clone()), 0, "submit-1")
             .await
             .expect("the corrected report is submitted");
-    assert_eq!(submitted.revision, 2, "draft 1, submitted 2");
+    assert_eq!(
+        submitted.revision, 1,
+        "new content is submitted as one revision"
+    );
     assert_eq!(submitted.state(), S::Submitted);
-    assert_eq!(submitted.previous_revision, 1);
+    assert_eq!(submitted.previous_revision, 0);
     assert_eq!(submitted.author, "baoqing-office");
-    assert_eq!(submitted.name, format!("{name}/revisions/2"));
+    assert_eq!(submitted.name, format!("{name}/revisions/1"));
     assert!(
         submitted
             .findings
@@ -226,7 +229,7 @@ async fn the_sample_is_refused_corrected_returned_resubmitted_and_approved() {
                 Some(&reviewer),
                 pb::ReturnReportRequest {
                     name: name.clone(),
-                    expected_revision: 2,
+                    expected_revision: 1,
                     comments: vec![comment.clone()],
                     request_id: "return-1".into(),
                 },
@@ -236,7 +239,7 @@ async fn the_sample_is_refused_corrected_returned_resubmitted_and_approved() {
             .into_inner()
             .revision
             .expect("revision");
-    assert_eq!(returned.revision, 3);
+    assert_eq!(returned.revision, 2);
     assert_eq!(returned.state(), S::Returned);
     assert_eq!(returned.comments, std::slice::from_ref(&comment));
     assert_eq!(returned.author, "shuangyashan-review");
@@ -245,18 +248,18 @@ async fn the_sample_is_refused_corrected_returned_resubmitted_and_approved() {
         "a returned report is not pending"
     );
 
-    // 4. The submitter resubmits with the report: draft 4 + submitted 5.
+    // 4. The submitter resubmits with the report: revision 3, submitted.
     let resubmitted =
-        w.c.submit(&submitter, &name, Some(corrected.clone()), 3, "submit-2")
+        w.c.submit(&submitter, &name, Some(corrected.clone()), 2, "submit-2")
             .await
             .expect("resubmitted");
-    assert_eq!(resubmitted.revision, 5);
+    assert_eq!(resubmitted.revision, 3);
     assert_eq!(resubmitted.state(), S::Submitted);
     assert_eq!(w.pending().await, std::slice::from_ref(&name));
 
     // 5. The city approves.
-    let approved = w.approve(5, "approve-1").await.expect("approved");
-    assert_eq!(approved.revision, 6);
+    let approved = w.approve(3, "approve-1").await.expect("approved");
+    assert_eq!(approved.revision, 4);
     assert_eq!(approved.state(), S::Approved);
 
     let latest_approved =
@@ -273,7 +276,7 @@ async fn the_sample_is_refused_corrected_returned_resubmitted_and_approved() {
             .into_inner()
             .revision
             .expect("revision");
-    assert_eq!(latest_approved.revision, 6);
+    assert_eq!(latest_approved.revision, 4);
     assert_eq!(latest_approved.state(), S::Approved);
     assert_eq!(
         latest_approved.report.as_ref(),
@@ -286,20 +289,13 @@ async fn the_sample_is_refused_corrected_returned_resubmitted_and_approved() {
     let states: Vec<S> = revisions.iter().map(pb::ReportRevision::state).collect();
     assert_eq!(
         states,
-        [
-            S::Draft,
-            S::Submitted,
-            S::Returned,
-            S::Draft,
-            S::Submitted,
-            S::Approved
-        ]
+        [S::Submitted, S::Returned, S::Submitted, S::Approved]
     );
     let numbers: Vec<u32> = revisions.iter().map(|r| r.revision).collect();
-    assert_eq!(numbers, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(numbers, [1, 2, 3, 4]);
     let previous: Vec<u32> = revisions.iter().map(|r| r.previous_revision).collect();
-    assert_eq!(previous, [0, 1, 2, 3, 4, 5]);
-    assert_eq!(revisions[2].comments, [comment]);
+    assert_eq!(previous, [0, 1, 2, 3]);
+    assert_eq!(revisions[1].comments, [comment]);
     assert!(w.pending().await.is_empty(), "nothing waits at the end");
 
     // 7. The trail: 4 agency events and one per revision; the chain verifies.
@@ -309,10 +305,8 @@ async fn the_sample_is_refused_corrected_returned_resubmitted_and_approved() {
     assert_eq!(
         actions,
         [
-            A::ReportDraftSaved,
             A::ReportSubmitted,
             A::ReportReturned,
-            A::ReportDraftSaved,
             A::ReportSubmitted,
             A::ReportApproved
         ]
@@ -325,16 +319,16 @@ async fn the_sample_is_refused_corrected_returned_resubmitted_and_approved() {
             .expect("verify")
             .into_inner();
     assert!(verified.intact, "{verified:?}");
-    assert_eq!(verified.events, 10);
+    assert_eq!(verified.events, 8);
     assert_eq!(verified.broken_event, 0);
 
     // 8. A retried SubmitReport (same request id) returns the same revision
     //    and writes nothing, even after the report moved on.
     let retried =
-        w.c.submit(&submitter, &name, Some(corrected.clone()), 3, "submit-2")
+        w.c.submit(&submitter, &name, Some(corrected.clone()), 2, "submit-2")
             .await
             .expect("a retry is answered, not refused");
-    assert_eq!(retried.revision, 5);
+    assert_eq!(retried.revision, 3);
     assert_eq!(retried.state(), S::Submitted);
     assert_eq!(w.events().await, events, "the retry wrote nothing");
 
@@ -342,19 +336,19 @@ async fn the_sample_is_refused_corrected_returned_resubmitted_and_approved() {
     let stale =
         w.c.submit(&submitter, &name, Some(corrected), 3, "submit-3")
             .await
-            .expect_err("revision 3 is stale: the latest is 6");
+            .expect_err("revision 3 is stale: the latest is 4");
     assert_eq!(stale.code(), Code::Aborted, "{stale:?}");
     let info = stale.get_error_details();
     let info = info.error_info().expect("ErrorInfo");
     assert_eq!(info.reason, "STALE_REVISION");
     assert_eq!(
         info.metadata.get("latest_revision").map(String::as_str),
-        Some("6")
+        Some("4")
     );
     let stale_approve = w
-        .approve(5, "approve-stale")
+        .approve(3, "approve-stale")
         .await
-        .expect_err("revision 5 is stale");
+        .expect_err("revision 3 is stale");
     assert_eq!(stale_approve.code(), Code::Aborted, "{stale_approve:?}");
     assert_eq!(w.events().await, events, "stale writes wrote nothing");
 }
@@ -377,7 +371,7 @@ async fn an_immediate_retry_of_a_submit_returns_the_same_revision_and_writes_not
     assert_eq!(again.state(), S::Submitted);
     assert_eq!(again.create_time, first.create_time, "the same revision");
     assert_eq!(w.events().await, before, "the retry wrote nothing");
-    assert_eq!(w.revisions().await.len(), 2);
+    assert_eq!(w.revisions().await.len(), 1);
 
     // The same id for a different request is not a retry.
     let mut other = corrected_report();
@@ -481,7 +475,7 @@ async fn a_call_cut_off_by_its_deadline_is_safe_to_retry_with_the_same_request_i
         w.c.submit(&submitter, &name, Some(corrected_report()), 0, "deadline")
             .await
             .expect("the retry");
-    assert_eq!((retried.revision, retried.state()), (2, S::Submitted));
+    assert_eq!((retried.revision, retried.state()), (1, S::Submitted));
     let events = w.events().await;
-    assert_eq!(events.len(), 4 + 2, "one draft and one submit, once");
+    assert_eq!(events.len(), 4 + 1, "one submission, once");
 }

@@ -26,6 +26,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         prost::Message::encode_to_vec(&fds),
     )?;
     tonic_prost_build::configure()
+        // Written by hand so the server can send stored revision bytes as
+        // they are (see src/get_report.rs); the wire is the proto's.
+        .extern_path(
+            ".gongkai.v1.GetReportResponse",
+            "crate::get_report::GetReportResponse",
+        )
         .build_server(true)
         .build_client(true)
         .compile_fds(fds)?;

@@ -444,9 +444,9 @@ def test_corrected_report_is_submitted_and_read_back(stubs: Stubs, channel, auth
     rev = submitted.revision
     assert submitted.verdict == stubs.report.VERDICT_VALID
     assert rev.state == stubs.resources.REVIEW_STATE_SUBMITTED
-    # Submitting with a report saves it as a draft, then submits that.
-    assert rev.revision == before + 2
-    assert rev.previous_revision == before + 1
+    # Submitting with a report is one new revision, already submitted.
+    assert rev.revision == before + 1
+    assert rev.previous_revision == before
     assert rev.name == f"{REPORT}/revisions/{rev.revision}"
     assert rev.report == corrected
     assert rev.author == "local-trial"
@@ -486,9 +486,8 @@ def test_corrected_report_is_submitted_and_read_back(stubs: Stubs, channel, auth
     revisions = reports.ListRevisions(
         stubs.reports.ListRevisionsRequest(name=REPORT), metadata=auth, timeout=CALL_TIMEOUT
     )
-    assert [(r.revision, r.state) for r in revisions.revisions][-2:] == [
-        (before + 1, stubs.resources.REVIEW_STATE_DRAFT),
-        (before + 2, stubs.resources.REVIEW_STATE_SUBMITTED),
+    assert [(r.revision, r.state) for r in revisions.revisions][-1:] == [
+        (before + 1, stubs.resources.REVIEW_STATE_SUBMITTED),
     ]
 
     # A stale writer is refused.

@@ -1,6 +1,9 @@
 //! gongkai's wire API: prost messages and tonic services generated from
 //! `proto/`, plus the encoded descriptor set that server reflection serves.
-//! Nothing here is hand-written except this file.
+//! Nothing here is hand-written except this file and `GetReportResponse`
+//! (src/get_report.rs), which can carry a stored revision's bytes as they are.
+
+mod get_report;
 
 /// Generated packages, nested as their proto packages are so that
 /// cross-package references resolve.
@@ -15,6 +18,7 @@ pub mod gongkai {
     /// Package `gongkai.v1`: the API.
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/gongkai.v1.rs"));
+        pub use crate::get_report::GetReportResponse;
     }
     /// Package `gongkai.store.v1`: records the store keeps for itself.
     pub mod store {

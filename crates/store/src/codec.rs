@@ -20,6 +20,27 @@ pub(crate) fn encode<M: Message>(m: &M) -> Vec<u8> {
     out
 }
 
+/// The protobuf of a stored value, undecoded (its format tag checked).
+pub(crate) fn body<'a>(tree: &'static str, key: &[u8], bytes: &'a [u8]) -> Result<&'a [u8]> {
+    match bytes.split_first() {
+        Some((&VALUE_TAG, body)) => Ok(body),
+        Some((&tag, _)) if u32::from(tag) > STORE_FORMAT => Err(StoreError::NewerFormat {
+            found: u32::from(tag),
+            supported: STORE_FORMAT,
+        }),
+        Some((&tag, _)) => Err(StoreError::Corrupt {
+            tree,
+            key: hex::encode(key),
+            reason: format!("unknown value format tag {tag}"),
+        }),
+        None => Err(StoreError::Corrupt {
+            tree,
+            key: hex::encode(key),
+            reason: "empty value".into(),
+        }),
+    }
+}
+
 /// Decodes a stored value, naming the tree and key when it is not one.
 pub(crate) fn decode<M: Message + Default>(
     tree: &'static str,
@@ -72,6 +93,15 @@ mod tests {
         assert!(matches!(
             decode::<Agency>("agencies", b"k", &[1, 0xff, 0xff]),
             Err(StoreError::Corrupt { .. })
+        ));
+        assert_eq!(body("agencies", b"k", &bytes).unwrap(), a.encode_to_vec());
+        assert!(matches!(
+            body("agencies", b"k", &[]),
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            body("agencies", b"k", &[2, 0]),
+            Err(StoreError::NewerFormat { found: 2, .. })
         ));
     }
 }

@@ -15,7 +15,11 @@ use std::{
 
 use crate::{Result, StoreError};
 
-#[derive(Debug, Default)]
+/// Called once what was written before it was registered is durable (or
+/// with the error that stopped it).
+pub(crate) type Completion = Box<dyn FnOnce(Result<()>) + Send>;
+
+#[derive(Default)]
 struct State {
     /// Flush requests handed out.
     requested: u64,
@@ -25,6 +29,20 @@ struct State {
     /// writer, since nothing can be promised after a failed fsync.
     failed: Option<String>,
     stop: bool,
+    /// Completions by ticket, in ticket order, run by the flusher.
+    waiting: Vec<(u64, Completion)>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("requested", &self.requested)
+            .field("done", &self.done)
+            .field("failed", &self.failed)
+            .field("stop", &self.stop)
+            .field("waiting", &self.waiting.len())
+            .finish()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -85,6 +103,31 @@ impl GroupCommit {
         Ok(())
     }
 
+    /// Runs `then` on the flusher thread once everything written before this
+    /// call is durable, without a thread waiting for it meanwhile.
+    pub(crate) fn on_durable(&self, then: Completion) {
+        let mut st = self
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(e) = &st.failed {
+            let e = StoreError::Io(format!("an earlier flush failed: {e}"));
+            drop(st);
+            then(Err(e));
+            return;
+        }
+        if st.stop {
+            drop(st);
+            then(Err(StoreError::Io("store is shut down".into())));
+            return;
+        }
+        st.requested = st.requested.saturating_add(1);
+        let ticket = st.requested;
+        st.waiting.push((ticket, then));
+        self.shared.work.notify_one();
+    }
+
     /// Flushes what is pending and stops the thread.
     pub fn stop(&self) {
         {
@@ -132,12 +175,32 @@ fn flusher(shared: &Shared, db: &sled::Db, data_file: &File) {
             .map_err(|e| e.to_string())
             .and_then(|_| data_file.sync_data().map_err(|e| e.to_string()));
         let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-        match result {
-            Ok(()) => st.done = target,
-            Err(e) => st.failed = Some(e),
-        }
+        let failed = match result {
+            Ok(()) => {
+                st.done = target;
+                None
+            }
+            Err(e) => {
+                st.failed = Some(e.clone());
+                Some(e)
+            }
+        };
+        // Tickets are pushed in order, so the durable ones are a prefix;
+        // after a failure none will ever be.
+        let covered = match failed {
+            None => st.waiting.partition_point(|(t, _)| *t <= target),
+            Some(_) => st.waiting.len(),
+        };
+        let ready: Vec<(u64, Completion)> = st.waiting.drain(..covered).collect();
         shared.done.notify_all();
-        if st.failed.is_some() {
+        drop(st);
+        for (_, then) in ready {
+            then(match &failed {
+                None => Ok(()),
+                Some(e) => Err(StoreError::Io(format!("flush failed: {e}"))),
+            });
+        }
+        if failed.is_some() {
             return;
         }
     }

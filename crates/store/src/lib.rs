@@ -25,9 +25,11 @@ mod backup;
 mod codec;
 pub mod durability;
 mod keys;
+mod pending;
 mod sled_store;
 mod state;
 mod summary;
+mod writer;
 
 use std::time::SystemTime;
 
@@ -37,6 +39,7 @@ use gongkai_proto::{
     store_v1::ReportHead,
     v1::{Agency, AuditAction, AuditEvent, Finding, ReportRevision, ReviewComment, ReviewState},
 };
+pub use pending::Pending;
 pub use sled_store::{SledStore, StoreOptions};
 pub use state::Action;
 pub use summary::{AreaTotals, CoverageEntry};
@@ -265,6 +268,40 @@ pub trait ReportStore: Send + Sync + 'static {
 
     /// Saves a draft revision (first, after a return, or a correction after
     /// approval). `expected` is the latest revision the caller saw (0: none).
+    /// Answered once durable; an async caller awaits the [`Pending`].
+    fn save_draft_pending(
+        &self,
+        w: &WriteMeta,
+        key: &ReportKey,
+        expected: u32,
+        report: gongkai_proto::v1::AnnualReport,
+        checked: Checked,
+    ) -> Pending<ReportRevision>;
+    /// Submits new content: one revision, `expected + 1`, in state
+    /// submitted, with one audit event (`REPORT_SUBMITTED`), allowed wherever
+    /// a draft may be saved. The report is stored once, not as a draft and
+    /// again as its submission.
+    fn save_and_submit_pending(
+        &self,
+        w: &WriteMeta,
+        key: &ReportKey,
+        expected: u32,
+        report: gongkai_proto::v1::AnnualReport,
+        checked: Checked,
+    ) -> Pending<ReportRevision>;
+    /// Moves the report through the review state machine (submit, approve,
+    /// return). The content is the latest revision's; `findings` are the
+    /// checker's at this moment.
+    fn transition_pending(
+        &self,
+        w: &WriteMeta,
+        key: &ReportKey,
+        expected: u32,
+        action: Action,
+        checked: Checked,
+        comments: Vec<ReviewComment>,
+    ) -> Pending<ReportRevision>;
+    /// [`ReportStore::save_draft_pending`], waiting for the answer.
     fn save_draft(
         &self,
         w: &WriteMeta,
@@ -272,10 +309,11 @@ pub trait ReportStore: Send + Sync + 'static {
         expected: u32,
         report: gongkai_proto::v1::AnnualReport,
         checked: Checked,
-    ) -> Result<ReportRevision>;
-    /// Saves a draft and submits it in one write (one transaction, one
-    /// flush): revisions `expected + 1` (draft) and `expected + 2`
-    /// (submitted), each with its audit event. Returns the submitted one.
+    ) -> Result<ReportRevision> {
+        self.save_draft_pending(w, key, expected, report, checked)
+            .wait()
+    }
+    /// [`ReportStore::save_and_submit_pending`], waiting for the answer.
     fn save_and_submit(
         &self,
         w: &WriteMeta,
@@ -283,10 +321,11 @@ pub trait ReportStore: Send + Sync + 'static {
         expected: u32,
         report: gongkai_proto::v1::AnnualReport,
         checked: Checked,
-    ) -> Result<ReportRevision>;
-    /// Moves the report through the review state machine (submit, approve,
-    /// return). The content is the latest revision's; `findings` are the
-    /// checker's at this moment.
+    ) -> Result<ReportRevision> {
+        self.save_and_submit_pending(w, key, expected, report, checked)
+            .wait()
+    }
+    /// [`ReportStore::transition_pending`], waiting for the answer.
     fn transition(
         &self,
         w: &WriteMeta,
@@ -295,11 +334,17 @@ pub trait ReportStore: Send + Sync + 'static {
         action: Action,
         checked: Checked,
         comments: Vec<ReviewComment>,
-    ) -> Result<ReportRevision>;
+    ) -> Result<ReportRevision> {
+        self.transition_pending(w, key, expected, action, checked, comments)
+            .wait()
+    }
     /// The report's current state.
     fn head(&self, key: &ReportKey) -> Result<Option<ReportHead>>;
     /// One revision.
     fn revision(&self, key: &ReportKey, revision: u32) -> Result<Option<ReportRevision>>;
+    /// One revision as its encoded `ReportRevision`, undecoded: what a read
+    /// sends on (revisions never change, so the stored bytes are the answer).
+    fn encoded_revision(&self, key: &ReportKey, revision: u32) -> Result<Option<Vec<u8>>>;
     /// A report's revisions, oldest first.
     fn list_revisions(&self, key: &ReportKey, page: &PageRequest) -> Result<Page<ReportRevision>>;
     /// Reports by year, state, area or agency.

@@ -1,19 +1,20 @@
 //! The sled backend.
 //!
 //! A write reads what it depends on, plans every insert and removal and
-//! applies them inside one multi-tree sled transaction. sled 0.34.7 runs each
-//! transaction under its global exclusive lock, so the reads and writes of one
-//! write are one point in time and the audit chain stays a sequence, while
-//! writers still arrive at sled side by side and the group commit (waited on
-//! after the transaction) batches their flushes. What can be computed before
-//! (the revision's bytes and hash) is, outside the lock. A gate (an RwLock)
-//! lets report writes share and gives changes to the supervision tree, backup
-//! and verify the store alone: they scan, and scans cannot run inside a
+//! applies them inside a multi-tree sled transaction, so its reads and
+//! writes are one point in time and the audit chain stays a sequence.
+//! Report writes go through the writer thread (writer.rs), which puts every
+//! write queued at that moment into one transaction; agency writes run
+//! alone. Then each caller waits for the group commit (durability.rs), which
+//! batches the flushes. What can be computed before (the revision's bytes and
+//! hash) is, outside the transaction. A gate (an RwLock) lets the writer's
+//! batches share and gives changes to the supervision tree, backup and
+//! verify the store alone: they scan, and scans cannot run inside a
 //! transaction.
 
 use std::{
     path::{Path, PathBuf},
-    sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
+    sync::{Arc, PoisonError, RwLock, RwLockWriteGuard},
     time::SystemTime,
 };
 
@@ -37,8 +38,10 @@ use crate::{
     codec::{self, STORE_FORMAT},
     durability::GroupCommit,
     keys,
+    pending::{self, Pending},
     state::{self, Op},
     state_name,
+    writer::{Job, PlanWrite, Reply, Writer},
 };
 
 /// Every tree, in one fixed order (the index into [`SledStore::trees`]).
@@ -102,11 +105,32 @@ impl Default for StoreOptions {
 /// The sled 0.34.7 store.
 #[derive(Debug)]
 pub struct SledStore {
+    // First, so that dropping the store stops the writer (which holds trees)
+    // before anything else.
+    writer: Writer,
     db: sled::Db,
     trees: Vec<sled::Tree>,
-    gate: RwLock<()>,
-    commit: GroupCommit,
+    gate: Arc<RwLock<()>>,
+    commit: Arc<GroupCommit>,
     path: PathBuf,
+}
+
+/// What a retried request's first call wrote.
+fn replay_in(r: &impl Reader, rec: &IdempotencyRecord) -> Result<Outcome> {
+    if let Some(uscc) = rec
+        .resource
+        .strip_prefix("agencies/")
+        .filter(|r| !r.contains('/'))
+    {
+        let key = keys::join(&[keys::uscc(uscc)?, &rec.revision.to_be_bytes()]);
+        return read_msg::<Agency>(r, T::AgencyVersions, &key)?
+            .map(Outcome::Agency)
+            .ok_or_else(|| StoreError::NotFound(rec.resource.clone()));
+    }
+    let key = parse_report_name(&rec.resource)?;
+    read_msg::<ReportRevision>(r, T::Revisions, &keys::revision(&key, rec.revision)?)?
+        .map(|r| Outcome::Revision(Box::new(r)))
+        .ok_or_else(|| StoreError::NotFound(format!("{}/revisions/{}", rec.resource, rec.revision)))
 }
 
 /// Inserts and removals planned for one write.
@@ -136,7 +160,7 @@ impl Plan {
 }
 
 /// What a write produced, for the caller and for a retried request id.
-enum Outcome {
+pub(crate) enum Outcome {
     Agency(Agency),
     /// The revision the caller prepared was written.
     Prepared,
@@ -144,16 +168,8 @@ enum Outcome {
     Revision(Box<ReportRevision>),
 }
 
-/// Which side of the gate a write holds.
-enum Gate<'a> {
-    #[allow(dead_code)] // held, not read
-    Shared(RwLockReadGuard<'a, ()>),
-    #[allow(dead_code)]
-    Exclusive(RwLockWriteGuard<'a, ()>),
-}
-
 /// What a write's transaction did.
-enum Done {
+pub(crate) enum Done {
     Wrote(Outcome),
     Replay(IdempotencyRecord),
 }
@@ -175,12 +191,22 @@ pub(crate) trait Reader {
 
 impl Reader for SledStore {
     fn raw(&self, t: T, key: &[u8]) -> Result<Option<sled::IVec>> {
-        Ok(self.tree(t).get(key)?)
+        self.trees.raw(t, key)
+    }
+}
+
+/// Every tree in [`T`] order: what the writer's answers read with.
+impl Reader for Vec<sled::Tree> {
+    fn raw(&self, t: T, key: &[u8]) -> Result<Option<sled::IVec>> {
+        let tree = self
+            .get(t as usize)
+            .ok_or_else(|| StoreError::Io(format!("tree {} missing", TREE_NAMES[t as usize])))?;
+        Ok(tree.get(key)?)
     }
 }
 
 /// sled's transactional view of every tree, in [`T`] order.
-pub(crate) struct TxView<'a>(&'a [sled::transaction::TransactionalTree]);
+pub(crate) struct TxView<'a>(pub(crate) &'a [sled::transaction::TransactionalTree]);
 
 fn tx_err(e: sled::transaction::UnabortableTransactionError) -> StoreError {
     StoreError::Io(format!("transaction: {e}"))
@@ -308,11 +334,14 @@ impl SledStore {
         }
         // fdatasync acts on the file, whichever descriptor asks.
         let data_file = std::fs::File::open(path.join("db"))?;
-        let commit = GroupCommit::start(db.clone(), data_file)?;
+        let commit = Arc::new(GroupCommit::start(db.clone(), data_file)?);
+        let gate = Arc::new(RwLock::new(()));
+        let writer = Writer::start(trees.clone(), Arc::clone(&gate), Arc::clone(&commit))?;
         let store = SledStore {
+            writer,
             db,
             trees,
-            gate: RwLock::new(()),
+            gate,
             commit,
             path,
         };
@@ -349,12 +378,10 @@ impl SledStore {
         read_msg(self, t, key)
     }
 
-    fn shared(&self) -> Gate<'_> {
-        Gate::Shared(self.gate.read().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    fn exclusive(&self) -> Gate<'_> {
-        Gate::Exclusive(self.gate.write().unwrap_or_else(PoisonError::into_inner))
+    /// The store alone: no report write (the writer takes the shared side
+    /// per batch) and no other scan or tree change runs meanwhile.
+    fn exclusive(&self) -> RwLockWriteGuard<'_, ()> {
+        self.gate.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     // ------------------------------------------------------------ the tree
@@ -388,64 +415,40 @@ impl SledStore {
 
     // ------------------------------------------------------------ writing
 
-    /// Runs one write: idempotency, plan, audit event and apply in one
+    /// Runs one write alone (agency writes, which hold the gate
+    /// exclusively): idempotency, plan, audit event and apply in one
     /// transaction, then durability. `gate` is released before waiting.
     fn write(
         &self,
-        gate: Gate<'_>,
+        gate: RwLockWriteGuard<'_, ()>,
         w: &WriteMeta,
         fingerprint: &[u8],
         plan_write: impl Fn(&TxView<'_>, &mut Plan) -> Result<(Outcome, AuditDraft)>,
     ) -> Result<Outcome> {
-        self.write_steps(gate, w, fingerprint, &[&plan_write])
-    }
-
-    /// Runs a write of several steps in one transaction: each step is
-    /// planned after the one before is applied (so it reads what that step
-    /// wrote) and gets its own audit event; the outcome is the last step's.
-    #[allow(clippy::type_complexity)] // a list of planning closures
-    fn write_steps(
-        &self,
-        gate: Gate<'_>,
-        w: &WriteMeta,
-        fingerprint: &[u8],
-        steps: &[&dyn Fn(&TxView<'_>, &mut Plan) -> Result<(Outcome, AuditDraft)>],
-    ) -> Result<Outcome> {
-        // Request ids are each principal's own: one caller's id never
-        // replays another's result.
-        keys::request_id(&w.request_id)?;
-        let request_key = format!("{}/{}", w.principal, w.request_id).into_bytes();
+        let request_key = request_key(w)?;
         let result: std::result::Result<Done, TransactionError<StoreError>> =
             self.trees.as_slice().transaction(|trees| {
-                let r = TxView(trees);
-                let step = || -> Result<Done> {
-                    if let Some(rec) = read_msg::<IdempotencyRecord>(&r, T::Requests, &request_key)?
-                    {
-                        if rec.request_sha256 != fingerprint {
-                            return Err(StoreError::RequestIdReused(w.request_id.clone()));
-                        }
-                        return Ok(Done::Replay(rec));
-                    }
-                    let mut last = None;
-                    for plan_step in steps {
-                        let mut plan = Plan::new();
-                        let (outcome, audit) = plan_step(&r, &mut plan)?;
-                        Self::plan_event(&r, &mut plan, w, &request_key, fingerprint, audit)?;
-                        for (tree, batch) in trees.iter().zip(&plan.batches) {
-                            tree.apply_batch(batch).map_err(tx_err)?;
-                        }
-                        last = Some(outcome);
-                    }
-                    last.map(Done::Wrote)
-                        .ok_or_else(|| StoreError::Io("a write with no step".into()))
-                };
-                step().map_err(ConflictableTransactionError::Abort)
+                apply_write(
+                    &TxView(trees),
+                    trees,
+                    w,
+                    &request_key,
+                    fingerprint,
+                    &plan_write,
+                )?
+                .map_err(ConflictableTransactionError::Abort)
             });
         drop(gate);
         let done = result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::from(e),
         })?;
+        self.finish(done)
+    }
+
+    /// Waits for the write's flush; a replayed request answers with what the
+    /// first call wrote.
+    fn finish(&self, done: Done) -> Result<Outcome> {
         // A replayed first call may itself still be waiting for its flush.
         self.commit.wait_durable()?;
         match done {
@@ -455,7 +458,7 @@ impl SledStore {
     }
 
     /// Plans the audit event, the chain head and the request record of a write.
-    fn plan_event(
+    pub(crate) fn plan_event(
         r: &TxView<'_>,
         plan: &mut Plan,
         w: &WriteMeta,
@@ -511,23 +514,7 @@ impl SledStore {
     }
 
     fn replay(&self, rec: &IdempotencyRecord) -> Result<Outcome> {
-        if let Some(uscc) = rec
-            .resource
-            .strip_prefix("agencies/")
-            .filter(|r| !r.contains('/'))
-        {
-            let key = keys::join(&[keys::uscc(uscc)?, &rec.revision.to_be_bytes()]);
-            return self
-                .get::<Agency>(T::AgencyVersions, &key)?
-                .map(Outcome::Agency)
-                .ok_or_else(|| StoreError::NotFound(rec.resource.clone()));
-        }
-        let key = parse_report_name(&rec.resource)?;
-        self.revision(&key, rec.revision)?
-            .map(|r| Outcome::Revision(Box::new(r)))
-            .ok_or_else(|| {
-                StoreError::NotFound(format!("{}/revisions/{}", rec.resource, rec.revision))
-            })
+        replay_in(self, rec)
     }
 
     /// Plans the index entries of a report's state for its agency and every
@@ -604,6 +591,55 @@ impl SledStore {
             bytes: sled::IVec::from(bytes),
             sha256,
         })
+    }
+
+    /// Writes a prepared revision through the writer thread (batched with
+    /// the writes queued beside it, see writer.rs); answered once durable.
+    /// A retried request gets the first call's revision.
+    fn write_revision(
+        &self,
+        w: &WriteMeta,
+        fingerprint: Vec<u8>,
+        key: &ReportKey,
+        expected: u32,
+        op: Op,
+        prepared: Prepared,
+    ) -> Pending<ReportRevision> {
+        let request_key = match request_key(w) {
+            Ok(k) => k,
+            Err(e) => return Pending::ready(Err(e)),
+        };
+        let prepared = Arc::new(prepared);
+        let planned = Arc::clone(&prepared);
+        let key = key.clone();
+        let trees = self.trees.clone();
+        let request_id = w.request_id.clone();
+        let (answer, completer) = pending::pending();
+        let reply: Reply = Box::new(move |done: Result<Done>| {
+            let outcome = done.and_then(|done| match done {
+                Done::Wrote(outcome) => Ok(outcome),
+                Done::Replay(rec) => replay_in(&trees, &rec),
+            });
+            completer.complete(match outcome {
+                // The writer dropped its share before answering.
+                Ok(Outcome::Prepared) => Ok(Arc::try_unwrap(prepared)
+                    .map_or_else(|shared| shared.record.clone(), |p| p.record)),
+                Ok(Outcome::Revision(r)) => Ok(*r),
+                Ok(Outcome::Agency(_)) => Err(StoreError::RequestIdReused(request_id)),
+                Err(e) => Err(e),
+            });
+        });
+        // A job that cannot be queued drops its reply, which answers with an error.
+        let _ = self.writer.submit(Job {
+            meta: w.clone(),
+            request_key,
+            fingerprint,
+            plan: Box::new(move |r, plan| {
+                Self::plan_revision(r, plan, &key, expected, op, &planned)
+            }),
+            reply,
+        });
+        answer
     }
 
     /// Plans a prepared revision and everything it moves, after checking
@@ -824,6 +860,49 @@ fn parse_report_name(name: &str) -> Result<ReportKey> {
     })
 }
 
+/// The request record's key: request ids are each principal's own, so one
+/// caller's id never replays another's result.
+fn request_key(w: &WriteMeta) -> Result<Vec<u8>> {
+    keys::request_id(&w.request_id)?;
+    Ok(format!("{}/{}", w.principal, w.request_id).into_bytes())
+}
+
+/// Plans and applies one write inside a transaction: the request-id check,
+/// the write's own plan, its audit event. `Ok(Err(_))`: refused while
+/// planning, nothing of it applied (the transaction may go on with other
+/// writes). `Err(_)`: a failure to apply, which aborts the transaction.
+pub(crate) fn apply_write(
+    r: &TxView<'_>,
+    trees: &[sled::transaction::TransactionalTree],
+    w: &WriteMeta,
+    request_key: &[u8],
+    fingerprint: &[u8],
+    plan_write: &PlanWrite<'_>,
+) -> std::result::Result<Result<Done>, ConflictableTransactionError<StoreError>> {
+    let planned = || -> Result<(Option<Plan>, Done)> {
+        if let Some(rec) = read_msg::<IdempotencyRecord>(r, T::Requests, request_key)? {
+            if rec.request_sha256 != fingerprint {
+                return Err(StoreError::RequestIdReused(w.request_id.clone()));
+            }
+            return Ok((None, Done::Replay(rec)));
+        }
+        let mut plan = Plan::new();
+        let (outcome, audit) = plan_write(r, &mut plan)?;
+        SledStore::plan_event(r, &mut plan, w, request_key, fingerprint, audit)?;
+        Ok((Some(plan), Done::Wrote(outcome)))
+    };
+    match planned() {
+        Err(e) => Ok(Err(e)),
+        Ok((plan, done)) => {
+            for (tree, batch) in trees.iter().zip(plan.iter().flat_map(|p| &p.batches)) {
+                tree.apply_batch(batch)
+                    .map_err(|e| ConflictableTransactionError::Abort(tx_err(e)))?;
+            }
+            Ok(Ok(done))
+        }
+    }
+}
+
 fn fingerprint(method: &str, parts: &[&[u8]]) -> Vec<u8> {
     let mut h = Sha256::new();
     h.update(method.as_bytes());
@@ -1021,90 +1100,71 @@ impl ReportStore for SledStore {
         Ok(uscc == ancestor || self.ancestors(uscc)?.iter().any(|a| a == ancestor))
     }
 
-    fn save_draft(
+    fn save_draft_pending(
         &self,
         w: &WriteMeta,
         key: &ReportKey,
         expected: u32,
         report: AnnualReport,
         checked: Checked,
-    ) -> Result<ReportRevision> {
-        keys::report(key)?;
-        let fp = fingerprint(
-            "save_draft",
-            &[
-                key.name().as_bytes(),
-                &expected.to_be_bytes(),
-                &report.encode_to_vec(),
-            ],
-        );
-        let prepared = self.prepare(
-            w,
-            key,
-            expected,
-            Op::SaveDraft,
-            Some(report),
-            checked,
-            Vec::new(),
-        )?;
-        let out = self.write(self.shared(), w, &fp, |r, plan| {
-            Self::plan_revision(r, plan, key, expected, Op::SaveDraft, &prepared)
-        })?;
-        match out {
-            Outcome::Prepared => Ok(prepared.record),
-            Outcome::Revision(r) => Ok(*r),
-            Outcome::Agency(_) => Err(StoreError::RequestIdReused(w.request_id.clone())),
-        }
+    ) -> Pending<ReportRevision> {
+        let start = || -> Result<Pending<ReportRevision>> {
+            keys::report(key)?;
+            let fp = fingerprint(
+                "save_draft",
+                &[
+                    key.name().as_bytes(),
+                    &expected.to_be_bytes(),
+                    &report.encode_to_vec(),
+                ],
+            );
+            let prepared = self.prepare(
+                w,
+                key,
+                expected,
+                Op::SaveDraft,
+                Some(report),
+                checked,
+                Vec::new(),
+            )?;
+            Ok(self.write_revision(w, fp, key, expected, Op::SaveDraft, prepared))
+        };
+        start().unwrap_or_else(|e| Pending::ready(Err(e)))
     }
 
-    fn save_and_submit(
+    fn save_and_submit_pending(
         &self,
         w: &WriteMeta,
         key: &ReportKey,
         expected: u32,
         report: AnnualReport,
         checked: Checked,
-    ) -> Result<ReportRevision> {
-        keys::report(key)?;
-        let fp = fingerprint(
-            "save_and_submit",
-            &[
-                key.name().as_bytes(),
-                &expected.to_be_bytes(),
-                &report.encode_to_vec(),
-            ],
-        );
-        let next = expected
-            .checked_add(1)
-            .ok_or_else(|| StoreError::InvalidArgument("revision numbers exhausted".into()))?;
-        let submit = Op::Review(Action::Submit);
-        let draft = self.prepare(
-            w,
-            key,
-            expected,
-            Op::SaveDraft,
-            Some(report.clone()),
-            checked.clone(),
-            Vec::new(),
-        )?;
-        let submitted = self.prepare(w, key, next, submit, Some(report), checked, Vec::new())?;
-        let out = self.write_steps(
-            self.shared(),
-            w,
-            &fp,
-            &[
-                &|r, plan| Self::plan_revision(r, plan, key, expected, Op::SaveDraft, &draft),
-                &|r, plan| Self::plan_revision(r, plan, key, next, submit, &submitted),
-            ],
-        )?;
-        match out {
-            Outcome::Prepared => Ok(submitted.record),
-            Outcome::Revision(r) => Ok(*r),
-            Outcome::Agency(_) => Err(StoreError::RequestIdReused(w.request_id.clone())),
-        }
+    ) -> Pending<ReportRevision> {
+        let start = || -> Result<Pending<ReportRevision>> {
+            keys::report(key)?;
+            let fp = fingerprint(
+                "save_and_submit",
+                &[
+                    key.name().as_bytes(),
+                    &expected.to_be_bytes(),
+                    &report.encode_to_vec(),
+                ],
+            );
+            let prepared = self.prepare(
+                w,
+                key,
+                expected,
+                Op::SaveAndSubmit,
+                Some(report),
+                checked,
+                Vec::new(),
+            )?;
+            Ok(self.write_revision(w, fp, key, expected, Op::SaveAndSubmit, prepared))
+        };
+        start().unwrap_or_else(|e| Pending::ready(Err(e)))
     }
 
-    fn transition(
+    fn transition_pending(
         &self,
         w: &WriteMeta,
         key: &ReportKey,
@@ -1112,25 +1172,21 @@ impl ReportStore for SledStore {
         action: Action,
         checked: Checked,
         comments: Vec<ReviewComment>,
-    ) -> Result<ReportRevision> {
-        keys::report(key)?;
-        let op = Op::Review(action);
-        // Each comment is its own length-prefixed part, so regrouped comments differ.
-        let encoded: Vec<Vec<u8>> = comments.iter().map(Message::encode_to_vec).collect();
-        let name = key.name();
-        let expected_bytes = expected.to_be_bytes();
-        let mut parts: Vec<&[u8]> = vec![name.as_bytes(), &expected_bytes];
-        parts.extend(encoded.iter().map(Vec::as_slice));
-        let fp = fingerprint(op.verb(), &parts);
-        let prepared = self.prepare(w, key, expected, op, None, checked, comments)?;
-        let out = self.write(self.shared(), w, &fp, |r, plan| {
-            Self::plan_revision(r, plan, key, expected, op, &prepared)
-        })?;
-        match out {
-            Outcome::Prepared => Ok(prepared.record),
-            Outcome::Revision(r) => Ok(*r),
-            Outcome::Agency(_) => Err(StoreError::RequestIdReused(w.request_id.clone())),
-        }
+    ) -> Pending<ReportRevision> {
+        let start = || -> Result<Pending<ReportRevision>> {
+            keys::report(key)?;
+            let op = Op::Review(action);
+            // Each comment is its own length-prefixed part, so regrouped comments differ.
+            let encoded: Vec<Vec<u8>> = comments.iter().map(Message::encode_to_vec).collect();
+            let name = key.name();
+            let expected_bytes = expected.to_be_bytes();
+            let mut parts: Vec<&[u8]> = vec![name.as_bytes(), &expected_bytes];
+            parts.extend(encoded.iter().map(Vec::as_slice));
+            let fp = fingerprint(op.verb(), &parts);
+            let prepared = self.prepare(w, key, expected, op, None, checked, comments)?;
+            Ok(self.write_revision(w, fp, key, expected, op, prepared))
+        };
+        start().unwrap_or_else(|e| Pending::ready(Err(e)))
     }
 
     fn head(&self, key: &ReportKey) -> Result<Option<ReportHead>> {
@@ -1139,6 +1195,14 @@ impl ReportStore for SledStore {
 
     fn revision(&self, key: &ReportKey, revision: u32) -> Result<Option<ReportRevision>> {
         self.get(T::Revisions, &keys::revision(key, revision)?)
+    }
+
+    fn encoded_revision(&self, key: &ReportKey, revision: u32) -> Result<Option<Vec<u8>>> {
+        let k = keys::revision(key, revision)?;
+        self.tree(T::Revisions)
+            .get(&k)?
+            .map(|v| codec::body("revisions", &k, &v).map(<[u8]>::to_vec))
+            .transpose()
     }
 
     fn list_revisions(&self, key: &ReportKey, page: &PageRequest) -> Result<Page<ReportRevision>> {

@@ -21,6 +21,10 @@ pub enum Action {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
     SaveDraft,
+    /// New content submitted at once: one revision, in state submitted,
+    /// allowed wherever a draft may be saved. (A separate draft revision
+    /// would store the same report twice for a state nobody saw.)
+    SaveAndSubmit,
     Review(Action),
 }
 
@@ -28,6 +32,7 @@ impl Op {
     pub(crate) fn verb(self) -> &'static str {
         match self {
             Op::SaveDraft => "save a draft of",
+            Op::SaveAndSubmit => "submit new content for",
             Op::Review(Action::Submit) => "submit",
             Op::Review(Action::Approve) => "approve",
             Op::Review(Action::Return) => "return",
@@ -37,7 +42,7 @@ impl Op {
     pub(crate) fn audit_action(self) -> AuditAction {
         match self {
             Op::SaveDraft => AuditAction::ReportDraftSaved,
-            Op::Review(Action::Submit) => AuditAction::ReportSubmitted,
+            Op::SaveAndSubmit | Op::Review(Action::Submit) => AuditAction::ReportSubmitted,
             Op::Review(Action::Approve) => AuditAction::ReportApproved,
             Op::Review(Action::Return) => AuditAction::ReportReturned,
         }
@@ -48,7 +53,7 @@ impl Op {
 pub(crate) fn target(op: Op) -> ReviewState {
     match op {
         Op::SaveDraft => ReviewState::Draft,
-        Op::Review(Action::Submit) => ReviewState::Submitted,
+        Op::SaveAndSubmit | Op::Review(Action::Submit) => ReviewState::Submitted,
         Op::Review(Action::Approve) => ReviewState::Approved,
         Op::Review(Action::Return) => ReviewState::Returned,
     }
@@ -60,7 +65,7 @@ pub(crate) fn next(latest: Option<ReviewState>, op: Op) -> Option<ReviewState> {
     use ReviewState::{Approved, Draft, Returned, Submitted};
     match (latest, op) {
         // A report under review cannot be edited until the office decides.
-        (None | Some(Draft | Returned | Approved), Op::SaveDraft)
+        (None | Some(Draft | Returned | Approved), Op::SaveDraft | Op::SaveAndSubmit)
         | (Some(Draft), Op::Review(Action::Submit))
         | (Some(Submitted), Op::Review(Action::Approve | Action::Return)) => Some(target(op)),
         _ => None,
@@ -76,19 +81,29 @@ mod tests {
         use ReviewState::*;
         let ops = [
             Op::SaveDraft,
+            Op::SaveAndSubmit,
             Op::Review(Action::Submit),
             Op::Review(Action::Approve),
             Op::Review(Action::Return),
         ];
-        let table: [(Option<ReviewState>, [Option<ReviewState>; 4]); 5] = [
-            (None, [Some(Draft), None, None, None]),
-            (Some(Draft), [Some(Draft), Some(Submitted), None, None]),
+        let table: [(Option<ReviewState>, [Option<ReviewState>; 5]); 5] = [
+            (None, [Some(Draft), Some(Submitted), None, None, None]),
+            (
+                Some(Draft),
+                [Some(Draft), Some(Submitted), Some(Submitted), None, None],
+            ),
             (
                 Some(Submitted),
-                [None, None, Some(Approved), Some(Returned)],
+                [None, None, None, Some(Approved), Some(Returned)],
             ),
-            (Some(Approved), [Some(Draft), None, None, None]),
-            (Some(Returned), [Some(Draft), None, None, None]),
+            (
+                Some(Approved),
+                [Some(Draft), Some(Submitted), None, None, None],
+            ),
+            (
+                Some(Returned),
+                [Some(Draft), Some(Submitted), None, None, None],
+            ),
         ];
         for (from, expected) in table {
             for (op, want) in ops.iter().zip(expected) {

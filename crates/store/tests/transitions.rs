@@ -66,6 +66,20 @@ fn assert_nothing_written(
 }
 
 #[test]
+fn an_encoded_revision_is_the_stored_revision_undecoded() {
+    use prost::Message;
+    let (_d, store, key) = setup();
+    let r = draft(&store, &key, "d1", 0, "first");
+    let encoded = store
+        .encoded_revision(&key, 1)
+        .unwrap()
+        .expect("revision 1");
+    assert_eq!(encoded, r.encode_to_vec());
+    assert_eq!(ReportRevision::decode(encoded.as_slice()).unwrap(), r);
+    assert_eq!(store.encoded_revision(&key, 2).unwrap(), None);
+}
+
+#[test]
 fn save_draft_on_a_new_report_makes_revision_1_draft() {
     let (_d, store, key) = setup();
     assert_eq!(store.head(&key).unwrap(), None);

@@ -16,6 +16,7 @@
 
 use std::{
     collections::BTreeMap,
+    marker::PhantomData,
     net::{SocketAddr, ToSocketAddrs},
     path::{Path, PathBuf},
     process::{ExitCode, Stdio},
@@ -37,6 +38,7 @@ use gongkai_proto::v1::{
     report_service_client::ReportServiceClient,
 };
 use hdrhistogram::Histogram;
+use prost::bytes::Buf as _;
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
@@ -45,10 +47,13 @@ use tokio::{
 };
 use tonic::{
     Code, Request,
+    codec::{Codec, DecodeBuf, Decoder},
+    codegen::{Bytes, http::uri::PathAndQuery},
     metadata::{Ascii, MetadataValue},
     transport::{Channel, Endpoint},
 };
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+use tonic_prost::ProstEncoder;
 
 /// The 2021-format sample report; made valid in [`valid_report`].
 const SAMPLE: &[u8] = include_bytes!("../../../../testdata/reports/baoqing-county-2024.md");
@@ -123,6 +128,12 @@ struct Args {
     /// With --target: the server's process id, to report its CPU per call.
     #[arg(long, requires = "target")]
     server_pid: Option<u32>,
+    /// Decode every reply into its message, as an application would. By
+    /// default replies are taken as wire bytes (the first of each task is
+    /// decoded and checked): on a shared machine the generator's own
+    /// decoding would otherwise count against the server it measures.
+    #[arg(long)]
+    decode: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -397,6 +408,8 @@ struct Shared {
     next_pair: Arc<AtomicU64>,
     /// Distinguishes this run's agencies and request ids from earlier runs'.
     nonce: String,
+    /// Replies decoded into messages (`--decode`) or taken as bytes.
+    decode: bool,
 }
 
 fn with_auth<T>(shared: &Shared, message: T) -> Request<T> {
@@ -643,6 +656,79 @@ fn new_hist() -> anyhow::Result<Histogram<u64>> {
 struct Clients {
     health: HealthClient<Channel>,
     report: ReportServiceClient<Channel>,
+    /// The same calls with replies taken as bytes.
+    raw: tonic::client::Grpc<Channel>,
+}
+
+/// Encodes requests with prost and takes replies as their wire bytes.
+#[derive(Debug)]
+struct RawReplies<T>(PhantomData<T>);
+
+impl<T> Default for RawReplies<T> {
+    fn default() -> Self {
+        RawReplies(PhantomData)
+    }
+}
+
+impl<T: prost::Message + Send + 'static> Codec for RawReplies<T> {
+    type Encode = T;
+    type Decode = Bytes;
+    type Encoder = ProstEncoder<T>;
+    type Decoder = BytesDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ProstEncoder::default()
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        BytesDecoder
+    }
+}
+
+/// A reply message's bytes, undecoded.
+#[derive(Debug)]
+struct BytesDecoder;
+
+impl Decoder for BytesDecoder {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
+        Ok(Some(buf.copy_to_bytes(buf.remaining())))
+    }
+}
+
+/// One unary call whose reply comes back as bytes.
+async fn raw_call<T: prost::Message + Send + 'static>(
+    grpc: &mut tonic::client::Grpc<Channel>,
+    path: &'static str,
+    req: Request<T>,
+) -> Result<Bytes, tonic::Status> {
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(format!("channel not ready: {e}")))?;
+    let reply = grpc
+        .unary(
+            req,
+            PathAndQuery::from_static(path),
+            RawReplies::<T>::default(),
+        )
+        .await?;
+    Ok(reply.into_inner())
+}
+
+/// Checks that a reply taken as bytes is the message it should be.
+fn check_reply<M: prost::Message + Default + std::fmt::Debug>(
+    bytes: &Bytes,
+    ok: impl FnOnce(&M) -> bool,
+) -> Result<(), tonic::Status> {
+    let m = M::decode(bytes.as_ref())
+        .map_err(|e| tonic::Status::internal(format!("reply does not decode: {e}")))?;
+    if ok(&m) {
+        Ok(())
+    } else {
+        Err(tonic::Status::internal(format!("unexpected reply: {m:?}")))
+    }
 }
 
 /// One call of `rpc`; `Ok(false)` when SubmitReport has no pair left.
@@ -652,6 +738,7 @@ async fn call_once(
     shared: &Shared,
     agencies: &[String],
     seq: u64,
+    first: bool,
 ) -> Result<bool, tonic::Status> {
     match rpc {
         Rpc::Health => {
@@ -659,7 +746,18 @@ async fn call_once(
                 service: String::new(),
             });
             req.set_timeout(CALL_TIMEOUT);
-            clients.health.check(req).await?;
+            if shared.decode {
+                clients.health.check(req).await?;
+            } else {
+                let reply = raw_call(&mut clients.raw, "/grpc.health.v1.Health/Check", req).await?;
+                if first {
+                    check_reply::<tonic_health::pb::HealthCheckResponse>(&reply, |r| {
+                        r.status
+                            == tonic_health::pb::health_check_response::ServingStatus::Serving
+                                as i32
+                    })?;
+                }
+            }
         }
         Rpc::Get => {
             let n = usize::try_from(seq).unwrap_or(0) % shared.get_names.len().max(1);
@@ -668,14 +766,47 @@ async fn call_once(
                 name,
                 view: pb::ReportView::Latest.into(),
             };
-            clients.report.get_report(with_auth(shared, req)).await?;
+            if shared.decode {
+                clients.report.get_report(with_auth(shared, req)).await?;
+            } else {
+                let wanted = first.then(|| req.name.clone());
+                let reply = raw_call(
+                    &mut clients.raw,
+                    "/gongkai.v1.ReportService/GetReport",
+                    with_auth(shared, req),
+                )
+                .await?;
+                if let Some(name) = wanted {
+                    check_reply::<pb::GetReportResponse>(&reply, |r| {
+                        r.revision.as_ref().is_some_and(|v| {
+                            v.name.starts_with(&format!("{name}/revisions/")) && v.report.is_some()
+                        })
+                    })?;
+                }
+            }
         }
         Rpc::Submit => {
             let i = shared.next_pair.fetch_add(1, Ordering::Relaxed);
             let Some(req) = submit_request(shared, agencies, i) else {
                 return Ok(false);
             };
-            clients.report.submit_report(with_auth(shared, req)).await?;
+            if shared.decode {
+                clients.report.submit_report(with_auth(shared, req)).await?;
+            } else {
+                let reply = raw_call(
+                    &mut clients.raw,
+                    "/gongkai.v1.ReportService/SubmitReport",
+                    with_auth(shared, req),
+                )
+                .await?;
+                if first {
+                    check_reply::<pb::SubmitReportResponse>(&reply, |r| {
+                        r.revision
+                            .as_ref()
+                            .is_some_and(|v| v.state() == pb::ReviewState::Submitted)
+                    })?;
+                }
+            }
         }
     }
     Ok(true)
@@ -706,7 +837,8 @@ async fn run_point(
         tasks.spawn(async move {
             let mut clients = Clients {
                 health: HealthClient::new(channel.clone()),
-                report: ReportServiceClient::new(channel),
+                report: ReportServiceClient::new(channel.clone()),
+                raw: tonic::client::Grpc::new(channel),
             };
             let mut r = TaskResult {
                 hist: new_hist()?,
@@ -720,7 +852,8 @@ async fn run_point(
                 if start >= end {
                     break;
                 }
-                let outcome = call_once(rpc, &mut clients, &shared, &agencies, seq).await;
+                let first = seq == t as u64;
+                let outcome = call_once(rpc, &mut clients, &shared, &agencies, seq, first).await;
                 seq = seq.wrapping_add(n as u64);
                 let done = Instant::now();
                 if start < measure_from {
@@ -895,6 +1028,7 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
         agencies: Arc::new(Mutex::new(Vec::new())),
         next_pair: Arc::new(AtomicU64::new(0)),
         nonce: nonce(),
+        decode: args.decode,
     };
 
     let mut rpcs = args.rpcs.clone();

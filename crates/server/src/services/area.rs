@@ -121,8 +121,7 @@ fn ancestors(store: &dyn ReportStore, code: &str) -> Result<Vec<String>, ApiErro
 
 /// When a report was first submitted: the time of its first revision in
 /// the submitted state. Revisions are read oldest first and the walk stops
-/// there, which is the second revision for a report submitted with its
-/// first draft.
+/// there (the first revision, for a report submitted with its content).
 fn first_submission(
     store: &dyn ReportStore,
     key: &ReportKey,
@@ -199,8 +198,8 @@ fn coverage(
             year,
         };
         let first_submit = match &e.head {
-            Some(h) if h.latest_revision > 1 => first_submission(store, &key)?,
-            _ => None,
+            Some(_) => first_submission(store, &key)?,
+            None => None,
         };
         let filed_late = first_submit.is_some_and(|t| deadline.passed(t));
         if filed_late {

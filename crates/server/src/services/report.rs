@@ -232,19 +232,18 @@ impl ReportService for ReportApi {
                 )?;
                 matches_name(&report, &key)?;
                 let expected = req.expected_revision;
-                let (revision, verdict) = ctx
-                    .blocking(move |s| {
-                        let findings = check(&report, previous_year(s, &key)?.as_ref());
-                        let verdict = Verdict::of(&findings);
-                        let rev = s.save_draft(
-                            &w,
-                            &key,
-                            expected,
-                            pb::AnnualReport::from(&report),
-                            checked(&findings),
-                        )?;
-                        Ok((rev, verdict))
-                    })
+                let s = ctx.store.as_ref();
+                let findings = check(&report, previous_year(s, &key)?.as_ref());
+                let verdict = Verdict::of(&findings);
+                // Awaited, not waited for: the store's threads write and flush.
+                let revision = s
+                    .save_draft_pending(
+                        &w,
+                        &key,
+                        expected,
+                        pb::AnnualReport::from(&report),
+                        checked(&findings),
+                    )
                     .await?;
                 Ok(pb::SaveDraftResponse {
                     revision: Some(revision),
@@ -269,54 +268,51 @@ impl ReportService for ReportApi {
                     matches_name(r, &key)?;
                 }
                 let expected = req.expected_revision;
-                let principal = p.name.clone();
-                let (revision, verdict) = ctx
-                    .blocking(move |s| {
-                        let previous = previous_year(s, &key)?;
-                        let report = match given {
-                            Some(r) => r,
-                            // The latest draft, as the caller saw it.
-                            None => {
-                                let latest = expected_latest(s, &key, expected)?;
-                                let stored = latest.report.ok_or_else(|| {
-                                    ApiError::Store(StoreError::Corrupt {
-                                        tree: "revisions",
-                                        key: latest.name.clone(),
-                                        reason: "a stored revision without its report".into(),
-                                    })
-                                })?;
-                                to_domain(&stored)?
-                            }
-                        };
-                        let findings = check(&report, previous.as_ref());
-                        // Refused before anything is written.
-                        if has_errors(&findings) {
-                            return Err(ApiError::ReportInvalid(findings));
-                        }
-                        let w = write_meta(&id, &principal);
-                        // With content: the draft and its submission are one
-                        // write (one transaction, one flush).
-                        let rev = if req.report.is_some() {
-                            s.save_and_submit(
-                                &w,
-                                &key,
-                                expected,
-                                pb::AnnualReport::from(&report),
-                                checked(&findings),
-                            )?
-                        } else {
-                            s.transition(
-                                &w,
-                                &key,
-                                expected,
-                                Action::Submit,
-                                checked(&findings),
-                                Vec::new(),
-                            )?
-                        };
-                        Ok((rev, Verdict::of(&findings)))
-                    })
-                    .await?;
+                let s = ctx.store.as_ref();
+                let previous = previous_year(s, &key)?;
+                let report = match given {
+                    Some(r) => r,
+                    // The latest draft, as the caller saw it.
+                    None => {
+                        let latest = expected_latest(s, &key, expected)?;
+                        let stored = latest.report.ok_or_else(|| {
+                            ApiError::Store(StoreError::Corrupt {
+                                tree: "revisions",
+                                key: latest.name.clone(),
+                                reason: "a stored revision without its report".into(),
+                            })
+                        })?;
+                        to_domain(&stored)?
+                    }
+                };
+                let findings = check(&report, previous.as_ref());
+                // Refused before anything is written.
+                if has_errors(&findings) {
+                    return Err(ApiError::ReportInvalid(findings));
+                }
+                let w = write_meta(&id, &p.name);
+                // Awaited, not waited for: the store's threads write and flush.
+                // With content it is one new revision, already submitted.
+                let pending = if req.report.is_some() {
+                    s.save_and_submit_pending(
+                        &w,
+                        &key,
+                        expected,
+                        pb::AnnualReport::from(&report),
+                        checked(&findings),
+                    )
+                } else {
+                    s.transition_pending(
+                        &w,
+                        &key,
+                        expected,
+                        Action::Submit,
+                        checked(&findings),
+                        Vec::new(),
+                    )
+                };
+                let revision = pending.await?;
+                let verdict = Verdict::of(&findings);
                 Ok(pb::SubmitReportResponse {
                     revision: Some(revision),
                     verdict: pb::Verdict::from(verdict).into(),
@@ -358,12 +354,11 @@ impl ReportService for ReportApi {
                         }
                     }
                 };
-                let revision = s
-                    .revision(&key, n)?
+                // Sent as stored: revisions never change.
+                let encoded = s
+                    .encoded_revision(&key, n)?
                     .ok_or_else(|| not_found(format!("{}/revisions/{n}", key.name())))?;
-                Ok(pb::GetReportResponse {
-                    revision: Some(revision),
-                })
+                Ok(pb::GetReportResponse::encoded(encoded.into()))
             })
             .await
     }

@@ -55,16 +55,18 @@ impl ReviewApi {
                             "a returned report needs at least one comment",
                         ));
                     }
-                    ctx.blocking(move |s| {
-                        // The decision carries the findings of the revision decided on.
-                        let seen = super::report::expected_latest(s, &key, expected)?;
-                        let checked = Checked {
-                            findings: seen.findings,
-                            ruleset_version: seen.ruleset_version,
-                        };
-                        Ok(s.transition(&w, &key, expected, action, checked, comments)?)
-                    })
-                    .await
+                    let s = ctx.store.as_ref();
+                    // The decision carries the findings of the revision decided on.
+                    let seen = super::report::expected_latest(s, &key, expected)?;
+                    let checked = Checked {
+                        findings: seen.findings,
+                        ruleset_version: seen.ruleset_version,
+                    };
+                    // Awaited, not waited for: the store's threads write and flush.
+                    Ok(
+                        s.transition_pending(&w, &key, expected, action, checked, comments)
+                            .await?,
+                    )
                 },
             )
             .await

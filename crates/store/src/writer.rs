@@ -1,0 +1,182 @@
+//! The report writer: one thread that applies report writes in batches, many
+//! writes to one sled transaction.
+//!
+//! Why: sled 0.34.7 rolls and seals its IO buffer twice for every
+//! transaction (`pin_log`), and each sealed buffer is written with `pwrite`
+//! plus a waiting `sync_file_range` on sled's IO threads. With one
+//! transaction per write that was a third of a submission's CPU. Callers
+//! queue their planned write; the thread takes everything queued (up to
+//! [`MAX_BATCH`]), plans and applies each in turn inside one transaction (so
+//! each sees the ones before it, and the audit chain stays a sequence), and
+//! hands the answers to the group commit, whose flusher gives each caller
+//! its answer once the batch is durable. No caller's thread waits meanwhile:
+//! an async caller awaits a [`crate::Pending`].
+//!
+//! A write refused while planning (stale revision, forbidden transition,
+//! reused request id…) is answered with its error and writes nothing: every
+//! refusal happens before any of its inserts are applied. A failure to apply
+//! aborts the whole transaction and every write in it gets the error.
+
+use std::{
+    sync::{
+        Arc, PoisonError, RwLock,
+        mpsc::{self, Receiver, Sender},
+    },
+    thread::JoinHandle,
+};
+
+use sled::{Transactional, transaction::TransactionError};
+
+use crate::{
+    Result, StoreError, WriteMeta,
+    durability::GroupCommit,
+    sled_store::{AuditDraft, Done, Outcome, Plan, TxView, apply_write},
+};
+
+/// Most writes in one transaction: bounds the time one batch holds sled's
+/// lock and the memory its write set takes.
+pub(crate) const MAX_BATCH: usize = 128;
+
+/// How a write plans its inserts and removals, reading through the
+/// transaction.
+pub(crate) type PlanWrite<'a> =
+    dyn Fn(&TxView<'_>, &mut Plan) -> Result<(Outcome, AuditDraft)> + 'a;
+/// A queued write's plan.
+pub(crate) type PlanFn =
+    Box<dyn Fn(&TxView<'_>, &mut Plan) -> Result<(Outcome, AuditDraft)> + Send>;
+
+/// Takes a write's answer: a refusal at once, a write once it is durable.
+pub(crate) type Reply = Box<dyn FnOnce(Result<Done>) + Send + 'static>;
+
+/// A planned write waiting for the writer thread.
+pub(crate) struct Job {
+    pub(crate) meta: WriteMeta,
+    pub(crate) request_key: Vec<u8>,
+    pub(crate) fingerprint: Vec<u8>,
+    pub(crate) plan: PlanFn,
+    pub(crate) reply: Reply,
+}
+
+/// The thread and its queue. Dropping it lets the thread finish what is
+/// queued and joins it (the thread holds sled trees, and with them the
+/// database's file lock).
+#[derive(Debug)]
+pub(crate) struct Writer {
+    queue: Option<Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    /// Starts the thread over `trees`, taking the shared side of `gate` for
+    /// each batch.
+    pub(crate) fn start(
+        trees: Vec<sled::Tree>,
+        gate: Arc<RwLock<()>>,
+        commit: Arc<GroupCommit>,
+    ) -> Result<Writer> {
+        let (queue, jobs) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("gongkai-writer".into())
+            .spawn(move || run(&trees, &gate, &commit, &jobs))?;
+        Ok(Writer {
+            queue: Some(queue),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues `job`; its answer goes to the job's reply. (A job that cannot
+    /// be queued is dropped, and so is its reply.)
+    pub(crate) fn submit(&self, job: Job) -> Result<()> {
+        self.queue
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(job)
+            .map_err(|_| stopped())
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+pub(crate) fn stopped() -> StoreError {
+    StoreError::Io("the store's writer has stopped".into())
+}
+
+fn run(trees: &[sled::Tree], gate: &RwLock<()>, commit: &GroupCommit, jobs: &Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let answers = {
+            let _shared = gate.read().unwrap_or_else(PoisonError::into_inner);
+            apply_batch(trees, &batch)
+        };
+        let mut written = Vec::with_capacity(batch.len());
+        for (job, answer) in batch.into_iter().zip(answers) {
+            // Whatever the plan held (the prepared revision) goes before
+            // the caller is answered, so the answer can take it unshared.
+            let Job { plan, reply, .. } = job;
+            drop(plan);
+            match answer {
+                Ok(done) => written.push((reply, done)),
+                // Refused: nothing of it was written, nothing to wait for.
+                Err(e) => reply(Err(e)),
+            }
+        }
+        if written.is_empty() {
+            continue;
+        }
+        commit.on_durable(Box::new(move |flushed: Result<()>| {
+            for (reply, done) in written {
+                reply(match &flushed {
+                    Ok(()) => Ok(done),
+                    Err(e) => Err(StoreError::Io(e.to_string())),
+                });
+            }
+        }));
+    }
+}
+
+/// One transaction for the whole batch: an answer per job, in order.
+fn apply_batch(trees: &[sled::Tree], batch: &[Job]) -> Vec<Result<Done>> {
+    let result: std::result::Result<Vec<Result<Done>>, TransactionError<StoreError>> = trees
+        .transaction(|tx| {
+            let r = TxView(tx);
+            let mut answers = Vec::with_capacity(batch.len());
+            for job in batch {
+                let planned = apply_write(
+                    &r,
+                    tx,
+                    &job.meta,
+                    &job.request_key,
+                    &job.fingerprint,
+                    &job.plan,
+                )?;
+                answers.push(planned);
+            }
+            Ok(answers)
+        });
+    match result {
+        Ok(answers) => answers,
+        Err(e) => {
+            let message = match e {
+                TransactionError::Abort(e) => e.to_string(),
+                TransactionError::Storage(e) => e.to_string(),
+            };
+            batch
+                .iter()
+                .map(|_| Err(StoreError::Io(format!("batch transaction: {message}"))))
+                .collect()
+        }
+    }
+}
