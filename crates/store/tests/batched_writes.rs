@@ -57,9 +57,12 @@ fn queued_writes_are_answered_each_on_its_own_and_refusals_write_nothing() {
                 assert_eq!(r.name, format!("{}/revisions/1", key(year).name()));
                 written += 1;
             }
-            (false, Err(StoreError::Conflict {
-                expected, actual, ..
-            })) => assert_eq!((expected, actual), (5, 1), "{year}"),
+            (
+                false,
+                Err(StoreError::Conflict {
+                    expected, actual, ..
+                }),
+            ) => assert_eq!((expected, actual), (5, 1), "{year}"),
             (ok, other) => panic!("{year} (should write: {ok}): {other:?}"),
         }
     }
@@ -70,7 +73,10 @@ fn queued_writes_are_answered_each_on_its_own_and_refusals_write_nothing() {
     assert_eq!(written, 40);
     for year in 2021..2061 {
         let head = store.head(&key(year)).unwrap().expect("head");
-        assert_eq!(head.latest_revision, 1, "{year}: refused writes wrote nothing");
+        assert_eq!(
+            head.latest_revision, 1,
+            "{year}: refused writes wrote nothing"
+        );
     }
     let all = events(&store);
     assert_eq!(all.len(), before + 40, "one event per written revision");
