@@ -176,6 +176,7 @@ step "list (reflection, no token)"
 ok_call "$WORK/list" "$ADDR" list
 expect "service list" "gongkai.v1.AdminService
 gongkai.v1.AgencyService
+gongkai.v1.AreaService
 gongkai.v1.AuditService
 gongkai.v1.ReportService
 gongkai.v1.ReviewService
@@ -191,8 +192,9 @@ declare -A RPCS=(
     [ReportService]="GetReport ListReports ListRevisions SaveDraft SubmitReport ValidateReport"
     [ReviewService]="ApproveReport ListPendingReviews ReturnReport"
     [AuditService]="ListAuditEvents VerifyAuditChain"
+    [AreaService]="ExportReports GetAreaSummary GetCoverage"
 )
-for svc in AdminService AgencyService ReportService ReviewService AuditService; do
+for svc in AdminService AgencyService ReportService ReviewService AuditService AreaService; do
     ok_call "$WORK/describe" "$ADDR" describe "gongkai.v1.$svc"
     grep -q "^gongkai.v1.$svc is a service:" "$WORK/describe" ||
         { cat "$WORK/describe" >&2; die "describe gongkai.v1.$svc: not a service"; }
@@ -211,7 +213,7 @@ done
 
 # ----------------------------------------------------------------- health
 step "grpc.health.v1.Health/Check (no token)"
-for svc in "" gongkai.v1.AdminService gongkai.v1.AgencyService gongkai.v1.ReportService gongkai.v1.ReviewService gongkai.v1.AuditService; do
+for svc in "" gongkai.v1.AdminService gongkai.v1.AgencyService gongkai.v1.ReportService gongkai.v1.ReviewService gongkai.v1.AuditService gongkai.v1.AreaService; do
     ok_call "$WORK/health" -d "{\"service\":\"$svc\"}" "$ADDR" grpc.health.v1.Health/Check
     expect "health of '${svc}'" SERVING "$(jget "$WORK/health" 'd["status"]')"
 done

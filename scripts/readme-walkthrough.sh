@@ -30,6 +30,9 @@ expect 'REPORT_INVALID'
 expect 'corrected.md: valid (0 errors, 0 warnings, 0 info)'
 expect '"state": "REVIEW_STATE_APPROVED"'
 expect '"intact": true'
+expect '"approvedReports": "1"'
+expect 'not_started LATE 2025-01-31 112305230123456860 宝清县财政局'
+expect 'agencies/112305230123456785,宝清县人民政府,4,78,0,0'
 states="$(grep -o 'REVIEW_STATE_[A-Z]*' walkthrough.out | tail -4 | tr '\n' ' ')"
 [ "$states" = "REVIEW_STATE_SUBMITTED REVIEW_STATE_RETURNED REVIEW_STATE_SUBMITTED REVIEW_STATE_APPROVED " ] \
   || { echo "revision states: $states"; exit 1; }

@@ -1,4 +1,5 @@
-//! The authorisation matrix (issue 4, deliver item 5): every RPC of the four
+//! The authorisation matrix (issue 4, deliver item 5; issue 6 adds
+//! AreaService): every RPC of the five
 //! services × role (submitter, reviewer, auditor, admin, no token, bad
 //! token) × an agency in scope and one out of scope, each with its exact
 //! status code.
@@ -15,7 +16,9 @@
 //! reviewer and auditor (subtree); WRITE_REPORT = submitter (own);
 //! REVIEW_REPORT = reviewer (strictly below); READ_AGENCY = all four roles;
 //! ADMIN_AGENCY and RegisterAgency = admin (subtree); ListPendingReviews =
-//! reviewer; ListAuditEvents and VerifyAuditChain = auditor. ListAgencies,
+//! reviewer; ListAuditEvents and VerifyAuditChain = auditor; READ_AREA
+//! (GetAreaSummary, GetCoverage, ExportReports) = reviewer and auditor
+//! (subtree), nobody else. ListAgencies,
 //! ListPendingReviews and VerifyAuditChain name no agency: the out-of-scope
 //! column is the same call, and what comes back is filtered to the scope.
 
@@ -47,6 +50,9 @@ enum Rpc {
     ListPendingReviews,
     ListAuditEvents,
     VerifyAuditChain,
+    GetAreaSummary,
+    GetCoverage,
+    ExportReports,
 }
 
 const OK: Code = Code::Ok;
@@ -57,7 +63,7 @@ const ROLES: [&str; 4] = ["submitter", "reviewer", "auditor", "admin"];
 
 /// (RPC, [(in scope, out of scope); submitter, reviewer, auditor, admin]).
 /// No token and a bad token are UNAUTHENTICATED for every RPC.
-const MATRIX: [(Rpc, [(Code, Code); 4]); 15] = [
+const MATRIX: [(Rpc, [(Code, Code); 4]); 18] = [
     //                            submitter  reviewer   auditor    admin
     (
         Rpc::RegisterAgency,
@@ -118,6 +124,18 @@ const MATRIX: [(Rpc, [(Code, Code); 4]); 15] = [
     (
         Rpc::VerifyAuditChain,
         /*  */ [(PD, PD), (PD, PD), (OK, OK), (PD, PD)],
+    ),
+    (
+        Rpc::GetAreaSummary,
+        /*    */ [(PD, PD), (OK, PD), (OK, PD), (PD, PD)],
+    ),
+    (
+        Rpc::GetCoverage,
+        /*       */ [(PD, PD), (OK, PD), (OK, PD), (PD, PD)],
+    ),
+    (
+        Rpc::ExportReports,
+        /*     */ [(PD, PD), (OK, PD), (OK, PD), (PD, PD)],
     ),
 ];
 
@@ -349,6 +367,44 @@ async fn call(
             .verify_audit_chain(authed(token, pb::VerifyAuditChainRequest {}))
             .await
             .map(drop),
+        Rpc::GetAreaSummary => c
+            .area
+            .get_area_summary(authed(
+                token,
+                pb::GetAreaSummaryRequest {
+                    area: agency_name(target),
+                    data_year: READ_YEAR,
+                },
+            ))
+            .await
+            .map(drop),
+        Rpc::GetCoverage => c
+            .area
+            .get_coverage(authed(
+                token,
+                pb::GetCoverageRequest {
+                    area: agency_name(target),
+                    data_year: READ_YEAR,
+                    as_of: None,
+                },
+            ))
+            .await
+            .map(drop),
+        Rpc::ExportReports => {
+            let mut stream = c
+                .area
+                .export_reports(authed(
+                    token,
+                    pb::ExportReportsRequest {
+                        area: agency_name(target),
+                        data_year: READ_YEAR,
+                    },
+                ))
+                .await?
+                .into_inner();
+            while stream.message().await?.is_some() {}
+            Ok(())
+        }
     }
 }
 
@@ -435,7 +491,7 @@ async fn every_rpc_by_every_role_in_and_out_of_scope() {
         wrong.len(),
         wrong.join("\n")
     );
-    assert_eq!(cells, 15 * (4 * 3 + 2 * 3));
+    assert_eq!(cells, 18 * (4 * 3 + 2 * 3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -75,6 +75,7 @@ async fn scrape_after_real_calls_counts_each_by_method_and_code() {
         auth: Authenticator::Tokens(Arc::new(
             Credentials::parse(&principals.toml).expect("credentials"),
         )),
+        deadlines: Arc::new(gongkai_server::deadlines::Deadlines::default()),
     };
     let grpc = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

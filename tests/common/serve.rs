@@ -21,12 +21,13 @@ use std::{
 };
 
 use gongkai_proto::v1::{
-    self as pb, agency_service_client::AgencyServiceClient,
+    self as pb, agency_service_client::AgencyServiceClient, area_service_client::AreaServiceClient,
     audit_service_client::AuditServiceClient, report_service_client::ReportServiceClient,
     review_service_client::ReviewServiceClient,
 };
 use gongkai_server::{
     auth::{Credentials, Role, entry_toml, new_token},
+    deadlines::Deadlines,
     serve::{Limits, Tls, serve},
     services::{Authenticator, Ctx},
 };
@@ -125,6 +126,8 @@ pub struct Clients {
     pub review: ReviewServiceClient<Channel>,
     /// AuditService.
     pub audit: AuditServiceClient<Channel>,
+    /// AreaService.
+    pub area: AreaServiceClient<Channel>,
     /// grpc.health.v1.
     pub health: tonic_health::pb::health_client::HealthClient<Channel>,
 }
@@ -140,6 +143,8 @@ impl Clients {
                 .max_decoding_message_size(64 * 1024 * 1024),
             review: ReviewServiceClient::new(channel.clone()),
             audit: AuditServiceClient::new(channel.clone()),
+            area: AreaServiceClient::new(channel.clone())
+                .max_decoding_message_size(64 * 1024 * 1024),
             health: tonic_health::pb::health_client::HealthClient::new(channel),
         }
     }
@@ -391,6 +396,16 @@ impl TestServer {
 
     /// Starts with the given limits and TLS.
     pub async fn start_with(credentials: &str, limits: Limits, tls: Option<Tls>) -> TestServer {
+        TestServer::start_full(credentials, limits, tls, Deadlines::default()).await
+    }
+
+    /// Starts with the given limits, TLS and township deadlines.
+    pub async fn start_full(
+        credentials: &str,
+        limits: Limits,
+        tls: Option<Tls>,
+        deadlines: Deadlines,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory");
         let store = SledStore::open(dir.path().join("data"), &StoreOptions::default())
             .expect("open the store");
@@ -399,6 +414,7 @@ impl TestServer {
             auth: Authenticator::Tokens(Arc::new(
                 Credentials::parse(credentials).expect("credentials"),
             )),
+            deadlines: Arc::new(deadlines),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

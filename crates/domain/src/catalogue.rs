@@ -5,7 +5,7 @@
 use crate::Severity;
 
 /// Version of the rule set. Stored beside every check result.
-pub const RULESET_VERSION: &str = "2026.1";
+pub const RULESET_VERSION: &str = "2026.2";
 
 /// First data year of any national format (the 2019 trial format).
 pub const FIRST_FORMAT_YEAR: u32 = 2019;
@@ -110,6 +110,9 @@ catalogue! {
     TEXT_FEE_UNSTATED "text.fee-unstated" Warning FIRST_FORMAT_YEAR
         "有收费情形（R22 > 0 或正文提及收费），但第六部分未说明信息处理费收取金额"
         "R22 > 0 or fees mentioned, but section 六 states no 信息处理费 amount";
+    AGGREGATE_AREA_SUM "aggregate.area-sum" Info FIRST_FORMAT_YEAR
+        "本级政府年度报告的表格数据与其所辖各机关已通过报告的逐格合计不一致"
+        "a government's own area-wide report differs, cell by cell, from the sum of the approved reports of the agencies under it";
     IMPORT_BLANK_CELL "import.blank-cell" Warning FIRST_FORMAT_YEAR
         "表格单元格为空、“—”或“/”，按0读取"
         "a table cell was blank, \"—\" or \"/\" in the published text (read as 0)";

@@ -71,6 +71,25 @@ pub fn check_alone(report: &Report) -> Vec<Finding> {
     run_rules(report, None)
 }
 
+/// Only the table rules (T2, T3, T4 arithmetic and ranges): for a sum of
+/// reports, which has no prose, metadata or agency of its own.
+pub fn check_tables(report: &Report) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(t3) = &report.t3 {
+        t3_rules(t3, report.format, &mut out);
+    }
+    if let Some(t4) = &report.t4 {
+        t4_rules(t4, &mut out);
+    }
+    if let Some(t2) = &report.t2 {
+        t2_rules(report, t2, &mut out);
+    }
+    let year = report.metadata.data_year;
+    out.retain(|f| catalogue::rule(f.rule).is_none_or(|r| r.applies_to(year)));
+    out.sort_by_key(|f| catalogue::position(f.rule));
+    out
+}
+
 /// Every rule, with `previous` already known to be the year before.
 fn run_rules(report: &Report, previous: Option<&Report>) -> Vec<Finding> {
     let mut out = Vec::new();

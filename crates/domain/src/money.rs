@@ -74,6 +74,17 @@ impl Money {
             scale,
         })
     }
+
+    /// Exact difference, keeping the larger scale; `None` on overflow.
+    pub fn checked_sub(&self, other: &Money) -> Option<Money> {
+        let scale = self.scale.max(other.scale);
+        let a = rescale(self.mantissa, self.scale, scale)?;
+        let b = rescale(other.mantissa, other.scale, scale)?;
+        Some(Money {
+            mantissa: a.checked_sub(b)?,
+            scale,
+        })
+    }
 }
 
 fn rescale(mantissa: i128, from: u32, to: u32) -> Option<i128> {
@@ -193,6 +204,9 @@ mod tests {
         assert_eq!(a.checked_add(&b).unwrap().to_string(), "14852.181201");
         assert_eq!(a.to_micro(), Some(14_852_181_200));
         assert_eq!("1.1234567".parse::<Money>().unwrap().to_micro(), None);
+        let back = a.checked_add(&b).unwrap().checked_sub(&b).unwrap();
+        assert_eq!(back.cmp(&a), Ordering::Equal);
+        assert_eq!(back.to_string(), "14852.181200");
     }
 
     #[test]

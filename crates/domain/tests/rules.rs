@@ -1223,6 +1223,17 @@ fn every_non_import_rule_can_fire() {
     fired.extend(findings(&r).iter().map(|f| f.rule));
     fired.extend(findings(&clean(F19, Y)).iter().map(|f| f.rule));
 
+    // aggregate.area-sum compares a government's own report with the sum of
+    // its area, which the checker alone does not have.
+    let own = clean(F21, Y);
+    let mut sum = clean(F21, Y);
+    t3(&mut sum).set(T3Row::R01, T3Col::NaturalPerson, 1);
+    fired.extend(
+        gongkai_domain::area::compare_with_area(&own, &sum)
+            .iter()
+            .map(|f| f.rule),
+    );
+
     let owned: BTreeSet<&str> = RULES
         .iter()
         .map(|r| r.id)

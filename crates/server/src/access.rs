@@ -116,3 +116,11 @@ pub const READ_AGENCY: &[(Role, Reach)] = &[
 
 /// Who may change the supervision tree at an agency.
 pub const ADMIN_AGENCY: &[(Role, Reach)] = &[(Role::Admin, Reach::Subtree)];
+
+/// Who may see an area's sums, coverage and approved reports: its own
+/// supervising office (a reviewer, within its subtree) and auditors within
+/// theirs; nobody else.
+pub const READ_AREA: &[(Role, Reach)] = &[
+    (Role::Reviewer, Reach::Subtree),
+    (Role::Auditor, Reach::Subtree),
+];

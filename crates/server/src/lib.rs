@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod deadlines;
 pub mod error;
 pub mod metrics;
 pub mod sample;

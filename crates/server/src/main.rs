@@ -41,6 +41,10 @@ enum Command {
     Backup(cmd::store::BackupArgs),
     /// Restore a backup into an empty directory, then verify it.
     Restore(cmd::store::RestoreArgs),
+    /// Every approved report of an area and year, one row per agency (from a running server).
+    Export(cmd::area::ExportArgs),
+    /// Who in an area has filed, who has not, who is late (from a running server).
+    Coverage(cmd::area::CoverageArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +62,8 @@ fn main() -> ExitCode {
         Command::Verify(args) => cmd::store::verify(&args, &mut out),
         Command::Backup(args) => cmd::store::backup(&args, &mut out),
         Command::Restore(args) => cmd::store::restore(&args, &mut out),
+        Command::Export(args) => cmd::area::export(&args, &mut out),
+        Command::Coverage(args) => cmd::area::coverage(&args, &mut out),
     };
     match result.and_then(|code| out.flush().map(|()| code)) {
         Ok(code) => code,

@@ -134,7 +134,8 @@ impl GroupCommit {
     /// latency, and everything that arrived meanwhile goes into one
     /// transaction (sled seals and syncs log buffers per transaction).
     pub(crate) fn wait_idle(&self, max: std::time::Duration) {
-        let deadline = std::time::Instant::now() + max;
+        let now = std::time::Instant::now();
+        let deadline = now.checked_add(max).unwrap_or(now);
         let mut st = self
             .shared
             .state

@@ -15,6 +15,7 @@
 //! | `events`         | sequence u64                                | AuditEvent           |
 //! | `event_hashes`   | sequence u64                                | SHA-256 of the event |
 //! | `requests`       | principal · `/` · request id                | IdempotencyRecord    |
+//! | `area_sums`      | area uscc · year u16                        | AreaSum              |
 //!
 //! A 统一社会信用代码 is always 18 ASCII bytes, so concatenations split
 //! unambiguously.

@@ -28,6 +28,7 @@ mod keys;
 mod pending;
 mod sled_store;
 mod state;
+mod summary;
 mod writer;
 
 use std::time::SystemTime;
@@ -41,6 +42,7 @@ use gongkai_proto::{
 pub use pending::Pending;
 pub use sled_store::{SledStore, StoreOptions};
 pub use state::Action;
+pub use summary::{AreaTotals, CoverageEntry};
 
 /// Errors of the store. Each maps to one gRPC code in the server.
 #[derive(Debug, thiserror::Error)]
@@ -351,6 +353,14 @@ pub trait ReportStore: Send + Sync + 'static {
         filter: &ReportFilter,
         page: &PageRequest,
     ) -> Result<Page<ReportSummary>>;
+
+    /// The sum of the current approved reports of every agency under `area`
+    /// (not `area` itself) for a data year, kept up at each approval: one
+    /// read, whatever the history or the size of the area.
+    fn area_sum(&self, area: &str, year: u32) -> Result<AreaTotals>;
+    /// Every agency of `area`'s subtree (itself first) with its report's
+    /// head for the year (`None`: not started).
+    fn coverage(&self, area: &str, year: u32) -> Result<Vec<CoverageEntry>>;
 
     /// Audit events, oldest first.
     fn list_events(&self, filter: &EventFilter, page: &PageRequest) -> Result<Page<AuditEvent>>;

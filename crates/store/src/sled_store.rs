@@ -60,9 +60,10 @@ pub(crate) enum T {
     Events,
     EventHashes,
     Requests,
+    AreaSums,
 }
 
-pub(crate) const TREE_NAMES: [&str; 13] = [
+pub(crate) const TREE_NAMES: [&str; 14] = [
     "meta",
     "agencies",
     "agency_versions",
@@ -76,6 +77,7 @@ pub(crate) const TREE_NAMES: [&str; 13] = [
     "events",
     "event_hashes",
     "requests",
+    "area_sums",
 ];
 
 const FORMAT_KEY: &[u8] = b"format";
@@ -145,7 +147,7 @@ impl Plan {
                 .collect(),
         }
     }
-    fn put(&mut self, t: T, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+    pub(crate) fn put(&mut self, t: T, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
         if let Some(b) = self.batches.get_mut(t as usize) {
             b.insert(key.as_ref(), value.as_ref());
         }
@@ -223,7 +225,11 @@ impl Reader for TxView<'_> {
 }
 
 /// A stored message, decoded, naming the tree and key when it does not decode.
-fn read_msg<M: Message + Default>(r: &impl Reader, t: T, key: &[u8]) -> Result<Option<M>> {
+pub(crate) fn read_msg<M: Message + Default>(
+    r: &impl Reader,
+    t: T,
+    key: &[u8],
+) -> Result<Option<M>> {
     match r.raw(t, key)? {
         None => Ok(None),
         Some(v) => codec::decode(TREE_NAMES[t as usize], key, &v).map(Some),
@@ -231,7 +237,7 @@ fn read_msg<M: Message + Default>(r: &impl Reader, t: T, key: &[u8]) -> Result<O
 }
 
 /// The agency's ancestors, nearest first (not itself).
-fn ancestors_in(r: &impl Reader, uscc: &str) -> Result<Vec<String>> {
+pub(crate) fn ancestors_in(r: &impl Reader, uscc: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut at = uscc.to_owned();
     for _ in 0..MAX_DEPTH {
@@ -331,14 +337,16 @@ impl SledStore {
         let commit = Arc::new(GroupCommit::start(db.clone(), data_file)?);
         let gate = Arc::new(RwLock::new(()));
         let writer = Writer::start(trees.clone(), Arc::clone(&gate), Arc::clone(&commit))?;
-        Ok(SledStore {
+        let store = SledStore {
             writer,
             db,
             trees,
             gate,
             commit,
             path,
-        })
+        };
+        crate::summary::build_if_missing(&store)?;
+        Ok(store)
     }
 
     /// Where the store lives.
@@ -384,7 +392,7 @@ impl SledStore {
     }
 
     /// The agency and every agency under it.
-    fn subtree(&self, uscc: &str) -> Result<Vec<String>> {
+    pub(crate) fn subtree(&self, uscc: &str) -> Result<Vec<String>> {
         let mut out = vec![uscc.to_owned()];
         let mut i = 0;
         while let Some(parent) = out.get(i).cloned() {
@@ -702,6 +710,16 @@ impl SledStore {
             }
             Self::plan_report_index(plan, key, to, &area, true)?;
         }
+        if to == ReviewState::Approved {
+            let superseded = head.as_ref().map_or(0, |h| h.approved_revision);
+            crate::summary::plan_approval(
+                r,
+                plan,
+                key,
+                superseded,
+                prepared.record.report.as_ref(),
+            )?;
+        }
         if head.is_none() {
             plan.put(
                 T::ByYear,
@@ -1017,6 +1035,7 @@ impl ReportStore for SledStore {
                 }
                 None => Vec::new(),
             };
+            crate::summary::plan_move(r, plan, uscc, &reports, &old_above, &new_above)?;
             // Move every report of the subtree from the old ancestors' area
             // indexes to the new ones'.
             for (key, state) in &reports {
@@ -1255,6 +1274,14 @@ impl ReportStore for SledStore {
         })
     }
 
+    fn area_sum(&self, area: &str, year: u32) -> Result<crate::AreaTotals> {
+        crate::summary::area_sum(self, area, year)
+    }
+
+    fn coverage(&self, area: &str, year: u32) -> Result<Vec<crate::CoverageEntry>> {
+        crate::summary::coverage(self, area, year)
+    }
+
     fn list_events(&self, filter: &EventFilter, page: &PageRequest) -> Result<Page<AuditEvent>> {
         if let Some(a) = &filter.agency {
             keys::uscc(a)?;
@@ -1460,6 +1487,9 @@ pub(crate) fn verify(store: &SledStore) -> Result<Verification> {
     }
     if let Some((event, detail)) = derived_state(store, &named, last)? {
         return broken(event, detail, events, records);
+    }
+    if let Some(detail) = crate::summary::verify(store)? {
+        return broken(last, detail, events, records);
     }
     Ok(Verification {
         events,

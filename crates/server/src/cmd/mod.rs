@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod area;
 pub mod check;
 pub mod import;
 pub mod rules;

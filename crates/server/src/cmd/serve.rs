@@ -92,6 +92,10 @@ pub struct Args {
     /// Server-named backups kept in --backup-dir after each new one (0: all).
     #[arg(long, env = "GONGKAI_BACKUP_KEEP", default_value_t = 7)]
     pub backup_keep: usize,
+    /// 乡镇/街道 report deadlines per area (TOML, `[[township]] area, month,
+    /// day`), which local rules set; without it townships have no deadline.
+    #[arg(long, env = "GONGKAI_DEADLINES", value_name = "FILE")]
+    pub deadlines: Option<PathBuf>,
     /// sled page cache, MiB.
     #[arg(long, env = "GONGKAI_CACHE_MB", default_value_t = 128)]
     pub cache_mb: u64,
@@ -211,6 +215,12 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
         }),
         _ => None,
     };
+    let deadlines = match &args.deadlines {
+        Some(path) => {
+            gongkai_server::deadlines::Deadlines::load(path).map_err(anyhow::Error::msg)?
+        }
+        None => gongkai_server::deadlines::Deadlines::default(),
+    };
     let data = args.data.clone();
     let options = StoreOptions {
         cache_capacity: args.cache_mb.saturating_mul(1024 * 1024),
@@ -272,6 +282,7 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
     let ctx = Ctx {
         store,
         auth: Authenticator::Tokens(Arc::new(credentials)),
+        deadlines: Arc::new(deadlines),
     };
     let ops = Ops {
         metrics: metrics.map(|(l, _)| l),

@@ -4,6 +4,7 @@
 
 mod admin;
 mod agency;
+mod area;
 mod audit;
 mod report;
 mod review;
@@ -34,6 +35,8 @@ pub struct Ctx {
     pub store: Arc<dyn ReportStore>,
     /// Who may call.
     pub auth: Authenticator,
+    /// The 乡镇/街道 deadlines configured per area (coverage).
+    pub deadlines: Arc<crate::deadlines::Deadlines>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -213,6 +216,7 @@ pub(crate) fn summary(s: &gongkai_store::ReportSummary) -> pb::ReportSummary {
 
 pub use admin::{AdminApi, BackupConfig};
 pub use agency::AgencyApi;
+pub use area::AreaApi;
 pub use audit::AuditApi;
 pub use report::ReportApi;
 pub use review::ReviewApi;

@@ -1,0 +1,357 @@
+//! `gongkai export` and `gongkai coverage`: a supervising office's view of
+//! its area from the command line.
+//!
+//! They are gRPC clients of a running `gongkai serve` (AreaService), not
+//! readers of a store directory: sled admits one process at a time, the
+//! live server holds it, and going through the server applies the same
+//! access rules (a reviewer sees its own subtree only) and reads one
+//! consistent store.
+
+use std::{io::Write, path::PathBuf, process::ExitCode, time::Duration};
+
+use gongkai_domain::{
+    Report,
+    area::{cells_of, format_of_year, zero_sum},
+    shape::Value,
+};
+use gongkai_proto::v1::{self as pb, area_service_client::AreaServiceClient};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+
+/// Where the server is and who calls it.
+#[derive(Debug, clap::Args)]
+pub struct Remote {
+    /// The gongkai server (http://… plaintext, https://… TLS).
+    #[arg(
+        long,
+        env = "GONGKAI_SERVER",
+        default_value = "http://127.0.0.1:50051",
+        value_name = "URL"
+    )]
+    pub server: String,
+    /// File holding the caller's bearer token (from `gongkai token`).
+    #[arg(long, env = "GONGKAI_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: PathBuf,
+    /// CA certificate (PEM) to trust, for an https:// server.
+    #[arg(long, env = "GONGKAI_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+}
+
+/// Which area and year.
+#[derive(Debug, clap::Args)]
+pub struct AreaYear {
+    /// The data year.
+    #[arg(long)]
+    pub year: u32,
+    /// The supervising agency: its 统一社会信用代码 (or agencies/{uscc}).
+    #[arg(long, value_name = "USCC")]
+    pub area: String,
+}
+
+/// Export formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Comma-separated, one header row, then one row per agency.
+    Csv,
+    /// One JSON object per agency per line.
+    Jsonl,
+}
+
+/// Arguments of `gongkai export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    remote: Remote,
+    #[command(flatten)]
+    target: AreaYear,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    format: ExportFormat,
+}
+
+/// Coverage output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CoverageFormat {
+    /// A table for people.
+    Text,
+    /// One JSON object per agency per line.
+    Jsonl,
+}
+
+/// Arguments of `gongkai coverage`.
+#[derive(Debug, clap::Args)]
+pub struct CoverageArgs {
+    #[command(flatten)]
+    remote: Remote,
+    #[command(flatten)]
+    target: AreaYear,
+    /// Judge lateness at this moment (RFC 3339, e.g. 2025-02-01T00:00:00+08:00);
+    /// default: now.
+    #[arg(long, value_name = "TIME")]
+    as_of: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CoverageFormat::Text)]
+    format: CoverageFormat,
+}
+
+fn area_name(area: &str) -> String {
+    if area.starts_with("agencies/") {
+        area.to_owned()
+    } else {
+        format!("agencies/{area}")
+    }
+}
+
+async fn connect(remote: &Remote) -> Result<(AreaServiceClient<Channel>, String), String> {
+    let token = std::fs::read_to_string(&remote.token_file)
+        .map_err(|e| format!("--token-file {}: {e}", remote.token_file.display()))?
+        .trim()
+        .to_owned();
+    if token.is_empty() {
+        return Err(format!(
+            "--token-file {}: the file is empty",
+            remote.token_file.display()
+        ));
+    }
+    let mut endpoint = Endpoint::from_shared(remote.server.clone())
+        .map_err(|e| format!("--server {}: {e}", remote.server))?
+        .connect_timeout(Duration::from_secs(10));
+    if remote.server.starts_with("https://") {
+        let Some(ca) = &remote.ca else {
+            return Err(format!(
+                "--server {}: an https server needs --ca FILE to trust",
+                remote.server
+            ));
+        };
+        let pem = std::fs::read(ca).map_err(|e| format!("--ca {}: {e}", ca.display()))?;
+        endpoint = endpoint
+            .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))
+            .map_err(|e| format!("--ca {}: {e}", ca.display()))?;
+    }
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|e| format!("cannot reach {}: {e}", remote.server))?;
+    Ok((
+        AreaServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024),
+        token,
+    ))
+}
+
+fn authed<T>(token: &str, message: T) -> Result<tonic::Request<T>, String> {
+    let mut r = tonic::Request::new(message);
+    let value = format!("Bearer {token}")
+        .parse()
+        .map_err(|_| "the token file holds characters a header cannot carry".to_owned())?;
+    r.metadata_mut().insert("authorization", value);
+    Ok(r)
+}
+
+fn status(s: &tonic::Status) -> String {
+    format!("{:?}: {}", s.code(), s.message())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+fn finish(result: Result<(), String>) -> std::io::Result<ExitCode> {
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln!("gongkai: {e}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+/// A CSV field, quoted when it must be.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn json_value(v: Value) -> serde_json::Value {
+    crate::output::value_json(Some(v))
+}
+
+/// `gongkai export`: every current approved report of the area and year,
+/// one row per agency, every cell of T2, T3 and T4 a named column
+/// (`t3.R25.natural_person`, the declared shape's location paths).
+pub fn export(args: &ExportArgs, out: &mut impl Write) -> std::io::Result<ExitCode> {
+    let year = args.target.year;
+    let columns: Vec<String> = {
+        let zero = zero_sum(year);
+        cells_of(&zero, &zero)
+            .into_iter()
+            .map(|(p, ..)| p)
+            .collect()
+    };
+    let fixed = ["agency", "display_name", "revision"];
+    let result = runtime().and_then(|rt| {
+        rt.block_on(async {
+            let (mut client, token) = connect(&args.remote).await?;
+            let request = pb::ExportReportsRequest {
+                area: area_name(&args.target.area),
+                data_year: year,
+            };
+            let mut stream = client
+                .export_reports(authed(&token, request)?)
+                .await
+                .map_err(|s| status(&s))?
+                .into_inner();
+            if args.format == ExportFormat::Csv {
+                let header: Vec<&str> = fixed
+                    .iter()
+                    .copied()
+                    .chain(columns.iter().map(String::as_str))
+                    .collect();
+                writeln!(out, "{}", header.join(",")).map_err(|e| e.to_string())?;
+            }
+            while let Some(m) = stream.message().await.map_err(|s| status(&s))? {
+                let revision = m.revision.unwrap_or_default();
+                let report = revision
+                    .report
+                    .as_ref()
+                    .ok_or_else(|| format!("{}: the approved revision has no report", m.agency))
+                    .and_then(|r| {
+                        Report::try_from(r).map_err(|e| format!("{}: {e}", revision.name))
+                    })?;
+                if report.format != format_of_year(year) {
+                    return Err(format!(
+                        "{} is in the {}, not the {year} format: its cells are other columns",
+                        revision.name, report.format
+                    ));
+                }
+                let cells = cells_of(&report, &report);
+                match args.format {
+                    ExportFormat::Csv => {
+                        let mut row = vec![
+                            csv_field(&m.agency),
+                            csv_field(&m.display_name),
+                            revision.revision.to_string(),
+                        ];
+                        row.extend(cells.iter().map(|(_, _, v, _)| v.to_string()));
+                        writeln!(out, "{}", row.join(",")).map_err(|e| e.to_string())?;
+                    }
+                    ExportFormat::Jsonl => {
+                        let mut obj = serde_json::Map::new();
+                        obj.insert("agency".into(), m.agency.clone().into());
+                        obj.insert("display_name".into(), m.display_name.clone().into());
+                        obj.insert("revision".into(), revision.revision.into());
+                        for (path, _, v, _) in cells {
+                            obj.insert(path, json_value(v));
+                        }
+                        writeln!(out, "{}", serde_json::Value::Object(obj))
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    });
+    finish(result)
+}
+
+fn state_word(s: pb::FilingState) -> &'static str {
+    match s {
+        pb::FilingState::Unspecified => "unspecified",
+        pb::FilingState::NotStarted => "not_started",
+        pb::FilingState::Draft => "draft",
+        pb::FilingState::Submitted => "submitted",
+        pb::FilingState::Returned => "returned",
+        pb::FilingState::Approved => "approved",
+    }
+}
+
+/// `gongkai coverage`: who in the area has filed, who has not, who is late.
+pub fn coverage(args: &CoverageArgs, out: &mut impl Write) -> std::io::Result<ExitCode> {
+    let as_of = match &args.as_of {
+        None => None,
+        Some(t) => match t.parse::<prost_types::Timestamp>() {
+            Ok(ts) => Some(ts),
+            Err(e) => {
+                return finish(Err(format!(
+                    "--as-of '{t}' is not an RFC 3339 time such as 2025-02-01T00:00:00+08:00: {e}"
+                )));
+            }
+        },
+    };
+    let result = runtime().and_then(|rt| {
+        rt.block_on(async {
+            let (mut client, token) = connect(&args.remote).await?;
+            let request = pb::GetCoverageRequest {
+                area: area_name(&args.target.area),
+                data_year: args.target.year,
+                as_of,
+            };
+            let c = client
+                .get_coverage(authed(&token, request)?)
+                .await
+                .map_err(|s| status(&s))?
+                .into_inner();
+            let w = |e: std::io::Error| e.to_string();
+            match args.format {
+                CoverageFormat::Text => {
+                    let at = c.as_of.map(|t| t.to_string()).unwrap_or_default();
+                    writeln!(
+                        out,
+                        "{} {}: {} agencies, {} filed, {} not filed, {} late, {} filed late (as of {at})",
+                        c.area,
+                        c.data_year,
+                        c.agencies.len(),
+                        c.filed,
+                        c.not_filed,
+                        c.late,
+                        c.filed_late
+                    )
+                    .map_err(w)?;
+                    for a in &c.agencies {
+                        writeln!(
+                            out,
+                            "{:<11} {:<4} {:<10} {} {}{}",
+                            state_word(a.state()),
+                            if a.late { "LATE" } else { "-" },
+                            if a.deadline.is_empty() {
+                                "-"
+                            } else {
+                                &a.deadline
+                            },
+                            a.agency.trim_start_matches("agencies/"),
+                            a.display_name,
+                            match &a.first_submit_time {
+                                Some(t) if a.filed_late => format!(" (filed late: {t})"),
+                                _ => String::new(),
+                            }
+                        )
+                        .map_err(w)?;
+                    }
+                }
+                CoverageFormat::Jsonl => {
+                    for a in &c.agencies {
+                        let line = serde_json::json!({
+                            "agency": a.agency,
+                            "display_name": a.display_name,
+                            "state": state_word(a.state()),
+                            "approved_revision": a.approved_revision,
+                            "filed": a.filed,
+                            "deadline": a.deadline,
+                            "deadline_rule": a.deadline_rule,
+                            "late": a.late,
+                            "first_submit_time": a.first_submit_time.map(|t| t.to_string()),
+                            "filed_late": a.filed_late,
+                        });
+                        writeln!(out, "{line}").map_err(w)?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    });
+    finish(result)
+}

@@ -1,0 +1,371 @@
+//! AreaService: a supervising office's view of its area — the summed
+//! figures (kept by the store at each approval), who has filed and who is
+//! late, and every approved report of a year as a stream.
+
+use std::time::SystemTime;
+
+use gongkai_domain::{Report, Verdict, area};
+use gongkai_proto::v1::{self as pb, area_service_server::AreaService};
+use gongkai_store::{PageRequest, ReportFilter, ReportKey, ReportStore, StoreError};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::{Ctx, agency_code};
+use crate::{
+    access::{self, READ_AREA},
+    deadlines::ymd,
+    error::ApiError,
+};
+
+/// AreaService over the store.
+#[derive(Clone, Debug)]
+pub struct AreaApi(pub Ctx);
+
+/// Messages an export keeps ready ahead of a slow reader.
+const EXPORT_BUFFER: usize = 16;
+
+fn year(y: u32) -> Result<u32, ApiError> {
+    if gongkai_domain::catalogue::KNOWN_YEARS.contains(&y) {
+        Ok(y)
+    } else {
+        Err(ApiError::field(
+            "data_year",
+            format!("{y} is outside 2019..=2100, the years with a national format"),
+        ))
+    }
+}
+
+/// A google.protobuf.Timestamp as its documentation bounds it: nanos in
+/// 0..1e9, seconds within 0001-01-01 and 9999-12-31.
+fn moment(t: prost_types::Timestamp) -> Result<SystemTime, ApiError> {
+    const RANGE: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
+    if !(0..1_000_000_000).contains(&t.nanos) || !RANGE.contains(&t.seconds) {
+        return Err(ApiError::field(
+            "as_of",
+            format!(
+                "{{seconds: {}, nanos: {}}} is not a timestamp (nanos 0..1e9, years 1..=9999)",
+                t.seconds, t.nanos
+            ),
+        ));
+    }
+    SystemTime::try_from(t).map_err(|e| ApiError::field("as_of", e.to_string()))
+}
+
+/// The area's code, once the caller may read it.
+fn area_of(ctx: &Ctx, p: &crate::auth::Principal, name: &str) -> Result<String, ApiError> {
+    let code = agency_code("area", name)?.to_owned();
+    access::any_of(ctx.store.as_ref(), p, &code, READ_AREA)?;
+    Ok(code)
+}
+
+fn findings(fs: &[gongkai_domain::Finding]) -> Vec<pb::Finding> {
+    fs.iter().map(pb::Finding::from).collect()
+}
+
+/// The area's own current approved report, converted, with its name.
+fn own_approved(
+    store: &dyn ReportStore,
+    key: &ReportKey,
+) -> Result<Option<(String, Report)>, ApiError> {
+    let Some(head) = store.head(key)? else {
+        return Ok(None);
+    };
+    if head.approved_revision == 0 {
+        return Ok(None);
+    }
+    let rev = store
+        .revision(key, head.approved_revision)?
+        .ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "{}/revisions/{}",
+                key.name(),
+                head.approved_revision
+            ))
+        })?;
+    let Some(report) = rev.report.as_ref() else {
+        return Ok(None);
+    };
+    // A report that does not convert was never summed either; nothing to compare.
+    Ok(Report::try_from(report).ok().map(|r| (rev.name.clone(), r)))
+}
+
+fn filing_state(head: Option<&gongkai_proto::store_v1::ReportHead>) -> pb::FilingState {
+    match head.map(|h| h.latest_state()) {
+        None => pb::FilingState::NotStarted,
+        Some(pb::ReviewState::Draft | pb::ReviewState::Unspecified) => pb::FilingState::Draft,
+        Some(pb::ReviewState::Submitted) => pb::FilingState::Submitted,
+        Some(pb::ReviewState::Returned) => pb::FilingState::Returned,
+        Some(pb::ReviewState::Approved) => pb::FilingState::Approved,
+    }
+}
+
+/// The agency's ancestors, nearest first (not itself).
+fn ancestors(store: &dyn ReportStore, code: &str) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    let mut at = code.to_owned();
+    // National → province → city → county → township is 5; the store refuses deeper.
+    for _ in 0..64 {
+        let Some(a) = store.agency(&at)? else { break };
+        let up = a
+            .supervisor
+            .strip_prefix("agencies/")
+            .unwrap_or(&a.supervisor);
+        if up.is_empty() {
+            break;
+        }
+        at = up.to_owned();
+        out.push(at.clone());
+    }
+    Ok(out)
+}
+
+/// When a report was first submitted: the time of its first revision in
+/// the submitted state. Revisions are read oldest first and the walk stops
+/// there (the first revision, for a report submitted with its content).
+fn first_submission(
+    store: &dyn ReportStore,
+    key: &ReportKey,
+) -> Result<Option<SystemTime>, ApiError> {
+    let mut page = PageRequest {
+        size: 4,
+        cursor: String::new(),
+    };
+    loop {
+        let listed = store.list_revisions(key, &page)?;
+        if let Some(rev) = listed
+            .items
+            .iter()
+            .find(|r| r.state() == pb::ReviewState::Submitted)
+        {
+            return Ok(rev.create_time.and_then(|t| SystemTime::try_from(t).ok()));
+        }
+        if listed.next_cursor.is_empty() {
+            return Ok(None);
+        }
+        page.size = 64;
+        page.cursor = listed.next_cursor;
+    }
+}
+
+/// The coverage of an area at `now`.
+fn coverage(
+    store: &dyn ReportStore,
+    deadlines: &crate::deadlines::Deadlines,
+    code: &str,
+    year: u32,
+    now: SystemTime,
+) -> Result<pb::GetCoverageResponse, ApiError> {
+    let entries = store.coverage(code, year)?;
+    // Each agency's chain upwards, for a township's configured area.
+    let parents: std::collections::HashMap<String, String> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.agency.uscc.clone(),
+                e.agency
+                    .supervisor
+                    .strip_prefix("agencies/")
+                    .unwrap_or(&e.agency.supervisor)
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let above_area = ancestors(store, code)?;
+    let mut out = pb::GetCoverageResponse {
+        area: format!("agencies/{code}"),
+        data_year: year,
+        as_of: Some(prost_types::Timestamp::from(now)),
+        ..Default::default()
+    };
+    for e in entries {
+        let mut chain = Vec::new();
+        let mut at = e.agency.uscc.clone();
+        while at != code {
+            chain.push(at.clone());
+            match parents.get(&at) {
+                Some(p) if !p.is_empty() => at = p.clone(),
+                _ => break,
+            }
+        }
+        chain.extend(above_area.iter().cloned());
+        let deadline = deadlines.of(&e.agency, &chain, year);
+        let approved = e.head.as_ref().map_or(0, |h| h.approved_revision);
+        let state = filing_state(e.head.as_ref());
+        let filed = approved > 0 || state == pb::FilingState::Submitted;
+        let late = !filed && deadline.passed(now);
+        let key = ReportKey {
+            uscc: e.agency.uscc.clone(),
+            year,
+        };
+        let first_submit = match &e.head {
+            Some(_) => first_submission(store, &key)?,
+            None => None,
+        };
+        let filed_late = first_submit.is_some_and(|t| deadline.passed(t));
+        if filed_late {
+            out.filed_late = out.filed_late.saturating_add(1);
+        }
+        if filed {
+            out.filed = out.filed.saturating_add(1);
+        } else {
+            out.not_filed = out.not_filed.saturating_add(1);
+        }
+        if late {
+            out.late = out.late.saturating_add(1);
+        }
+        out.agencies.push(pb::AgencyCoverage {
+            agency: format!("agencies/{}", e.agency.uscc),
+            display_name: e.agency.display_name.clone(),
+            level: e.agency.level,
+            kind: e.agency.kind,
+            supervisor: e.agency.supervisor.clone(),
+            state: state.into(),
+            approved_revision: approved,
+            filed,
+            deadline: deadline.day.map(ymd).unwrap_or_default(),
+            deadline_rule: deadline.rule,
+            late,
+            first_submit_time: first_submit.map(prost_types::Timestamp::from),
+            filed_late,
+        });
+    }
+    Ok(out)
+}
+
+#[tonic::async_trait]
+impl AreaService for AreaApi {
+    async fn get_area_summary(
+        &self,
+        request: Request<pb::GetAreaSummaryRequest>,
+    ) -> Result<Response<pb::GetAreaSummaryResponse>, Status> {
+        let ctx = self.0.clone();
+        self.0
+            .run("GetAreaSummary", request, |p, req| async move {
+                let code = area_of(&ctx, &p, &req.area)?;
+                let year = year(req.data_year)?;
+                ctx.blocking(move |s| {
+                    let totals = s.area_sum(&code, year)?;
+                    let checked = gongkai_domain::check_tables(&totals.sum);
+                    let key = ReportKey {
+                        uscc: code.clone(),
+                        year,
+                    };
+                    let (compared, aggregate) = match own_approved(s, &key)? {
+                        Some((name, own)) => (name, area::compare_with_area(&own, &totals.sum)),
+                        None => (String::new(), Vec::new()),
+                    };
+                    Ok(pb::GetAreaSummaryResponse {
+                        area: format!("agencies/{code}"),
+                        data_year: year,
+                        approved_reports: totals.agencies,
+                        not_summed_reports: totals.other_format,
+                        sums: Some(pb::AnnualReport::from(&totals.sum)),
+                        verdict: pb::Verdict::from(Verdict::of(&checked)).into(),
+                        findings: findings(&checked),
+                        compared_revision: compared,
+                        aggregate_findings: findings(&aggregate),
+                    })
+                })
+                .await
+            })
+            .await
+    }
+
+    async fn get_coverage(
+        &self,
+        request: Request<pb::GetCoverageRequest>,
+    ) -> Result<Response<pb::GetCoverageResponse>, Status> {
+        let ctx = self.0.clone();
+        self.0
+            .run("GetCoverage", request, |p, req| async move {
+                let code = area_of(&ctx, &p, &req.area)?;
+                let year = year(req.data_year)?;
+                let now = match req.as_of {
+                    None => SystemTime::now(),
+                    Some(t) => moment(t)?,
+                };
+                let deadlines = std::sync::Arc::clone(&ctx.deadlines);
+                ctx.blocking(move |s| coverage(s, &deadlines, &code, year, now))
+                    .await
+            })
+            .await
+    }
+
+    type ExportReportsStream = ReceiverStream<Result<pb::ExportReportsResponse, Status>>;
+
+    async fn export_reports(
+        &self,
+        request: Request<pb::ExportReportsRequest>,
+    ) -> Result<Response<Self::ExportReportsStream>, Status> {
+        let ctx = self.0.clone();
+        self.0
+            .run("ExportReports", request, |p, req| async move {
+                let code = area_of(&ctx, &p, &req.area)?;
+                let year = year(req.data_year)?;
+                if ctx.store.agency(&code)?.is_none() {
+                    return Err(StoreError::NotFound(format!("agencies/{code}")).into());
+                }
+                let (tx, rx) = tokio::sync::mpsc::channel(EXPORT_BUFFER);
+                let store = std::sync::Arc::clone(&ctx.store);
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = export(store.as_ref(), &code, year, &tx) {
+                        let _ = tx.blocking_send(Err(Status::from(e)));
+                    }
+                });
+                Ok(ReceiverStream::new(rx))
+            })
+            .await
+    }
+}
+
+/// Sends every current approved report of the area, page by page of the
+/// area index; stops when the reader goes away.
+fn export(
+    store: &dyn ReportStore,
+    code: &str,
+    year: u32,
+    tx: &tokio::sync::mpsc::Sender<Result<pb::ExportReportsResponse, Status>>,
+) -> Result<(), ApiError> {
+    let filter = ReportFilter {
+        year: Some(year),
+        area: Some(code.to_owned()),
+        ..ReportFilter::default()
+    };
+    let mut page = PageRequest {
+        size: 1000,
+        cursor: String::new(),
+    };
+    loop {
+        let listed = store.list_reports(&filter, &page)?;
+        for item in listed.items {
+            if item.head.approved_revision == 0 {
+                continue;
+            }
+            let revision = store
+                .revision(&item.key, item.head.approved_revision)?
+                .ok_or_else(|| {
+                    StoreError::NotFound(format!(
+                        "{}/revisions/{}",
+                        item.key.name(),
+                        item.head.approved_revision
+                    ))
+                })?;
+            let display_name = store
+                .agency(&item.key.uscc)?
+                .map(|a| a.display_name)
+                .unwrap_or_default();
+            let message = pb::ExportReportsResponse {
+                agency: format!("agencies/{}", item.key.uscc),
+                display_name,
+                revision: Some(revision),
+            };
+            if tx.blocking_send(Ok(message)).is_err() {
+                return Ok(());
+            }
+        }
+        if listed.next_cursor.is_empty() {
+            return Ok(());
+        }
+        page.cursor = listed.next_cursor;
+    }
+}

@@ -1,0 +1,382 @@
+//! Area sums: for each supervising agency and data year, the cell-by-cell
+//! sum of T2, T3 and T4 over the current approved reports of every agency
+//! under it (the agency itself not included: a government's own report is
+//! its area-wide report, compared with this sum by `aggregate.area-sum`).
+//!
+//! Kept up incrementally, in the transaction that changes what they sum:
+//! - approving a report adds its contribution to the sum of each of its
+//!   ancestors and takes away the contribution of the approved revision it
+//!   supersedes (a correction after approval), exactly once;
+//! - moving an agency under another supervisor moves the contribution of
+//!   its whole subtree (its own sum plus its own approved report) from the
+//!   ancestors it leaves to those it joins.
+//!
+//! So reading a sum is one `get`, whatever the history or the size of the
+//! area. `verify` recomputes every sum from the approved revisions and
+//! compares; a store written before sums were kept gets them built once
+//! when it is opened.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use gongkai_domain::{
+    ConvertError, Report,
+    area::{self, Sign, SumError},
+};
+use gongkai_proto::{
+    store_v1::{AreaSum, ReportHead},
+    v1::{Agency, AnnualReport, ReportRevision, ReviewState},
+};
+
+use crate::{
+    ReportKey, Result, StoreError, codec, keys,
+    sled_store::{Plan, Reader, SledStore, T, ancestors_in, read_msg},
+};
+
+/// Key in `meta` saying the sums were built (stores older than them have none).
+const BUILT_KEY: &[u8] = b"area_sums_built";
+
+/// One area's sum for one data year.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AreaTotals {
+    /// Approved reports counted, one per agency.
+    pub agencies: u64,
+    /// Of those, reports not in the data year's format: counted, not summed.
+    pub other_format: u64,
+    /// The tables, summed cell by cell, in the data year's format.
+    pub sum: Report,
+}
+
+impl AreaTotals {
+    /// Nothing approved yet.
+    pub fn zero(year: u32) -> AreaTotals {
+        AreaTotals {
+            agencies: 0,
+            other_format: 0,
+            sum: area::zero_sum(year),
+        }
+    }
+}
+
+/// One agency of an area, as coverage lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoverageEntry {
+    /// The agency (its current record).
+    pub agency: Agency,
+    /// Its report's head for the year; `None`: not started.
+    pub head: Option<ReportHead>,
+}
+
+fn sum_key(area: &str, year: u32) -> Result<Vec<u8>> {
+    Ok(keys::join(&[keys::uscc(area)?, &keys::year(year)?]))
+}
+
+fn decode_sum(key: &[u8], bytes: &[u8], year: u32) -> Result<AreaTotals> {
+    let stored: AreaSum = codec::decode("area_sums", key, bytes)?;
+    let sum = match &stored.tables {
+        None => area::zero_sum(year),
+        Some(t) => Report::try_from(t).map_err(|e| StoreError::Corrupt {
+            tree: "area_sums",
+            key: hex::encode(key),
+            reason: format!("the kept sum is not a report: {e}"),
+        })?,
+    };
+    Ok(AreaTotals {
+        agencies: stored.agencies,
+        other_format: stored.other_format,
+        sum,
+    })
+}
+
+fn encode_sum(t: &AreaTotals) -> Vec<u8> {
+    codec::encode(&AreaSum {
+        agencies: t.agencies,
+        other_format: t.other_format,
+        tables: Some(AnnualReport::from(&t.sum)),
+    })
+}
+
+fn read_sum(r: &impl Reader, area: &str, year: u32) -> Result<AreaTotals> {
+    let key = sum_key(area, year)?;
+    match r.raw(T::AreaSums, &key)? {
+        None => Ok(AreaTotals::zero(year)),
+        Some(v) => decode_sum(&key, &v, year),
+    }
+}
+
+/// What one approved report adds to the sums above its agency. A report in
+/// another format than its year's (or in none) is counted, not summed; one
+/// that does not convert at all is refused.
+fn contribution(report: Option<&AnnualReport>, key: &ReportKey) -> Result<AreaTotals> {
+    let mut c = AreaTotals::zero(key.year);
+    c.agencies = 1;
+    let converted = match report {
+        None => Err(ConvertError::FormatUnspecified),
+        Some(p) => Report::try_from(p),
+    };
+    match converted {
+        Ok(r) if r.format == area::format_of_year(key.year) => {
+            area::accumulate(&mut c.sum, &r, Sign::Add).map_err(|e| sum_refused(key, &e))?;
+        }
+        Ok(_) | Err(ConvertError::FormatUnspecified) => c.other_format = 1,
+        Err(e) => {
+            return Err(StoreError::InvalidArgument(format!(
+                "{}: the approved report cannot be summed for its area: {e}",
+                key.name()
+            )));
+        }
+    }
+    Ok(c)
+}
+
+fn sum_refused(key: &ReportKey, e: &SumError) -> StoreError {
+    StoreError::InvalidArgument(format!(
+        "{}: cannot be added to its area's sum: {e}",
+        key.name()
+    ))
+}
+
+/// `acc ± c`, counts and cells checked; `acc` is unchanged on error.
+fn combine(acc: &mut AreaTotals, c: &AreaTotals, sign: Sign, area: &str, year: u32) -> Result<()> {
+    let fail = |what: String| match sign {
+        Sign::Add => StoreError::InvalidArgument(format!(
+            "the {year} sum of the area of agencies/{area} would not fit: {what}"
+        )),
+        Sign::Subtract => StoreError::Corrupt {
+            tree: "area_sums",
+            key: format!("{area}/{year}"),
+            reason: format!("the kept sum is below what is taken away: {what}"),
+        },
+    };
+    let op = |a: u64, b: u64| match sign {
+        Sign::Add => a.checked_add(b),
+        Sign::Subtract => a.checked_sub(b),
+    };
+    let agencies = op(acc.agencies, c.agencies).ok_or_else(|| fail("agencies".into()))?;
+    let other = op(acc.other_format, c.other_format).ok_or_else(|| fail("other_format".into()))?;
+    area::accumulate(&mut acc.sum, &c.sum, sign).map_err(|e| fail(e.to_string()))?;
+    acc.agencies = agencies;
+    acc.other_format = other;
+    Ok(())
+}
+
+fn approved_revision(r: &impl Reader, key: &ReportKey, number: u32) -> Result<ReportRevision> {
+    let k = keys::revision(key, number)?;
+    let rev: ReportRevision =
+        read_msg(r, T::Revisions, &k)?.ok_or_else(|| StoreError::Corrupt {
+            tree: "revisions",
+            key: hex::encode(&k),
+            reason: format!("approved revision {number} of {} is missing", key.name()),
+        })?;
+    if rev.state() != ReviewState::Approved {
+        return Err(StoreError::Corrupt {
+            tree: "revisions",
+            key: hex::encode(&k),
+            reason: format!("the head names revision {number} approved; it is not"),
+        });
+    }
+    Ok(rev)
+}
+
+/// Inside an approval's transaction: the sums of every ancestor of the
+/// agency gain the newly approved report and lose the approved revision
+/// `superseded` replaces (0: none).
+pub(crate) fn plan_approval(
+    r: &impl Reader,
+    plan: &mut Plan,
+    key: &ReportKey,
+    superseded: u32,
+    approved: Option<&AnnualReport>,
+) -> Result<()> {
+    let new = contribution(approved, key)?;
+    let old = match superseded {
+        0 => None,
+        n => Some(contribution(
+            approved_revision(r, key, n)?.report.as_ref(),
+            key,
+        )?),
+    };
+    for a in ancestors_in(r, &key.uscc)? {
+        let mut s = read_sum(r, &a, key.year)?;
+        if let Some(o) = &old {
+            combine(&mut s, o, Sign::Subtract, &a, key.year)?;
+        }
+        combine(&mut s, &new, Sign::Add, &a, key.year)?;
+        plan.put(T::AreaSums, sum_key(&a, key.year)?, encode_sum(&s));
+    }
+    Ok(())
+}
+
+/// Inside `set_supervisor`'s transaction: moves what `uscc`'s subtree
+/// contributes (for every year it has reports in) from the ancestors it
+/// leaves to those it joins; ancestors it keeps are not touched.
+pub(crate) fn plan_move(
+    r: &impl Reader,
+    plan: &mut Plan,
+    uscc: &str,
+    reports: &[(ReportKey, ReviewState)],
+    old_above: &[String],
+    new_above: &[String],
+) -> Result<()> {
+    let leaving: Vec<&String> = old_above
+        .iter()
+        .filter(|a| !new_above.contains(a))
+        .collect();
+    let joining: Vec<&String> = new_above
+        .iter()
+        .filter(|a| !old_above.contains(a))
+        .collect();
+    let years: BTreeSet<u32> = reports.iter().map(|(k, _)| k.year).collect();
+    for year in years {
+        let mut moved = read_sum(r, uscc, year)?;
+        let own = ReportKey {
+            uscc: uscc.to_owned(),
+            year,
+        };
+        if let Some(head) = read_msg::<ReportHead>(r, T::Heads, &keys::report(&own)?)?
+            && head.approved_revision > 0
+        {
+            let rev = approved_revision(r, &own, head.approved_revision)?;
+            let c = contribution(rev.report.as_ref(), &own)?;
+            combine(&mut moved, &c, Sign::Add, uscc, year)?;
+        }
+        if moved.agencies == 0 {
+            continue;
+        }
+        for (list, sign) in [(&leaving, Sign::Subtract), (&joining, Sign::Add)] {
+            for a in list {
+                let mut s = read_sum(r, a, year)?;
+                combine(&mut s, &moved, sign, a, year)?;
+                plan.put(T::AreaSums, sum_key(a, year)?, encode_sum(&s));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every sum, computed from scratch from the approved revisions: key →
+/// (area, year, totals).
+fn recompute(store: &SledStore) -> Result<BTreeMap<Vec<u8>, (String, u32, AreaTotals)>> {
+    let mut out: BTreeMap<Vec<u8>, (String, u32, AreaTotals)> = BTreeMap::new();
+    let mut above: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for kv in store.tree(T::Heads).iter() {
+        let (k, v) = kv?;
+        let head: ReportHead = codec::decode("heads", &k, &v)?;
+        if head.approved_revision == 0 {
+            continue;
+        }
+        let key = keys::parse_report("heads", &k)?;
+        let rev = approved_revision(store, &key, head.approved_revision)?;
+        let c = contribution(rev.report.as_ref(), &key)?;
+        if !above.contains_key(&key.uscc) {
+            above.insert(key.uscc.clone(), ancestors_in(store, &key.uscc)?);
+        }
+        for a in above.get(&key.uscc).into_iter().flatten() {
+            let (_, _, s) = out
+                .entry(sum_key(a, key.year)?)
+                .or_insert_with(|| (a.clone(), key.year, AreaTotals::zero(key.year)));
+            combine(s, &c, Sign::Add, a, key.year)?;
+        }
+    }
+    Ok(out)
+}
+
+fn parse_sum_key(k: &[u8]) -> Result<(String, u32)> {
+    let key = keys::parse_report("area_sums", k)?;
+    Ok((key.uscc, key.year))
+}
+
+/// Compares every kept sum with one recomputed from the approved
+/// revisions; says what differs first.
+pub(crate) fn verify(store: &SledStore) -> Result<Option<String>> {
+    let mut want = recompute(store)?;
+    for kv in store.tree(T::AreaSums).iter() {
+        let (k, v) = kv?;
+        let (area_code, year) = parse_sum_key(&k)?;
+        let kept = decode_sum(&k, &v, year)?;
+        let expected = want
+            .remove(k.as_ref())
+            .map_or_else(|| AreaTotals::zero(year), |(_, _, t)| t);
+        let cells = area::differing_cells(&kept.sum, &expected.sum);
+        if kept.agencies != expected.agencies
+            || kept.other_format != expected.other_format
+            || !cells.is_empty()
+        {
+            return Ok(Some(format!(
+                "the {year} sum of the area of agencies/{area_code} counts {} approved reports ({} not summed), its approved reports {} ({}); cells that differ: [{}]",
+                kept.agencies,
+                kept.other_format,
+                expected.agencies,
+                expected.other_format,
+                cells.join(", ")
+            )));
+        }
+    }
+    if let Some((_, (area_code, year, t))) = want.into_iter().find(|(_, (_, _, t))| t.agencies > 0)
+    {
+        return Ok(Some(format!(
+            "the area of agencies/{area_code} has {} approved reports for {year} but no kept sum",
+            t.agencies
+        )));
+    }
+    Ok(None)
+}
+
+/// Builds the sums of a store that has none yet (written before they were
+/// kept), once, when it is opened.
+pub(crate) fn build_if_missing(store: &SledStore) -> Result<()> {
+    let meta = store.tree(T::Meta);
+    if meta.get(BUILT_KEY)?.is_some() {
+        return Ok(());
+    }
+    let sums = store.tree(T::AreaSums);
+    sums.clear()?;
+    for (k, (_, _, t)) in recompute(store)? {
+        sums.insert(k, encode_sum(&t))?;
+    }
+    meta.insert(BUILT_KEY, &[1u8][..])?;
+    store.db().flush()?;
+    Ok(())
+}
+
+/// The kept sum of an area for a year (zero when nothing is approved).
+pub(crate) fn area_sum(store: &SledStore, area_code: &str, year: u32) -> Result<AreaTotals> {
+    keys::uscc(area_code)?;
+    keys::year(year)?;
+    if store.tree(T::Agencies).get(area_code.as_bytes())?.is_none() {
+        return Err(StoreError::NotFound(format!("agencies/{area_code}")));
+    }
+    read_sum(store, area_code, year)
+}
+
+/// Every agency of the area (itself first, then breadth first) with its
+/// report's head for the year.
+pub(crate) fn coverage(
+    store: &SledStore,
+    area_code: &str,
+    year: u32,
+) -> Result<Vec<CoverageEntry>> {
+    keys::uscc(area_code)?;
+    keys::year(year)?;
+    if store.tree(T::Agencies).get(area_code.as_bytes())?.is_none() {
+        return Err(StoreError::NotFound(format!("agencies/{area_code}")));
+    }
+    let mut out = Vec::new();
+    for code in store.subtree(area_code)? {
+        let Some(agency) = read_msg::<Agency>(store, T::Agencies, code.as_bytes())? else {
+            // Removed between the scan and the read: agencies are never
+            // removed, so this is a broken edge.
+            return Err(StoreError::Corrupt {
+                tree: "children",
+                key: hex::encode(&code),
+                reason: "an edge names an agency that is not registered".into(),
+            });
+        };
+        let key = ReportKey {
+            uscc: code.clone(),
+            year,
+        };
+        let head = read_msg::<ReportHead>(store, T::Heads, &keys::report(&key)?)?;
+        out.push(CoverageEntry { agency, head });
+    }
+    Ok(out)
+}
