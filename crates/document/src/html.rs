@@ -40,12 +40,50 @@ const BLOCK_TAGS: &[&str] = &[
     "caption", "hr", "br",
 ];
 
-/// Counts start tags cheaply (`<` before a letter).
-fn element_estimate(text: &str) -> usize {
-    text.as_bytes()
-        .windows(2)
-        .filter(|w| w[0] == b'<' && w[1].is_ascii_alphabetic())
-        .count()
+/// Most parsing work a page may ask for, as elements × nesting depth: the
+/// HTML tree builder looks through the stack of open elements for many start
+/// tags, so a page's parsing cost grows with both. Real report pages stay
+/// far below it (a few thousand elements, a few dozen deep).
+pub const MAX_PARSE_WORK: usize = 50_000_000;
+
+/// Elements that never hold others.
+const VOID_TAGS: &[&[u8]] = &[
+    b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta",
+    b"param", b"source", b"track", b"wbr",
+];
+
+/// Start tags and the deepest nesting, estimated from the tags alone without
+/// parsing: `<name` opens unless void or self-closed, `</name` closes. Tags
+/// a sloppy page leaves open count as open, so the depth is an upper bound.
+fn shape_estimate(text: &str) -> (usize, usize) {
+    let b = text.as_bytes();
+    let (mut elements, mut depth, mut deepest) = (0usize, 0usize, 0usize);
+    let mut i = 0usize;
+    while let Some(off) = b.get(i..).and_then(|rest| rest.iter().position(|&c| c == b'<')) {
+        i = i.saturating_add(off).saturating_add(1);
+        match b.get(i) {
+            Some(c) if c.is_ascii_alphabetic() => {
+                let name_end = b
+                    .get(i..)
+                    .and_then(|r| r.iter().position(|c| !c.is_ascii_alphanumeric()))
+                    .map_or(b.len(), |n| i.saturating_add(n));
+                let name = b.get(i..name_end).unwrap_or_default().to_ascii_lowercase();
+                let close = b
+                    .get(name_end..)
+                    .and_then(|r| r.iter().position(|&c| c == b'>'))
+                    .map_or(b.len(), |n| name_end.saturating_add(n));
+                let self_closed = close > 0 && b.get(close.saturating_sub(1)) == Some(&b'/');
+                elements = elements.saturating_add(1);
+                if !self_closed && !VOID_TAGS.contains(&name.as_slice()) {
+                    depth = depth.saturating_add(1);
+                    deepest = deepest.max(depth);
+                }
+            }
+            Some(b'/') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    (elements, deepest)
 }
 
 /// Whether text looks like an HTML page or fragment.
@@ -56,8 +94,10 @@ pub fn looks_like_html(text: &str) -> bool {
         .take(4096)
         .collect::<String>()
         .to_ascii_lowercase();
-    head.starts_with("<!doctype html")
-        || head.starts_with("<html")
+    let mut first = head.chars();
+    let starts_with_tag =
+        first.next() == Some('<') && first.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '!');
+    starts_with_tag
         || ["<table", "<body", "<p>", "<p ", "<div", "<h1", "<h2", "<h3"]
             .iter()
             .any(|t| head.contains(t))
@@ -169,10 +209,15 @@ impl TableGrid {
 
 /// Reads an HTML page into blocks.
 pub fn from_html(text: &str) -> Result<Vec<Block>, ImportError> {
-    let estimate = element_estimate(text);
-    if estimate > MAX_ELEMENTS {
+    let (elements, depth) = shape_estimate(text);
+    if elements > MAX_ELEMENTS {
         return Err(ImportError::TooComplex(format!(
-            "页面约有{estimate}个元素，上限{MAX_ELEMENTS} — the page has about {estimate} elements, more than the {MAX_ELEMENTS} accepted"
+            "页面约有{elements}个元素，上限{MAX_ELEMENTS} — the page has about {elements} elements, more than the {MAX_ELEMENTS} accepted"
+        )));
+    }
+    if elements.saturating_mul(depth) > MAX_PARSE_WORK {
+        return Err(ImportError::TooComplex(format!(
+            "页面约有{elements}个元素、嵌套约{depth}层，超出解析上限 — the page has about {elements} elements nested about {depth} deep; elements × depth is more than the {MAX_PARSE_WORK} accepted"
         )));
     }
     let html = Html::parse_document(text);
@@ -327,6 +372,13 @@ mod tests {
                 Block::Row(vec!["规章".into(), "0".into()]),
             ]
         );
+    }
+
+    #[test]
+    fn shape_is_estimated_from_tags() {
+        assert_eq!(shape_estimate("<p>a<br>b<img src=x/></p><p>c</p>"), (4, 1));
+        assert_eq!(shape_estimate("<div><div><span/></div></div>"), (3, 2));
+        assert_eq!(shape_estimate("a < b, 1<2 </x>"), (0, 0));
     }
 
     #[test]
