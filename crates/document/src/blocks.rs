@@ -189,8 +189,9 @@ mod tests {
 
     #[test]
     fn pipe_rows_with_and_without_outer_pipes() {
-        let (blocks, layout) =
-            from_text("| 信息内容 | 本年制发件数 |\n|---|---|\n规章 | 0 |\n| | 行政许可 |\n说明：a|b");
+        let (blocks, layout) = from_text(
+            "| 信息内容 | 本年制发件数 |\n|---|---|\n规章 | 0 |\n| | 行政许可 |\n说明：a|b",
+        );
         assert_eq!(layout, Layout::PipeRows);
         assert_eq!(
             blocks,

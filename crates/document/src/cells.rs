@@ -333,7 +333,11 @@ mod tests {
             ("１２件", CellKind::Count, "12"),
         ] {
             let mut f = Vec::new();
-            assert_eq!(read_cell(Some(raw), kind, loc.clone(), &mut f).to_string(), want, "{raw}");
+            assert_eq!(
+                read_cell(Some(raw), kind, loc.clone(), &mut f).to_string(),
+                want,
+                "{raw}"
+            );
             assert_eq!(f.len(), 1, "{raw}");
             assert_eq!(f[0].rule, id::IMPORT_UNIT_IN_CELL, "{raw}");
             assert_eq!(f[0].location.path(), "t2.fees.amount");

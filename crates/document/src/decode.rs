@@ -76,8 +76,7 @@ fn strict(enc: &'static Encoding, bytes: &[u8]) -> Result<Decoded, ImportError> 
             // Find where: decode with replacement and count the good bytes.
             let mut decoder = enc.new_decoder_without_bom_handling();
             let mut out = String::with_capacity(bytes.len().saturating_mul(3));
-            let (_, read) =
-                decoder.decode_to_string_without_replacement(bytes, &mut out, true);
+            let (_, read) = decoder.decode_to_string_without_replacement(bytes, &mut out, true);
             Err(ImportError::Undecodable {
                 encodings: enc.name(),
                 offset: read_until_error(read, bytes.len()),

@@ -23,21 +23,56 @@ const MAX_TABLE_CELLS: usize = 1_000_000;
 
 /// Elements whose content is never the report.
 const SKIPPED_TAGS: &[&str] = &[
-    "head", "script", "style", "noscript", "template", "nav", "header", "footer", "iframe",
-    "svg", "select", "button", "form", "object",
+    "head", "script", "style", "noscript", "template", "nav", "header", "footer", "iframe", "svg",
+    "select", "button", "form", "object",
 ];
 
 /// Words in a class or id that mark page chrome.
 const CHROME_MARKERS: &[&str] = &[
-    "nav", "menu", "header", "footer", "breadcrumb", "crumb", "sidebar", "copyright", "share",
-    "print", "toolbar", "position",
+    "nav",
+    "menu",
+    "header",
+    "footer",
+    "breadcrumb",
+    "crumb",
+    "sidebar",
+    "copyright",
+    "share",
+    "print",
+    "toolbar",
+    "position",
 ];
 
 /// Elements that end a line of text.
 const BLOCK_TAGS: &[&str] = &[
-    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "section", "article",
-    "main", "body", "blockquote", "pre", "dl", "dt", "dd", "center", "table", "tr", "td", "th",
-    "caption", "hr", "br",
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "ul",
+    "ol",
+    "section",
+    "article",
+    "main",
+    "body",
+    "blockquote",
+    "pre",
+    "dl",
+    "dt",
+    "dd",
+    "center",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "caption",
+    "hr",
+    "br",
 ];
 
 /// Most parsing work a page may ask for, as elements × nesting depth: the
@@ -48,8 +83,8 @@ pub const MAX_PARSE_WORK: usize = 50_000_000;
 
 /// Elements that never hold others.
 const VOID_TAGS: &[&[u8]] = &[
-    b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta",
-    b"param", b"source", b"track", b"wbr",
+    b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta", b"param",
+    b"source", b"track", b"wbr",
 ];
 
 /// Start tags and the deepest nesting, estimated from the tags alone without
@@ -59,7 +94,10 @@ fn shape_estimate(text: &str) -> (usize, usize) {
     let b = text.as_bytes();
     let (mut elements, mut depth, mut deepest) = (0usize, 0usize, 0usize);
     let mut i = 0usize;
-    while let Some(off) = b.get(i..).and_then(|rest| rest.iter().position(|&c| c == b'<')) {
+    while let Some(off) = b
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|&c| c == b'<'))
+    {
         i = i.saturating_add(off).saturating_add(1);
         match b.get(i) {
             Some(c) if c.is_ascii_alphabetic() => {
@@ -95,8 +133,10 @@ pub fn looks_like_html(text: &str) -> bool {
         .collect::<String>()
         .to_ascii_lowercase();
     let mut first = head.chars();
-    let starts_with_tag =
-        first.next() == Some('<') && first.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '!');
+    let starts_with_tag = first.next() == Some('<')
+        && first
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '!');
     starts_with_tag
         || ["<table", "<body", "<p>", "<p ", "<div", "<h1", "<h2", "<h3"]
             .iter()
@@ -274,7 +314,8 @@ pub fn from_html(text: &str) -> Result<Vec<Block>, ImportError> {
                                 }
                             }
                             "td" | "th" if data_table => {
-                                cell = Some((String::new(), span(el, "rowspan"), span(el, "colspan")));
+                                cell =
+                                    Some((String::new(), span(el, "rowspan"), span(el, "colspan")));
                             }
                             "br" | "p" | "div" if cell.is_some() => {
                                 if let Some((buf, _, _)) = cell.as_mut() {

@@ -78,7 +78,11 @@ fn t2_grid(t2: &T2, format: FormatVersion) -> Grid {
         let mut header = vec![cell("信息内容", 1, 1, true)];
         let last = block.columns.len().saturating_sub(1);
         for (i, col) in block.columns.iter().enumerate() {
-            let cols = if i == last { spare.saturating_add(1) } else { 1 };
+            let cols = if i == last {
+                spare.saturating_add(1)
+            } else {
+                1
+            };
             header.push(cell(col.label, 1, cols, true));
         }
         rows.push(header);
@@ -89,7 +93,11 @@ fn t2_grid(t2: &T2, format: FormatVersion) -> Grid {
                     .cell(row.key, col.key)
                     .map(|c| t2.get(&c).to_string())
                     .unwrap_or_default();
-                let cols = if i == last { spare.saturating_add(1) } else { 1 };
+                let cols = if i == last {
+                    spare.saturating_add(1)
+                } else {
+                    1
+                };
                 line.push(cell(value, 1, cols, false));
             }
             rows.push(line);
@@ -109,7 +117,12 @@ fn t3_grid(t3: &T3, format: FormatVersion) -> Grid {
         vec![
             cell(T3_COLUMNS[0].label, 2, 1, true),
             cell(T3_ORGANISATION_GROUP, 1, organisations, true),
-            cell(T3_COLUMNS[T3_COLUMNS.len().saturating_sub(1)].label, 2, 1, true),
+            cell(
+                T3_COLUMNS[T3_COLUMNS.len().saturating_sub(1)].label,
+                2,
+                1,
+                true,
+            ),
         ],
         T3_COLUMNS
             .iter()
@@ -341,7 +354,8 @@ pub fn to_markdown(report: &Report) -> String {
 /// Renders a report to a standalone HTML page in the official layout.
 pub fn to_html(report: &Report) -> String {
     let m = &report.metadata;
-    let mut out = String::from("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n");
+    let mut out =
+        String::from("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n");
     let _ = writeln!(
         out,
         "<title>{}{}</title>",

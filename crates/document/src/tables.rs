@@ -9,7 +9,8 @@ use gongkai_domain::{
     Finding, FormatVersion, Location,
     catalogue::id,
     shape::{
-        CellKind, T2, T3, T3_COLUMNS, T3_ORGANISATION_GROUP, T3_ROWS, T3Col, T3Row, T4, T4_BLOCKS, T4_COLUMNS, T4Col,
+        CellKind, T2, T3, T3_COLUMNS, T3_ORGANISATION_GROUP, T3_ROWS, T3Col, T3Row, T4, T4_BLOCKS,
+        T4_COLUMNS, T4Col,
     },
 };
 

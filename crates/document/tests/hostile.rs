@@ -40,16 +40,26 @@ fn deep_nesting_is_refused_or_read_without_overflowing() {
         page.push_str("<p>2024年政府信息公开工作年度报告</p><p>一、总体情况</p><p>正文。</p>");
         let imported = timed(|| import(page.as_bytes())).unwrap();
         assert_eq!(imported.report.metadata.data_year, 2024, "{tag}");
-        assert_eq!(imported.report.sections[0].as_deref(), Some("正文。"), "{tag}");
+        assert_eq!(
+            imported.report.sections[0].as_deref(),
+            Some("正文。"),
+            "{tag}"
+        );
     }
 }
 
 #[test]
 fn a_table_of_ten_thousand_rows_gives_findings() {
-    let mut text = String::from("# 宝清县人民政府\n\n## 2024年政府信息公开工作年度报告\n\n### 三、收到和处理政府信息公开申请情况\n\n");
-    text.push_str("| | | | 自然人 | 商业企业 | 科研机构 | 社会公益组织 | 法律服务机构 | 其他 | 总计 |\n");
+    let mut text = String::from(
+        "# 宝清县人民政府\n\n## 2024年政府信息公开工作年度报告\n\n### 三、收到和处理政府信息公开申请情况\n\n",
+    );
+    text.push_str(
+        "| | | | 自然人 | 商业企业 | 科研机构 | 社会公益组织 | 法律服务机构 | 其他 | 总计 |\n",
+    );
     for i in 0..10_000 {
-        text.push_str(&format!("| 一、本年新收政府信息公开申请数量 | | | {i} | 0 | 0 | 0 | 0 | 0 | {i} |\n"));
+        text.push_str(&format!(
+            "| 一、本年新收政府信息公开申请数量 | | | {i} | 0 | 0 | 0 | 0 | 0 | {i} |\n"
+        ));
     }
     let imported = timed(|| import(text.as_bytes())).unwrap();
     let duplicates = imported
@@ -72,7 +82,9 @@ fn a_table_of_ten_thousand_rows_gives_findings() {
 fn an_html_table_of_ten_thousand_rows_gives_findings() {
     let mut page = String::from("<html><body><p>2024年政府信息公开工作年度报告</p><table>");
     for i in 0..10_000 {
-        page.push_str(&format!("<tr><td colspan=3>{i}、不知道的行</td><td>{i}</td></tr>"));
+        page.push_str(&format!(
+            "<tr><td colspan=3>{i}、不知道的行</td><td>{i}</td></tr>"
+        ));
     }
     page.push_str("</table></body></html>");
     let imported = timed(|| import(page.as_bytes())).unwrap();

@@ -111,8 +111,14 @@ fn clean(bytes: &[u8], layout: Layout, encoding: &str) {
 #[test]
 fn sample_check_findings_are_the_real_error() {
     let f = found(&check_alone(&sample()));
-    assert!(f.contains(&("t3.balance", "t3.R25.natural_person".to_owned())), "{f:?}");
-    assert!(f.contains(&("t3.balance", "t3.R25.total".to_owned())), "{f:?}");
+    assert!(
+        f.contains(&("t3.balance", "t3.R25.natural_person".to_owned())),
+        "{f:?}"
+    );
+    assert!(
+        f.contains(&("t3.balance", "t3.R25.total".to_owned())),
+        "{f:?}"
+    );
     assert!(!f.iter().any(|(rule, _)| rule.starts_with("import.")));
 }
 
@@ -130,12 +136,20 @@ fn html_page_in_gbk() {
 
 #[test]
 fn pipe_rows_with_full_width_digits_separators_and_spaced_labels() {
-    clean(fixture!("baoqing-county-2024.pipe.md"), Layout::PipeRows, "UTF-8");
+    clean(
+        fixture!("baoqing-county-2024.pipe.md"),
+        Layout::PipeRows,
+        "UTF-8",
+    );
 }
 
 #[test]
 fn one_cell_per_line_with_bar_lines() {
-    clean(fixture!("baoqing-county-2024.cells.txt"), Layout::CellPerLine, "UTF-8");
+    clean(
+        fixture!("baoqing-county-2024.cells.txt"),
+        Layout::CellPerLine,
+        "UTF-8",
+    );
 }
 
 #[test]
@@ -159,7 +173,11 @@ fn trial_format_is_recognised_by_its_labels() {
     let r = &imported.report;
     assert_eq!(r.format, FormatVersion::Trial2019);
     assert_eq!(r.metadata.data_year, 2020);
-    let t2: Vec<String> = cells(r).into_iter().take(22).map(|(p, v)| format!("{p}={v}")).collect();
+    let t2: Vec<String> = cells(r)
+        .into_iter()
+        .take(22)
+        .map(|(p, v)| format!("{p}={v}"))
+        .collect();
     assert_eq!(
         t2,
         [
@@ -201,7 +219,13 @@ fn trial_format_is_recognised_by_its_labels() {
                     .sum(),
                 _ => s3.get(row, col.col),
             };
-            assert_eq!(t3.get(row, col.col), want, "t3.{}.{}", row.spec().id, col.key);
+            assert_eq!(
+                t3.get(row, col.col),
+                want,
+                "t3.{}.{}",
+                row.spec().id,
+                col.key
+            );
             compared += 1;
         }
     }
@@ -276,7 +300,11 @@ fn prose_that_disagrees_is_found_naming_both_numbers() {
         ]
     );
     let m = f.iter().find(|f| f.rule == "text.count-mismatch").unwrap();
-    assert!(m.message.contains("80") && m.message.contains("78"), "{}", m.message);
+    assert!(
+        m.message.contains("80") && m.message.contains("78"),
+        "{}",
+        m.message
+    );
 }
 
 #[test]
@@ -287,9 +315,18 @@ fn blank_cells_and_units_are_found_where_they_were_planted() {
         [
             ("import.unit-in-cell", "t2.licensing.decisions".to_owned()),
             ("import.unit-in-cell", "t2.fees.amount".to_owned()),
-            ("import.blank-cell", "t3.R17.commercial_enterprise".to_owned()),
-            ("import.blank-cell", "t3.R18.research_institution".to_owned()),
-            ("import.blank-cell", "t3.R23.social_welfare_organization".to_owned()),
+            (
+                "import.blank-cell",
+                "t3.R17.commercial_enterprise".to_owned()
+            ),
+            (
+                "import.blank-cell",
+                "t3.R18.research_institution".to_owned()
+            ),
+            (
+                "import.blank-cell",
+                "t3.R23.social_welfare_organization".to_owned()
+            ),
         ]
     );
     // Blanks read as 0 (as published there), units in the column's unit:

@@ -32,7 +32,10 @@ fn money() -> impl Strategy<Value = Money> {
             n.to_string()
         } else {
             let (int, frac) = digits.split_at(digits.len() - scale);
-            format!("{}.{frac}", int.trim_start_matches('0').parse::<u64>().unwrap_or(0))
+            format!(
+                "{}.{frac}",
+                int.trim_start_matches('0').parse::<u64>().unwrap_or(0)
+            )
         };
         s.parse().unwrap()
     })
@@ -40,7 +43,9 @@ fn money() -> impl Strategy<Value = Money> {
 
 fn value(kind: CellKind) -> BoxedStrategy<Value> {
     match kind {
-        CellKind::Count => prop_oneof![0u64..100, any::<u64>()].prop_map(Value::Count).boxed(),
+        CellKind::Count => prop_oneof![0u64..100, any::<u64>()]
+            .prop_map(Value::Count)
+            .boxed(),
         CellKind::Delta => prop_oneof![-100i64..100, any::<i64>()]
             .prop_map(Value::Delta)
             .boxed(),
@@ -49,7 +54,10 @@ fn value(kind: CellKind) -> BoxedStrategy<Value> {
 }
 
 fn report() -> impl Strategy<Value = Report> {
-    let format = prop_oneof![Just(FormatVersion::Current2021), Just(FormatVersion::Trial2019)];
+    let format = prop_oneof![
+        Just(FormatVersion::Current2021),
+        Just(FormatVersion::Trial2019)
+    ];
     format.prop_flat_map(|format| {
         let layout = format.t2_layout();
         let years = match format {
@@ -69,52 +77,62 @@ fn report() -> impl Strategy<Value = Report> {
             meta,
             proptest::array::uniform6(proptest::option::of(prose())),
             proptest::option::of(t2_values),
-            proptest::option::of(proptest::collection::vec(prop_oneof![0u64..1000, any::<u64>()], 26 * 7)),
+            proptest::option::of(proptest::collection::vec(
+                prop_oneof![0u64..1000, any::<u64>()],
+                26 * 7,
+            )),
             proptest::option::of(proptest::collection::vec(any::<u64>(), 15)),
         )
-            .prop_map(move |((name, year, uscc, region, date), sections, t2v, t3v, t4v)| {
-                let mut r = Report::empty(format, year);
-                r.metadata = Metadata {
-                    agency_name: name,
-                    data_year: year,
-                    agency_uscc: uscc,
-                    region_code: region,
-                    publication_date: date.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)),
-                    agency_level: None,
-                };
-                r.sections = sections;
-                r.t2 = t2v.map(|values| {
-                    let mut t2 = gongkai_domain::shape::T2::zeros(layout);
-                    for (cell, v) in layout.cells().zip(values) {
-                        assert!(t2.set(&cell, v));
-                    }
-                    t2
-                });
-                r.t3 = t3v.map(|values| {
-                    let mut t3 = gongkai_domain::shape::T3::default();
-                    for (i, row) in T3Row::rows_of(format).enumerate() {
-                        for (j, col) in T3_COLUMNS.iter().enumerate() {
-                            t3.set(row, col.col, values[i * 7 + j]);
+            .prop_map(
+                move |((name, year, uscc, region, date), sections, t2v, t3v, t4v)| {
+                    let mut r = Report::empty(format, year);
+                    r.metadata = Metadata {
+                        agency_name: name,
+                        data_year: year,
+                        agency_uscc: uscc,
+                        region_code: region,
+                        publication_date: date
+                            .and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)),
+                        agency_level: None,
+                    };
+                    r.sections = sections;
+                    r.t2 = t2v.map(|values| {
+                        let mut t2 = gongkai_domain::shape::T2::zeros(layout);
+                        for (cell, v) in layout.cells().zip(values) {
+                            assert!(t2.set(&cell, v));
+                        }
+                        t2
+                    });
+                    r.t3 = t3v.map(|values| {
+                        let mut t3 = gongkai_domain::shape::T3::default();
+                        for (i, row) in T3Row::rows_of(format).enumerate() {
+                            for (j, col) in T3_COLUMNS.iter().enumerate() {
+                                t3.set(row, col.col, values[i * 7 + j]);
+                            }
+                        }
+                        t3
+                    });
+                    r.t4 = t4v.map(|values| {
+                        let mut t4 = gongkai_domain::shape::T4::default();
+                        for (i, b) in T4_BLOCKS.iter().enumerate() {
+                            for (j, c) in T4_COLUMNS.iter().enumerate() {
+                                t4.set(b.block, c.col, values[i * 5 + j]);
+                            }
+                        }
+                        t4
+                    });
+                    for (i, has_table) in [
+                        (1, r.t2.is_some()),
+                        (2, r.t3.is_some()),
+                        (3, r.t4.is_some()),
+                    ] {
+                        if has_table && r.sections[i].is_none() {
+                            r.sections[i] = Some(String::new());
                         }
                     }
-                    t3
-                });
-                r.t4 = t4v.map(|values| {
-                    let mut t4 = gongkai_domain::shape::T4::default();
-                    for (i, b) in T4_BLOCKS.iter().enumerate() {
-                        for (j, c) in T4_COLUMNS.iter().enumerate() {
-                            t4.set(b.block, c.col, values[i * 5 + j]);
-                        }
-                    }
-                    t4
-                });
-                for (i, has_table) in [(1, r.t2.is_some()), (2, r.t3.is_some()), (3, r.t4.is_some())] {
-                    if has_table && r.sections[i].is_none() {
-                        r.sections[i] = Some(String::new());
-                    }
-                }
-                r
-            })
+                    r
+                },
+            )
     })
 }
 
@@ -149,6 +167,10 @@ fn the_sample_round_trips_through_both() {
         let text = render(&r, target);
         let again = import(text.as_bytes()).unwrap();
         assert_eq!(again.report, r, "{target:?}");
-        assert!(again.findings.is_empty(), "{target:?}: {:#?}", again.findings);
+        assert!(
+            again.findings.is_empty(),
+            "{target:?}: {:#?}",
+            again.findings
+        );
     }
 }

@@ -11,7 +11,8 @@ use std::{
 
 use gongkai_proto::v1::{
     agency_service_server::AgencyServiceServer, audit_service_server::AuditServiceServer,
-    report_service_server::ReportServiceServer, review_service_server::ReviewServiceServer,
+    document_service_server::DocumentServiceServer, report_service_server::ReportServiceServer,
+    review_service_server::ReviewServiceServer,
 };
 use tokio::{net::TcpListener, sync::Semaphore};
 use tonic::{
@@ -21,7 +22,7 @@ use tonic::{
 };
 use tower::{Layer, Service};
 
-use crate::services::{AgencyApi, AuditApi, Ctx, ReportApi, ReviewApi};
+use crate::services::{AgencyApi, AuditApi, Ctx, DocumentApi, ReportApi, ReviewApi};
 
 /// Limits the server enforces.
 #[derive(Clone, Debug)]
@@ -59,11 +60,12 @@ pub struct Tls {
 }
 
 /// Services whose names appear in health (besides "").
-pub const SERVICE_NAMES: [&str; 4] = [
+pub const SERVICE_NAMES: [&str; 5] = [
     "gongkai.v1.AgencyService",
     "gongkai.v1.ReportService",
     "gongkai.v1.ReviewService",
     "gongkai.v1.AuditService",
+    "gongkai.v1.DocumentService",
 ];
 
 /// Serves until `shutdown` resolves, then reports NOT_SERVING, stops
@@ -128,6 +130,11 @@ pub async fn serve(
         )
         .add_service(
             AuditServiceServer::new(AuditApi(ctx.clone()))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
+        .add_service(
+            DocumentServiceServer::new(DocumentApi(ctx.clone()))
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max),
         );

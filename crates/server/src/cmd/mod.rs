@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod import;
+pub mod render;
 pub mod rules;
 pub mod serve;
 pub mod store;

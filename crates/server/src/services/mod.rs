@@ -4,6 +4,7 @@
 
 mod agency;
 mod audit;
+mod document;
 mod report;
 mod review;
 
@@ -212,5 +213,6 @@ pub(crate) fn summary(s: &gongkai_store::ReportSummary) -> pb::ReportSummary {
 
 pub use agency::AgencyApi;
 pub use audit::AuditApi;
+pub use document::DocumentApi;
 pub use report::ReportApi;
 pub use review::ReviewApi;
