@@ -78,6 +78,11 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // The floor of the HTML layouts: html5ever building the page's tree.
+    let page = std::str::from_utf8(LAYOUTS[1].1).unwrap_or_default();
+    g.bench_function("html/baseline_html5ever_parse", |b| {
+        b.iter(|| black_box(scraper::Html::parse_document(black_box(page))))
+    });
     let report = gongkai_document::import(SAMPLE).map(|i| i.report).ok();
     for (name, target) in [
         (

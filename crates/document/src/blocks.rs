@@ -79,6 +79,10 @@ fn pipe_cells(line: &str) -> Vec<String> {
 /// Whether a line opens a table written one cell per line: the first cell of
 /// T2 (第二十条…, 信息内容), of T3 (its 勾稽关系 note, 申请人情况) or of T4 (行政复议).
 fn opens_cell_table(line: &str) -> bool {
+    // Prose is long; these cells are short. Fold only what could be one.
+    if line.len() > 3 * 64 {
+        return false;
+    }
     let f = fold(line);
     f.starts_with("第二十条")
         || f == "信息内容"

@@ -2,15 +2,17 @@
 //! charset an HTML page declares, else GB18030 (a superset of GBK and
 //! GB2312, which older government sites still serve).
 
+use std::borrow::Cow;
+
 use encoding_rs::{Encoding, GB18030, UTF_8};
 
 use crate::ImportError;
 
 /// The text of a document, and the encoding it was read in.
 #[derive(Debug)]
-pub struct Decoded {
-    /// The text.
-    pub text: String,
+pub struct Decoded<'a> {
+    /// The text (borrowed when the bytes were UTF-8 already).
+    pub text: Cow<'a, str>,
     /// The encoding's name, e.g. `UTF-8`, `GB18030`.
     pub encoding: &'static str,
 }
@@ -38,14 +40,14 @@ fn declared_charset(bytes: &[u8]) -> Option<&'static Encoding> {
 
 /// Decodes a document. Malformed input in the chosen encoding is an error
 /// naming the encoding and the byte where decoding failed, never replaced.
-pub fn decode(bytes: &[u8]) -> Result<Decoded, ImportError> {
+pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, ImportError> {
     if let Some((enc, bom)) = Encoding::for_bom(bytes) {
         let body = bytes.get(bom..).unwrap_or_default();
         return strict(enc, body);
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok(Decoded {
-            text: text.to_owned(),
+            text: Cow::Borrowed(text),
             encoding: UTF_8.name(),
         }),
         Err(utf8) => {
@@ -66,10 +68,10 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, ImportError> {
     }
 }
 
-fn strict(enc: &'static Encoding, bytes: &[u8]) -> Result<Decoded, ImportError> {
+fn strict<'a>(enc: &'static Encoding, bytes: &'a [u8]) -> Result<Decoded<'a>, ImportError> {
     match enc.decode_without_bom_handling_and_without_replacement(bytes) {
         Some(text) => Ok(Decoded {
-            text: text.into_owned(),
+            text,
             encoding: enc.name(),
         }),
         None => {
@@ -101,7 +103,7 @@ mod tests {
         let mut bom = b"\xef\xbb\xbf".to_vec();
         bom.extend_from_slice("总体情况".as_bytes());
         let d = decode(&bom).unwrap();
-        assert_eq!((d.text.as_str(), d.encoding), ("总体情况", "UTF-8"));
+        assert_eq!((&*d.text, d.encoding), ("总体情况", "UTF-8"));
     }
 
     #[test]
