@@ -275,7 +275,16 @@ fn a_missing_row_is_found_where_it_was_planted() {
 
 #[test]
 fn prose_that_disagrees_is_found_naming_both_numbers() {
-    let imported = import(fixture!("defects/prose-disagrees.cells.txt")).unwrap();
+    prose_disagrees(fixture!("defects/prose-disagrees.cells.txt"));
+}
+
+#[test]
+fn prose_that_disagrees_is_found_in_an_html_page_too() {
+    prose_disagrees(fixture!("defects/prose-disagrees.html"));
+}
+
+fn prose_disagrees(bytes: &[u8]) {
+    let imported = import(bytes).unwrap();
     assert!(imported.findings.is_empty(), "{:#?}", imported.findings);
     assert_cells(&imported.report, &[]);
     let f = check_alone(&imported.report);

@@ -380,6 +380,7 @@ def main():
         "defects/cell-changed.pipe.md": pipe_text(cell=changed_cell),
         "defects/row-missing.html": html_page(t3_rows=MISSING_ROW),
         "defects/prose-disagrees.cells.txt": cell_lines(bars=True, overview=DISAGREEING),
+        "defects/prose-disagrees.html": html_page(overview=DISAGREEING),
         "defects/blank-and-units.html": html_page(cell=blank_and_units),
     }
     for name, text in out.items():
