@@ -105,14 +105,14 @@ fn shape_estimate(text: &str) -> (usize, usize) {
                     .get(i..)
                     .and_then(|r| r.iter().position(|c| !c.is_ascii_alphanumeric()))
                     .map_or(b.len(), |n| i.saturating_add(n));
-                let name = b.get(i..name_end).unwrap_or_default().to_ascii_lowercase();
+                let name = b.get(i..name_end).unwrap_or_default();
                 let close = b
                     .get(name_end..)
                     .and_then(|r| r.iter().position(|&c| c == b'>'))
                     .map_or(b.len(), |n| name_end.saturating_add(n));
                 let self_closed = close > 0 && b.get(close.saturating_sub(1)) == Some(&b'/');
                 elements = elements.saturating_add(1);
-                if !self_closed && !VOID_TAGS.contains(&name.as_slice()) {
+                if !self_closed && !VOID_TAGS.iter().any(|v| v.eq_ignore_ascii_case(name)) {
                     depth = depth.saturating_add(1);
                     deepest = deepest.max(depth);
                 }
@@ -419,6 +419,7 @@ mod tests {
     fn shape_is_estimated_from_tags() {
         assert_eq!(shape_estimate("<p>a<br>b<img src=x/></p><p>c</p>"), (4, 1));
         assert_eq!(shape_estimate("<div><div><span/></div></div>"), (3, 2));
+        assert_eq!(shape_estimate("<P>a<BR>b<Img src=x></P>"), (3, 1));
         assert_eq!(shape_estimate("a < b, 1<2 </x>"), (0, 0));
     }
 
