@@ -264,19 +264,32 @@ pub fn from_html(text: &str) -> Result<Vec<Block>, ImportError> {
     let root = html.tree.root();
 
     // Tables that hold other tables lay out the page; only the innermost
-    // tables are data.
+    // tables are data. What looks like chrome but holds a table is not
+    // chrome: sites wrap the article in `id="printContent"`, `class="…-header"`.
     let mut layout_tables = std::collections::HashSet::new();
     let mut open_tables = Vec::new();
+    let mut not_chrome = std::collections::HashSet::new();
+    let mut open_chrome = Vec::new();
     for edge in root.traverse() {
         match edge {
-            Edge::Open(n) if n.value().as_element().is_some_and(|e| e.name() == "table") => {
-                layout_tables.extend(open_tables.iter().copied());
-                open_tables.push(n.id());
-            }
-            Edge::Close(n) if n.value().as_element().is_some_and(|e| e.name() == "table") => {
-                open_tables.pop();
-            }
-            _ => {}
+            Edge::Open(n) => match n.value().as_element() {
+                Some(e) if e.name() == "table" => {
+                    layout_tables.extend(open_tables.iter().copied());
+                    open_tables.push(n.id());
+                    not_chrome.extend(open_chrome.iter().copied());
+                }
+                Some(e) if is_chrome(e) => open_chrome.push(n.id()),
+                _ => {}
+            },
+            Edge::Close(n) => match n.value().as_element() {
+                Some(e) if e.name() == "table" => {
+                    open_tables.pop();
+                }
+                Some(e) if is_chrome(e) => {
+                    open_chrome.pop();
+                }
+                _ => {}
+            },
         }
     }
 
@@ -297,7 +310,7 @@ pub fn from_html(text: &str) -> Result<Vec<Block>, ImportError> {
                         None => push_text(&mut line, t),
                     },
                     Node::Element(el) => {
-                        if is_chrome(el) {
+                        if is_chrome(el) && !not_chrome.contains(&n.id()) {
                             skipping = Some(n.id());
                             continue;
                         }
@@ -385,6 +398,19 @@ mod tests {
             vec![
                 Block::Text("一、总体情况".into()),
                 Block::Text("全年\u{a0}更新 831条。".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn chrome_that_holds_a_table_is_the_article() {
+        let page = r#"<body><div class="header">首页</div><div id="printContent"><p>一、总体情况</p>
+<table><tr><td>规章</td><td>0</td></tr></table></div><div class="footer">版权所有</div></body>"#;
+        assert_eq!(
+            from_html(page).unwrap(),
+            vec![
+                Block::Text("一、总体情况".into()),
+                Block::Row(vec!["规章".into(), "0".into()]),
             ]
         );
     }
