@@ -5,7 +5,11 @@
 use crate::Severity;
 
 /// Version of the rule set. Stored beside every check result.
-pub const RULESET_VERSION: &str = "2026.1";
+///
+/// 2026.2: `import.unit-in-cell` added (a unit inside a cell was
+/// `import.unreadable-cell` read as 0); `text.count-mismatch` also reads the
+/// prose of sections 二, 三 and 四.
+pub const RULESET_VERSION: &str = "2026.2";
 
 /// First data year of any national format (the 2019 trial format).
 pub const FIRST_FORMAT_YEAR: u32 = 2019;
