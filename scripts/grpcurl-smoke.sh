@@ -15,6 +15,7 @@
 #   - `describe` of each gongkai service: exactly its RPCs; the google.rpc
 #     error-detail types resolve through reflection;
 #   - health SERVING (overall and per gongkai service), with no token;
+#   - ImportDocument of a GBK HTML page and RenderReport of a stored revision;
 #   - a call without / with a wrong token: Unauthenticated;
 #   - RegisterAgency of a county government (宝清县人民政府);
 #   - ValidateReport of the sample: invalid, two t3.balance errors;
@@ -178,6 +179,7 @@ expect "service list" "gongkai.v1.AdminService
 gongkai.v1.AgencyService
 gongkai.v1.AreaService
 gongkai.v1.AuditService
+gongkai.v1.DocumentService
 gongkai.v1.ReportService
 gongkai.v1.ReviewService
 grpc.health.v1.Health
@@ -193,8 +195,9 @@ declare -A RPCS=(
     [ReviewService]="ApproveReport ListPendingReviews ReturnReport"
     [AuditService]="ListAuditEvents VerifyAuditChain"
     [AreaService]="ExportReports GetAreaSummary GetCoverage"
+    [DocumentService]="ImportDocument RenderReport"
 )
-for svc in AdminService AgencyService ReportService ReviewService AuditService AreaService; do
+for svc in AdminService AgencyService ReportService ReviewService AuditService AreaService DocumentService; do
     ok_call "$WORK/describe" "$ADDR" describe "gongkai.v1.$svc"
     grep -q "^gongkai.v1.$svc is a service:" "$WORK/describe" ||
         { cat "$WORK/describe" >&2; die "describe gongkai.v1.$svc: not a service"; }
@@ -213,7 +216,7 @@ done
 
 # ----------------------------------------------------------------- health
 step "grpc.health.v1.Health/Check (no token)"
-for svc in "" gongkai.v1.AdminService gongkai.v1.AgencyService gongkai.v1.ReportService gongkai.v1.ReviewService gongkai.v1.AuditService gongkai.v1.AreaService; do
+for svc in "" gongkai.v1.AdminService gongkai.v1.AgencyService gongkai.v1.ReportService gongkai.v1.ReviewService gongkai.v1.AuditService gongkai.v1.AreaService gongkai.v1.DocumentService; do
     ok_call "$WORK/health" -d "{\"service\":\"$svc\"}" "$ADDR" grpc.health.v1.Health/Check
     expect "health of '${svc}'" SERVING "$(jget "$WORK/health" 'd["status"]')"
 done
@@ -289,7 +292,22 @@ expect "report content (non-zero cells, texts, metadata)" \
     "$("$PY" -c 'import json,sys; R=json.load(open(sys.argv[1])); print("\n".join(sorted(eval(sys.argv[2]))))' "$CORRECTED_JSON" "$FLATTEN")" \
     "$("$PY" -c 'import json,sys; R=json.load(open(sys.argv[1]))["revision"]["report"]; print("\n".join(sorted(eval(sys.argv[2]))))' "$WORK/got" "$FLATTEN")"
 
-step "ListRevisions: DRAFT, then SUBMITTED"
+step "DocumentService/ImportDocument of the sample's HTML page (GBK): the same error findings"
+"$PY" -c 'import base64,json,sys; print(json.dumps({"content": base64.b64encode(open(sys.argv[1],"rb").read()).decode()}))' \
+    testdata/reports/layouts/baoqing-county-2024.gbk.html >"$WORK/import.req"
+ok_call "$WORK/imported" -H "$AUTH" -d @ "$ADDR" gongkai.v1.DocumentService/ImportDocument <"$WORK/import.req"
+expect "layout, encoding, verdict" '["DOCUMENT_LAYOUT_HTML", "GBK", "VERDICT_INVALID"]' \
+    "$(jget "$WORK/imported" '[d["layout"], d["encoding"], d["verdict"]]')"
+expect "error findings" \
+    '[["t3.balance", "t3.R25.natural_person", "78", "79"], ["t3.balance", "t3.R25.total", "78", "79"]]' \
+    "$(jget "$WORK/imported" '[[f["rule"], f["location"]["path"], f.get("expected"), f.get("actual")] for f in d["findings"] if f["severity"] == "SEVERITY_ERROR"]')"
+
+step "DocumentService/RenderReport of the stored revision: the official layout"
+ok_call "$WORK/rendered" -H "$AUTH" -d "{\"name\":\"$REPORT\",\"target\":\"RENDER_TARGET_HTML\"}" "$ADDR" gongkai.v1.DocumentService/RenderReport
+expect "rendered revision and media type" "[\"$REPORT/revisions/1\", \"text/html; charset=utf-8\", true]" \
+    "$(jget "$WORK/rendered" '[d["revision"], d["mediaType"], "<th colspan=\"5\">行政复议</th><th colspan=\"10\">行政诉讼</th>" in d["content"]]')"
+
+step "ListRevisions: one revision, SUBMITTED"
 ok_call "$WORK/revisions" -H "$AUTH" -d "{\"name\":\"$REPORT\"}" "$ADDR" gongkai.v1.ReportService/ListRevisions
 expect "revisions" '[[1, "REVIEW_STATE_SUBMITTED"]]' \
     "$(jget "$WORK/revisions" '[[r["revision"], r["state"]] for r in d["revisions"]]')"

@@ -42,24 +42,48 @@ fn assert_refused(file: &str, why: &[&str]) {
 }
 
 #[test]
-fn gbk_encoded_report_is_not_utf8() {
-    // The sample's first lines as a Windows "ANSI" (GBK) save would have them.
+fn gbk_encoded_report_is_read_as_gbk() {
+    // The sample's first lines as a Windows "ANSI" (GBK) save would have them:
+    // no longer refused (issue 5), but read as GB18030 (GBK's superset) and
+    // checked like any other text — here a report cut short after its title.
     let gbk: &[u8] = b"# \xb1\xa6\xc7\xe5\xcf\xd8\xc8\xcb\xc3\xf1\xd5\xfe\xb8\xae\n\n\
         ## 2024\xc4\xea\xd5\xfe\xb8\xae\xd0\xc5\xcf\xa2\xb9\xab\xbf\xaa\xb9\xa4\xd7\xf7\xc4\xea\xb6\xc8\xb1\xa8\xb8\xe6\n\n\
         ### \xd2\xbb\xa1\xa2\xd7\xdc\xcc\xe5\xc7\xe9\xbf\xf6\n";
     let file = temp_file("gbk.md", gbk);
-    // "# " is ASCII: the first bad byte is at offset 2.
-    assert_refused(file.arg(), &["UTF-8", "byte 2"]);
+    let (code, report) = check_json(file.arg());
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(report["encoding"], "gb18030");
+    assert_eq!(report["verdict"], "invalid");
+    let found = located(&report);
+    assert!(
+        found.contains(&(
+            "report.section-missing".to_owned(),
+            "error".to_owned(),
+            "section.2".to_owned()
+        )),
+        "{found:?}"
+    );
 }
 
 #[test]
-fn utf16_export_is_not_utf8() {
+fn utf16_export_is_read_by_its_byte_order_mark() {
     let mut bytes = vec![0xff, 0xfe];
-    for unit in sample().encode_utf16().take(200) {
+    for unit in sample().encode_utf16() {
         bytes.extend(unit.to_le_bytes());
     }
     let file = temp_file("utf16.md", bytes);
-    assert_refused(file.arg(), &["UTF-8", "byte 0"]);
+    let (code, report) = check_json(file.arg());
+    let (_, utf8) = check_json(sample_path().to_str().unwrap());
+    assert_eq!(code, Some(1));
+    assert_eq!(report["encoding"], "UTF-16LE");
+    assert_eq!(located(&report), located(&utf8));
+}
+
+#[test]
+fn bytes_in_no_encoding_name_the_encodings_and_the_byte() {
+    // "# " is ASCII; 0xFF is neither UTF-8 nor a GB18030 lead byte.
+    let file = temp_file("neither.md", b"# \xff\xff\n");
+    assert_refused(file.arg(), &["UTF-8", "GB18030", "byte 2"]);
 }
 
 #[test]
@@ -450,7 +474,7 @@ fn every_file_is_reported_in_order_even_after_an_unreadable_one() {
     let missing = dir.path().join("missing.md");
     let missing = missing.to_str().unwrap();
     let good = temp_file("good.md", corrected());
-    let gbk = temp_file("gbk.md", b"# \xb1\xa6\xc7\xe5\n");
+    let gbk = temp_file("gbk.md", b"# \xff\xff\n");
     let sample = sample_path();
     let sample = sample.to_str().unwrap();
 

@@ -91,10 +91,15 @@ fn empty_stdin_is_an_error_naming_stdin() {
 }
 
 #[test]
-fn non_utf8_stdin_is_an_error_naming_stdin() {
-    let out = gongkai(&["check", "-"], Some(b"# \xb1\xa6\xc7\xe5\xcf\xd8\n"));
+fn undecodable_stdin_is_an_error_naming_stdin() {
+    // GBK is read since issue 5; bytes that are neither UTF-8 nor GB18030
+    // (0xFF leads nothing in either) are still an error.
+    let out = gongkai(&["check", "-"], Some(b"# \xff\xff\n"));
     assert_no_panic(&out);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("<stdin>") && err.contains("UTF-8"), "{err}");
+    assert!(
+        err.contains("<stdin>") && err.contains("UTF-8") && err.contains("GB18030"),
+        "{err}"
+    );
 }

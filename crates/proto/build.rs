@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "gongkai/v1/audit_service.proto",
         "gongkai/v1/admin_service.proto",
         "gongkai/v1/area_service.proto",
+        "gongkai/v1/document_service.proto",
         "gongkai/store/v1/store.proto",
     ];
     for file in files {

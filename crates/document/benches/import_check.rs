@@ -1,13 +1,39 @@
 //! Import + check of the sample report, the checker's whole job for one
-//! published text. Baselines in the same run: import alone, check alone, and
-//! a plain UTF-8 validation plus line split of the same bytes (the floor any
-//! reader of this text pays).
+//! published text, in every layout it is published in. Baselines in the same
+//! run: import alone, check alone, and a plain UTF-8 validation plus line
+//! split of the same bytes (the floor any reader of this text pays); per
+//! layout, import alone and import + check.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const SAMPLE: &[u8] = include_bytes!("../../../testdata/reports/baoqing-county-2024.md");
+
+/// The sample in each layout (testdata/reports/layouts/).
+const LAYOUTS: [(&str, &[u8]); 6] = [
+    ("tab-separated", SAMPLE),
+    (
+        "html",
+        include_bytes!("../../../testdata/reports/layouts/baoqing-county-2024.html"),
+    ),
+    (
+        "html-gbk",
+        include_bytes!("../../../testdata/reports/layouts/baoqing-county-2024.gbk.html"),
+    ),
+    (
+        "pipe-rows",
+        include_bytes!("../../../testdata/reports/layouts/baoqing-county-2024.pipe.md"),
+    ),
+    (
+        "cell-per-line",
+        include_bytes!("../../../testdata/reports/layouts/baoqing-county-2024.cells.txt"),
+    ),
+    (
+        "trial-2019",
+        include_bytes!("../../../testdata/reports/layouts/baoqing-county-2020-trial.md"),
+    ),
+];
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("sample_report");
@@ -37,6 +63,44 @@ fn bench(c: &mut Criterion) {
             black_box(imported.map(|i| gongkai_domain::check_alone(&i.report)))
         })
     });
+    g.finish();
+
+    let mut g = c.benchmark_group("layouts");
+    g.throughput(Throughput::Elements(1));
+    for (name, bytes) in LAYOUTS {
+        g.bench_function(format!("{name}/import"), |b| {
+            b.iter(|| black_box(gongkai_document::import(black_box(bytes))))
+        });
+        g.bench_function(format!("{name}/import_and_check"), |b| {
+            b.iter(|| {
+                let imported = gongkai_document::import(black_box(bytes));
+                black_box(imported.map(|i| gongkai_domain::check_alone(&i.report)))
+            })
+        });
+    }
+    // The floor of the HTML layouts: html5ever building the page's tree.
+    let page = std::str::from_utf8(LAYOUTS[1].1).unwrap_or_default();
+    g.bench_function("html/baseline_html5ever_parse", |b| {
+        b.iter(|| black_box(scraper::Html::parse_document(black_box(page))))
+    });
+    let report = gongkai_document::import(SAMPLE).map(|i| i.report).ok();
+    for (name, target) in [
+        (
+            "render/markdown",
+            gongkai_document::render::Target::Markdown,
+        ),
+        ("render/html", gongkai_document::render::Target::Html),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(
+                    report
+                        .as_ref()
+                        .map(|r| gongkai_document::render::render(black_box(r), target)),
+                )
+            })
+        });
+    }
     g.finish();
 }
 

@@ -48,7 +48,7 @@ fn classify(rows: &[&[String]]) -> Option<TableKind> {
 
 /// Which section a heading line opens, if any: its ordinal ("三、") and one
 /// of the section's keywords.
-fn section_of(line: &str) -> Option<usize> {
+pub(crate) fn section_of(line: &str) -> Option<usize> {
     // Headings are short; prose lines are not worth folding.
     if line.chars().count() > 60 {
         return None;

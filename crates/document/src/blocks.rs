@@ -2,6 +2,8 @@
 //! table rows. Each layout reader produces blocks; [`crate::assemble`] reads
 //! the report out of them, so the report's shape is known in one place.
 
+use crate::cells::{fold, is_label};
+
 /// One block of a document.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Block {
@@ -13,31 +15,162 @@ pub enum Block {
     Row(Vec<String>),
 }
 
+/// The layout a document's tables were published in, as sniffed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// An HTML page (tables as `<table>`, merged cells as rowspan/colspan).
+    Html,
+    /// Text with tables as tab-separated lines (copied from a web page).
+    TabSeparated,
+    /// Text with tables as pipe rows (`a | b |`, Markdown tables among them).
+    PipeRows,
+    /// Text with tables flattened to one cell per line (with or without
+    /// lines holding only `|`).
+    CellPerLine,
+    /// Text with no table rows at all.
+    ProseOnly,
+}
+
+impl Layout {
+    /// A short stable name, e.g. `html`, `tab-separated`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Html => "html",
+            Layout::TabSeparated => "tab-separated",
+            Layout::PipeRows => "pipe-rows",
+            Layout::CellPerLine => "cell-per-line",
+            Layout::ProseOnly => "prose-only",
+        }
+    }
+}
+
+impl std::fmt::Display for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Reads the layout of text copied from a web page: Markdown headings, prose
-/// lines, and tables as tab-separated lines.
+/// lines, and tables as tab-separated lines only.
 pub fn from_tab_text(text: &str) -> Vec<Block> {
+    from_text(text).0
+}
+
+/// Whether a line is a pipe row: it holds a `|` beside other text and either
+/// starts or ends with one, or has two.
+fn is_pipe_row(line: &str) -> bool {
+    let pipes = line.matches('|').count();
+    pipes > 0
+        && line.chars().any(|c| c != '|' && !c.is_whitespace())
+        && (line.starts_with('|') || line.ends_with('|') || pipes >= 2)
+}
+
+/// A Markdown table's alignment row, `|---|:--:|`.
+fn is_pipe_separator(line: &str) -> bool {
+    line.contains('-') && line.chars().all(|c| matches!(c, '|' | '-' | ':' | ' '))
+}
+
+fn pipe_cells(line: &str) -> Vec<String> {
+    let inner = line.strip_prefix('|').unwrap_or(line);
+    let inner = inner.strip_suffix('|').unwrap_or(inner);
+    inner.split('|').map(|c| c.trim().to_owned()).collect()
+}
+
+/// Whether a line opens a table written one cell per line: the first cell of
+/// T2 (第二十条…, 信息内容), of T3 (its 勾稽关系 note, 申请人情况) or of T4 (行政复议).
+fn opens_cell_table(line: &str) -> bool {
+    // Prose is long; these cells are short. Fold only what could be one.
+    if line.len() > 3 * 64 {
+        return false;
+    }
+    let f = fold(line);
+    f.starts_with("第二十条")
+        || f == "信息内容"
+        || f.contains("勾稽关系")
+        || f == "申请人情况"
+        || f == "行政复议"
+}
+
+/// Whether a line can be a cell of a table written one cell per line: a value
+/// (no more than one Chinese character, e.g. "0", "—", "251000元") or a short
+/// label that is not a sentence and not a section heading.
+fn is_cell_line(line: &str) -> bool {
+    if !is_label(line) {
+        return line.chars().count() <= 32;
+    }
+    line.chars().count() <= 64
+        && !line.ends_with(['。', '；', ';', '：', ':'])
+        && crate::assemble::section_of(line).is_none()
+}
+
+/// Reads text: Markdown headings, prose lines, and tables as tab-separated
+/// lines, pipe rows or one cell per line, and says which layout its tables
+/// were in (the one most rows came from).
+pub fn from_text(text: &str) -> (Vec<Block>, Layout) {
     let mut out = Vec::new();
+    let (mut tabs, mut pipes, mut per_line) = (0usize, 0usize, 0usize);
+    // A table written one cell per line: the row being built.
+    let mut cell_row: Option<Vec<String>> = None;
+    let end_cells = |row: &mut Option<Vec<String>>, out: &mut Vec<Block>| {
+        if let Some(r) = row.take().filter(|r| !r.is_empty()) {
+            out.push(Block::Row(r));
+        }
+    };
     for line in text.lines() {
         if line.contains('\t') {
+            end_cells(&mut cell_row, &mut out);
             let cells: Vec<String> = line.split('\t').map(|c| c.trim().to_owned()).collect();
             // A line of tabs alone is table spacing, not a row.
             if cells.iter().any(|c| !c.is_empty()) {
                 out.push(Block::Row(cells));
+                tabs = tabs.saturating_add(1);
             }
             continue;
         }
         let trimmed = line.trim();
-        if trimmed.is_empty() {
+        if trimmed.is_empty() || trimmed.chars().all(|c| c == '|') {
+            // Blank lines and lone `|` lines separate cells, nothing more.
+            continue;
+        }
+        if is_pipe_row(trimmed) {
+            end_cells(&mut cell_row, &mut out);
+            if !is_pipe_separator(trimmed) {
+                out.push(Block::Row(pipe_cells(trimmed)));
+                pipes = pipes.saturating_add(1);
+            }
             continue;
         }
         let hashes = trimmed.chars().take_while(|&c| c == '#').count();
         if hashes > 0 && trimmed[hashes..].starts_with(' ') {
+            end_cells(&mut cell_row, &mut out);
             out.push(Block::Heading(trimmed[hashes..].trim().to_owned()));
-        } else {
-            out.push(Block::Text(trimmed.to_owned()));
+            continue;
         }
+        let in_table = cell_row.is_some();
+        if (in_table && is_cell_line(trimmed)) || opens_cell_table(trimmed) {
+            let row = cell_row.get_or_insert_with(Vec::new);
+            // A label starts a row; values follow it.
+            if is_label(trimmed) && !row.is_empty() {
+                out.push(Block::Row(std::mem::take(row)));
+                per_line = per_line.saturating_add(1);
+            }
+            row.push(trimmed.to_owned());
+            continue;
+        }
+        end_cells(&mut cell_row, &mut out);
+        out.push(Block::Text(trimmed.to_owned()));
     }
-    out
+    end_cells(&mut cell_row, &mut out);
+    let layout = if tabs == 0 && pipes == 0 && per_line == 0 {
+        Layout::ProseOnly
+    } else if tabs >= pipes && tabs >= per_line {
+        Layout::TabSeparated
+    } else if pipes >= per_line {
+        Layout::PipeRows
+    } else {
+        Layout::CellPerLine
+    };
+    (out, layout)
 }
 
 #[cfg(test)]
@@ -54,6 +187,41 @@ mod tests {
                 Block::Text("正文。".into()),
                 Block::Row(vec!["规章".into(), "0".into(), "0".into(), "0".into()]),
                 Block::Text("#不是标题".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn pipe_rows_with_and_without_outer_pipes() {
+        let (blocks, layout) = from_text(
+            "| 信息内容 | 本年制发件数 |\n|---|---|\n规章 | 0 |\n| | 行政许可 |\n说明：a|b",
+        );
+        assert_eq!(layout, Layout::PipeRows);
+        assert_eq!(
+            blocks,
+            vec![
+                Block::Row(vec!["信息内容".into(), "本年制发件数".into()]),
+                Block::Row(vec!["规章".into(), "0".into()]),
+                Block::Row(vec!["".into(), "行政许可".into()]),
+                Block::Text("说明：a|b".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn one_cell_per_line_rows_start_at_labels() {
+        let text = "二、主动公开政府信息情况\n第二十条第（五）项\n|\n信息内容\n本年处理决定数量\n行政许可\n|\n8430\n三、收到和处理政府信息公开申请情况";
+        let (blocks, layout) = from_text(text);
+        assert_eq!(layout, Layout::CellPerLine);
+        assert_eq!(
+            blocks,
+            vec![
+                Block::Text("二、主动公开政府信息情况".into()),
+                Block::Row(vec!["第二十条第（五）项".into()]),
+                Block::Row(vec!["信息内容".into()]),
+                Block::Row(vec!["本年处理决定数量".into()]),
+                Block::Row(vec!["行政许可".into(), "8430".into()]),
+                Block::Text("三、收到和处理政府信息公开申请情况".into()),
             ]
         );
     }

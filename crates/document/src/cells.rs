@@ -101,7 +101,29 @@ pub fn read_cell(
         ));
         return Value::zero(kind);
     }
-    let plain = strip_thousands(&text);
+    let (number, unit) = split_unit(&text);
+    let mut plain = strip_thousands(number);
+    if let Some(unit) = unit {
+        match (kind, unit) {
+            (CellKind::Count | CellKind::Delta, "件" | "个" | "项" | "条" | "次")
+            | (CellKind::Money, "万元") => {}
+            (CellKind::Money, "元") => match yuan_to_wan(&plain) {
+                Some(wan) => plain = wan,
+                None => {
+                    findings.push(*unreadable(&location, raw, "不是金额 — not an amount"));
+                    return Value::zero(kind);
+                }
+            },
+            _ => {
+                findings.push(*unreadable(
+                    &location,
+                    raw,
+                    &format!("的单位“{unit}”不是本列的单位 — carries a unit ({unit}) this column does not count in"),
+                ));
+                return Value::zero(kind);
+            }
+        }
+    }
     // Boxed: a Finding is large and this is the cold path.
     let parsed: Result<Value, Box<Finding>> = match kind {
         CellKind::Count => parse_count(&plain, &location),
@@ -119,7 +141,20 @@ pub fn read_cell(
         }),
     };
     match parsed {
-        Ok(v) => v,
+        Ok(v) => {
+            if let Some(unit) = unit {
+                findings.push(Finding::new(
+                    id::IMPORT_UNIT_IN_CELL,
+                    location.clone(),
+                    format!(
+                        "{location}单元格“{}”写有单位“{unit}”，按表头单位读作{v} — cell {location} \"{}\" carries the unit {unit}; read as {v} in the column's unit",
+                        raw.trim(),
+                        raw.trim()
+                    ),
+                ));
+            }
+            v
+        }
         Err(f) => {
             findings.push(*f);
             Value::zero(kind)
@@ -164,6 +199,44 @@ fn unreadable(location: &Location, raw: &str, why: &str) -> Box<Finding> {
             raw.trim()
         ),
     ))
+}
+
+/// Units a publisher writes inside a cell, longest first.
+const UNITS: &[&str] = &["万元", "元", "件", "个", "项", "条", "次"];
+
+/// Splits a unit off the end of a number: ("251000", Some("元")). Text that
+/// is not a number before the unit keeps it (and is unreadable later).
+fn split_unit(text: &str) -> (&str, Option<&'static str>) {
+    for unit in UNITS {
+        if let Some(number) = text.strip_suffix(unit)
+            && !number.is_empty()
+            && number
+                .bytes()
+                .all(|b| b.is_ascii_digit() || matches!(b, b',' | b'.' | b'-' | b'+'))
+        {
+            return (number, Some(unit));
+        }
+    }
+    (text, None)
+}
+
+/// An amount of 元 written in 万元, exactly: "251000" → "25.1000",
+/// "12.5" → "0.00125".
+fn yuan_to_wan(yuan: &str) -> Option<String> {
+    let (int, frac) = yuan.split_once('.').unwrap_or((yuan, ""));
+    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits = format!("{int}{frac}");
+    // The decimal point moves four places left.
+    let point = int.len().checked_sub(4);
+    Some(match point {
+        Some(0) | None => {
+            let zeros = 4usize.saturating_sub(int.len());
+            format!("0.{}{digits}", "0".repeat(zeros))
+        }
+        Some(p) => format!("{}.{}", digits.get(..p)?, digits.get(p..)?),
+    })
 }
 
 /// Drops thousands separators from a number written like `1,234,567`.
@@ -227,6 +300,7 @@ mod tests {
             ("—", id::IMPORT_BLANK_CELL),
             ("/", id::IMPORT_BLANK_CELL),
             ("251000元", id::IMPORT_UNREADABLE_CELL),
+            ("12万元", id::IMPORT_UNREADABLE_CELL),
             ("3.5", id::IMPORT_UNREADABLE_CELL),
             ("-2", id::VALUE_RANGE),
             ("99999999999999999999999", id::VALUE_RANGE),
@@ -241,7 +315,32 @@ mod tests {
             assert_eq!(f[0].rule, rule, "{raw}");
             assert_eq!(f[0].location.path(), "t3.R01.total");
         }
-        let money = read_cell(Some("14852.1812"), CellKind::Money, loc, &mut f);
+        let money = read_cell(Some("14852.1812"), CellKind::Money, loc.clone(), &mut f);
         assert_eq!(money.to_string(), "14852.1812");
+        assert!(f.is_empty());
+    }
+
+    #[test]
+    fn units_in_cells_are_read_in_the_column_unit_with_a_finding() {
+        let loc = Location::cell("t2", "fees", "amount");
+        for (raw, kind, want) in [
+            ("251000元", CellKind::Money, "25.1000"),
+            ("251,000元", CellKind::Money, "25.1000"),
+            ("12.5元", CellKind::Money, "0.00125"),
+            ("300元", CellKind::Money, "0.0300"),
+            ("14852.1812万元", CellKind::Money, "14852.1812"),
+            ("12件", CellKind::Count, "12"),
+            ("１２件", CellKind::Count, "12"),
+        ] {
+            let mut f = Vec::new();
+            assert_eq!(
+                read_cell(Some(raw), kind, loc.clone(), &mut f).to_string(),
+                want,
+                "{raw}"
+            );
+            assert_eq!(f.len(), 1, "{raw}");
+            assert_eq!(f[0].rule, id::IMPORT_UNIT_IN_CELL, "{raw}");
+            assert_eq!(f[0].location.path(), "t2.fees.amount");
+        }
     }
 }

@@ -18,7 +18,12 @@
 mod assemble;
 pub mod blocks;
 pub mod cells;
+pub mod decode;
+pub mod html;
+pub mod render;
 mod tables;
+
+pub use blocks::Layout;
 
 use gongkai_domain::{Finding, Report};
 
@@ -32,6 +37,10 @@ pub struct Imported {
     pub report: Report,
     /// `import.*` findings: blank cells, drifted labels, missing rows …
     pub findings: Vec<Finding>,
+    /// The layout the document was sniffed to be in.
+    pub layout: Layout,
+    /// The encoding it was read in (`UTF-8`, `gb18030`, `GBK` …).
+    pub encoding: &'static str,
 }
 
 /// Why a document could not be read as a report at all.
@@ -45,40 +54,56 @@ pub enum ImportError {
         "文件过大（{0}字节，上限{MAX_DOCUMENT_BYTES}） — the document is {0} bytes, more than the {MAX_DOCUMENT_BYTES} accepted"
     )]
     TooLarge(usize),
-    /// Not valid UTF-8.
+    /// Not text in UTF-8, the charset the page declares, or GB18030/GBK.
     #[error(
-        "不是UTF-8文本：第{offset}字节起无法解码 — not UTF-8 text: invalid byte sequence at byte {offset}"
+        "无法按{encodings}解码：第{offset}字节起无效 — not text in {encodings}: invalid byte sequence at byte {offset}"
     )]
-    NotUtf8 {
+    Undecodable {
+        /// The encodings tried.
+        encodings: &'static str,
         /// Byte offset of the first invalid sequence.
         offset: usize,
     },
+    /// Beyond what a report page can be (elements, table cells).
+    #[error("文件结构过于复杂：{0}")]
+    TooComplex(String),
     /// Holds nothing of the annual report's format.
     #[error("不是政府信息公开工作年度报告：{0}")]
     NotAReport(String),
 }
 
-/// Reads a published report from bytes (UTF-8, with or without a BOM).
+/// Reads a published report from bytes: the encoding detected (UTF-8,
+/// UTF-16 with a BOM, the page's declared charset, else GB18030/GBK), the
+/// layout sniffed (HTML, tab-separated, pipe rows, one cell per line).
 pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(ImportError::TooLarge(bytes.len()));
     }
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| ImportError::NotUtf8 {
-        offset: e.valid_up_to(),
-    })?;
-    import_str(text)
+    let decoded = decode::decode(bytes)?;
+    let mut imported = import_str(&decoded.text)?;
+    imported.encoding = decoded.encoding;
+    Ok(imported)
 }
 
-/// Reads a published report from text.
+/// Reads a published report from text, sniffing its layout.
 pub fn import_str(text: &str) -> Result<Imported, ImportError> {
     if text.len() > MAX_DOCUMENT_BYTES {
         return Err(ImportError::TooLarge(text.len()));
     }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return Err(ImportError::Empty);
     }
-    let blocks = blocks::from_tab_text(text);
+    let (blocks, layout) = if html::looks_like_html(text) {
+        (html::from_html(text)?, Layout::Html)
+    } else {
+        blocks::from_text(text)
+    };
     let (report, findings) = assemble::assemble(&blocks)?;
-    Ok(Imported { report, findings })
+    Ok(Imported {
+        report,
+        findings,
+        layout,
+        encoding: "UTF-8",
+    })
 }

@@ -9,7 +9,8 @@ use gongkai_domain::{
     Finding, FormatVersion, Location,
     catalogue::id,
     shape::{
-        CellKind, T2, T3, T3_COLUMNS, T3_ROWS, T3Col, T3Row, T4, T4_BLOCKS, T4_COLUMNS, T4Col,
+        CellKind, T2, T3, T3_COLUMNS, T3_ORGANISATION_GROUP, T3_ROWS, T3Col, T3Row, T4, T4_BLOCKS,
+        T4_COLUMNS, T4Col,
     },
 };
 
@@ -23,6 +24,8 @@ struct Folded {
     t3_rows: Vec<(String, String)>,
     /// Per T3 column: folded label.
     t3_cols: Vec<String>,
+    /// The merged header over the organisation columns, folded.
+    t3_group: String,
     /// Per T4 block: folded label.
     t4_blocks: Vec<String>,
     /// Per T4 column: folded label.
@@ -35,6 +38,7 @@ static FOLDED: LazyLock<Folded> = LazyLock::new(|| Folded {
         .map(|s| (core(s.label), fold(s.key_phrase)))
         .collect(),
     t3_cols: T3_COLUMNS.iter().map(|s| fold(s.label)).collect(),
+    t3_group: fold(T3_ORGANISATION_GROUP),
     t4_blocks: T4_BLOCKS.iter().map(|s| fold(s.label)).collect(),
     t4_cols: T4_COLUMNS.iter().map(|s| fold(s.label)).collect(),
 });
@@ -144,18 +148,28 @@ fn match_t3_row(label: &str, format: FormatVersion) -> Option<(T3Row, bool)> {
         .map(|(s, _)| (s.row, true))
 }
 
-/// The order of T3's columns as the header gives it, or the official order
-/// with a finding when the header cannot be read.
 /// The order of T3's columns as the header gives it, with each column's cell
 /// index when the header named all seven at distinct places.
+///
+/// The order is the header's reading order, row by row, with the merged
+/// 法人或其他组织 standing for the five columns under it: a two-row header
+/// laid out on a grid and one flattened to a cell per line give the same
+/// order.
 fn t3_column_order(
     header: &[&[String]],
     findings: &mut Vec<Finding>,
 ) -> (Vec<T3Col>, Option<Vec<usize>>) {
+    let group = &*FOLDED.t3_group;
     let mut found: Vec<(usize, T3Col)> = Vec::new();
+    // Reading order: Some(col), or None where the group label stood.
+    let mut reading: Vec<Option<T3Col>> = Vec::new();
     for row in header {
         for (i, cell) in row.iter().enumerate() {
             let c = core(cell);
+            if c == group && !reading.contains(&None) {
+                reading.push(None);
+                continue;
+            }
             if let Some(spec) = T3_COLUMNS
                 .iter()
                 .zip(&FOLDED.t3_cols)
@@ -164,17 +178,31 @@ fn t3_column_order(
                 && !found.iter().any(|(_, col)| *col == spec.col)
             {
                 found.push((i, spec.col));
+                reading.push(Some(spec.col));
             }
         }
     }
     if found.len() == T3_COLUMNS.len() {
-        found.sort_by_key(|(i, _)| *i);
-        let positions: Vec<usize> = found.iter().map(|(i, _)| *i).collect();
-        let distinct = positions.windows(2).all(|w| w[0] < w[1]);
-        return (
-            found.into_iter().map(|(_, c)| c).collect(),
-            distinct.then_some(positions),
-        );
+        let mut by_place = found.clone();
+        by_place.sort_by_key(|(i, _)| *i);
+        let positions: Vec<usize> = by_place.iter().map(|(i, _)| *i).collect();
+        if positions.windows(2).all(|w| w[0] < w[1]) {
+            return (
+                by_place.into_iter().map(|(_, c)| c).collect(),
+                Some(positions),
+            );
+        }
+        let organisations = |c: &T3Col| !matches!(c, T3Col::NaturalPerson | T3Col::Total);
+        let grouped = reading.contains(&None);
+        let mut order = Vec::with_capacity(T3_COLUMNS.len());
+        for slot in &reading {
+            match slot {
+                None => order.extend(reading.iter().flatten().filter(|c| organisations(c))),
+                Some(c) if grouped && organisations(c) => {}
+                Some(c) => order.push(*c),
+            }
+        }
+        return (order, None);
     }
     let missing: Vec<&str> = T3_COLUMNS
         .iter()
@@ -296,7 +324,9 @@ pub(crate) fn read_t4(rows: &[&[String]], findings: &mut Vec<Finding>) -> T4 {
     let mut value_rows: Vec<&[String]> = Vec::new();
     let mut column_positions: Vec<usize> = Vec::new();
     for row in rows {
-        if has_values(row) {
+        // Labels stand before a row's values (a table flattened to one cell
+        // per line puts the last header label and the values in one row).
+        let labels_end = if has_values(row) {
             value_rows.push(row);
             let from = last_label(row).map_or(0, |i| i.saturating_add(1));
             let mut cells: Vec<String> = row[from..].to_vec();
@@ -304,9 +334,11 @@ pub(crate) fn read_t4(rows: &[&[String]], findings: &mut Vec<Finding>) -> T4 {
                 cells.pop();
             }
             value_cells.extend(cells);
-            continue;
-        }
-        for (i, cell) in row.iter().enumerate() {
+            from
+        } else {
+            row.len()
+        };
+        for (i, cell) in row.iter().enumerate().take(labels_end) {
             let c = core(cell);
             if let Some((b, _)) = T4_BLOCKS
                 .iter()

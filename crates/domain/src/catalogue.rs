@@ -5,6 +5,11 @@
 use crate::Severity;
 
 /// Version of the rule set. Stored beside every check result.
+///
+/// 2026.2: `import.unit-in-cell` added (a unit inside a cell was
+/// `import.unreadable-cell` read as 0); `text.count-mismatch` also reads the
+/// prose of sections 二, 三 and 四; `aggregate.area-sum` added (a
+/// government's own report against the sum of its area).
 pub const RULESET_VERSION: &str = "2026.2";
 
 /// First data year of any national format (the 2019 trial format).
@@ -116,6 +121,9 @@ catalogue! {
     IMPORT_BLANK_CELL "import.blank-cell" Warning FIRST_FORMAT_YEAR
         "表格单元格为空、“—”或“/”，按0读取"
         "a table cell was blank, \"—\" or \"/\" in the published text (read as 0)";
+    IMPORT_UNIT_IN_CELL "import.unit-in-cell" Warning FIRST_FORMAT_YEAR
+        "单元格内写有单位（如“251000元”“12件”），表格的单位在表头，已按表头单位读取"
+        "a table cell carries a unit (\"251000元\", \"12件\"); the table's unit is in its header, and the value was read in it";
     IMPORT_LABEL_DRIFT "import.label-drift" Warning FIRST_FORMAT_YEAR
         "行、列标签与官方格式用语不一致"
         "a row or column label differs from the official wording";

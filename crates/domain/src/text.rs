@@ -144,8 +144,13 @@ fn subject_of(head: &str) -> Option<Subject> {
 
 /// Every count stated in the report's prose sections.
 pub fn statements(report: &Report) -> Vec<Statement> {
+    // Every section's prose: reports also state counts under 二, 三 and 四,
+    // around their tables.
     let prose = [
         Section::Overview,
+        Section::ActiveDisclosure,
+        Section::Applications,
+        Section::ReconsiderationLitigation,
         Section::ProblemsAndImprovements,
         Section::OtherMatters,
     ];
@@ -415,6 +420,26 @@ mod tests {
         );
         assert_eq!(f[1].location.path(), "t2.normative_documents.issued");
         assert_eq!(f[1].actual, Some(Value::Count(3)));
+    }
+
+    #[test]
+    fn prose_beside_the_tables_is_read_too() {
+        let mut r = report_with("");
+        r.t3.as_mut().unwrap().set(T3Row::R01, T3Col::Total, 5);
+        r.t4.as_mut()
+            .unwrap()
+            .set(T4Block::LitigationDirect, T4Col::Total, 1);
+        r.sections[2] = Some("本年度共受理政府信息公开申请5件。".to_owned());
+        r.sections[3] = Some("本年度发生政府信息公开行政诉讼2件。".to_owned());
+        let mut out = Vec::new();
+        text_rules(&r, &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].location.path(), "t4.litigation_direct.total");
+        assert_eq!(
+            (out[0].expected, out[0].actual),
+            (Some(Value::Count(1)), Some(Value::Count(2)))
+        );
+        assert!(out[0].cells.contains(&"section.4".to_owned()));
     }
 
     #[test]

@@ -33,6 +33,8 @@ enum Command {
     Check(cmd::check::Args),
     /// A published report as API JSON (for grpcurl -d @).
     Import(cmd::import::Args),
+    /// A report (published, or API JSON) in the official layout.
+    Render(cmd::render::Args),
     /// List the rule catalogue: ids, severities, data years.
     Rules(cmd::rules::Args),
     /// Verify the store's audit chain and every record it names.
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Token(args) => cmd::token::run(&args, &mut out),
         Command::Check(args) => cmd::check::run(&args, &mut out),
         Command::Import(args) => cmd::import::run(&args, &mut out),
+        Command::Render(args) => cmd::render::run(&args, &mut out),
         Command::Rules(args) => cmd::rules::run(&args, &mut out),
         Command::Verify(args) => cmd::store::verify(&args, &mut out),
         Command::Backup(args) => cmd::store::backup(&args, &mut out),

@@ -12,7 +12,8 @@ use std::{
 use gongkai_proto::v1::{
     admin_service_server::AdminServiceServer, agency_service_server::AgencyServiceServer,
     area_service_server::AreaServiceServer, audit_service_server::AuditServiceServer,
-    report_service_server::ReportServiceServer, review_service_server::ReviewServiceServer,
+    document_service_server::DocumentServiceServer, report_service_server::ReportServiceServer,
+    review_service_server::ReviewServiceServer,
 };
 use tokio::{net::TcpListener, sync::Semaphore};
 use tonic::{
@@ -24,7 +25,10 @@ use tower::{Layer, Service};
 
 use crate::{
     metrics::{CallMetrics, MetricsLayer, serve_metrics},
-    services::{AdminApi, AgencyApi, AreaApi, AuditApi, BackupConfig, Ctx, ReportApi, ReviewApi},
+    services::{
+        AdminApi, AgencyApi, AreaApi, AuditApi, BackupConfig, Ctx, DocumentApi, ReportApi,
+        ReviewApi,
+    },
 };
 
 /// Limits the server enforces.
@@ -63,13 +67,14 @@ pub struct Tls {
 }
 
 /// Services whose names appear in health (besides "").
-pub const SERVICE_NAMES: [&str; 6] = [
+pub const SERVICE_NAMES: [&str; 7] = [
     "gongkai.v1.AdminService",
     "gongkai.v1.AgencyService",
     "gongkai.v1.ReportService",
     "gongkai.v1.ReviewService",
     "gongkai.v1.AuditService",
     "gongkai.v1.AreaService",
+    "gongkai.v1.DocumentService",
 ];
 
 /// Serves until `shutdown` resolves, then reports NOT_SERVING, stops
@@ -177,6 +182,11 @@ pub async fn serve_with(
         )
         .add_service(
             AreaServiceServer::new(AreaApi(ctx.clone()))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
+        .add_service(
+            DocumentServiceServer::new(DocumentApi(ctx.clone()))
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max),
         );

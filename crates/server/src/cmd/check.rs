@@ -82,9 +82,9 @@ pub fn run(args: &Args, out: &mut impl Write) -> std::io::Result<ExitCode> {
                 .map_err(|e| e.to_string())?;
             let mut findings = imported.findings;
             findings.extend(checked);
-            Ok(findings)
+            Ok((findings, imported.layout, imported.encoding))
         }) {
-            Ok(findings) => {
+            Ok((findings, layout, encoding)) => {
                 let verdict = Verdict::of(&findings);
                 match args.format {
                     Format::Json => writeln!(
@@ -92,6 +92,8 @@ pub fn run(args: &Args, out: &mut impl Write) -> std::io::Result<ExitCode> {
                         "{}",
                         json!({
                             "file": name,
+                            "layout": layout.name(),
+                            "encoding": encoding,
                             "verdict": verdict.as_str(),
                             "findings": findings.iter().map(output::finding_json).collect::<Vec<_>>(),
                         })

@@ -3,6 +3,7 @@
 pub mod area;
 pub mod check;
 pub mod import;
+pub mod render;
 pub mod rules;
 pub mod serve;
 pub mod store;

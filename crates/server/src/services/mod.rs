@@ -6,6 +6,7 @@ mod admin;
 mod agency;
 mod area;
 mod audit;
+mod document;
 mod report;
 mod review;
 
@@ -218,5 +219,6 @@ pub use admin::{AdminApi, BackupConfig};
 pub use agency::AgencyApi;
 pub use area::AreaApi;
 pub use audit::AuditApi;
+pub use document::DocumentApi;
 pub use report::ReportApi;
 pub use review::ReviewApi;

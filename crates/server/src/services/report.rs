@@ -131,6 +131,53 @@ fn matches_name(report: &Report, key: &ReportKey) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Which stored revision GetReport reads: by report name (with a view) or
+/// revision name, for a caller who may read the report (READ_REPORT; outside
+/// scope is PERMISSION_DENIED whether or not it exists). RenderReport reads
+/// through here too, so both calls keep one rule.
+pub(crate) fn stored_revision_key(
+    s: &dyn ReportStore,
+    p: &Principal,
+    name: &str,
+    view: i32,
+) -> Result<(ReportKey, u32), ApiError> {
+    let (key, rev) = report_name("name", name)?;
+    access::any_of(s, p, &key.uscc, READ_REPORT)?;
+    let n = match rev {
+        Some(n) => n,
+        None => {
+            let head = s.head(&key)?.ok_or_else(|| not_found(key.name()))?;
+            match pb::ReportView::try_from(view) {
+                Ok(pb::ReportView::LatestApproved) if head.approved_revision == 0 => {
+                    return Err(not_found(format!("{}: no approved revision", key.name())));
+                }
+                Ok(pb::ReportView::LatestApproved) => head.approved_revision,
+                Ok(_) => head.latest_revision,
+                Err(_) => {
+                    return Err(ApiError::field("view", format!("unknown view {view}")));
+                }
+            }
+        }
+    };
+    Ok((key, n))
+}
+
+fn not_found(what: String) -> ApiError {
+    ApiError::Store(StoreError::NotFound(what))
+}
+
+/// The stored revision [`stored_revision_key`] names, decoded.
+pub(crate) fn stored_revision(
+    s: &dyn ReportStore,
+    p: &Principal,
+    name: &str,
+    view: i32,
+) -> Result<pb::ReportRevision, ApiError> {
+    let (key, n) = stored_revision_key(s, p, name, view)?;
+    s.revision(&key, n)?
+        .ok_or_else(|| not_found(format!("{}/revisions/{n}", key.name())))
+}
+
 fn has_errors(findings: &[Finding]) -> bool {
     findings.iter().any(|f| f.severity == Severity::Error)
 }
@@ -328,32 +375,8 @@ impl ReportService for ReportApi {
         let ctx = self.0.clone();
         self.0
             .run("GetReport", request, |p, req| async move {
-                let (key, rev) = report_name("name", &req.name)?;
-                access::any_of(ctx.store.as_ref(), &p, &key.uscc, READ_REPORT)?;
                 let s = ctx.store.as_ref();
-                let not_found = |what: String| ApiError::Store(StoreError::NotFound(what));
-                let n = match rev {
-                    Some(n) => n,
-                    None => {
-                        let head = s.head(&key)?.ok_or_else(|| not_found(key.name()))?;
-                        match pb::ReportView::try_from(req.view) {
-                            Ok(pb::ReportView::LatestApproved) if head.approved_revision == 0 => {
-                                return Err(not_found(format!(
-                                    "{}: no approved revision",
-                                    key.name()
-                                )));
-                            }
-                            Ok(pb::ReportView::LatestApproved) => head.approved_revision,
-                            Ok(_) => head.latest_revision,
-                            Err(_) => {
-                                return Err(ApiError::field(
-                                    "view",
-                                    format!("unknown view {}", req.view),
-                                ));
-                            }
-                        }
-                    }
-                };
+                let (key, n) = stored_revision_key(s, &p, &req.name, req.view)?;
                 // Sent as stored: revisions never change.
                 let encoded = s
                     .encoded_revision(&key, n)?

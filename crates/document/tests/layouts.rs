@@ -1,0 +1,344 @@
+//! Every published layout of the sample (testdata/reports/layouts/, built by
+//! make_fixtures.py there) imports to the sample's cells, cell by cell, with
+//! no import finding and the same check findings; the 2019 trial copy imports
+//! to its own cells; planted defects are found where they were planted.
+
+use gongkai_document::{Imported, Layout, import};
+use gongkai_domain::{
+    FormatVersion, Report, check_alone,
+    shape::{T3_COLUMNS, T3Row, T4_BLOCKS, T4_COLUMNS, Value},
+};
+
+const SAMPLE: &[u8] = include_bytes!("../../../testdata/reports/baoqing-county-2024.md");
+
+macro_rules! fixture {
+    ($name:literal) => {
+        include_bytes!(concat!("../../../testdata/reports/layouts/", $name)).as_slice()
+    };
+}
+
+/// Every table cell of a report in its format: (path, value as published).
+fn cells(r: &Report) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(t2) = &r.t2 {
+        for c in r.format.t2_layout().cells() {
+            out.push((c.path(), t2.get(&c).to_string()));
+        }
+    }
+    if let Some(t3) = &r.t3 {
+        for row in T3Row::rows_of(r.format) {
+            for col in &T3_COLUMNS {
+                out.push((
+                    format!("t3.{}.{}", row.spec().id, col.key),
+                    t3.get(row, col.col).to_string(),
+                ));
+            }
+        }
+    }
+    if let Some(t4) = &r.t4 {
+        for b in &T4_BLOCKS {
+            for c in &T4_COLUMNS {
+                out.push((
+                    format!("t4.{}.{}", b.key, c.key),
+                    t4.get(b.block, c.col).to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn sample() -> Report {
+    import(SAMPLE).unwrap().report
+}
+
+/// (rule, location) of each finding.
+fn found(findings: &[gongkai_domain::Finding]) -> Vec<(&'static str, String)> {
+    findings
+        .iter()
+        .map(|f| (f.rule, f.location.path()))
+        .collect()
+}
+
+/// Asserts every cell equals the sample's except those listed, which must
+/// hold the value given; returns how many cells were compared.
+fn assert_cells(got: &Report, except: &[(&str, &str)]) -> usize {
+    let want = cells(&sample());
+    let got = cells(got);
+    assert_eq!(got.len(), want.len());
+    for ((path, value), (want_path, want_value)) in got.iter().zip(&want) {
+        assert_eq!(path, want_path);
+        let want_value = except
+            .iter()
+            .find(|(p, _)| p == path)
+            .map_or(want_value.as_str(), |(_, v)| v);
+        assert_eq!(value, want_value, "{path}");
+    }
+    got.len()
+}
+
+fn clean(bytes: &[u8], layout: Layout, encoding: &str) {
+    let Imported {
+        report,
+        findings,
+        layout: sniffed,
+        encoding: read_in,
+    } = import(bytes).unwrap();
+    assert_eq!(sniffed, layout);
+    assert_eq!(read_in, encoding);
+    assert_eq!(assert_cells(&report, &[]), 200);
+    assert!(findings.is_empty(), "{layout}: {findings:#?}");
+    let s = sample();
+    assert_eq!(report.format, FormatVersion::Current2021);
+    assert_eq!(report.metadata.agency_name, s.metadata.agency_name);
+    assert_eq!(report.metadata.data_year, 2024);
+    assert_eq!(report.sections[5], s.sections[5], "{layout}");
+    assert!(
+        report.sections[0]
+            .as_deref()
+            .unwrap()
+            .contains("全县各部门共办理政府信息公开申请78件")
+    );
+    // No false findings: the check finds exactly what it finds in the sample
+    // (its real t3.balance error in 自然人 and 总计).
+    assert_eq!(
+        found(&check_alone(&report)),
+        found(&check_alone(&s)),
+        "{layout}"
+    );
+}
+
+#[test]
+fn sample_check_findings_are_the_real_error() {
+    let f = found(&check_alone(&sample()));
+    assert!(
+        f.contains(&("t3.balance", "t3.R25.natural_person".to_owned())),
+        "{f:?}"
+    );
+    assert!(
+        f.contains(&("t3.balance", "t3.R25.total".to_owned())),
+        "{f:?}"
+    );
+    assert!(!f.iter().any(|(rule, _)| rule.starts_with("import.")));
+}
+
+#[test]
+fn html_page_with_chrome_and_spans() {
+    clean(fixture!("baoqing-county-2024.html"), Layout::Html, "UTF-8");
+}
+
+#[test]
+fn html_page_in_gbk() {
+    let bytes = fixture!("baoqing-county-2024.gbk.html");
+    assert!(std::str::from_utf8(bytes).is_err(), "the fixture is GBK");
+    clean(bytes, Layout::Html, "GBK");
+}
+
+#[test]
+fn pipe_rows_with_full_width_digits_separators_and_spaced_labels() {
+    clean(
+        fixture!("baoqing-county-2024.pipe.md"),
+        Layout::PipeRows,
+        "UTF-8",
+    );
+}
+
+#[test]
+fn one_cell_per_line_with_bar_lines() {
+    clean(
+        fixture!("baoqing-county-2024.cells.txt"),
+        Layout::CellPerLine,
+        "UTF-8",
+    );
+}
+
+#[test]
+fn one_cell_per_line_without_bar_lines() {
+    clean(
+        fixture!("baoqing-county-2024.cells-nobars.txt"),
+        Layout::CellPerLine,
+        "UTF-8",
+    );
+}
+
+#[test]
+fn the_sample_itself_is_tab_separated() {
+    clean(SAMPLE, Layout::TabSeparated, "UTF-8");
+}
+
+#[test]
+fn trial_format_is_recognised_by_its_labels() {
+    let imported = import(fixture!("baoqing-county-2020-trial.md")).unwrap();
+    assert!(imported.findings.is_empty(), "{:#?}", imported.findings);
+    let r = &imported.report;
+    assert_eq!(r.format, FormatVersion::Trial2019);
+    assert_eq!(r.metadata.data_year, 2020);
+    let t2: Vec<String> = cells(r)
+        .into_iter()
+        .take(22)
+        .map(|(p, v)| format!("{p}={v}"))
+        .collect();
+    assert_eq!(
+        t2,
+        [
+            "t2.regulations.newly_made=0",
+            "t2.regulations.newly_published=0",
+            "t2.regulations.total_published=0",
+            "t2.normative_documents.newly_made=11",
+            "t2.normative_documents.newly_published=11",
+            "t2.normative_documents.total_published=60",
+            "t2.licensing.previous_year_items=312",
+            "t2.licensing.change=-4",
+            "t2.licensing.decisions=8430",
+            "t2.other_external_services.previous_year_items=45",
+            "t2.other_external_services.change=2",
+            "t2.other_external_services.decisions=120",
+            "t2.penalty.previous_year_items=1021",
+            "t2.penalty.change=3",
+            "t2.penalty.decisions=1659",
+            "t2.coercion.previous_year_items=36",
+            "t2.coercion.change=0",
+            "t2.coercion.decisions=9",
+            "t2.fees.previous_year_items=18",
+            "t2.fees.change=-1",
+            "t2.procurement.items=27",
+            "t2.procurement.amount=3150.45",
+        ]
+    );
+    // T3: the sample's rows, with R21..R23 (3 + 0 + 0) as the single
+    // （六）其他处理 row; T4 as in the sample.
+    let s = sample();
+    let (t3, s3) = (r.t3.as_ref().unwrap(), s.t3.as_ref().unwrap());
+    let mut compared = 0;
+    for row in T3Row::rows_of(FormatVersion::Trial2019) {
+        for col in &T3_COLUMNS {
+            let want = match row {
+                T3Row::OtherHandlingTrial => [T3Row::R21, T3Row::R22, T3Row::R23]
+                    .iter()
+                    .map(|r| s3.get(*r, col.col))
+                    .sum(),
+                _ => s3.get(row, col.col),
+            };
+            assert_eq!(
+                t3.get(row, col.col),
+                want,
+                "t3.{}.{}",
+                row.spec().id,
+                col.key
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 161);
+    assert_eq!(r.t4, s.t4);
+    // The same real balance error, nothing else.
+    assert_eq!(
+        found(&check_alone(r)),
+        [
+            ("t3.balance", "t3.R25.natural_person".to_owned()),
+            ("t3.balance", "t3.R25.total".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn a_changed_cell_is_found_where_it_was_planted() {
+    let imported = import(fixture!("defects/cell-changed.pipe.md")).unwrap();
+    assert!(imported.findings.is_empty(), "{:#?}", imported.findings);
+    assert_cells(&imported.report, &[("t3.R03.natural_person", "15")]);
+    let f = check_alone(&imported.report);
+    let new: Vec<_> = found(&f)
+        .into_iter()
+        .filter(|x| !found(&check_alone(&sample())).contains(x))
+        .collect();
+    assert_eq!(
+        new,
+        [
+            ("t3.outcome-total", "t3.R24.natural_person".to_owned()),
+            ("t3.row-total", "t3.R03.total".to_owned()),
+        ]
+    );
+    let outcome = f.iter().find(|f| f.rule == "t3.outcome-total").unwrap();
+    assert_eq!(outcome.expected, Some(Value::Count(79)));
+    assert_eq!(outcome.actual, Some(Value::Count(78)));
+}
+
+#[test]
+fn a_missing_row_is_found_where_it_was_planted() {
+    let imported = import(fixture!("defects/row-missing.html")).unwrap();
+    assert_eq!(
+        found(&imported.findings),
+        [("import.row-missing", "t3.R17".to_owned())]
+    );
+    assert_cells(&imported.report, &[]);
+}
+
+#[test]
+fn prose_that_disagrees_is_found_naming_both_numbers() {
+    prose_disagrees(fixture!("defects/prose-disagrees.cells.txt"));
+}
+
+#[test]
+fn prose_that_disagrees_is_found_in_an_html_page_too() {
+    prose_disagrees(fixture!("defects/prose-disagrees.html"));
+}
+
+fn prose_disagrees(bytes: &[u8]) {
+    let imported = import(bytes).unwrap();
+    assert!(imported.findings.is_empty(), "{:#?}", imported.findings);
+    assert_cells(&imported.report, &[]);
+    let f = check_alone(&imported.report);
+    let mismatches: Vec<_> = f
+        .iter()
+        .filter(|f| f.rule == "text.count-mismatch")
+        .map(|f| (f.location.path(), f.expected, f.actual))
+        .collect();
+    assert_eq!(
+        mismatches,
+        [
+            (
+                "t3.R24.total".to_owned(),
+                Some(Value::Count(78)),
+                Some(Value::Count(80))
+            ),
+            (
+                "t2.normative_documents.issued".to_owned(),
+                Some(Value::Count(11)),
+                Some(Value::Count(12))
+            ),
+        ]
+    );
+    let m = f.iter().find(|f| f.rule == "text.count-mismatch").unwrap();
+    assert!(
+        m.message.contains("80") && m.message.contains("78"),
+        "{}",
+        m.message
+    );
+}
+
+#[test]
+fn blank_cells_and_units_are_found_where_they_were_planted() {
+    let imported = import(fixture!("defects/blank-and-units.html")).unwrap();
+    assert_eq!(
+        found(&imported.findings),
+        [
+            ("import.unit-in-cell", "t2.licensing.decisions".to_owned()),
+            ("import.unit-in-cell", "t2.fees.amount".to_owned()),
+            (
+                "import.blank-cell",
+                "t3.R17.commercial_enterprise".to_owned()
+            ),
+            (
+                "import.blank-cell",
+                "t3.R18.research_institution".to_owned()
+            ),
+            (
+                "import.blank-cell",
+                "t3.R23.social_welfare_organization".to_owned()
+            ),
+        ]
+    );
+    // Blanks read as 0 (as published there), units in the column's unit:
+    // 148521812元 is 14852.1812万元 exactly.
+    assert_cells(&imported.report, &[]);
+}
