@@ -344,7 +344,12 @@ pub trait ReportStore: Send + Sync + 'static {
     fn revision(&self, key: &ReportKey, revision: u32) -> Result<Option<ReportRevision>>;
     /// One revision as its encoded `ReportRevision`, undecoded: what a read
     /// sends on (revisions never change, so the stored bytes are the answer).
-    fn encoded_revision(&self, key: &ReportKey, revision: u32) -> Result<Option<Vec<u8>>>;
+    /// The bytes are shared with the store's cache, not copied.
+    fn encoded_revision(
+        &self,
+        key: &ReportKey,
+        revision: u32,
+    ) -> Result<Option<prost::bytes::Bytes>>;
     /// A report's revisions, oldest first.
     fn list_revisions(&self, key: &ReportKey, page: &PageRequest) -> Result<Page<ReportRevision>>;
     /// Reports by year, state, area or agency.

@@ -1197,12 +1197,19 @@ impl ReportStore for SledStore {
         self.get(T::Revisions, &keys::revision(key, revision)?)
     }
 
-    fn encoded_revision(&self, key: &ReportKey, revision: u32) -> Result<Option<Vec<u8>>> {
+    fn encoded_revision(
+        &self,
+        key: &ReportKey,
+        revision: u32,
+    ) -> Result<Option<prost::bytes::Bytes>> {
         let k = keys::revision(key, revision)?;
-        self.tree(T::Revisions)
-            .get(&k)?
-            .map(|v| codec::body("revisions", &k, &v).map(<[u8]>::to_vec))
-            .transpose()
+        let Some(v) = self.tree(T::Revisions).get(&k)? else {
+            return Ok(None);
+        };
+        // The body after the format tag, as a view of sled's own buffer.
+        let body = codec::body("revisions", &k, &v)?.len();
+        let start = v.len().saturating_sub(body);
+        Ok(Some(prost::bytes::Bytes::from_owner(v).slice(start..)))
     }
 
     fn list_revisions(&self, key: &ReportKey, page: &PageRequest) -> Result<Page<ReportRevision>> {

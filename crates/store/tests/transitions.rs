@@ -75,7 +75,7 @@ fn an_encoded_revision_is_the_stored_revision_undecoded() {
         .unwrap()
         .expect("revision 1");
     assert_eq!(encoded, r.encode_to_vec());
-    assert_eq!(ReportRevision::decode(encoded.as_slice()).unwrap(), r);
+    assert_eq!(ReportRevision::decode(encoded).unwrap(), r);
     assert_eq!(store.encoded_revision(&key, 2).unwrap(), None);
 }
 

@@ -104,7 +104,7 @@ impl Ctx {
                 Err(s) => s.code(),
             };
             let span = tracing::Span::current();
-            span.record("code", format!("{code:?}"));
+            span.record("code", code_name(code));
             span.record(
                 "latency_us",
                 u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
@@ -136,6 +136,31 @@ impl Ctx {
             .await
             .map_err(|e| ApiError::Store(StoreError::Io(format!("worker failed: {e}"))))?
     }
+}
+
+/// A status code's name as tonic spells it (`Ok`, `NotFound` …), without
+/// formatting one per call.
+fn code_name(code: tonic::Code) -> &'static str {
+    const NAMES: [&str; 17] = [
+        "Ok",
+        "Cancelled",
+        "Unknown",
+        "InvalidArgument",
+        "DeadlineExceeded",
+        "NotFound",
+        "AlreadyExists",
+        "PermissionDenied",
+        "ResourceExhausted",
+        "FailedPrecondition",
+        "Aborted",
+        "OutOfRange",
+        "Unimplemented",
+        "Internal",
+        "Unavailable",
+        "DataLoss",
+        "Unauthenticated",
+    ];
+    NAMES.get(code as usize).copied().unwrap_or("Unknown")
 }
 
 /// `agencies/{uscc}` → uscc.
@@ -222,3 +247,14 @@ pub use audit::AuditApi;
 pub use document::DocumentApi;
 pub use report::ReportApi;
 pub use review::ReviewApi;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn code_names_are_tonics() {
+        for n in 0..17 {
+            let code = tonic::Code::from(n);
+            assert_eq!(super::code_name(code), format!("{code:?}"));
+        }
+    }
+}

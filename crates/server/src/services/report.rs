@@ -381,7 +381,7 @@ impl ReportService for ReportApi {
                 let encoded = s
                     .encoded_revision(&key, n)?
                     .ok_or_else(|| not_found(format!("{}/revisions/{n}", key.name())))?;
-                Ok(pb::GetReportResponse::encoded(encoded.into()))
+                Ok(pb::GetReportResponse::encoded(encoded))
             })
             .await
     }
