@@ -593,6 +593,40 @@ impl SledStore {
         })
     }
 
+    /// Queues new content as revision `expected + 1` (a draft, or submitted
+    /// at once); the fingerprint names the operation, so one request id
+    /// cannot stand for both.
+    fn write_content(
+        &self,
+        w: &WriteMeta,
+        key: &ReportKey,
+        expected: u32,
+        report: AnnualReport,
+        checked: Checked,
+        op: Op,
+    ) -> Result<Pending<ReportRevision>> {
+        keys::report(key)?;
+        let method = match op {
+            Op::SaveDraft => "save_draft",
+            Op::SaveAndSubmit => "save_and_submit",
+            Op::Review(_) => {
+                return Err(StoreError::InvalidArgument(
+                    "a review action carries no content".into(),
+                ));
+            }
+        };
+        let fp = fingerprint(
+            method,
+            &[
+                key.name().as_bytes(),
+                &expected.to_be_bytes(),
+                &report.encode_to_vec(),
+            ],
+        );
+        let prepared = self.prepare(w, key, expected, op, Some(report), checked, Vec::new())?;
+        Ok(self.write_revision(w, fp, key, expected, op, prepared))
+    }
+
     /// Writes a prepared revision through the writer thread (batched with
     /// the writes queued beside it, see writer.rs); answered once durable.
     /// A retried request gets the first call's revision.
@@ -1108,28 +1142,8 @@ impl ReportStore for SledStore {
         report: AnnualReport,
         checked: Checked,
     ) -> Pending<ReportRevision> {
-        let start = || -> Result<Pending<ReportRevision>> {
-            keys::report(key)?;
-            let fp = fingerprint(
-                "save_draft",
-                &[
-                    key.name().as_bytes(),
-                    &expected.to_be_bytes(),
-                    &report.encode_to_vec(),
-                ],
-            );
-            let prepared = self.prepare(
-                w,
-                key,
-                expected,
-                Op::SaveDraft,
-                Some(report),
-                checked,
-                Vec::new(),
-            )?;
-            Ok(self.write_revision(w, fp, key, expected, Op::SaveDraft, prepared))
-        };
-        start().unwrap_or_else(|e| Pending::ready(Err(e)))
+        self.write_content(w, key, expected, report, checked, Op::SaveDraft)
+            .unwrap_or_else(|e| Pending::ready(Err(e)))
     }
 
     fn save_and_submit_pending(
@@ -1140,28 +1154,8 @@ impl ReportStore for SledStore {
         report: AnnualReport,
         checked: Checked,
     ) -> Pending<ReportRevision> {
-        let start = || -> Result<Pending<ReportRevision>> {
-            keys::report(key)?;
-            let fp = fingerprint(
-                "save_and_submit",
-                &[
-                    key.name().as_bytes(),
-                    &expected.to_be_bytes(),
-                    &report.encode_to_vec(),
-                ],
-            );
-            let prepared = self.prepare(
-                w,
-                key,
-                expected,
-                Op::SaveAndSubmit,
-                Some(report),
-                checked,
-                Vec::new(),
-            )?;
-            Ok(self.write_revision(w, fp, key, expected, Op::SaveAndSubmit, prepared))
-        };
-        start().unwrap_or_else(|e| Pending::ready(Err(e)))
+        self.write_content(w, key, expected, report, checked, Op::SaveAndSubmit)
+            .unwrap_or_else(|e| Pending::ready(Err(e)))
     }
 
     fn transition_pending(
