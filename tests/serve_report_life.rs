@@ -479,3 +479,61 @@ async fn a_call_cut_off_by_its_deadline_is_safe_to_retry_with_the_same_request_i
     let events = w.events().await;
     assert_eq!(events.len(), 4 + 1, "one submission, once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_approve_is_answered_with_the_first_outcome_and_writes_nothing() {
+    let mut w = world().await;
+    let submitter = w.submitter();
+    let name = w.name.clone();
+    let submitted =
+        w.c.submit(&submitter, &name, Some(corrected_report()), 0, "s1")
+            .await
+            .expect("submitted");
+    let first = w
+        .approve(submitted.revision, "approve-once")
+        .await
+        .expect("approved");
+    let before = w.events().await;
+    // The answer was lost; the reviewer retries with the same request id.
+    let again = w
+        .approve(submitted.revision, "approve-once")
+        .await
+        .expect("a retried approve is answered, not refused as stale");
+    assert_eq!(again.revision, first.revision);
+    assert_eq!(again.state(), S::Approved);
+    assert_eq!(w.events().await, before, "the retry wrote nothing");
+    // A new request naming the superseded revision is still a conflict.
+    let stale = w
+        .approve(submitted.revision, "approve-other")
+        .await
+        .expect_err("stale");
+    assert_eq!(stale.code(), Code::Aborted, "{stale:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_submit_of_the_draft_is_answered_with_the_first_outcome() {
+    let mut w = world().await;
+    let submitter = w.submitter();
+    let name = w.name.clone();
+    let draft =
+        w.c.save(&submitter, &name, corrected_report(), 0, "d1")
+            .await
+            .expect("draft");
+    let first =
+        w.c.submit(&submitter, &name, None, draft.revision, "sub-once")
+            .await
+            .expect("submitted");
+    let before = w.events().await;
+    let again =
+        w.c.submit(&submitter, &name, None, draft.revision, "sub-once")
+            .await
+            .expect("a retried submit is answered, not refused as stale");
+    assert_eq!(again.revision, first.revision);
+    assert_eq!(again.state(), S::Submitted);
+    assert_eq!(w.events().await, before, "the retry wrote nothing");
+    let stale =
+        w.c.submit(&submitter, &name, None, draft.revision, "sub-other")
+            .await
+            .expect_err("stale");
+    assert_eq!(stale.code(), Code::Aborted, "{stale:?}");
+}

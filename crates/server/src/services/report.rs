@@ -86,16 +86,24 @@ pub(crate) fn checked(findings: &[Finding]) -> Checked {
     }
 }
 
-/// The revision the caller expects to act on, which must be the latest: a
-/// stale or unknown number is the same conflict the store reports.
+/// The revision a review action or a submit of the draft acts on.
+/// `Some`: `expected` is the latest, to be checked and acted on. `None`: it
+/// has been superseded, so the call can only be a retry of one that went
+/// through (the store answers it with the first outcome, by its request id)
+/// or stale (the store refuses it with a conflict, since the latest only
+/// grows). A number beyond the latest is the same conflict at once: it could
+/// become the latest meanwhile, and must not be acted on unchecked.
 pub(crate) fn expected_latest(
     store: &dyn ReportStore,
     key: &ReportKey,
     expected: u32,
-) -> Result<pb::ReportRevision, ApiError> {
+) -> Result<Option<pb::ReportRevision>, ApiError> {
     let head = store
         .head(key)?
         .ok_or_else(|| ApiError::Store(StoreError::NotFound(key.name())))?;
+    if expected < head.latest_revision {
+        return Ok(None);
+    }
     if head.latest_revision != expected {
         return Err(ApiError::Store(StoreError::Conflict {
             resource: key.name(),
@@ -103,7 +111,7 @@ pub(crate) fn expected_latest(
             actual: head.latest_revision,
         }));
     }
-    store.revision(key, expected)?.ok_or_else(|| {
+    store.revision(key, expected)?.map(Some).ok_or_else(|| {
         ApiError::Store(StoreError::NotFound(format!(
             "{}/revisions/{expected}",
             key.name()
@@ -176,6 +184,23 @@ pub(crate) fn stored_revision(
     let (key, n) = stored_revision_key(s, p, name, view)?;
     s.revision(&key, n)?
         .ok_or_else(|| not_found(format!("{}/revisions/{n}", key.name())))
+}
+
+/// The verdict of findings as stored on a revision.
+fn stored_verdict(findings: &[pb::Finding]) -> pb::Verdict {
+    let worst = findings
+        .iter()
+        .map(pb::Finding::severity)
+        .max_by_key(|s| match s {
+            pb::Severity::Error => 3,
+            pb::Severity::Warning => 2,
+            _ => 1,
+        });
+    match worst {
+        Some(pb::Severity::Error) => pb::Verdict::Invalid,
+        Some(pb::Severity::Warning) => pb::Verdict::ValidWithWarnings,
+        _ => pb::Verdict::Valid,
+    }
 }
 
 fn has_errors(findings: &[Finding]) -> bool {
@@ -320,17 +345,38 @@ impl ReportService for ReportApi {
                 let report = match given {
                     Some(r) => r,
                     // The latest draft, as the caller saw it.
-                    None => {
-                        let latest = expected_latest(s, &key, expected)?;
-                        let stored = latest.report.ok_or_else(|| {
-                            ApiError::Store(StoreError::Corrupt {
-                                tree: "revisions",
-                                key: latest.name.clone(),
-                                reason: "a stored revision without its report".into(),
-                            })
-                        })?;
-                        to_domain(&stored)?
-                    }
+                    None => match expected_latest(s, &key, expected)? {
+                        Some(latest) => {
+                            let stored = latest.report.ok_or_else(|| {
+                                ApiError::Store(StoreError::Corrupt {
+                                    tree: "revisions",
+                                    key: latest.name.clone(),
+                                    reason: "a stored revision without its report".into(),
+                                })
+                            })?;
+                            to_domain(&stored)?
+                        }
+                        // Superseded: a retry gets its first answer from the
+                        // store, anything else the conflict.
+                        None => {
+                            let w = write_meta(&id, &p.name);
+                            let revision = s
+                                .transition_pending(
+                                    &w,
+                                    &key,
+                                    expected,
+                                    Action::Submit,
+                                    Checked::default(),
+                                    Vec::new(),
+                                )
+                                .await?;
+                            let verdict = stored_verdict(&revision.findings);
+                            return Ok(pb::SubmitReportResponse {
+                                revision: Some(revision),
+                                verdict: verdict.into(),
+                            });
+                        }
+                    },
                 };
                 let findings = check(&report, previous.as_ref());
                 // Refused before anything is written.

@@ -56,11 +56,16 @@ impl ReviewApi {
                         ));
                     }
                     let s = ctx.store.as_ref();
-                    // The decision carries the findings of the revision decided on.
-                    let seen = super::report::expected_latest(s, &key, expected)?;
-                    let checked = Checked {
-                        findings: seen.findings,
-                        ruleset_version: seen.ruleset_version,
+                    // The decision carries the findings of the revision decided
+                    // on. A superseded `expected` goes to the store as it is: a
+                    // retry is answered with its first outcome, anything else is
+                    // the conflict.
+                    let checked = match super::report::expected_latest(s, &key, expected)? {
+                        Some(seen) => Checked {
+                            findings: seen.findings,
+                            ruleset_version: seen.ruleset_version,
+                        },
+                        None => Checked::default(),
                     };
                     // Awaited, not waited for: the store's threads write and flush.
                     Ok(
