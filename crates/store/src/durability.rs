@@ -128,6 +128,31 @@ impl GroupCommit {
         self.shared.work.notify_one();
     }
 
+    /// The error of a failed flush, once there was one: from then on nothing
+    /// can be promised, so writers refuse before applying anything.
+    pub(crate) fn refusal(&self) -> Option<StoreError> {
+        let st = self
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        st.failed
+            .as_ref()
+            .map(|e| StoreError::Io(format!("an earlier flush failed: {e}")))
+    }
+
+    /// Marks the flusher failed, as a failed `fdatasync` would (tests only:
+    /// a real one needs a failing disk).
+    #[cfg(test)]
+    pub(crate) fn fail_for_test(&self, reason: &str) {
+        let mut st = self
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        st.failed = Some(reason.to_owned());
+    }
+
     /// Waits (at most `max`) until no flush is pending or running. The
     /// writer calls it before each transaction: a write arriving during a
     /// flush cannot be in that flush anyway, so holding it back costs no

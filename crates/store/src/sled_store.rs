@@ -367,6 +367,11 @@ impl SledStore {
         &self.db
     }
 
+    #[cfg(test)]
+    pub(crate) fn group_commit(&self) -> &GroupCommit {
+        &self.commit
+    }
+
     /// Makes everything written so far durable without taking the write lock
     /// (the backup already holds it).
     pub(crate) fn flush_for_backup(&self) -> Result<()> {
@@ -426,6 +431,9 @@ impl SledStore {
         plan_write: impl Fn(&TxView<'_>, &mut Plan) -> Result<(Outcome, AuditDraft)>,
     ) -> Result<Outcome> {
         let request_key = request_key(w)?;
+        if let Some(e) = self.commit.refusal() {
+            return Err(e);
+        }
         let result: std::result::Result<Done, TransactionError<StoreError>> =
             self.trees.as_slice().transaction(|trees| {
                 apply_write(

@@ -125,6 +125,16 @@ fn run(trees: &[sled::Tree], gate: &RwLock<()>, commit: &GroupCommit, jobs: &Rec
                 Err(_) => break,
             }
         }
+        // After a failed flush nothing can be promised: refuse without
+        // applying, so that no write is visible that its caller was told
+        // had failed.
+        if let Some(e) = commit.refusal() {
+            let message = e.to_string();
+            for job in batch {
+                (job.reply)(Err(StoreError::Io(message.clone())));
+            }
+            continue;
+        }
         let answers = {
             let _shared = gate.read().unwrap_or_else(PoisonError::into_inner);
             apply_batch(trees, &batch)
@@ -186,5 +196,88 @@ fn apply_batch(trees: &[sled::Tree], batch: &[Job]) -> Vec<Result<Done>> {
                 .map(|_| Err(StoreError::Io(format!("batch transaction: {message}"))))
                 .collect()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use gongkai_proto::v1::{Agency, AgencyKind, AgencyLevel, AnnualReport};
+
+    use crate::{Checked, ReportKey, ReportStore, SledStore, StoreError, StoreOptions, WriteMeta};
+
+    fn w(id: &str) -> WriteMeta {
+        WriteMeta {
+            request_id: id.into(),
+            principal: "tester".into(),
+            time: SystemTime::now(),
+        }
+    }
+
+    /// After a failed flush no write is applied: a caller told "failed"
+    /// must not find its write done, nor anyone else see it.
+    #[test]
+    fn after_a_failed_flush_writes_are_refused_before_anything_is_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path().join("data"), &StoreOptions::default()).unwrap();
+        let code = "11230500012345678T";
+        store
+            .register_agency(
+                &w("reg"),
+                Agency {
+                    uscc: code.into(),
+                    display_name: "双鸭山市人民政府".into(),
+                    region_code: "230500".into(),
+                    level: AgencyLevel::Prefectural.into(),
+                    kind: AgencyKind::Government.into(),
+                    ..Agency::default()
+                },
+            )
+            .unwrap();
+        let key = ReportKey {
+            uscc: code.into(),
+            year: 2024,
+        };
+        store
+            .save_draft(
+                &w("d1"),
+                &key,
+                0,
+                AnnualReport::default(),
+                Checked::default(),
+            )
+            .unwrap();
+        let events = store.verify().unwrap().events;
+
+        store.group_commit().fail_for_test("Input/output error");
+        let refused = store.save_draft(
+            &w("d2"),
+            &key,
+            1,
+            AnnualReport::default(),
+            Checked::default(),
+        );
+        assert!(
+            matches!(&refused, Err(StoreError::Io(m)) if m.contains("an earlier flush failed")),
+            "{refused:?}"
+        );
+        let refused = store.register_agency(
+            &w("reg2"),
+            Agency {
+                uscc: "112305230123456785".into(),
+                display_name: "宝清县人民政府".into(),
+                ..Agency::default()
+            },
+        );
+        assert!(matches!(refused, Err(StoreError::Io(_))), "{refused:?}");
+        assert_eq!(store.head(&key).unwrap().unwrap().latest_revision, 1);
+        assert_eq!(store.revision(&key, 2).unwrap(), None);
+        assert!(store.agency("112305230123456785").unwrap().is_none());
+        assert_eq!(
+            store.verify().unwrap().events,
+            events,
+            "nothing was applied"
+        );
     }
 }
