@@ -434,7 +434,12 @@ impl Baseline {
             db.open_tree("events").unwrap(),
         );
         db.flush().unwrap();
-        let commit = GroupCommit::start(db.clone(), File::open(path.join("db")).unwrap()).unwrap();
+        let commit = GroupCommit::start(
+            db.clone(),
+            File::open(path.join("db")).unwrap(),
+            Some(path.join("blobs")),
+        )
+        .unwrap();
         let prefixes = (0..writers)
             .map(|i| {
                 let mut k = uscc(1000 + i as u64).into_bytes();

@@ -6,9 +6,20 @@
 //! killed process but neither commits file metadata nor the disk's write
 //! cache, so power loss could undo it; the `sync_data()` that follows does.
 //! sled's `flush_async` is not used: it hung with 8 or more waiters.
+//!
+//! sled writes a log item larger than a quarter of a segment (≈ 128 KiB with
+//! the default 512 KiB segments) to a file of its own under `blobs/`, created
+//! and closed without a sync, which neither `flush()` nor the log's
+//! `fdatasync` covers. The flusher syncs every blob file it has not synced
+//! yet, and the directory, before the log: no acknowledged write points at a
+//! blob a power loss could take.
 
 use std::{
+    collections::HashSet,
+    ffi::OsString,
     fs::File,
+    io,
+    path::PathBuf,
     sync::{Arc, Condvar, Mutex, PoisonError},
     thread::JoinHandle,
 };
@@ -29,6 +40,8 @@ struct State {
     /// writer, since nothing can be promised after a failed fsync.
     failed: Option<String>,
     stop: bool,
+    /// Blob files synced so far (see the module's note).
+    blobs_synced: u64,
     /// Completions by ticket, in ticket order, run by the flusher.
     waiting: Vec<(u64, Completion)>,
 }
@@ -61,13 +74,18 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the flusher for `db`, syncing `data_file` after each flush.
-    pub fn start(db: sled::Db, data_file: File) -> Result<GroupCommit> {
+    /// Starts the flusher for `db`, syncing `data_file` after each flush
+    /// and, first, any new file in `blobs` (sled's `blobs/` directory).
+    pub fn start(db: sled::Db, data_file: File, blobs: Option<PathBuf>) -> Result<GroupCommit> {
         let shared = Arc::new(Shared::default());
         let worker = Arc::clone(&shared);
+        let mut blobs = blobs.map(|dir| Blobs {
+            dir,
+            synced: HashSet::new(),
+        });
         let thread = std::thread::Builder::new()
             .name("gongkai-flusher".into())
-            .spawn(move || flusher(&worker, &db, &data_file))?;
+            .spawn(move || flusher(&worker, &db, &data_file, blobs.as_mut()))?;
         Ok(GroupCommit {
             shared,
             thread: Mutex::new(Some(thread)),
@@ -126,6 +144,15 @@ impl GroupCommit {
         let ticket = st.requested;
         st.waiting.push((ticket, then));
         self.shared.work.notify_one();
+    }
+
+    /// How many of sled's blob files the flusher has synced.
+    pub fn blobs_synced(&self) -> u64 {
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .blobs_synced
     }
 
     /// The error of a failed flush, once there was one: from then on nothing
@@ -208,7 +235,46 @@ impl Drop for GroupCommit {
     }
 }
 
-fn flusher(shared: &Shared, db: &sled::Db, data_file: &File) {
+/// sled's blob directory and the files in it already synced.
+struct Blobs {
+    dir: PathBuf,
+    synced: HashSet<OsString>,
+}
+
+impl Blobs {
+    /// Syncs every file not synced before, then the directory if any was
+    /// new; forgets files sled has removed. Returns how many it synced.
+    fn sync_new(&mut self) -> io::Result<u64> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut present = HashSet::with_capacity(self.synced.len());
+        let mut new = 0u64;
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            if !self.synced.contains(&name) {
+                match File::open(entry.path()) {
+                    Ok(f) => f.sync_all()?,
+                    // Removed by sled meanwhile: nothing left to sync.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                }
+                new = new.saturating_add(1);
+            }
+            present.insert(name);
+        }
+        if new > 0 {
+            File::open(&self.dir)?.sync_all()?;
+        }
+        self.synced = present;
+        Ok(new)
+    }
+}
+
+fn flusher(shared: &Shared, db: &sled::Db, data_file: &File, mut blobs: Option<&mut Blobs>) {
     loop {
         let target = {
             let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -221,12 +287,18 @@ fn flusher(shared: &Shared, db: &sled::Db, data_file: &File) {
             st.requested
         };
         // Everything committed before `target` was handed out is in sled's
-        // log now; one flush and one fdatasync cover the whole batch.
-        let result = db
-            .flush()
-            .map_err(|e| e.to_string())
+        // log (or, when large, in its blob files) now; the blobs' syncs, one
+        // flush and one fdatasync cover the whole batch.
+        let mut synced = 0;
+        let result = blobs
+            .as_deref_mut()
+            .map_or(Ok(0), Blobs::sync_new)
+            .map(|n| synced = n)
+            .map_err(|e| format!("syncing sled's blob files: {e}"))
+            .and_then(|()| db.flush().map_err(|e| e.to_string()))
             .and_then(|_| data_file.sync_data().map_err(|e| e.to_string()));
         let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.blobs_synced = st.blobs_synced.saturating_add(synced);
         let failed = match result {
             Ok(()) => {
                 st.done = target;

@@ -334,7 +334,11 @@ impl SledStore {
         }
         // fdatasync acts on the file, whichever descriptor asks.
         let data_file = std::fs::File::open(path.join("db"))?;
-        let commit = Arc::new(GroupCommit::start(db.clone(), data_file)?);
+        let commit = Arc::new(GroupCommit::start(
+            db.clone(),
+            data_file,
+            Some(path.join("blobs")),
+        )?);
         let gate = Arc::new(RwLock::new(()));
         let writer = Writer::start(trees.clone(), Arc::clone(&gate), Arc::clone(&commit))?;
         let store = SledStore {
@@ -352,6 +356,13 @@ impl SledStore {
     /// Where the store lives.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How many of sled's blob files (log items over ≈ 128 KiB, kept in
+    /// files of their own) have been synced before the writes naming them
+    /// were acknowledged.
+    pub fn blobs_synced(&self) -> u64 {
+        self.commit.blobs_synced()
     }
 
     /// Bytes on disk, as sled counts them.
