@@ -87,12 +87,19 @@ const VOID_TAGS: &[&[u8]] = &[
     b"source", b"track", b"wbr",
 ];
 
+/// How far down the open tags an end tag is looked for: one that matches
+/// none of them (`</x>`) closes nothing, as in the parser.
+const CLOSE_WINDOW: usize = 256;
+
 /// Start tags and the deepest nesting, estimated from the tags alone without
-/// parsing: `<name` opens unless void or self-closed, `</name` closes. Tags
-/// a sloppy page leaves open count as open, so the depth is an upper bound.
+/// parsing: `<name` opens unless void or self-closed; `</name` closes the
+/// nearest open `name` (within [`CLOSE_WINDOW`]) and what was opened after
+/// it, and closes nothing when none is open, as html5ever ignores it. Tags a
+/// sloppy page leaves open count as open, so the depth is an upper bound.
 fn shape_estimate(text: &str) -> (usize, usize) {
     let b = text.as_bytes();
-    let (mut elements, mut depth, mut deepest) = (0usize, 0usize, 0usize);
+    let (mut elements, mut deepest) = (0usize, 0usize);
+    let mut open: Vec<&[u8]> = Vec::new();
     let mut i = 0usize;
     while let Some(off) = b
         .get(i..)
@@ -112,12 +119,30 @@ fn shape_estimate(text: &str) -> (usize, usize) {
                     .map_or(b.len(), |n| name_end.saturating_add(n));
                 let self_closed = close > 0 && b.get(close.saturating_sub(1)) == Some(&b'/');
                 elements = elements.saturating_add(1);
+                if elements > MAX_ELEMENTS {
+                    // Refused anyway; the scan need go no further.
+                    break;
+                }
                 if !self_closed && !VOID_TAGS.iter().any(|v| v.eq_ignore_ascii_case(name)) {
-                    depth = depth.saturating_add(1);
-                    deepest = deepest.max(depth);
+                    open.push(name);
+                    deepest = deepest.max(open.len());
                 }
             }
-            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(b'/') => {
+                let start = i.saturating_add(1);
+                let name_end = b
+                    .get(start..)
+                    .and_then(|r| r.iter().position(|c| !c.is_ascii_alphanumeric()))
+                    .map_or(b.len(), |n| start.saturating_add(n));
+                let name = b.get(start..name_end).unwrap_or_default();
+                let floor = open.len().saturating_sub(CLOSE_WINDOW);
+                if let Some(at) = open
+                    .get(floor..)
+                    .and_then(|w| w.iter().rposition(|o| o.eq_ignore_ascii_case(name)))
+                {
+                    open.truncate(floor.saturating_add(at));
+                }
+            }
             _ => {}
         }
     }
@@ -208,6 +233,11 @@ impl TableGrid {
             };
             for (text, rowspan, colspan) in row {
                 taken(&mut line, &mut col, &mut covered);
+                // Checked before laying out: one row of wide cells must not
+                // grow past the bound first.
+                if cells.saturating_add(line.len()).saturating_add(colspan) > MAX_TABLE_CELLS {
+                    return Err(too_many_cells());
+                }
                 for i in 0..colspan {
                     line.push(if i == 0 { text.clone() } else { String::new() });
                     let at = col.saturating_add(i);
@@ -231,9 +261,7 @@ impl TableGrid {
             }
             cells = cells.saturating_add(line.len());
             if cells > MAX_TABLE_CELLS {
-                return Err(ImportError::TooComplex(format!(
-                    "表格展开后超过{MAX_TABLE_CELLS}个单元格 — a table spans more than {MAX_TABLE_CELLS} cells once merged cells are laid out"
-                )));
+                return Err(too_many_cells());
             }
             let trimmed: Vec<String> = line
                 .into_iter()
@@ -245,6 +273,12 @@ impl TableGrid {
         }
         Ok(out)
     }
+}
+
+fn too_many_cells() -> ImportError {
+    ImportError::TooComplex(format!(
+        "表格展开后超过{MAX_TABLE_CELLS}个单元格 — a table spans more than {MAX_TABLE_CELLS} cells once merged cells are laid out"
+    ))
 }
 
 /// Reads an HTML page into blocks.

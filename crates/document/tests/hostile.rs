@@ -49,6 +49,25 @@ fn deep_nesting_is_refused_or_read_without_overflowing() {
 }
 
 #[test]
+fn end_tags_that_close_nothing_do_not_hide_nesting() {
+    // html5ever ignores `</x>` (nothing of that name is open), so each
+    // `<div></x>` nests one deeper: the estimate must see the depth, or the
+    // parse takes time quadratic in the page (a minute for 40,000 pairs).
+    let page = format!("<p>一、总体情况</p>{}", "<div></x>".repeat(40_000));
+    let err = timed(|| import(page.as_bytes())).unwrap_err();
+    assert!(matches!(err, ImportError::TooComplex(_)), "{err:?}");
+    assert!(err.to_string().contains("deep"), "{err}");
+    // Closed as written, the same number of elements is a shallow page.
+    let honest = format!("<p>一、总体情况</p>{}", "<div></div>".repeat(40_000));
+    let read = timed(|| import(honest.as_bytes()));
+    assert!(
+        !matches!(read, Err(ImportError::TooComplex(_))),
+        "a flat page is parsed: {:?}",
+        read.err()
+    );
+}
+
+#[test]
 fn a_table_of_ten_thousand_rows_gives_findings() {
     let mut text = String::from(
         "# 宝清县人民政府\n\n## 2024年政府信息公开工作年度报告\n\n### 三、收到和处理政府信息公开申请情况\n\n",
