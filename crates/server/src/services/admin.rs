@@ -62,6 +62,16 @@ fn server_name() -> String {
     )
 }
 
+/// Whether `name` is exactly what [`server_name`] makes: a caller may name a
+/// file `gongkai-pre-upgrade.backup`, and pruning must neither count nor
+/// remove it.
+fn is_server_name(name: &str) -> bool {
+    name.strip_prefix(PREFIX)
+        .and_then(|n| n.strip_suffix(SUFFIX))
+        .and_then(|stamp| chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").ok())
+        .is_some()
+}
+
 /// Removes the oldest server-named backups beyond `keep`; returns their names.
 fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, StoreError> {
     if keep == 0 {
@@ -69,7 +79,7 @@ fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, StoreError> {
     }
     let mut names: Vec<String> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().and_then(|e| e.file_name().into_string().ok()))
-        .filter(|n| n.starts_with(PREFIX) && n.ends_with(SUFFIX))
+        .filter(|n| is_server_name(n))
         .collect();
     names.sort();
     let excess = names.len().saturating_sub(keep);
@@ -174,6 +184,28 @@ mod tests {
             ]
         );
         assert!(prune(dir.path(), 0).unwrap().is_empty(), "0 keeps all");
+    }
+
+    #[test]
+    fn pruning_leaves_caller_named_files_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in [
+            "gongkai-pre-upgrade.backup",
+            "gongkai-0.backup",
+            "gongkai-20261124T030000Z.backup",
+            "gongkai-20261125T030000Z.backup",
+        ] {
+            std::fs::write(dir.path().join(n), b"x").unwrap();
+        }
+        let removed = prune(dir.path(), 1).unwrap();
+        assert_eq!(removed, ["gongkai-20261124T030000Z.backup"]);
+        for kept in [
+            "gongkai-pre-upgrade.backup",
+            "gongkai-0.backup",
+            "gongkai-20261125T030000Z.backup",
+        ] {
+            assert!(dir.path().join(kept).exists(), "{kept}");
+        }
     }
 
     #[test]
