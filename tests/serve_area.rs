@@ -597,6 +597,14 @@ async fn sums_coverage_correction_aggregate_and_export_over_a_three_level_tree()
     // The county's office sees its own subtree only.
     let cov = w.coverage("a-review", &t.a, "2025-02-15T04:00:00Z").await;
     assert_eq!(cov.agencies.len(), 5);
+    // Its townships keep the deadline set for the county, as in the city's view.
+    assert_eq!(by(&cov, &t.a_town2).deadline, "2025-02-28");
+    let cov_late = w.coverage("a-review", &t.a, "2025-02-28T16:00:00Z").await;
+    assert!(
+        by(&cov_late, &t.a_town2).late,
+        "{:?}",
+        by(&cov_late, &t.a_town2)
+    );
     let refused = w.summary("a-review", &t.city).await.unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
     let refused = w.summary("a-review", &t.b).await.unwrap_err();

@@ -187,6 +187,10 @@ fn coverage(
                 _ => break,
             }
         }
+        // The area asked about is in the chain too (as each agency is in its
+        // own): township deadlines are set per county, and a county's
+        // office asks about its own county.
+        chain.push(code.to_owned());
         chain.extend(above_area.iter().cloned());
         let deadline = deadlines.of(&e.agency, &chain, year);
         let approved = e.head.as_ref().map_or(0, |h| h.approved_revision);
