@@ -63,12 +63,14 @@ pub fn core(label: &str) -> String {
 }
 
 /// Whether a cell reads as a label rather than a value: it holds at least two
-/// Chinese characters ("251000元" has one and is a value with a unit).
+/// Chinese characters ("251000元" has one and is a value with a unit), and is
+/// not a number with a unit ("14852.1812万元" has two and is a value).
 pub fn is_label(cell: &str) -> bool {
     cell.chars()
         .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
         .count()
         >= 2
+        && split_unit(&fold(cell)).1.is_none()
 }
 
 /// Markers a publisher uses for an empty cell.
@@ -318,6 +320,15 @@ mod tests {
         let money = read_cell(Some("14852.1812"), CellKind::Money, loc.clone(), &mut f);
         assert_eq!(money.to_string(), "14852.1812");
         assert!(f.is_empty());
+    }
+
+    #[test]
+    fn a_number_with_a_unit_is_a_value_not_a_label() {
+        assert!(!is_label("14852.1812万元"));
+        assert!(!is_label("１４８５２万元"));
+        assert!(!is_label("251000元"));
+        assert!(is_label("行政事业性收费"));
+        assert!(is_label("1.本机关不掌握相关政府信息"));
     }
 
     #[test]
