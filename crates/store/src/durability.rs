@@ -20,7 +20,7 @@ use std::{
     fs::File,
     io,
     path::PathBuf,
-    sync::{Arc, Condvar, Mutex, PoisonError},
+    sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
     thread::JoinHandle,
 };
 
@@ -65,6 +65,32 @@ struct Shared {
     done: Condvar,
 }
 
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    /// Why nothing more can be promised: a failed flush or a stopped store.
+    fn refusal(&self) -> Option<StoreError> {
+        if let Some(e) = &self.failed {
+            return Some(StoreError::Io(format!("an earlier flush failed: {e}")));
+        }
+        self.stop
+            .then(|| StoreError::Io("store is shut down".into()))
+    }
+
+    /// A ticket for everything written so far, unless [`State::refusal`].
+    fn ticket(&mut self) -> Result<u64> {
+        if let Some(e) = self.refusal() {
+            return Err(e);
+        }
+        self.requested = self.requested.saturating_add(1);
+        Ok(self.requested)
+    }
+}
+
 /// The flusher thread and its queue. Public so the benchmark can run its
 /// baseline through the very same group commit.
 #[derive(Debug)]
@@ -94,19 +120,8 @@ impl GroupCommit {
 
     /// Blocks until everything written before this call is durable.
     pub fn wait_durable(&self) -> Result<()> {
-        let mut st = self
-            .shared
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(e) = &st.failed {
-            return Err(StoreError::Io(format!("an earlier flush failed: {e}")));
-        }
-        if st.stop {
-            return Err(StoreError::Io("store is shut down".into()));
-        }
-        st.requested = st.requested.saturating_add(1);
-        let ticket = st.requested;
+        let mut st = self.shared.state();
+        let ticket = st.ticket()?;
         self.shared.work.notify_one();
         while st.done < ticket {
             if let Some(e) = &st.failed {
@@ -124,26 +139,17 @@ impl GroupCommit {
     /// Runs `then` on the flusher thread once everything written before this
     /// call is durable, without a thread waiting for it meanwhile.
     pub(crate) fn on_durable(&self, then: Completion) {
-        let mut st = self
-            .shared
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(e) = &st.failed {
-            let e = StoreError::Io(format!("an earlier flush failed: {e}"));
-            drop(st);
-            then(Err(e));
-            return;
+        let mut st = self.shared.state();
+        match st.ticket() {
+            Ok(ticket) => {
+                st.waiting.push((ticket, then));
+                self.shared.work.notify_one();
+            }
+            Err(e) => {
+                drop(st);
+                then(Err(e));
+            }
         }
-        if st.stop {
-            drop(st);
-            then(Err(StoreError::Io("store is shut down".into())));
-            return;
-        }
-        st.requested = st.requested.saturating_add(1);
-        let ticket = st.requested;
-        st.waiting.push((ticket, then));
-        self.shared.work.notify_one();
     }
 
     /// How many of sled's blob files the flusher has synced.
@@ -155,28 +161,17 @@ impl GroupCommit {
             .blobs_synced
     }
 
-    /// The error of a failed flush, once there was one: from then on nothing
-    /// can be promised, so writers refuse before applying anything.
+    /// Why a write must be refused before it is applied: after a failed
+    /// flush nothing can be promised, and a stopped store flushes no more.
     pub(crate) fn refusal(&self) -> Option<StoreError> {
-        let st = self
-            .shared
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        st.failed
-            .as_ref()
-            .map(|e| StoreError::Io(format!("an earlier flush failed: {e}")))
+        self.shared.state().refusal()
     }
 
     /// Marks the flusher failed, as a failed `fdatasync` would (tests only:
     /// a real one needs a failing disk).
     #[cfg(test)]
     pub(crate) fn fail_for_test(&self, reason: &str) {
-        let mut st = self
-            .shared
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut st = self.shared.state();
         st.failed = Some(reason.to_owned());
     }
 
@@ -188,11 +183,7 @@ impl GroupCommit {
     pub(crate) fn wait_idle(&self, max: std::time::Duration) {
         let now = std::time::Instant::now();
         let deadline = now.checked_add(max).unwrap_or(now);
-        let mut st = self
-            .shared
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut st = self.shared.state();
         while st.requested > st.done && st.failed.is_none() && !st.stop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
@@ -277,7 +268,7 @@ impl Blobs {
 fn flusher(shared: &Shared, db: &sled::Db, data_file: &File, mut blobs: Option<&mut Blobs>) {
     loop {
         let target = {
-            let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut st = shared.state();
             while st.requested == st.done && !st.stop {
                 st = shared.work.wait(st).unwrap_or_else(PoisonError::into_inner);
             }
@@ -297,7 +288,7 @@ fn flusher(shared: &Shared, db: &sled::Db, data_file: &File, mut blobs: Option<&
             .map_err(|e| format!("syncing sled's blob files: {e}"))
             .and_then(|()| db.flush().map_err(|e| e.to_string()))
             .and_then(|_| data_file.sync_data().map_err(|e| e.to_string()));
-        let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut st = shared.state();
         st.blobs_synced = st.blobs_synced.saturating_add(synced);
         let failed = match result {
             Ok(()) => {

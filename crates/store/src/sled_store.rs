@@ -439,7 +439,7 @@ impl SledStore {
         gate: RwLockWriteGuard<'_, ()>,
         w: &WriteMeta,
         fingerprint: &[u8],
-        plan_write: impl Fn(&TxView<'_>, &mut Plan) -> Result<(Outcome, AuditDraft)>,
+        plan_write: impl Fn(&TxView<'_>, &mut Plan) -> Result<(Outcome, AuditDraft)> + Send,
     ) -> Result<Outcome> {
         let request_key = request_key(w)?;
         if let Some(e) = self.commit.refusal() {
@@ -462,12 +462,6 @@ impl SledStore {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::from(e),
         })?;
-        self.finish(done)
-    }
-
-    /// Waits for the write's flush; a replayed request answers with what the
-    /// first call wrote.
-    fn finish(&self, done: Done) -> Result<Outcome> {
         // A replayed first call may itself still be waiting for its flush.
         self.commit.wait_durable()?;
         match done {
@@ -682,8 +676,7 @@ impl SledStore {
                 Err(e) => Err(e),
             });
         });
-        // A job that cannot be queued drops its reply, which answers with an error.
-        let _ = self.writer.submit(Job {
+        self.writer.submit(Job {
             meta: w.clone(),
             request_key,
             fingerprint,

@@ -9,9 +9,8 @@
 //! (what arrives meanwhile could not be in that flush anyway), takes
 //! everything queued (up to [`MAX_BATCH`]), plans and applies each in turn
 //! inside one transaction (so each sees the ones before it, and the audit
-//! chain stays a sequence), and
-//! hands the answers to the group commit, whose flusher gives each caller
-//! its answer once the batch is durable. No caller's thread waits meanwhile:
+//! chain stays a sequence), and hands the answers to the group commit, whose
+//! flusher gives each caller its answer once the batch is durable. No caller's thread waits meanwhile:
 //! an async caller awaits a [`crate::Pending`].
 //!
 //! A write refused while planning (stale revision, forbidden transition,
@@ -37,7 +36,7 @@ use crate::{
 
 /// Most writes in one transaction: bounds the time one batch holds sled's
 /// lock and the memory its write set takes.
-pub(crate) const MAX_BATCH: usize = 128;
+const MAX_BATCH: usize = 128;
 
 /// Longest a write waits for the flush before it to finish (a flush takes
 /// about a millisecond; this only bounds a stuck disk's effect).
@@ -46,10 +45,9 @@ const MAX_LINGER: std::time::Duration = std::time::Duration::from_millis(20);
 /// How a write plans its inserts and removals, reading through the
 /// transaction.
 pub(crate) type PlanWrite<'a> =
-    dyn Fn(&TxView<'_>, &mut Plan) -> Result<(Outcome, AuditDraft)> + 'a;
+    dyn Fn(&TxView<'_>, &mut Plan) -> Result<(Outcome, AuditDraft)> + Send + 'a;
 /// A queued write's plan.
-pub(crate) type PlanFn =
-    Box<dyn Fn(&TxView<'_>, &mut Plan) -> Result<(Outcome, AuditDraft)> + Send>;
+pub(crate) type PlanFn = Box<PlanWrite<'static>>;
 
 /// Takes a write's answer: a refusal at once, a write once it is durable.
 pub(crate) type Reply = Box<dyn FnOnce(Result<Done>) + Send + 'static>;
@@ -90,14 +88,16 @@ impl Writer {
         })
     }
 
-    /// Queues `job`; its answer goes to the job's reply. (A job that cannot
-    /// be queued is dropped, and so is its reply.)
-    pub(crate) fn submit(&self, job: Job) -> Result<()> {
-        self.queue
-            .as_ref()
-            .ok_or_else(stopped)?
-            .send(job)
-            .map_err(|_| stopped())
+    /// Queues `job`; its answer goes to the job's reply, which is told at
+    /// once when the thread has stopped.
+    pub(crate) fn submit(&self, job: Job) {
+        let refused = match &self.queue {
+            Some(queue) => queue.send(job).err().map(|mpsc::SendError(job)| job),
+            None => Some(job),
+        };
+        if let Some(job) = refused {
+            (job.reply)(Err(StoreError::Io("the store's writer has stopped".into())));
+        }
     }
 }
 
@@ -108,10 +108,6 @@ impl Drop for Writer {
             let _ = thread.join();
         }
     }
-}
-
-pub(crate) fn stopped() -> StoreError {
-    StoreError::Io("the store's writer has stopped".into())
 }
 
 fn run(trees: &[sled::Tree], gate: &RwLock<()>, commit: &GroupCommit, jobs: &Receiver<Job>) {
