@@ -188,15 +188,8 @@ pub(crate) fn stored_revision(
 
 /// The verdict of findings as stored on a revision.
 fn stored_verdict(findings: &[pb::Finding]) -> pb::Verdict {
-    let worst = findings
-        .iter()
-        .map(pb::Finding::severity)
-        .max_by_key(|s| match s {
-            pb::Severity::Error => 3,
-            pb::Severity::Warning => 2,
-            _ => 1,
-        });
-    match worst {
+    // The wire enum is ordered as the severities are.
+    match findings.iter().map(pb::Finding::severity).max() {
         Some(pb::Severity::Error) => pb::Verdict::Invalid,
         Some(pb::Severity::Warning) => pb::Verdict::ValidWithWarnings,
         _ => pb::Verdict::Valid,
