@@ -8,10 +8,12 @@ use gongkai_document::{
 };
 use gongkai_domain::{Finding, Location, Report, Verdict, catalogue::id};
 use gongkai_proto::v1::{self as pb, document_service_server::DocumentService};
-use gongkai_store::StoreError;
 use tonic::{Request, Response, Status};
 
-use super::{Ctx, report::stored_revision};
+use super::{
+    Ctx,
+    report::{stored_report, stored_revision},
+};
 use crate::error::ApiError;
 
 /// DocumentService.
@@ -127,10 +129,11 @@ impl DocumentService for DocumentApi {
         &self,
         request: Request<pb::ImportDocumentRequest>,
     ) -> Result<Response<pb::ImportDocumentResponse>, Status> {
+        let ctx = self.0.clone();
         self.0
             .run("ImportDocument", request, |_p, req| async move {
                 // Parsing is CPU work: keep it off the async threads.
-                tokio::task::spawn_blocking(move || {
+                ctx.blocking(move |_| {
                     let imported = gongkai_document::import(&req.content)
                         .map_err(|e| ApiError::field("content", e.to_string()))?;
                     let mut report = imported.report;
@@ -147,7 +150,6 @@ impl DocumentService for DocumentApi {
                     })
                 })
                 .await
-                .map_err(|e| ApiError::Store(StoreError::Io(format!("worker failed: {e}"))))?
             })
             .await
     }
@@ -175,21 +177,7 @@ impl DocumentService for DocumentApi {
                     ),
                     Some(Source::Name(name)) => {
                         let rev = stored_revision(ctx.store.as_ref(), &p, &name, req.view)?;
-                        let stored = rev.report.as_ref().ok_or_else(|| {
-                            ApiError::Store(StoreError::Corrupt {
-                                tree: "revisions",
-                                key: rev.name.clone(),
-                                reason: "the revision holds no report".to_owned(),
-                            })
-                        })?;
-                        let report = Report::try_from(stored).map_err(|e| {
-                            ApiError::Store(StoreError::Corrupt {
-                                tree: "revisions",
-                                key: rev.name.clone(),
-                                reason: format!("its report does not convert: {e}"),
-                            })
-                        })?;
-                        (report, rev.name)
+                        (stored_report(&rev)?, rev.name)
                     }
                 };
                 Ok(pb::RenderReportResponse {

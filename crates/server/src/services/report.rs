@@ -186,6 +186,24 @@ pub(crate) fn stored_revision(
         .ok_or_else(|| not_found(format!("{}/revisions/{n}", key.name())))
 }
 
+/// A stored revision's report as the checker's model. The store wrote it,
+/// so one that is missing or does not convert is corruption (DATA_LOSS),
+/// not the caller's bad input.
+pub(crate) fn stored_report(rev: &pb::ReportRevision) -> Result<Report, ApiError> {
+    let corrupt = |reason: String| {
+        ApiError::Store(StoreError::Corrupt {
+            tree: "revisions",
+            key: rev.name.clone(),
+            reason,
+        })
+    };
+    let stored = rev
+        .report
+        .as_ref()
+        .ok_or_else(|| corrupt("the revision holds no report".into()))?;
+    Report::try_from(stored).map_err(|e| corrupt(format!("its report does not convert: {e}")))
+}
+
 /// The verdict of findings as stored on a revision.
 fn stored_verdict(findings: &[pb::Finding]) -> pb::Verdict {
     // The wire enum is ordered as the severities are.
@@ -334,21 +352,11 @@ impl ReportService for ReportApi {
                 }
                 let expected = req.expected_revision;
                 let s = ctx.store.as_ref();
-                let previous = previous_year(s, &key)?;
                 let report = match given {
                     Some(r) => r,
                     // The latest draft, as the caller saw it.
                     None => match expected_latest(s, &key, expected)? {
-                        Some(latest) => {
-                            let stored = latest.report.ok_or_else(|| {
-                                ApiError::Store(StoreError::Corrupt {
-                                    tree: "revisions",
-                                    key: latest.name.clone(),
-                                    reason: "a stored revision without its report".into(),
-                                })
-                            })?;
-                            to_domain(&stored)?
-                        }
+                        Some(latest) => stored_report(&latest)?,
                         // Superseded: a retry gets its first answer from the
                         // store, anything else the conflict.
                         None => {
@@ -371,7 +379,7 @@ impl ReportService for ReportApi {
                         }
                     },
                 };
-                let findings = check(&report, previous.as_ref());
+                let findings = check(&report, previous_year(s, &key)?.as_ref());
                 // Refused before anything is written.
                 if has_errors(&findings) {
                     return Err(ApiError::ReportInvalid(findings));
