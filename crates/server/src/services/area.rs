@@ -24,17 +24,6 @@ pub struct AreaApi(pub Ctx);
 /// Messages an export keeps ready ahead of a slow reader.
 const EXPORT_BUFFER: usize = 16;
 
-fn year(y: u32) -> Result<u32, ApiError> {
-    if gongkai_domain::catalogue::KNOWN_YEARS.contains(&y) {
-        Ok(y)
-    } else {
-        Err(ApiError::field(
-            "data_year",
-            format!("{y} is outside 2019..=2100, the years with a national format"),
-        ))
-    }
-}
-
 /// A google.protobuf.Timestamp as its documentation bounds it: nanos in
 /// 0..1e9, seconds within 0001-01-01 and 9999-12-31.
 fn moment(t: prost_types::Timestamp) -> Result<SystemTime, ApiError> {
@@ -246,7 +235,7 @@ impl AreaService for AreaApi {
         self.0
             .run("GetAreaSummary", request, |p, req| async move {
                 let code = area_of(&ctx, &p, &req.area)?;
-                let year = year(req.data_year)?;
+                let year = super::data_year("data_year", req.data_year)?;
                 ctx.blocking(move |s| {
                     let totals = s.area_sum(&code, year)?;
                     let checked = gongkai_domain::check_tables(&totals.sum);
@@ -283,7 +272,7 @@ impl AreaService for AreaApi {
         self.0
             .run("GetCoverage", request, |p, req| async move {
                 let code = area_of(&ctx, &p, &req.area)?;
-                let year = year(req.data_year)?;
+                let year = super::data_year("data_year", req.data_year)?;
                 let now = match req.as_of {
                     None => SystemTime::now(),
                     Some(t) => moment(t)?,
@@ -305,7 +294,7 @@ impl AreaService for AreaApi {
         self.0
             .run("ExportReports", request, |p, req| async move {
                 let code = area_of(&ctx, &p, &req.area)?;
-                let year = year(req.data_year)?;
+                let year = super::data_year("data_year", req.data_year)?;
                 if ctx.store.agency(&code)?.is_none() {
                     return Err(StoreError::NotFound(format!("agencies/{code}")).into());
                 }

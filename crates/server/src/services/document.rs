@@ -73,15 +73,7 @@ fn apply_hints(
     text("agency_name", &mut name, &hints.agency_name);
     m.agency_name = name.unwrap_or_default();
     if hints.data_year != 0 {
-        if !gongkai_domain::catalogue::KNOWN_YEARS.contains(&hints.data_year) {
-            return Err(ApiError::field(
-                "hints.data_year",
-                format!(
-                    "{} is outside 2019..=2100, the years with a national format",
-                    hints.data_year
-                ),
-            ));
-        }
+        super::data_year("hints.data_year", hints.data_year)?;
         if m.data_year == 0 {
             m.data_year = hints.data_year;
         } else if m.data_year != hints.data_year {

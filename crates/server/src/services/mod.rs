@@ -179,6 +179,28 @@ pub(crate) fn agency_code<'a>(field: &str, name: &'a str) -> Result<&'a str, Api
     Ok(code)
 }
 
+/// A data year the national formats cover, refused naming `field` otherwise.
+pub(crate) fn data_year(field: &str, year: u32) -> Result<u32, ApiError> {
+    let known = gongkai_domain::catalogue::KNOWN_YEARS;
+    if known.contains(&year) {
+        Ok(year)
+    } else {
+        Err(ApiError::field(
+            field,
+            format!(
+                "data year {year} is outside {}..={}, the years with a national format",
+                known.start(),
+                known.end()
+            ),
+        ))
+    }
+}
+
+/// A data year filter: 0 for none, else a [`data_year`].
+pub(crate) fn year_filter(field: &str, year: u32) -> Result<Option<u32>, ApiError> {
+    (year != 0).then(|| data_year(field, year)).transpose()
+}
+
 /// `agencies/{uscc}/reports/{year}[/revisions/{n}]` → key and revision.
 pub(crate) fn report_name(field: &str, name: &str) -> Result<(ReportKey, Option<u32>), ApiError> {
     let bad = || {
@@ -196,13 +218,7 @@ pub(crate) fn report_name(field: &str, name: &str) -> Result<(ReportKey, Option<
         ),
         None => (rest, None),
     };
-    let year: u32 = year.parse().map_err(|_| bad())?;
-    if !gongkai_domain::catalogue::KNOWN_YEARS.contains(&year) {
-        return Err(ApiError::field(
-            field,
-            format!("data year {year} is outside 2019..=2100, the years with a national format"),
-        ));
-    }
+    let year = data_year(field, year.parse().map_err(|_| bad())?)?;
     gongkai_domain::ids::validate_uscc(uscc)
         .map_err(|e| ApiError::field(field, format!("统一社会信用代码 '{uscc}': {e}")))?;
     Ok((

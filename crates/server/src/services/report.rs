@@ -226,7 +226,7 @@ fn scoped_filter(
     req: &pb::ListReportsRequest,
 ) -> Result<ReportFilter, ApiError> {
     let mut filter = ReportFilter {
-        year: (req.data_year != 0).then_some(req.data_year),
+        year: super::year_filter("data_year", req.data_year)?,
         state: match pb::ReviewState::try_from(req.state) {
             Ok(pb::ReviewState::Unspecified) => None,
             Ok(s) => Some(s),
@@ -440,14 +440,6 @@ impl ReportService for ReportApi {
         let ctx = self.0.clone();
         self.0
             .run("ListReports", request, |p, req| async move {
-                if req.data_year != 0
-                    && !gongkai_domain::catalogue::KNOWN_YEARS.contains(&req.data_year)
-                {
-                    return Err(ApiError::field(
-                        "data_year",
-                        format!("{} is outside 2019..=2100", req.data_year),
-                    ));
-                }
                 let filter = scoped_filter(ctx.store.as_ref(), &p, &req)?;
                 let page = PageRequest {
                     size: page_size(req.page_size)?,

@@ -120,20 +120,13 @@ impl ReviewService for ReviewApi {
         self.0
             .run("ListPendingReviews", request, |p, req| async move {
                 access::require(&p, Role::Reviewer)?;
-                if req.data_year != 0
-                    && !gongkai_domain::catalogue::KNOWN_YEARS.contains(&req.data_year)
-                {
-                    return Err(ApiError::field(
-                        "data_year",
-                        format!("{} is outside 2019..=2100", req.data_year),
-                    ));
-                }
+                let year = super::year_filter("data_year", req.data_year)?;
                 let own = match &p.scope {
                     Scope::Everything => None,
                     Scope::Agency(a) => Some(a.clone()),
                 };
                 let filter = ReportFilter {
-                    year: (req.data_year != 0).then_some(req.data_year),
+                    year,
                     state: Some(pb::ReviewState::Submitted),
                     area: own.clone(),
                     agency: None,
