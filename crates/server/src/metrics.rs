@@ -171,16 +171,6 @@ impl CallMetrics {
             m.record(code, elapsed);
         }
     }
-
-    /// Calls of `/service/method` that ended with `code` so far (for tests
-    /// and the load generator; Prometheus reads the text).
-    pub fn calls(&self, path: &str, code: tonic::Code) -> u64 {
-        self.by_path
-            .get(path)
-            .and_then(|&i| self.methods.get(i))
-            .and_then(|m| m.codes.get(code as usize))
-            .map_or(0, |c| c.load(Relaxed))
-    }
 }
 
 impl Collector for CallMetrics {
