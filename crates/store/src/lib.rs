@@ -169,6 +169,11 @@ impl ReportKey {
     pub fn name(&self) -> String {
         format!("agencies/{}/reports/{}", self.uscc, self.year)
     }
+
+    /// Resource name of revision `n`: `…/reports/{year}/revisions/{n}`.
+    pub fn revision_name(&self, n: u32) -> String {
+        format!("{}/revisions/{n}", self.name())
+    }
 }
 
 /// A page request: at most `size` items after the opaque `cursor`.

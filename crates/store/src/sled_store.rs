@@ -130,7 +130,7 @@ fn replay_in(r: &impl Reader, rec: &IdempotencyRecord) -> Result<Outcome> {
     let key = parse_report_name(&rec.resource)?;
     read_msg::<ReportRevision>(r, T::Revisions, &keys::revision(&key, rec.revision)?)?
         .map(|r| Outcome::Revision(Box::new(r)))
-        .ok_or_else(|| StoreError::NotFound(format!("{}/revisions/{}", rec.resource, rec.revision)))
+        .ok_or_else(|| StoreError::NotFound(key.revision_name(rec.revision)))
 }
 
 /// Inserts and removals planned for one write.
@@ -585,7 +585,7 @@ impl SledStore {
             None => self.revision(key, expected)?.and_then(|r| r.report),
         };
         let record = ReportRevision {
-            name: format!("{}/revisions/{number}", key.name()),
+            name: key.revision_name(number),
             revision: number,
             state: state::target(op).into(),
             report: content,
@@ -723,10 +723,7 @@ impl SledStore {
             });
         };
         if prepared.record.report.is_none() {
-            return Err(StoreError::NotFound(format!(
-                "{}/revisions/{latest}",
-                key.name()
-            )));
+            return Err(StoreError::NotFound(key.revision_name(latest)));
         }
         let number = prepared.record.revision;
         if let Some(b) = plan.batches.get_mut(T::Revisions as usize) {
@@ -1536,7 +1533,7 @@ fn derived_state(
         if !named.contains_key(&(key.name(), number)) {
             return Ok(Some((
                 last,
-                format!("{}/revisions/{number} is recorded by no event", key.name()),
+                format!("{} is recorded by no event", key.revision_name(number)),
             )));
         }
         let rev: ReportRevision = codec::decode("revisions", &k, &v)?;

@@ -64,13 +64,7 @@ fn own_approved(
     }
     let rev = store
         .revision(key, head.approved_revision)?
-        .ok_or_else(|| {
-            StoreError::NotFound(format!(
-                "{}/revisions/{}",
-                key.name(),
-                head.approved_revision
-            ))
-        })?;
+        .ok_or_else(|| StoreError::NotFound(key.revision_name(head.approved_revision)))?;
     let Some(report) = rev.report.as_ref() else {
         return Ok(None);
     };
@@ -337,11 +331,7 @@ fn export(
             let revision = store
                 .revision(&item.key, item.head.approved_revision)?
                 .ok_or_else(|| {
-                    StoreError::NotFound(format!(
-                        "{}/revisions/{}",
-                        item.key.name(),
-                        item.head.approved_revision
-                    ))
+                    StoreError::NotFound(item.key.revision_name(item.head.approved_revision))
                 })?;
             let display_name = store
                 .agency(&item.key.uscc)?

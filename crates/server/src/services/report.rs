@@ -111,12 +111,10 @@ pub(crate) fn expected_latest(
             actual: head.latest_revision,
         }));
     }
-    store.revision(key, expected)?.map(Some).ok_or_else(|| {
-        ApiError::Store(StoreError::NotFound(format!(
-            "{}/revisions/{expected}",
-            key.name()
-        )))
-    })
+    store
+        .revision(key, expected)?
+        .map(Some)
+        .ok_or_else(|| not_found(key.revision_name(expected)))
 }
 
 /// The report's metadata must name the report it is saved as.
@@ -183,7 +181,7 @@ pub(crate) fn stored_revision(
 ) -> Result<pb::ReportRevision, ApiError> {
     let (key, n) = stored_revision_key(s, p, name, view)?;
     s.revision(&key, n)?
-        .ok_or_else(|| not_found(format!("{}/revisions/{n}", key.name())))
+        .ok_or_else(|| not_found(key.revision_name(n)))
 }
 
 /// A stored revision's report as the checker's model. The store wrote it,
@@ -427,7 +425,7 @@ impl ReportService for ReportApi {
                 // Sent as stored: revisions never change.
                 let encoded = s
                     .encoded_revision(&key, n)?
-                    .ok_or_else(|| not_found(format!("{}/revisions/{n}", key.name())))?;
+                    .ok_or_else(|| not_found(key.revision_name(n)))?;
                 Ok(pb::GetReportResponse::encoded(encoded))
             })
             .await
