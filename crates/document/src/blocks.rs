@@ -50,12 +50,6 @@ impl std::fmt::Display for Layout {
     }
 }
 
-/// Reads the layout of text copied from a web page: Markdown headings, prose
-/// lines, and tables as tab-separated lines only.
-pub fn from_tab_text(text: &str) -> Vec<Block> {
-    from_text(text).0
-}
-
 /// Whether a line is a pipe row: it holds a `|` beside other text and either
 /// starts or ends with one, or has two.
 fn is_pipe_row(line: &str) -> bool {
@@ -179,7 +173,7 @@ mod tests {
 
     #[test]
     fn splits_headings_prose_and_rows() {
-        let blocks = from_tab_text("# 宝清县人民政府\n\n正文。\n\t\t\n规章\t0\t0\t0\n#不是标题");
+        let (blocks, _) = from_text("# 宝清县人民政府\n\n正文。\n\t\t\n规章\t0\t0\t0\n#不是标题");
         assert_eq!(
             blocks,
             vec![

@@ -70,7 +70,8 @@ pub fn is_label(cell: &str) -> bool {
         .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
         .count()
         >= 2
-        && split_unit(&fold(cell)).1.is_none()
+        // Only 万元 is a unit of two Chinese characters: fold just those cells.
+        && !(cell.contains('元') && split_unit(&fold(cell)).1.is_some())
 }
 
 /// Markers a publisher uses for an empty cell.

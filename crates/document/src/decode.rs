@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use encoding_rs::{Encoding, GB18030, UTF_8};
+use encoding_rs::{DecoderResult, Encoding, GB18030, UTF_8};
 
 use crate::ImportError;
 
@@ -75,22 +75,27 @@ fn strict<'a>(enc: &'static Encoding, bytes: &'a [u8]) -> Result<Decoded<'a>, Im
             encoding: enc.name(),
         }),
         None => {
-            // Find where: decode with replacement and count the good bytes.
+            // Find where: decode until the first malformed sequence, which
+            // the decoder reports with its length and the bytes read past it.
             let mut decoder = enc.new_decoder_without_bom_handling();
-            let mut out = String::with_capacity(bytes.len().saturating_mul(3));
-            let (_, read) = decoder.decode_to_string_without_replacement(bytes, &mut out, true);
+            let room = decoder
+                .max_utf8_buffer_length_without_replacement(bytes.len())
+                .unwrap_or(bytes.len());
+            let mut out = String::with_capacity(room);
+            let (result, read) =
+                decoder.decode_to_string_without_replacement(bytes, &mut out, true);
+            let offset = match result {
+                DecoderResult::Malformed(bad, extra) => {
+                    read.saturating_sub(usize::from(bad).saturating_add(usize::from(extra)))
+                }
+                _ => read,
+            };
             Err(ImportError::Undecodable {
                 encodings: enc.name(),
-                offset: read_until_error(read, bytes.len()),
+                offset,
             })
         }
     }
-}
-
-/// The decoder reports how much it read including the malformed sequence;
-/// name the byte where that sequence begins as best known.
-fn read_until_error(read: usize, len: usize) -> usize {
-    read.min(len).saturating_sub(1)
 }
 
 #[cfg(test)]
@@ -130,6 +135,20 @@ mod tests {
         let err = decode(b"abc\xff\xff").unwrap_err();
         assert!(
             matches!(err, ImportError::Undecodable { offset: 3, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_declared_charset_names_where_its_bytes_go_wrong() {
+        // 24 bytes of declaration, then a four-byte GB18030 sequence cut
+        // short by a space at its last byte.
+        let mut page = br#"<meta charset="gb18030">"#.to_vec();
+        assert_eq!(page.len(), 24);
+        page.extend_from_slice(b"\x81\x30\x81\x20 and more");
+        let err = decode(&page).unwrap_err();
+        assert!(
+            matches!(err, ImportError::Undecodable { offset: 24, .. }),
             "{err:?}"
         );
     }

@@ -250,10 +250,10 @@ impl TableGrid {
                 }
                 col = col.saturating_add(colspan);
             }
-            // Columns covered from above to the right of the last cell.
-            while col < covered.len() {
-                taken(&mut line, &mut col, &mut covered);
-                col = col.saturating_add(1);
+            // Columns to the right of the last cell (covered from above or
+            // not): the row spans the whole grid, each in its own column.
+            if line.len() < covered.len() {
+                line.resize(covered.len(), String::new());
             }
             // Every rowspan counts this row.
             for c in &mut covered {
@@ -344,7 +344,14 @@ pub fn from_html(text: &str) -> Result<Vec<Block>, ImportError> {
                         None => push_text(&mut line, t),
                     },
                     Node::Element(el) => {
-                        if is_chrome(el) && !not_chrome.contains(&n.id()) {
+                        // Inside a data table a class such as "table-header" is
+                        // styling, not chrome: only skipped tags are dropped there.
+                        let chrome = if table.is_some() {
+                            SKIPPED_TAGS.contains(&el.name())
+                        } else {
+                            is_chrome(el)
+                        };
+                        if chrome && !not_chrome.contains(&n.id()) {
                             skipping = Some(n.id());
                             continue;
                         }
@@ -445,6 +452,31 @@ mod tests {
             vec![
                 Block::Text("一、总体情况".into()),
                 Block::Row(vec!["规章".into(), "0".into()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn classes_that_look_like_chrome_inside_a_data_table_are_kept() {
+        let page = r#"<table><tr class="table-header"><th>信息内容</th><th>本年制发件数</th></tr><tr><td class="nav-cell">规章</td><td>0</td></tr></table>"#;
+        assert_eq!(
+            from_html(page).unwrap(),
+            vec![
+                Block::Row(vec!["信息内容".into(), "本年制发件数".into()]),
+                Block::Row(vec!["规章".into(), "0".into()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_short_row_under_a_rowspan_keeps_every_column() {
+        let page =
+            "<table><tr><td>a</td><td>b</td><td rowspan=2>c</td></tr><tr><td>x</td></tr></table>";
+        assert_eq!(
+            from_html(page).unwrap(),
+            vec![
+                Block::Row(vec!["a".into(), "b".into(), "c".into()]),
+                Block::Row(vec!["x".into(), "".into(), "".into()]),
             ]
         );
     }
