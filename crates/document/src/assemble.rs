@@ -2,10 +2,7 @@
 //! the three tables by what they contain.
 
 use chrono::NaiveDate;
-use gongkai_domain::{
-    Finding, FormatVersion, Location, Metadata, Report, SECTIONS,
-    catalogue::{FORMAT_2021_YEAR, id},
-};
+use gongkai_domain::{Finding, FormatVersion, Location, Metadata, Report, SECTIONS, catalogue::id};
 
 use crate::{
     ImportError,
@@ -295,10 +292,11 @@ fn detect_format(
     if trial_t3 {
         return FormatVersion::Trial2019;
     }
-    let format = if year == 0 || year >= FORMAT_2021_YEAR {
+    // No year stated: the current format, the likelier one.
+    let format = if year == 0 {
         FormatVersion::Current2021
     } else {
-        FormatVersion::Trial2019
+        FormatVersion::of_year(year)
     };
     findings.push(Finding::new(
         id::IMPORT_METADATA,

@@ -5,7 +5,7 @@
 
 use crate::{
     Finding, FormatVersion, Location, Money, Report,
-    catalogue::{FORMAT_2021_YEAR, id},
+    catalogue::id,
     shape::{T2, T3, T3_COLUMNS, T3Row, T4, T4_BLOCKS, T4_COLUMNS, Value, t3_path, t4_path},
 };
 
@@ -39,19 +39,9 @@ pub enum Sign {
     Subtract,
 }
 
-/// The format reports of a data year are in (a year ≥ 2021 in the 2019
-/// format is itself an error finding, so no approved report is).
-pub fn format_of_year(year: u32) -> FormatVersion {
-    if year >= FORMAT_2021_YEAR {
-        FormatVersion::Current2021
-    } else {
-        FormatVersion::Trial2019
-    }
-}
-
 /// An all-zero sum for a data year: every table present, no prose.
 pub fn zero_sum(year: u32) -> Report {
-    let format = format_of_year(year);
+    let format = FormatVersion::of_year(year);
     let mut r = Report::empty(format, year);
     r.sections = std::array::from_fn(|_| None);
     r

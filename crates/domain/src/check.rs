@@ -6,7 +6,7 @@
 
 use crate::{
     Finding, FormatVersion, Location, Report, Section,
-    catalogue::{self, FORMAT_2021_YEAR, id},
+    catalogue::{self, id},
     ids,
     shape::{
         CellKind, T2, T2Layout, T3, T3_COLUMNS, T3_PARTS, T3Col, T3Row, T4, T4_BLOCKS, T4_PARTS,
@@ -75,19 +75,8 @@ pub fn check_alone(report: &Report) -> Vec<Finding> {
 /// reports, which has no prose, metadata or agency of its own.
 pub fn check_tables(report: &Report) -> Vec<Finding> {
     let mut out = Vec::new();
-    if let Some(t3) = &report.t3 {
-        t3_rules(t3, report.format, &mut out);
-    }
-    if let Some(t4) = &report.t4 {
-        t4_rules(t4, &mut out);
-    }
-    if let Some(t2) = &report.t2 {
-        t2_rules(report, t2, &mut out);
-    }
-    let year = report.metadata.data_year;
-    out.retain(|f| catalogue::rule(f.rule).is_none_or(|r| r.applies_to(year)));
-    out.sort_by_key(|f| catalogue::position(f.rule));
-    out
+    table_rules(report, &mut out);
+    in_catalogue_order(report, out)
 }
 
 /// Every rule, with `previous` already known to be the year before.
@@ -95,21 +84,31 @@ fn run_rules(report: &Report, previous: Option<&Report>) -> Vec<Finding> {
     let mut out = Vec::new();
     metadata_rules(report, &mut out);
     sections_rule(report, &mut out);
-    if let Some(t3) = &report.t3 {
-        t3_rules(t3, report.format, &mut out);
-    }
-    if let Some(t4) = &report.t4 {
-        t4_rules(t4, &mut out);
-    }
-    if let Some(t2) = &report.t2 {
-        t2_rules(report, t2, &mut out);
-    }
+    table_rules(report, &mut out);
     if let Some(prev) = previous {
         cross_year_rules(report, prev, &mut out);
     }
     text::text_rules(report, &mut out);
-    // A year outside every format's range is itself a finding
-    // (report.data-year); nothing else is dropped on account of it.
+    in_catalogue_order(report, out)
+}
+
+/// The rules of each table the report has.
+fn table_rules(report: &Report, out: &mut Vec<Finding>) {
+    if let Some(t3) = &report.t3 {
+        t3_rules(t3, report.format, out);
+    }
+    if let Some(t4) = &report.t4 {
+        t4_rules(t4, out);
+    }
+    if let Some(t2) = &report.t2 {
+        t2_rules(report, t2, out);
+    }
+}
+
+/// The findings of rules that apply to the report's data year, in catalogue
+/// order. A year outside every format's range is itself a finding
+/// (report.data-year); nothing else is dropped on account of it.
+fn in_catalogue_order(report: &Report, mut out: Vec<Finding>) -> Vec<Finding> {
     let year = Some(report.metadata.data_year)
         .filter(|y| catalogue::KNOWN_YEARS.contains(y))
         .unwrap_or(0);
@@ -168,11 +167,7 @@ fn metadata_rules(r: &Report, out: &mut Vec<Finding>) {
             msg,
         ));
     } else {
-        let expected = if year >= FORMAT_2021_YEAR {
-            FormatVersion::Current2021
-        } else {
-            FormatVersion::Trial2019
-        };
+        let expected = FormatVersion::of_year(year);
         if r.format != expected {
             out.push(Finding::new(
                 id::REPORT_FORMAT_VERSION,

@@ -15,6 +15,18 @@ pub enum FormatVersion {
     Trial2019,
 }
 
+impl FormatVersion {
+    /// The format a data year is to be reported in: the trial format before
+    /// 2021, the 2021 format from then on.
+    pub fn of_year(year: u32) -> FormatVersion {
+        if year >= crate::catalogue::FORMAT_2021_YEAR {
+            FormatVersion::Current2021
+        } else {
+            FormatVersion::Trial2019
+        }
+    }
+}
+
 impl std::fmt::Display for FormatVersion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -114,7 +114,7 @@ fn contribution(report: Option<&AnnualReport>, key: &ReportKey) -> Result<AreaTo
         Some(p) => Report::try_from(p),
     };
     match converted {
-        Ok(r) if r.format == area::format_of_year(key.year) => {
+        Ok(r) if r.format == gongkai_domain::FormatVersion::of_year(key.year) => {
             area::accumulate(&mut c.sum, &r, Sign::Add).map_err(|e| sum_refused(key, &e))?;
         }
         Ok(_) | Err(ConvertError::FormatUnspecified) => c.other_format = 1,

@@ -11,7 +11,7 @@ use std::{io::Write, path::PathBuf, process::ExitCode, time::Duration};
 
 use gongkai_domain::{
     Report,
-    area::{cells_of, format_of_year, zero_sum},
+    area::{cells_of, zero_sum},
     shape::Value,
 };
 use gongkai_proto::v1::{self as pb, area_service_client::AreaServiceClient};
@@ -222,7 +222,7 @@ pub fn export(args: &ExportArgs, out: &mut impl Write) -> std::io::Result<ExitCo
                     .and_then(|r| {
                         Report::try_from(r).map_err(|e| format!("{}: {e}", revision.name))
                     })?;
-                if report.format != format_of_year(year) {
+                if report.format != gongkai_domain::FormatVersion::of_year(year) {
                     return Err(format!(
                         "{} is in the {}, not the {year} format: its cells are other columns",
                         revision.name, report.format
