@@ -7,7 +7,7 @@
 //! access rules (a reviewer sees its own subtree only) and reads one
 //! consistent store.
 
-use std::{io::Write, path::PathBuf, process::ExitCode, time::Duration};
+use std::{io::Write, path::PathBuf, process::ExitCode};
 
 use gongkai_domain::{
     Report,
@@ -15,7 +15,9 @@ use gongkai_domain::{
     shape::Value,
 };
 use gongkai_proto::v1::{self as pb, area_service_client::AreaServiceClient};
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::Channel;
+
+use super::remote::{self, authed, runtime, status};
 
 /// Where the server is and who calls it.
 #[derive(Debug, clap::Args)]
@@ -102,59 +104,12 @@ fn area_name(area: &str) -> String {
 }
 
 async fn connect(remote: &Remote) -> Result<(AreaServiceClient<Channel>, String), String> {
-    let token = std::fs::read_to_string(&remote.token_file)
-        .map_err(|e| format!("--token-file {}: {e}", remote.token_file.display()))?
-        .trim()
-        .to_owned();
-    if token.is_empty() {
-        return Err(format!(
-            "--token-file {}: the file is empty",
-            remote.token_file.display()
-        ));
-    }
-    let mut endpoint = Endpoint::from_shared(remote.server.clone())
-        .map_err(|e| format!("--server {}: {e}", remote.server))?
-        .connect_timeout(Duration::from_secs(10));
-    if remote.server.starts_with("https://") {
-        let Some(ca) = &remote.ca else {
-            return Err(format!(
-                "--server {}: an https server needs --ca FILE to trust",
-                remote.server
-            ));
-        };
-        let pem = std::fs::read(ca).map_err(|e| format!("--ca {}: {e}", ca.display()))?;
-        endpoint = endpoint
-            .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))
-            .map_err(|e| format!("--ca {}: {e}", ca.display()))?;
-    }
-    let channel = endpoint
-        .connect()
-        .await
-        .map_err(|e| format!("cannot reach {}: {e}", remote.server))?;
+    let token = remote::token(&remote.token_file)?;
+    let channel = remote::channel(&remote.server, remote.ca.as_deref(), "--ca").await?;
     Ok((
         AreaServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024),
         token,
     ))
-}
-
-fn authed<T>(token: &str, message: T) -> Result<tonic::Request<T>, String> {
-    let mut r = tonic::Request::new(message);
-    let value = format!("Bearer {token}")
-        .parse()
-        .map_err(|_| "the token file holds characters a header cannot carry".to_owned())?;
-    r.metadata_mut().insert("authorization", value);
-    Ok(r)
-}
-
-fn status(s: &tonic::Status) -> String {
-    format!("{:?}: {}", s.code(), s.message())
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))
 }
 
 fn finish(result: Result<(), String>) -> std::io::Result<ExitCode> {

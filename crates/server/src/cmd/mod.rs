@@ -3,6 +3,7 @@
 pub mod area;
 pub mod check;
 pub mod import;
+pub mod remote;
 pub mod render;
 pub mod rules;
 pub mod serve;

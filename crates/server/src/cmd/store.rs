@@ -5,6 +5,8 @@ use std::{io::Write, path::PathBuf, process::ExitCode};
 
 use gongkai_store::{ReportStore, SledStore, StoreOptions};
 
+use super::remote;
+
 /// Where the store lives.
 #[derive(Debug, clap::Args)]
 pub struct DataDir {
@@ -110,48 +112,25 @@ pub fn verify(args: &VerifyArgs, out: &mut impl Write) -> std::io::Result<ExitCo
 async fn backup_remote(
     url: &str,
     args: &BackupArgs,
-) -> anyhow::Result<gongkai_proto::v1::BackupStoreResponse> {
-    use anyhow::Context as _;
+) -> Result<gongkai_proto::v1::BackupStoreResponse, String> {
     let token_file = args
         .token_file
         .as_ref()
-        .context("--server needs --token-file FILE (an admin's bearer token)")?;
-    let token = std::fs::read_to_string(token_file)
-        .with_context(|| format!("--token-file {}", token_file.display()))?;
-    let header: tonic::metadata::MetadataValue<_> = format!("Bearer {}", token.trim())
-        .parse()
-        .context("the token file holds characters a header cannot carry")?;
-    let mut endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
-        .with_context(|| format!("--server {url}: not a URL"))?;
-    if url.starts_with("https://") {
-        let ca_file = args
-            .server_ca
-            .as_ref()
-            .context("an https:// --server needs --server-ca FILE")?;
-        let ca =
-            std::fs::read(ca_file).with_context(|| format!("--server-ca {}", ca_file.display()))?;
-        endpoint = endpoint.tls_config(
-            tonic::transport::ClientTlsConfig::new()
-                .ca_certificate(tonic::transport::Certificate::from_pem(ca)),
-        )?;
-    }
-    let channel = endpoint
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {url}"))?;
+        .ok_or("--server needs --token-file FILE (an admin's bearer token)")?;
+    let token = remote::token(token_file)?;
+    let channel = remote::channel(url, args.server_ca.as_deref(), "--server-ca").await?;
     let file_name = match &args.file {
         None => String::new(),
         Some(f) => f
             .to_str()
-            .context("the backup file name is not UTF-8")?
+            .ok_or("the backup file name is not UTF-8")?
             .to_owned(),
     };
-    let mut request = tonic::Request::new(gongkai_proto::v1::BackupStoreRequest { file_name });
-    request.metadata_mut().insert("authorization", header);
+    let request = remote::authed(&token, gongkai_proto::v1::BackupStoreRequest { file_name })?;
     let response = gongkai_proto::v1::admin_service_client::AdminServiceClient::new(channel)
         .backup_store(request)
         .await
-        .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?;
+        .map_err(|s| remote::status(&s))?;
     Ok(response.into_inner())
 }
 
@@ -159,12 +138,9 @@ async fn backup_remote(
 /// running server's store by that server.
 pub fn backup(args: &BackupArgs, out: &mut impl Write) -> std::io::Result<ExitCode> {
     if let Some(url) = &args.server {
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
+        let runtime = match remote::runtime() {
             Ok(r) => r,
-            Err(e) => return fail(format!("cannot start the runtime: {e}")),
+            Err(e) => return fail(e),
         };
         return match runtime.block_on(backup_remote(url, args)) {
             Ok(r) => {
@@ -178,7 +154,7 @@ pub fn backup(args: &BackupArgs, out: &mut impl Write) -> std::io::Result<ExitCo
                 }
                 Ok(ExitCode::SUCCESS)
             }
-            Err(e) => fail(format!("backup through {url}: {e:#}")),
+            Err(e) => fail(format!("backup through {url}: {e}")),
         };
     }
     let Some(file) = &args.file else {
