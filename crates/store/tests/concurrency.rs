@@ -8,23 +8,14 @@ use std::sync::{Arc, Barrier};
 use gongkai_proto::v1::ReviewState;
 use gongkai_store::{Action, Checked, PageRequest, ReportKey, ReportStore, SledStore, StoreError};
 use store_fixture::{
-    all_pages, assert_chain, assert_conflict, bytes, content, events, open, register, uscc, w,
+    all_pages, assert_chain, assert_conflict, bytes, content, events, one_report, open, register,
+    uscc, w,
 };
 
 const WRITERS: usize = 16;
 
 fn setup() -> (tempfile::TempDir, SledStore, ReportKey) {
-    let (dir, store) = open();
-    let code = uscc("330700", 1);
-    register(&store, &code, None);
-    (
-        dir,
-        store,
-        ReportKey {
-            uscc: code,
-            year: 2024,
-        },
-    )
+    one_report("330700", 1)
 }
 
 #[test]

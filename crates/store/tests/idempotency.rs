@@ -8,21 +8,12 @@ use std::sync::{Arc, Barrier};
 use gongkai_proto::v1::{ReviewComment, ReviewState};
 use gongkai_store::{Action, Checked, PageRequest, ReportKey, ReportStore, SledStore, StoreError};
 use store_fixture::{
-    agency, assert_chain, assert_conflict, bytes, content, events, open, register, uscc, w, w_by,
+    agency, assert_chain, assert_conflict, bytes, content, events, one_report, open, register,
+    uscc, w, w_by,
 };
 
 fn setup() -> (tempfile::TempDir, SledStore, ReportKey) {
-    let (dir, store) = open();
-    let code = uscc("330700", 1);
-    register(&store, &code, None);
-    (
-        dir,
-        store,
-        ReportKey {
-            uscc: code,
-            year: 2024,
-        },
-    )
+    one_report("330700", 1)
 }
 
 fn revisions(store: &SledStore, key: &ReportKey) -> usize {

@@ -7,22 +7,11 @@ mod store_fixture;
 use gongkai_proto::v1::{AuditAction, ReportRevision, ReviewState};
 use gongkai_store::{Action, Checked, ReportKey, ReportStore, SledStore};
 use store_fixture::{
-    assert_chain, assert_conflict, assert_invalid_transition, content, events, open, register,
-    uscc, w,
+    assert_chain, assert_conflict, assert_invalid_transition, content, events, one_report, w,
 };
 
 fn setup() -> (tempfile::TempDir, SledStore, ReportKey) {
-    let (dir, store) = open();
-    let code = uscc("230523", 7);
-    register(&store, &code, None);
-    (
-        dir,
-        store,
-        ReportKey {
-            uscc: code,
-            year: 2024,
-        },
-    )
+    one_report("230523", 7)
 }
 
 fn submit(

@@ -9,22 +9,12 @@ use gongkai_proto::v1::{ReportRevision, ReviewComment, ReviewState};
 use gongkai_store::{Action, Checked, PageRequest, ReportKey, ReportStore, SledStore, StoreError};
 use store_fixture::{
     all_pages, assert_chain, assert_invalid_transition, assert_not_found, bytes, content, events,
-    open, register, uscc, w,
+    one_report, uscc, w,
 };
 
 /// A store with one agency and the key of its 2024 report.
 fn setup() -> (tempfile::TempDir, SledStore, ReportKey) {
-    let (dir, store) = open();
-    let code = uscc("330700", 1);
-    register(&store, &code, None);
-    (
-        dir,
-        store,
-        ReportKey {
-            uscc: code,
-            year: 2024,
-        },
-    )
+    one_report("330700", 1)
 }
 
 fn draft(store: &SledStore, key: &ReportKey, id: &str, expected: u32, tag: &str) -> ReportRevision {

@@ -10,8 +10,8 @@ use gongkai_proto::v1::{
     Agency, AgencyKind, AgencyLevel, AnnualReport, AuditEvent, ReportMetadata,
 };
 use gongkai_store::{
-    EventFilter, Page, PageRequest, ReportStore, Result, SledStore, StoreError, StoreOptions,
-    WriteMeta,
+    EventFilter, Page, PageRequest, ReportKey, ReportStore, Result, SledStore, StoreError,
+    StoreOptions, WriteMeta,
 };
 use prost::Message;
 
@@ -71,6 +71,22 @@ pub fn register(store: &SledStore, code: &str, supervisor: Option<&str>) -> Agen
             agency(code, &format!("机关 {code}"), supervisor),
         )
         .unwrap_or_else(|e| panic!("register {code}: {e}"))
+}
+
+/// A fresh store with one agency (region `region`, number `n`) and the key
+/// of its 2024 report.
+pub fn one_report(region: &str, n: u32) -> (tempfile::TempDir, SledStore, ReportKey) {
+    let (dir, store) = open();
+    let code = uscc(region, n);
+    register(&store, &code, None);
+    (
+        dir,
+        store,
+        ReportKey {
+            uscc: code,
+            year: 2024,
+        },
+    )
 }
 
 /// A report whose content is told apart by `tag`.
