@@ -7,8 +7,8 @@
 mod common;
 
 use common::serve::{
-    ADMIN, AUDITOR, Principals, SUBMITTER, TestServer, authed, city, corrected_report, county,
-    dept1, dept2, gongkai_command, report_name,
+    ADMIN, AUDITOR, Principals, SUBMITTER, TestServer, city, corrected_report, county, dept1,
+    dept2, gongkai_command, report_name,
 };
 use gongkai_proto::v1 as pb;
 
@@ -61,15 +61,7 @@ async fn world() -> World {
         )
         .await
         .unwrap();
-    c.review
-        .approve_report(authed(
-            Some(&seeder),
-            pb::ApproveReportRequest {
-                name: report_name(&dept1(), YEAR),
-                expected_revision: rev.revision,
-                request_id: "a1".into(),
-            },
-        ))
+    c.approve(&seeder, &report_name(&dept1(), YEAR), rev.revision, "a1")
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();

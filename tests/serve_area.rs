@@ -315,15 +315,7 @@ impl World {
     async fn approve(&mut self, reviewer: &str, code: &str, revision: u32, tag: &str) {
         let token = self.p.token(reviewer).to_owned();
         self.c
-            .review
-            .approve_report(authed(
-                Some(&token),
-                pb::ApproveReportRequest {
-                    name: report_name(code, YEAR),
-                    expected_revision: revision,
-                    request_id: tag.to_owned(),
-                },
-            ))
+            .approve(&token, &report_name(code, YEAR), revision, tag)
             .await
             .unwrap();
     }

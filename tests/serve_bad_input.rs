@@ -409,45 +409,31 @@ async fn missing_fields_are_named_in_bad_request() {
             .await;
     assert_invalid(r, "request_id", "at most 120");
     let r =
-        w.c.review
-            .approve_report(authed(
-                Some(&review),
-                pb::ApproveReportRequest {
-                    name: report_name(&county(), 2024),
-                    expected_revision: 1,
-                    request_id: String::new(),
-                },
-            ))
+        w.c.approve(&review, &report_name(&county(), 2024), 1, "")
             .await;
     assert_invalid(r, "request_id", "required");
     let r =
-        w.c.review
-            .return_report(authed(
-                Some(&review),
-                pb::ReturnReportRequest {
-                    name: report_name(&county(), 2024),
-                    expected_revision: 1,
-                    comments: vec![],
-                    request_id: "return-no-comment".into(),
-                },
-            ))
-            .await;
+        w.c.return_report(
+            &review,
+            &report_name(&county(), 2024),
+            1,
+            vec![],
+            "return-no-comment",
+        )
+        .await;
     assert_invalid(r, "comments", "at least one comment");
     let r =
-        w.c.review
-            .return_report(authed(
-                Some(&review),
-                pb::ReturnReportRequest {
-                    name: report_name(&county(), 2024),
-                    expected_revision: 1,
-                    comments: vec![pb::ReviewComment {
-                        text: "见表三".into(),
-                        cell: "A1".into(),
-                    }],
-                    request_id: "return-bad-cell".into(),
-                },
-            ))
-            .await;
+        w.c.return_report(
+            &review,
+            &report_name(&county(), 2024),
+            1,
+            vec![pb::ReviewComment {
+                text: "见表三".into(),
+                cell: "A1".into(),
+            }],
+            "return-bad-cell",
+        )
+        .await;
     assert_invalid(r, "comments[0].cell", "'A1' is not a cell path");
     let r =
         w.c.agency
@@ -578,15 +564,7 @@ async fn a_wrong_expected_revision_is_aborted_with_stale_revision() {
         assert_eq!(info.metadata["latest_revision"], "1");
     }
     let s =
-        w.c.review
-            .approve_report(authed(
-                Some(&review),
-                pb::ApproveReportRequest {
-                    name: name.clone(),
-                    expected_revision: 2,
-                    request_id: "approve-ahead".into(),
-                },
-            ))
+        w.c.approve(&review, &name, 2, "approve-ahead")
             .await
             .expect_err("stale");
     assert_eq!(s.code(), Code::Aborted, "{s:?}");
@@ -611,15 +589,7 @@ async fn a_forbidden_transition_is_failed_precondition_with_precondition_failure
             .expect("draft");
     w.events_before = w.c.audit_events(&inspector).await.len();
     let s =
-        w.c.review
-            .approve_report(authed(
-                Some(&review),
-                pb::ApproveReportRequest {
-                    name: name.clone(),
-                    expected_revision: draft.revision,
-                    request_id: "approve-draft".into(),
-                },
-            ))
+        w.c.approve(&review, &name, draft.revision, "approve-draft")
             .await
             .expect_err("a draft cannot be approved");
     assert_eq!(s.code(), Code::FailedPrecondition, "{s:?}");
@@ -637,21 +607,18 @@ async fn a_forbidden_transition_is_failed_precondition_with_precondition_failure
     assert!(s.message().contains("draft"), "{s:?}");
 
     let s =
-        w.c.review
-            .return_report(authed(
-                Some(&review),
-                pb::ReturnReportRequest {
-                    name: name.clone(),
-                    expected_revision: draft.revision,
-                    comments: vec![pb::ReviewComment {
-                        text: "请补充第五部分".into(),
-                        cell: "section.5".into(),
-                    }],
-                    request_id: "return-draft".into(),
-                },
-            ))
-            .await
-            .expect_err("a draft cannot be returned");
+        w.c.return_report(
+            &review,
+            &name,
+            draft.revision,
+            vec![pb::ReviewComment {
+                text: "请补充第五部分".into(),
+                cell: "section.5".into(),
+            }],
+            "return-draft",
+        )
+        .await
+        .expect_err("a draft cannot be returned");
     assert_eq!(s.code(), Code::FailedPrecondition, "{s:?}");
     assert_eq!(
         s.get_error_details()
@@ -718,15 +685,7 @@ async fn an_expected_revision_that_does_not_exist_is_aborted_like_a_stale_one() 
     let name = report_name(&county(), 2024);
     for expected in [0, 2, 99] {
         let s =
-            w.c.review
-                .approve_report(authed(
-                    Some(&review),
-                    pb::ApproveReportRequest {
-                        name: name.clone(),
-                        expected_revision: expected,
-                        request_id: format!("approve-{expected}"),
-                    },
-                ))
+            w.c.approve(&review, &name, expected, &format!("approve-{expected}"))
                 .await
                 .expect_err("the latest is 1");
         assert_eq!(

@@ -82,18 +82,7 @@ impl World {
     ) -> Result<pb::ReportRevision, tonic::Status> {
         let r = self.reviewer();
         let name = self.name.clone();
-        self.c
-            .review
-            .approve_report(authed(
-                Some(&r),
-                pb::ApproveReportRequest {
-                    name,
-                    expected_revision: expected,
-                    request_id: id.into(),
-                },
-            ))
-            .await
-            .map(|r| r.into_inner().revision.expect("revision"))
+        self.c.approve(&r, &name, expected, id).await
     }
 
     async fn revisions(&mut self) -> Vec<pb::ReportRevision> {
@@ -224,21 +213,9 @@ async fn the_sample_is_refused_corrected_returned_resubmitted_and_approved() {
         cell: "t3.R25.total".into(),
     };
     let returned =
-        w.c.review
-            .return_report(authed(
-                Some(&reviewer),
-                pb::ReturnReportRequest {
-                    name: name.clone(),
-                    expected_revision: 1,
-                    comments: vec![comment.clone()],
-                    request_id: "return-1".into(),
-                },
-            ))
+        w.c.return_report(&reviewer, &name, 1, vec![comment.clone()], "return-1")
             .await
-            .expect("the reviewer returns it")
-            .into_inner()
-            .revision
-            .expect("revision");
+            .expect("the reviewer returns it");
     assert_eq!(returned.revision, 2);
     assert_eq!(returned.state(), S::Returned);
     assert_eq!(returned.comments, std::slice::from_ref(&comment));

@@ -303,6 +303,52 @@ impl Clients {
         Ok(r.into_inner().revision.expect("revision in response"))
     }
 
+    /// Approves revision `expected_revision` of `name`.
+    pub async fn approve(
+        &mut self,
+        token: &str,
+        name: &str,
+        expected_revision: u32,
+        request_id: &str,
+    ) -> Result<pb::ReportRevision, Status> {
+        let r = self
+            .review
+            .approve_report(authed(
+                Some(token),
+                pb::ApproveReportRequest {
+                    name: name.to_owned(),
+                    expected_revision,
+                    request_id: request_id.to_owned(),
+                },
+            ))
+            .await?;
+        Ok(r.into_inner().revision.expect("revision in response"))
+    }
+
+    /// Returns revision `expected_revision` of `name` with `comments`.
+    pub async fn return_report(
+        &mut self,
+        token: &str,
+        name: &str,
+        expected_revision: u32,
+        comments: Vec<pb::ReviewComment>,
+        request_id: &str,
+    ) -> Result<pb::ReportRevision, Status> {
+        let r = self
+            .review
+            .return_report(authed(
+                Some(token),
+                pb::ReturnReportRequest {
+                    name: name.to_owned(),
+                    expected_revision,
+                    comments,
+                    request_id: request_id.to_owned(),
+                },
+            ))
+            .await?;
+        Ok(r.into_inner().revision.expect("revision in response"))
+    }
+
     /// Saves a draft.
     pub async fn save(
         &mut self,
