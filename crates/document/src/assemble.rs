@@ -7,7 +7,7 @@ use gongkai_domain::{Finding, FormatVersion, Location, Metadata, Report, SECTION
 use crate::{
     ImportError,
     blocks::Block,
-    cells::{core, fold},
+    cells::{core, fold, fold_into},
     tables::{read_t2, read_t3, read_t4},
 };
 
@@ -19,13 +19,19 @@ enum TableKind {
     T4,
 }
 
+/// Every cell of the rows folded, one after the other, into one string.
+fn fold_rows(rows: &[&[String]]) -> String {
+    let len = rows.iter().flat_map(|r| r.iter()).map(String::len).sum();
+    let mut all = String::with_capacity(len);
+    for cell in rows.iter().flat_map(|r| r.iter()) {
+        fold_into(&mut all, cell);
+    }
+    all
+}
+
 /// Recognises a table by labels only it has.
 fn classify(rows: &[&[String]]) -> Option<TableKind> {
-    let all: String = rows
-        .iter()
-        .flat_map(|r| r.iter())
-        .map(|c| fold(c))
-        .collect();
+    let all = fold_rows(rows);
     if all.contains("自然人") || all.contains("本年新收") || all.contains("本年度办理结果")
     {
         Some(TableKind::T3)
@@ -256,14 +262,7 @@ fn detect_format(
     findings: &mut Vec<Finding>,
 ) -> FormatVersion {
     // Fold the table once, then look for the words in it.
-    let folded_t2: String = t2
-        .map(|rows| {
-            rows.iter()
-                .flat_map(|r| r.iter())
-                .map(|c| fold(c))
-                .collect()
-        })
-        .unwrap_or_default();
+    let folded_t2 = t2.map(fold_rows).unwrap_or_default();
     let has = |words: &[&str]| words.iter().any(|w| folded_t2.contains(w));
     if has(&[
         "本年制发件数",

@@ -10,9 +10,24 @@ use gongkai_domain::{
 /// Folds a label to a comparable form: no white space, full-width ASCII forms
 /// to ASCII, curly quotes to straight ones, Markdown emphasis dropped.
 pub fn fold(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace() && *c != '*' && *c != '\u{200b}')
-        .map(|c| match c {
+    let mut out = String::with_capacity(s.len());
+    fold_into(&mut out, s);
+    out
+}
+
+/// [`fold`], appended to `out`: folding a whole table into one buffer costs
+/// no allocation per cell.
+pub fn fold_into(out: &mut String, s: &str) {
+    // Plain ASCII without spaces or emphasis folds to itself (value cells).
+    if s.bytes().all(|b| b.is_ascii_graphic() && b != b'*') {
+        out.push_str(s);
+        return;
+    }
+    for c in s.chars() {
+        if c.is_whitespace() || c == '*' || c == '\u{200b}' {
+            continue;
+        }
+        out.push(match c {
             // Full-width ASCII variants: （）：，．１ → ():,.1
             '\u{ff01}'..='\u{ff5e}' => {
                 char::from_u32(u32::from(c).wrapping_sub(0xfee0)).unwrap_or(c)
@@ -22,8 +37,8 @@ pub fn fold(s: &str) -> String {
             '、' => ',',
             '—' | '–' => '-',
             _ => c,
-        })
-        .collect()
+        });
+    }
 }
 
 const CHINESE_ORDINALS: &str = "一二三四五六七八九十";
@@ -83,7 +98,7 @@ const BLANK_MARKERS: &[&str] = &["", "-", "--", "/", "\\", "无"];
 pub fn read_cell(
     raw: Option<&str>,
     kind: CellKind,
-    location: Location,
+    location: impl FnOnce() -> Location,
     findings: &mut Vec<Finding>,
 ) -> Value {
     let raw = raw.unwrap_or("");
@@ -95,6 +110,8 @@ pub fn read_cell(
     {
         return Value::Count(n);
     }
+    // Built only here, off the fast path: most cells never need it.
+    let location = location();
     let text = fold(raw);
     if BLANK_MARKERS.contains(&text.as_str()) {
         findings.push(Finding::new(
@@ -286,15 +303,15 @@ mod tests {
         let loc = Location::cell("t3", "R01", "total");
         let mut f = Vec::new();
         assert_eq!(
-            read_cell(Some(" 78 "), CellKind::Count, loc.clone(), &mut f),
+            read_cell(Some(" 78 "), CellKind::Count, || loc.clone(), &mut f),
             Value::Count(78)
         );
         assert_eq!(
-            read_cell(Some("１２"), CellKind::Count, loc.clone(), &mut f),
+            read_cell(Some("１２"), CellKind::Count, || loc.clone(), &mut f),
             Value::Count(12)
         );
         assert_eq!(
-            read_cell(Some("1,234"), CellKind::Count, loc.clone(), &mut f),
+            read_cell(Some("1,234"), CellKind::Count, || loc.clone(), &mut f),
             Value::Count(1234)
         );
         assert!(f.is_empty());
@@ -310,7 +327,7 @@ mod tests {
         ] {
             let mut f = Vec::new();
             assert_eq!(
-                read_cell(Some(raw), CellKind::Count, loc.clone(), &mut f),
+                read_cell(Some(raw), CellKind::Count, || loc.clone(), &mut f),
                 Value::Count(0),
                 "{raw}"
             );
@@ -318,7 +335,7 @@ mod tests {
             assert_eq!(f[0].rule, rule, "{raw}");
             assert_eq!(f[0].location.path(), "t3.R01.total");
         }
-        let money = read_cell(Some("14852.1812"), CellKind::Money, loc.clone(), &mut f);
+        let money = read_cell(Some("14852.1812"), CellKind::Money, || loc.clone(), &mut f);
         assert_eq!(money.to_string(), "14852.1812");
         assert!(f.is_empty());
     }
@@ -346,7 +363,7 @@ mod tests {
         ] {
             let mut f = Vec::new();
             assert_eq!(
-                read_cell(Some(raw), kind, loc.clone(), &mut f).to_string(),
+                read_cell(Some(raw), kind, || loc.clone(), &mut f).to_string(),
                 want,
                 "{raw}"
             );

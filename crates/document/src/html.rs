@@ -43,38 +43,6 @@ const CHROME_MARKERS: &[&str] = &[
     "position",
 ];
 
-/// Elements that end a line of text.
-const BLOCK_TAGS: &[&str] = &[
-    "p",
-    "div",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "li",
-    "ul",
-    "ol",
-    "section",
-    "article",
-    "main",
-    "body",
-    "blockquote",
-    "pre",
-    "dl",
-    "dt",
-    "dd",
-    "center",
-    "table",
-    "tr",
-    "td",
-    "th",
-    "caption",
-    "hr",
-    "br",
-];
-
 /// Most parsing work a page may ask for, as elements × nesting depth: the
 /// HTML tree builder looks through the stack of open elements for many start
 /// tags, so a page's parsing cost grows with both. Real report pages stay
@@ -149,46 +117,119 @@ fn shape_estimate(text: &str) -> (usize, usize) {
     (elements, deepest)
 }
 
-/// Whether text looks like an HTML page or fragment.
+/// Whether text looks like an HTML page or fragment: it starts with a tag, or
+/// its first 12 KiB (about 4,000 characters of Chinese) hold a tag that opens
+/// a table, body, paragraph, div or heading.
 pub fn looks_like_html(text: &str) -> bool {
-    let head: String = text
-        .trim_start()
-        .chars()
-        .take(4096)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    let mut first = head.chars();
-    let starts_with_tag = first.next() == Some('<')
-        && first
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '!');
+    const MARKERS: [&[u8]; 8] = [
+        b"<table", b"<body", b"<p>", b"<p ", b"<div", b"<h1", b"<h2", b"<h3",
+    ];
+    let t = text.trim_start().as_bytes();
+    let head = t.get(..t.len().min(12 * 1024)).unwrap_or(t);
+    let starts_with_tag = head.first() == Some(&b'<')
+        && head
+            .get(1)
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'!');
+    // Only where a '<' stands: plain text (most documents) costs one scan.
     starts_with_tag
-        || ["<table", "<body", "<p>", "<p ", "<div", "<h1", "<h2", "<h3"]
-            .iter()
-            .any(|t| head.contains(t))
+        || head.iter().enumerate().any(|(i, b)| {
+            *b == b'<'
+                && MARKERS.iter().any(|m| {
+                    head.get(i..i.saturating_add(m.len()))
+                        .is_some_and(|w| w.eq_ignore_ascii_case(m))
+                })
+        })
+}
+
+/// What the reader needs of an element's attributes, read in one pass over
+/// them (scraper's `attr` interns the name it is asked for on every call).
+#[derive(Default)]
+struct Attrs<'a> {
+    class: Option<&'a str>,
+    id: Option<&'a str>,
+    rowspan: Option<&'a str>,
+    colspan: Option<&'a str>,
+}
+
+fn attrs(el: &scraper::node::Element) -> Attrs<'_> {
+    let mut a = Attrs::default();
+    for (name, value) in el.attrs() {
+        match name {
+            "class" => a.class = Some(value),
+            "id" => a.id = Some(value),
+            "rowspan" => a.rowspan = Some(value),
+            "colspan" => a.colspan = Some(value),
+            _ => {}
+        }
+    }
+    a
+}
+
+/// Whether `hay` holds `needle` (ASCII), ignoring ASCII case.
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 fn is_chrome(el: &scraper::node::Element) -> bool {
     if SKIPPED_TAGS.contains(&el.name()) {
         return true;
     }
-    let marked = |v: &str| {
-        let v = v.to_ascii_lowercase();
-        CHROME_MARKERS.iter().any(|m| v.contains(m))
-    };
-    el.id().is_some_and(marked) || el.attr("class").is_some_and(marked)
+    let a = attrs(el);
+    let marked = |v: &str| CHROME_MARKERS.iter().any(|m| contains_ignore_case(v, m));
+    a.id.is_some_and(marked) || a.class.is_some_and(marked)
 }
 
-fn span(el: &scraper::node::Element, attr: &str) -> usize {
-    el.attr(attr)
+fn span(value: Option<&str>) -> usize {
+    value
         .and_then(|v| v.trim().parse::<usize>().ok())
         .unwrap_or(1)
         .clamp(1, MAX_SPAN)
 }
 
+/// Elements that end a line of text.
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "div"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "li"
+            | "ul"
+            | "ol"
+            | "section"
+            | "article"
+            | "main"
+            | "body"
+            | "blockquote"
+            | "pre"
+            | "dl"
+            | "dt"
+            | "dd"
+            | "center"
+            | "table"
+            | "tr"
+            | "td"
+            | "th"
+            | "caption"
+            | "hr"
+            | "br"
+    )
+}
+
 /// Collapses runs of white space (other than no-break spaces kept as
 /// published) to one space.
 fn push_text(buf: &mut String, text: &str) {
+    // Most text nodes are a run without white space: copied whole.
+    if !text.bytes().any(|b| b.is_ascii_whitespace() || b == 0xe2) {
+        buf.push_str(text);
+        return;
+    }
     for c in text.chars() {
         if c.is_ascii_whitespace() || c == '\u{200b}' {
             if !buf.ends_with(' ') && !buf.is_empty() {
@@ -315,15 +356,15 @@ pub fn from_html(text: &str) -> Result<Vec<Block>, ImportError> {
                 Some(e) if is_chrome(e) => open_chrome.push(n.id()),
                 _ => {}
             },
-            Edge::Close(n) => match n.value().as_element() {
-                Some(e) if e.name() == "table" => {
+            // What was pushed on opening is popped on closing, without
+            // judging the element again.
+            Edge::Close(n) => {
+                if open_tables.last() == Some(&n.id()) {
                     open_tables.pop();
-                }
-                Some(e) if is_chrome(e) => {
+                } else if open_chrome.last() == Some(&n.id()) {
                     open_chrome.pop();
                 }
-                _ => {}
-            },
+            }
         }
     }
 
@@ -368,15 +409,15 @@ pub fn from_html(text: &str) -> Result<Vec<Block>, ImportError> {
                                 }
                             }
                             "td" | "th" if data_table => {
-                                cell =
-                                    Some((String::new(), span(el, "rowspan"), span(el, "colspan")));
+                                let a = attrs(el);
+                                cell = Some((String::new(), span(a.rowspan), span(a.colspan)));
                             }
                             "br" | "p" | "div" if cell.is_some() => {
                                 if let Some((buf, _, _)) = cell.as_mut() {
                                     push_text(buf, " ");
                                 }
                             }
-                            _ if cell.is_none() && BLOCK_TAGS.contains(&name) => {
+                            _ if cell.is_none() && is_block(name) => {
                                 flush_line(&mut line, &mut out);
                             }
                             _ => {}
@@ -410,7 +451,7 @@ pub fn from_html(text: &str) -> Result<Vec<Block>, ImportError> {
                             out.extend(g.flatten()?.into_iter().map(Block::Row));
                         }
                     }
-                    name if cell.is_none() && BLOCK_TAGS.contains(&name) => {
+                    name if cell.is_none() && is_block(name) => {
                         flush_line(&mut line, &mut out);
                     }
                     _ => {}

@@ -296,7 +296,7 @@ pub(crate) fn read_t3(
             }
         };
         for (col, raw) in order.iter().zip(values) {
-            let loc = Location::cell("t3", spec.id, col.spec().key);
+            let loc = || Location::cell("t3", spec.id, col.spec().key);
             if let Some(n) = read_cell(raw, CellKind::Count, loc, findings).count() {
                 t3.set(t3row, *col, n);
             }
@@ -428,7 +428,7 @@ pub(crate) fn read_t4(rows: &[&[String]], findings: &mut Vec<Finding>) -> T4 {
         }
         for (ci, col) in cols.iter().enumerate() {
             let raw = values.get(start.saturating_add(ci)).copied().flatten();
-            let loc = Location::cell("t4", block.spec().key, col.spec().key);
+            let loc = || Location::cell("t4", block.spec().key, col.spec().key);
             if let Some(n) = read_cell(raw, CellKind::Count, loc, findings).count() {
                 t4.set(*block, *col, n);
             }
@@ -540,7 +540,7 @@ pub(crate) fn read_t2(
             let v = read_cell(
                 raw,
                 col.kind,
-                Location::cell("t2", spec.key, col.key),
+                || Location::cell("t2", spec.key, col.key),
                 findings,
             );
             t2.set(&cell, v);
