@@ -7,7 +7,7 @@ use gongkai_domain::{Finding, FormatVersion, Location, Metadata, Report, SECTION
 use crate::{
     ImportError,
     blocks::Block,
-    cells::{core, fold, fold_into},
+    cells::{core, fold, fold_into, strip_spacing},
     tables::{read_t2, read_t3, read_t4},
 };
 
@@ -68,21 +68,35 @@ pub(crate) fn section_of(line: &str) -> Option<usize> {
 }
 
 /// Year and agency name from a title such as "宝清县人民政府2024年政府信息公开工作年度报告".
+/// The name is kept as published (full-width brackets stay full-width): only
+/// spacing and emphasis are dropped.
 fn title_parts(line: &str) -> Option<(u32, String)> {
-    let f = fold(line);
-    let at = f.find("政府信息公开")?;
-    let head = f[..at].trim_end_matches("度").trim_end_matches('年');
-    let digits: String = head
-        .chars()
+    let light = strip_spacing(line);
+    let at = light.find("政府信息公开")?;
+    let head = light[..at].trim_end_matches('度').trim_end_matches('年');
+    // The year: the last four characters, ASCII or full-width digits.
+    let digit = |c: char| match c {
+        '0'..='9' => c.to_digit(10),
+        '０'..='９' => Some(u32::from(c).wrapping_sub(u32::from('０'))),
+        _ => None,
+    };
+    // Exactly four: the fifth character from the end is not a digit.
+    let tail: Vec<(usize, Option<u32>)> = head
+        .char_indices()
         .rev()
-        .take_while(char::is_ascii_digit)
+        .take(5)
+        .map(|(i, c)| (i, digit(c)))
         .collect();
-    if digits.len() != 4 {
+    let year_digits: Vec<u32> = tail.iter().take(4).map_while(|(_, d)| *d).collect();
+    if year_digits.len() != 4 || tail.get(4).is_some_and(|(_, d)| d.is_some()) {
         return None;
     }
-    let year: u32 = digits.chars().rev().collect::<String>().parse().ok()?;
-    let name = head[..head.len().saturating_sub(4)].to_owned();
-    Some((year, name))
+    let start = tail.get(3).map(|(i, _)| *i)?;
+    let year = year_digits
+        .iter()
+        .rev()
+        .fold(0u32, |y, d| y.saturating_mul(10).saturating_add(*d));
+    Some((year, head[..start].to_owned()))
 }
 
 /// The value after a label such as "统一社会信用代码：" on a line.
@@ -224,7 +238,7 @@ fn read_metadata(preamble: &[&str], blocks: &[Block], findings: &mut Vec<Finding
             let f = fold(l);
             !f.contains("报告") && f.chars().count() <= 40 && !f.contains(':')
         }) {
-            m.agency_name = fold(name);
+            m.agency_name = strip_spacing(name);
         }
     }
     if m.agency_name.is_empty() {
@@ -332,5 +346,12 @@ mod tests {
             Some((2024, "宝清县人民政府".to_owned()))
         );
         assert_eq!(title_parts("政府信息公开工作年度报告"), None);
+        assert_eq!(
+            title_parts(
+                "宝清县人民政府办公室（县政务服务中心）２０２４年 政府信息公开工作年度报告"
+            ),
+            Some((2024, "宝清县人民政府办公室（县政务服务中心）".to_owned()))
+        );
+        assert_eq!(title_parts("202412年政府信息公开工作年度报告"), None);
     }
 }

@@ -78,11 +78,21 @@ fn opens_cell_table(line: &str) -> bool {
         return false;
     }
     let f = fold(line);
-    f.starts_with("第二十条")
+    // Only the heading cell itself (第二十条第（一）项): a sentence of prose
+    // that starts with 第二十条 is prose.
+    is_item_heading(&f)
         || f == "信息内容"
         || f.contains("勾稽关系")
         || f == "申请人情况"
         || f == "行政复议"
+}
+
+/// Whether a folded line is a T2 block heading, 第二十条第(一)项.
+fn is_item_heading(folded: &str) -> bool {
+    folded
+        .strip_prefix("第二十条第(")
+        .and_then(|rest| rest.strip_suffix(")项"))
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| "一二三四五六七八九十".contains(c)))
 }
 
 /// Whether a line can be a cell of a table written one cell per line: a value
@@ -97,22 +107,54 @@ fn is_cell_line(line: &str) -> bool {
         && crate::assemble::section_of(line).is_none()
 }
 
+/// Lays a table written one cell per line out in rows: a label starts a row,
+/// values follow it. A blank line between two cells is an empty cell, unless
+/// the table is double-spaced (nearly every cell has a blank line before it),
+/// where one blank line is spacing and each further two are an empty cell.
+/// Returns the rows written.
+fn end_cell_table(cells: Option<Vec<(usize, &str)>>, out: &mut Vec<Block>) -> usize {
+    let Some(cells) = cells else {
+        return 0;
+    };
+    // Blank lines before the table's first cell are not in it.
+    let gaps = cells.iter().skip(1).map(|(gap, _)| *gap);
+    let spaced = gaps.clone().filter(|g| *g > 0).count();
+    let double_spaced = spaced > 0 && spaced.saturating_mul(10) >= gaps.count().saturating_mul(9);
+    let mut rows = 0usize;
+    let mut row: Vec<String> = Vec::new();
+    for (i, (gap, cell)) in cells.into_iter().enumerate() {
+        let empty = match (i, double_spaced) {
+            (0, _) => 0,
+            (_, true) => gap.saturating_sub(1) / 2,
+            (_, false) => gap,
+        };
+        row.extend(std::iter::repeat_n(String::new(), empty));
+        if is_label(cell) && row.iter().any(|c| !c.is_empty()) {
+            out.push(Block::Row(std::mem::take(&mut row)));
+            rows = rows.saturating_add(1);
+        }
+        row.push(cell.to_owned());
+    }
+    if row.iter().any(|c| !c.is_empty()) {
+        out.push(Block::Row(row));
+    }
+    rows
+}
+
 /// Reads text: Markdown headings, prose lines, and tables as tab-separated
 /// lines, pipe rows or one cell per line, and says which layout its tables
 /// were in (the one most rows came from).
 pub fn from_text(text: &str) -> (Vec<Block>, Layout) {
     let mut out = Vec::new();
     let (mut tabs, mut pipes, mut per_line) = (0usize, 0usize, 0usize);
-    // A table written one cell per line: the row being built.
-    let mut cell_row: Option<Vec<String>> = None;
-    let end_cells = |row: &mut Option<Vec<String>>, out: &mut Vec<Block>| {
-        if let Some(r) = row.take().filter(|r| !r.is_empty()) {
-            out.push(Block::Row(r));
-        }
-    };
+    // A table written one cell per line: its cells so far, each with the
+    // blank lines before it. Read out when the table ends, once it is known
+    // whether blank lines are empty cells or spacing.
+    let mut cells: Option<Vec<(usize, &str)>> = None;
+    let mut blanks = 0usize;
     for line in text.lines() {
         if line.contains('\t') {
-            end_cells(&mut cell_row, &mut out);
+            per_line = per_line.saturating_add(end_cell_table(cells.take(), &mut out));
             let cells: Vec<String> = line.split('\t').map(|c| c.trim().to_owned()).collect();
             // A line of tabs alone is table spacing, not a row.
             if cells.iter().any(|c| !c.is_empty()) {
@@ -122,12 +164,17 @@ pub fn from_text(text: &str) -> (Vec<Block>, Layout) {
             continue;
         }
         let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.chars().all(|c| c == '|') {
-            // Blank lines and lone `|` lines separate cells, nothing more.
+        if trimmed.is_empty() {
+            blanks = blanks.saturating_add(1);
             continue;
         }
+        if trimmed.chars().all(|c| c == '|') {
+            // Lone `|` lines separate cells, nothing more.
+            continue;
+        }
+        let gap = std::mem::take(&mut blanks);
         if is_pipe_row(trimmed) {
-            end_cells(&mut cell_row, &mut out);
+            per_line = per_line.saturating_add(end_cell_table(cells.take(), &mut out));
             if !is_pipe_separator(trimmed) {
                 out.push(Block::Row(pipe_cells(trimmed)));
                 pipes = pipes.saturating_add(1);
@@ -136,25 +183,19 @@ pub fn from_text(text: &str) -> (Vec<Block>, Layout) {
         }
         let hashes = trimmed.chars().take_while(|&c| c == '#').count();
         if hashes > 0 && trimmed[hashes..].starts_with(' ') {
-            end_cells(&mut cell_row, &mut out);
+            per_line = per_line.saturating_add(end_cell_table(cells.take(), &mut out));
             out.push(Block::Heading(trimmed[hashes..].trim().to_owned()));
             continue;
         }
-        let in_table = cell_row.is_some();
+        let in_table = cells.is_some();
         if (in_table && is_cell_line(trimmed)) || opens_cell_table(trimmed) {
-            let row = cell_row.get_or_insert_with(Vec::new);
-            // A label starts a row; values follow it.
-            if is_label(trimmed) && !row.is_empty() {
-                out.push(Block::Row(std::mem::take(row)));
-                per_line = per_line.saturating_add(1);
-            }
-            row.push(trimmed.to_owned());
+            cells.get_or_insert_with(Vec::new).push((gap, trimmed));
             continue;
         }
-        end_cells(&mut cell_row, &mut out);
+        per_line = per_line.saturating_add(end_cell_table(cells.take(), &mut out));
         out.push(Block::Text(trimmed.to_owned()));
     }
-    end_cells(&mut cell_row, &mut out);
+    per_line = per_line.saturating_add(end_cell_table(cells.take(), &mut out));
     let layout = if tabs == 0 && pipes == 0 && per_line == 0 {
         Layout::ProseOnly
     } else if tabs >= pipes && tabs >= per_line {
@@ -216,6 +257,56 @@ mod tests {
                 Block::Row(vec!["本年处理决定数量".into()]),
                 Block::Row(vec!["行政许可".into(), "8430".into()]),
                 Block::Text("三、收到和处理政府信息公开申请情况".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_lines_between_cells_are_empty_cells() {
+        let text = "申请人情况\n自然人\n(一) 予以公开\n14\n\n0\n\n\n1";
+        let (blocks, _) = from_text(text);
+        assert_eq!(
+            blocks.last(),
+            Some(&Block::Row(vec![
+                "(一) 予以公开".into(),
+                "14".into(),
+                "".into(),
+                "0".into(),
+                "".into(),
+                "".into(),
+                "1".into(),
+            ]))
+        );
+    }
+
+    #[test]
+    fn in_a_double_spaced_table_one_empty_line_is_spacing() {
+        let text = "申请人情况\n\n自然人\n\n(一) 予以公开\n\n14\n\n\n\n0\n\n1";
+        let (blocks, _) = from_text(text);
+        assert_eq!(
+            blocks.last(),
+            Some(&Block::Row(vec![
+                "(一) 予以公开".into(),
+                "14".into(),
+                "".into(),
+                "0".into(),
+                "1".into(),
+            ]))
+        );
+    }
+
+    #[test]
+    fn prose_that_starts_with_article_twenty_is_prose() {
+        let text =
+            "二、主动公开政府信息情况\n第二十条规定的信息均已公开。\n第二十条第（一）项\n信息内容";
+        let (blocks, _) = from_text(text);
+        assert_eq!(
+            blocks,
+            vec![
+                Block::Text("二、主动公开政府信息情况".into()),
+                Block::Text("第二十条规定的信息均已公开。".into()),
+                Block::Row(vec!["第二十条第（一）项".into()]),
+                Block::Row(vec!["信息内容".into()]),
             ]
         );
     }

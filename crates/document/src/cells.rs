@@ -41,6 +41,14 @@ pub fn fold_into(out: &mut String, s: &str) {
     }
 }
 
+/// Drops only spacing, zero-width spaces and Markdown emphasis: what a name
+/// keeps as published (full-width brackets, quotes) while layout noise goes.
+pub fn strip_spacing(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '*' && *c != '\u{200b}')
+        .collect()
+}
+
 const CHINESE_ORDINALS: &str = "一二三四五六七八九十";
 
 /// Strips one leading ordinal from a folded label: `三,` (from 三、), `(三)`,

@@ -342,3 +342,25 @@ fn blank_cells_and_units_are_found_where_they_were_planted() {
     // 148521812元 is 14852.1812万元 exactly.
     assert_cells(&imported.report, &[]);
 }
+
+#[test]
+fn empty_lines_in_a_copied_table_are_empty_cells_in_their_columns() {
+    let imported = import(fixture!("defects/blank-lines.cells-nobars.txt")).unwrap();
+    assert_eq!(imported.layout, Layout::CellPerLine);
+    assert_eq!(
+        found(&imported.findings),
+        [
+            (
+                "import.blank-cell",
+                "t3.R04.research_institution".to_owned()
+            ),
+            (
+                "import.blank-cell",
+                "t4.litigation_direct.other_result".to_owned()
+            ),
+        ]
+    );
+    // The blanks were 0 in the sample; every value after them stays in its
+    // column (R04’s 总计 26 is not read as 其他).
+    assert_eq!(assert_cells(&imported.report, &[]), 200);
+}

@@ -18,10 +18,11 @@ use gongkai_domain::{
 use proptest::prelude::*;
 
 /// Prose as agencies write it: Chinese words, digits, full stops and commas,
-/// one line per paragraph. No tabs or pipes (those are table rows in text),
+/// one line per paragraph, some citing 第二十条 first. No tabs or pipes (those are table rows in text),
 /// no Chinese ordinals at the start (those would be section headings).
 fn prose() -> impl Strategy<Value = String> {
-    let line = "[加强规范完善工作信息公开网站平台政务建设管理制度落实保障主动]{1,12}[0-9]{0,4}[，。]?[依申请办理答复监督评议]{0,10}。";
+    // Some lines cite the regulation first, as prose does ("第二十条规定…").
+    let line = "(第二十条)?[加强规范完善工作信息公开网站平台政务建设管理制度落实保障主动]{1,12}[0-9]{0,4}[，。]?[依申请办理答复监督评议]{0,10}。";
     proptest::collection::vec(line, 0..4).prop_map(|lines| lines.join("\n"))
 }
 
@@ -67,7 +68,8 @@ fn report() -> impl Strategy<Value = Report> {
         let t2_values: Vec<BoxedStrategy<Value>> =
             layout.cells().map(|c| value(c.column.kind)).collect();
         let meta = (
-            "[宝清县人民政府办公室市场监督管理局街道办事处]{0,16}",
+            // Names keep their full-width brackets as published.
+            "[宝清县人民政府办公室市场监督管理局街道办事处]{0,12}(（[县政务服务中心]{1,6}）)?",
             years,
             proptest::option::of("[0-9A-HJ-NP-RTUWXY]{18}"),
             proptest::option::of("[1-6][0-9]{5}"),

@@ -247,7 +247,8 @@ def cell_lines(bars, t3_rows=T3, overview=OVERVIEW, cell=lambda loc, v: v):
     o = text_preamble() + prose("一", overview) + [HEADINGS["二"], ""]
 
     def row(cells):
-        o.extend(c for c in cells if c != "")
+        # A cell left empty (BLANK) is an empty line, as a copied table gives.
+        o.extend("" if c is BLANK else c for c in cells if c != "")
         if bars:
             o.append("|")
 
@@ -354,6 +355,19 @@ def blank_and_units(loc, v):
     return v
 
 
+BLANK = object()
+
+
+def blank_lines(loc, v):
+    """Cells left empty, copied out as empty lines: the values after them
+    must stay in their columns."""
+    if loc == ("t3", "（二）部分公开（区分处理的，只计这一情形，不计其他情形）", 2):
+        return BLANK
+    if loc == ("t4", "", 7):
+        return BLANK
+    return v
+
+
 def variants(loc, v):
     """Full-width digits and thousands separators, as some sites print them."""
     if loc == ("t2", "行政许可", 0):
@@ -382,6 +396,7 @@ def main():
         "defects/prose-disagrees.cells.txt": cell_lines(bars=True, overview=DISAGREEING),
         "defects/prose-disagrees.html": html_page(overview=DISAGREEING),
         "defects/blank-and-units.html": html_page(cell=blank_and_units),
+        "defects/blank-lines.cells-nobars.txt": cell_lines(bars=False, cell=blank_lines),
     }
     for name, text in out.items():
         path = HERE / name
