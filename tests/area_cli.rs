@@ -141,7 +141,8 @@ async fn export_writes_every_cell_as_a_named_column_and_coverage_names_who_is_la
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["t2.fees.amount"], "12.345678");
     assert_eq!(rows[0]["t3.R01.natural_person"], 78);
-    assert_eq!(rows[0].as_object().unwrap().len(), 3 + 200);
+    assert_eq!(rows[0]["format"], "FORMAT_VERSION_2021");
+    assert_eq!(rows[0].as_object().unwrap().len(), 4 + 200);
 
     // Coverage on 2025-02-15: dept2 (a department, due 1月31日) is late; the
     // county and city governments (due 3月31日) are not yet.

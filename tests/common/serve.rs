@@ -452,9 +452,23 @@ impl TestServer {
         tls: Option<Tls>,
         deadlines: Deadlines,
     ) -> TestServer {
+        TestServer::start_seeded(credentials, limits, tls, deadlines, |_| {}).await
+    }
+
+    /// Starts over a store first written by `seed` through the store's own
+    /// API, which checks nothing: for what the server would refuse today
+    /// but a store written under an earlier rule set, or restored, holds.
+    pub async fn start_seeded(
+        credentials: &str,
+        limits: Limits,
+        tls: Option<Tls>,
+        deadlines: Deadlines,
+        seed: impl FnOnce(&SledStore),
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory");
         let store = SledStore::open(dir.path().join("data"), &StoreOptions::default())
             .expect("open the store");
+        seed(&store);
         let ctx = Ctx {
             store: Arc::new(store),
             auth: Authenticator::Tokens(Arc::new(

@@ -296,7 +296,12 @@ pub trait ReportStore: Send + Sync + 'static {
     ) -> Pending<ReportRevision>;
     /// Moves the report through the review state machine (submit, approve,
     /// return). The content is the latest revision's; `findings` are the
-    /// checker's at this moment.
+    /// checker's at this moment. Judged where it stands among the queued
+    /// writes: `expected` may be a revision that a write queued earlier
+    /// (answered or not) is still to create. An `expected` that is not the
+    /// latest then (stale, or one no write creates) is a
+    /// [`StoreError::Conflict`]; `expected` 0, a report with no revision, is
+    /// [`StoreError::NotFound`].
     fn transition_pending(
         &self,
         w: &WriteMeta,

@@ -7,7 +7,9 @@
 //! write queued at that moment into one transaction; agency writes run
 //! alone. Then each caller waits for the group commit (durability.rs), which
 //! batches the flushes. What can be computed before (the revision's bytes and
-//! hash) is, outside the transaction. A gate (an RwLock) lets the writer's
+//! hash) is, outside the transaction; but whatever a write is judged by (the
+//! head, the revision a review acts on) is read inside it, where every write
+//! queued before has been applied. A gate (an RwLock) lets the writer's
 //! batches share and gives changes to the supervision tree, backup and
 //! verify the store alone: they scan, and scans cannot run inside a
 //! transaction.
@@ -164,7 +166,8 @@ pub(crate) enum Outcome {
     Agency(Agency),
     /// The revision the caller prepared was written.
     Prepared,
-    /// A retried request: the first call's revision.
+    /// A revision made inside the transaction (see [`Next::Review`]), or
+    /// for a retried request the first call's revision.
     Revision(Box<ReportRevision>),
 }
 
@@ -174,13 +177,63 @@ pub(crate) enum Done {
     Replay(IdempotencyRecord),
 }
 
-/// A revision made before the write's transaction: its bytes, hash and the
-/// state it puts the report in. Its number is `expected + 1`, which the
-/// transaction confirms.
+/// A revision ready to store: its record (number `expected + 1`, which the
+/// transaction confirms, and the state it puts the report in), bytes and
+/// hash.
 pub(crate) struct Prepared {
     record: ReportRevision,
     bytes: sled::IVec,
     sha256: Vec<u8>,
+}
+
+impl Prepared {
+    fn new(record: ReportRevision) -> Prepared {
+        let bytes = codec::encode(&record);
+        let sha256 = sha256(&bytes);
+        Prepared {
+            record,
+            bytes: sled::IVec::from(bytes),
+            sha256,
+        }
+    }
+}
+
+/// The revision a queued write will store.
+pub(crate) enum Next {
+    /// Made before the transaction, so the writer thread only inserts its
+    /// bytes: new content, or a review of a revision already stored
+    /// (revisions never change, so reading one early is safe).
+    Ready(Prepared),
+    /// A review of a revision not stored when the review was queued: a
+    /// write queued ahead of it may be about to create it, so its content is
+    /// read, and the record made, inside the transaction, after every write
+    /// queued before. Holds the record without its content.
+    Review(ReportRevision),
+}
+
+impl Next {
+    fn record(&self) -> &ReportRevision {
+        match self {
+            Next::Ready(p) => &p.record,
+            Next::Review(r) => r,
+        }
+    }
+
+    fn into_record(self) -> ReportRevision {
+        match self {
+            Next::Ready(p) => p.record,
+            Next::Review(r) => r,
+        }
+    }
+}
+
+/// What a write of a revision found, inside its transaction.
+struct Judged {
+    head: Option<ReportHead>,
+    /// The latest state (`None`: no revision yet).
+    from: Option<ReviewState>,
+    /// The state the write leads to.
+    to: ReviewState,
 }
 
 /// Where a write reads: the store, or inside the write's transaction sled's
@@ -383,6 +436,13 @@ impl SledStore {
         &self.commit
     }
 
+    /// Holds back every report write (the writer thread waits for the
+    /// gate), so a test can queue writes that are surely not applied yet.
+    #[cfg(test)]
+    pub(crate) fn hold_writes(&self) -> RwLockWriteGuard<'_, ()> {
+        self.exclusive()
+    }
+
     /// Makes everything written so far durable without taking the write lock
     /// (the backup already holds it).
     pub(crate) fn flush_for_backup(&self) -> Result<()> {
@@ -561,10 +621,12 @@ impl SledStore {
         Ok(())
     }
 
-    /// Makes a revision ahead of its write: number `expected + 1`, the state
-    /// `op` leads to, `content` (or, for a review action, the content of
-    /// revision `expected`, read now: revisions never change, and the
-    /// transaction confirms `expected` is still the latest).
+    /// Makes a revision ahead of its write where it can: number
+    /// `expected + 1`, the state `op` leads to, `content`, or for a review
+    /// action the content of revision `expected` if it is stored already.
+    /// When it is not, nothing is judged here: the write creating it may be
+    /// queued ahead of this one, and the transaction decides (see
+    /// [`Next::Review`]).
     #[allow(clippy::too_many_arguments)] // one write's whole context, used once
     fn prepare(
         &self,
@@ -575,7 +637,7 @@ impl SledStore {
         content: Option<AnnualReport>,
         checked: Checked,
         comments: Vec<ReviewComment>,
-    ) -> Result<Prepared> {
+    ) -> Result<Next> {
         let number = expected
             .checked_add(1)
             .ok_or_else(|| StoreError::InvalidArgument("revision numbers exhausted".into()))?;
@@ -597,12 +659,9 @@ impl SledStore {
             previous_revision: expected,
             request_id: w.request_id.clone(),
         };
-        let bytes = codec::encode(&record);
-        let sha256 = sha256(&bytes);
-        Ok(Prepared {
-            record,
-            bytes: sled::IVec::from(bytes),
-            sha256,
+        Ok(match record.report {
+            Some(_) => Next::Ready(Prepared::new(record)),
+            None => Next::Review(record),
         })
     }
 
@@ -636,13 +695,13 @@ impl SledStore {
                 &report.encode_to_vec(),
             ],
         );
-        let prepared = self.prepare(w, key, expected, op, Some(report), checked, Vec::new())?;
-        Ok(self.write_revision(w, fp, key, expected, op, prepared))
+        let next = self.prepare(w, key, expected, op, Some(report), checked, Vec::new())?;
+        Ok(self.write_revision(w, fp, key, expected, op, next))
     }
 
-    /// Writes a prepared revision through the writer thread (batched with
-    /// the writes queued beside it, see writer.rs); answered once durable.
-    /// A retried request gets the first call's revision.
+    /// Writes a revision through the writer thread (batched with the
+    /// writes queued beside it, see writer.rs); answered once durable. A
+    /// retried request gets the first call's revision.
     fn write_revision(
         &self,
         w: &WriteMeta,
@@ -650,14 +709,14 @@ impl SledStore {
         key: &ReportKey,
         expected: u32,
         op: Op,
-        prepared: Prepared,
+        next: Next,
     ) -> Pending<ReportRevision> {
         let request_key = match request_key(w) {
             Ok(k) => k,
             Err(e) => return Pending::ready(Err(e)),
         };
-        let prepared = Arc::new(prepared);
-        let planned = Arc::clone(&prepared);
+        let next = Arc::new(next);
+        let planned = Arc::clone(&next);
         let key = key.clone();
         let trees = self.trees.clone();
         let request_id = w.request_id.clone();
@@ -668,9 +727,11 @@ impl SledStore {
                 Done::Replay(rec) => replay_in(&trees, &rec),
             });
             completer.complete(match outcome {
-                // The writer dropped its share before answering.
-                Ok(Outcome::Prepared) => Ok(Arc::try_unwrap(prepared)
-                    .map_or_else(|shared| shared.record.clone(), |p| p.record)),
+                // The writer dropped its share before answering. Only a
+                // `Next::Ready` is answered `Prepared`: a review made in the
+                // transaction comes back as `Revision`.
+                Ok(Outcome::Prepared) => Ok(Arc::try_unwrap(next)
+                    .map_or_else(|shared| shared.record().clone(), Next::into_record)),
                 Ok(Outcome::Revision(r)) => Ok(*r),
                 Ok(Outcome::Agency(_)) => Err(StoreError::RequestIdReused(request_id)),
                 Err(e) => Err(e),
@@ -688,15 +749,16 @@ impl SledStore {
         answer
     }
 
-    /// Plans a prepared revision and everything it moves, after checking
-    /// (inside the transaction) that it is still the next one.
+    /// Plans a revision and everything it moves, after checking (inside
+    /// the transaction, so after every write queued before it) that it is
+    /// still the next one and that the state machine allows it.
     fn plan_revision(
         r: &TxView<'_>,
         plan: &mut Plan,
         key: &ReportKey,
         expected: u32,
         op: Op,
-        prepared: &Prepared,
+        next: &Next,
     ) -> Result<(Outcome, AuditDraft)> {
         let report_key = keys::report(key)?;
         if r.raw(T::Agencies, key.uscc.as_bytes())?.is_none() {
@@ -722,9 +784,42 @@ impl SledStore {
                 action: op.verb(),
             });
         };
-        if prepared.record.report.is_none() {
-            return Err(StoreError::NotFound(key.revision_name(latest)));
+        let judged = Judged { head, from, to };
+        match next {
+            Next::Ready(prepared) => {
+                let audit = Self::plan_judged(r, plan, key, op, &judged, prepared)?;
+                Ok((Outcome::Prepared, audit))
+            }
+            Next::Review(record) => {
+                // Read here rather than when queued: the write that stored
+                // it may have been applied only just now, in this batch.
+                let content =
+                    read_msg::<ReportRevision>(r, T::Revisions, &keys::revision(key, latest)?)?
+                        .and_then(|stored| stored.report)
+                        .ok_or_else(|| StoreError::NotFound(key.revision_name(latest)))?;
+                let made = Prepared::new(ReportRevision {
+                    report: Some(content),
+                    ..record.clone()
+                });
+                let audit = Self::plan_judged(r, plan, key, op, &judged, &made)?;
+                Ok((Outcome::Revision(Box::new(made.record)), audit))
+            }
         }
+    }
+
+    /// Plans a revision the transaction has judged allowed: its bytes, the
+    /// head, the indexes, the area sums.
+    fn plan_judged(
+        r: &TxView<'_>,
+        plan: &mut Plan,
+        key: &ReportKey,
+        op: Op,
+        judged: &Judged,
+        prepared: &Prepared,
+    ) -> Result<AuditDraft> {
+        let Judged { head, from, to } = judged;
+        let (from, to) = (*from, *to);
+        let report_key = keys::report(key)?;
         let number = prepared.record.revision;
         if let Some(b) = plan.batches.get_mut(T::Revisions as usize) {
             b.insert(keys::revision(key, number)?, prepared.bytes.clone());
@@ -770,15 +865,12 @@ impl SledStore {
                 [],
             );
         }
-        Ok((
-            Outcome::Prepared,
-            AuditDraft {
-                action: op.audit_action(),
-                resource: key.name(),
-                revision: number,
-                record_sha256: prepared.sha256.clone(),
-            },
-        ))
+        Ok(AuditDraft {
+            action: op.audit_action(),
+            resource: key.name(),
+            revision: number,
+            record_sha256: prepared.sha256.clone(),
+        })
     }
 
     fn plan_agency_version(
@@ -1186,8 +1278,8 @@ impl ReportStore for SledStore {
             let mut parts: Vec<&[u8]> = vec![name.as_bytes(), &expected_bytes];
             parts.extend(encoded.iter().map(Vec::as_slice));
             let fp = fingerprint(op.verb(), &parts);
-            let prepared = self.prepare(w, key, expected, op, None, checked, comments)?;
-            Ok(self.write_revision(w, fp, key, expected, op, prepared))
+            let next = self.prepare(w, key, expected, op, None, checked, comments)?;
+            Ok(self.write_revision(w, fp, key, expected, op, next))
         };
         start().unwrap_or_else(|e| Pending::ready(Err(e)))
     }

@@ -10,8 +10,14 @@
 //! everything queued (up to [`MAX_BATCH`]), plans and applies each in turn
 //! inside one transaction (so each sees the ones before it, and the audit
 //! chain stays a sequence), and hands the answers to the group commit, whose
-//! flusher gives each caller its answer once the batch is durable. No caller's thread waits meanwhile:
-//! an async caller awaits a [`crate::Pending`].
+//! flusher gives each caller its answer once the batch is durable. No
+//! caller's thread waits meanwhile: an async caller awaits a
+//! [`crate::Pending`].
+//!
+//! A write is judged (latest revision, review state, the revision a review
+//! acts on) while it is planned, never when it is queued: a review queued
+//! right behind the write that creates the revision it expects finds that
+//! revision, applied in an earlier batch or just before in this one.
 //!
 //! A write refused while planning (stale revision, forbidden transition,
 //! reused request id…) is answered with its error and writes nothing: every
@@ -199,9 +205,13 @@ fn apply_batch(trees: &[sled::Tree], batch: &[Job]) -> Vec<Result<Done>> {
 mod tests {
     use std::time::SystemTime;
 
-    use gongkai_proto::v1::{Agency, AgencyKind, AgencyLevel, AnnualReport};
+    use gongkai_proto::v1::{
+        Agency, AgencyKind, AgencyLevel, AnnualReport, ReportMetadata, ReviewState,
+    };
 
-    use crate::{Checked, ReportKey, ReportStore, SledStore, StoreError, StoreOptions, WriteMeta};
+    use crate::{
+        Action, Checked, ReportKey, ReportStore, SledStore, StoreError, StoreOptions, WriteMeta,
+    };
 
     fn w(id: &str) -> WriteMeta {
         WriteMeta {
@@ -275,5 +285,105 @@ mod tests {
             events,
             "nothing was applied"
         );
+    }
+
+    /// A review queued while the write creating the revision it expects is
+    /// still queued (held back here, so surely not applied) is judged after
+    /// that write: it lands on the new revision. One expecting a revision
+    /// no queued write creates is a conflict, as it would be alone.
+    #[test]
+    fn a_review_queued_behind_an_unapplied_write_is_judged_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path().join("data"), &StoreOptions::default()).unwrap();
+        let code = "11230500012345678T";
+        store
+            .register_agency(
+                &w("reg"),
+                Agency {
+                    uscc: code.into(),
+                    display_name: "双鸭山市人民政府".into(),
+                    region_code: "230500".into(),
+                    level: AgencyLevel::Prefectural.into(),
+                    kind: AgencyKind::Government.into(),
+                    ..Agency::default()
+                },
+            )
+            .unwrap();
+        let key = |year| ReportKey {
+            uscc: code.into(),
+            year,
+        };
+        let content = AnnualReport {
+            metadata: Some(ReportMetadata {
+                agency_name: "双鸭山市人民政府".into(),
+                ..ReportMetadata::default()
+            }),
+            ..AnnualReport::default()
+        };
+        let held = store.hold_writes();
+        // Taken by the writer first, so what follows may share its batch
+        // or make the next one: either way it is judged after it.
+        let other = store.save_draft_pending(
+            &w("other"),
+            &key(2023),
+            0,
+            content.clone(),
+            Checked::default(),
+        );
+        let submit = store.save_and_submit_pending(
+            &w("s"),
+            &key(2024),
+            0,
+            content.clone(),
+            Checked::default(),
+        );
+        let approve = store.transition_pending(
+            &w("a"),
+            &key(2024),
+            1,
+            Action::Approve,
+            Checked::default(),
+            Vec::new(),
+        );
+        let ahead = store.transition_pending(
+            &w("x"),
+            &key(2023),
+            2,
+            Action::Submit,
+            Checked::default(),
+            Vec::new(),
+        );
+        assert_eq!(store.head(&key(2024)).unwrap(), None, "nothing applied yet");
+        drop(held);
+
+        assert_eq!(other.wait().unwrap().revision, 1);
+        assert_eq!(submit.wait().unwrap().revision, 1);
+        let approved = approve.wait().unwrap();
+        assert_eq!(
+            (
+                approved.revision,
+                approved.previous_revision,
+                approved.state()
+            ),
+            (2, 1, ReviewState::Approved)
+        );
+        assert_eq!(approved.report, Some(content));
+        assert_eq!(store.revision(&key(2024), 2).unwrap(), Some(approved));
+        let head = store.head(&key(2024)).unwrap().unwrap();
+        assert_eq!((head.latest_revision, head.approved_revision), (2, 2));
+        assert!(
+            matches!(
+                ahead.wait(),
+                Err(StoreError::Conflict {
+                    expected: 2,
+                    actual: 1,
+                    ..
+                })
+            ),
+            "a revision never created"
+        );
+        assert_eq!(store.head(&key(2023)).unwrap().unwrap().latest_revision, 1);
+        let v = store.verify().unwrap();
+        assert_eq!((v.events, v.broken), (4, None));
     }
 }

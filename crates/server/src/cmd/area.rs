@@ -10,7 +10,7 @@
 use std::{io::Write, path::PathBuf, process::ExitCode};
 
 use gongkai_domain::{
-    Report,
+    FormatVersion, Report,
     area::{cells_of, zero_sum},
     shape::Value,
 };
@@ -52,9 +52,12 @@ pub struct AreaYear {
 /// Export formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
-    /// Comma-separated, one header row, then one row per agency.
+    /// Comma-separated, one header row, then one row per agency, one column
+    /// per cell of the year's format; a report in another format is skipped
+    /// with a warning.
     Csv,
-    /// One JSON object per agency per line.
+    /// One JSON object per agency per line, every report with its own cells
+    /// and its "format".
     Jsonl,
 }
 
@@ -65,7 +68,13 @@ pub struct ExportArgs {
     remote: Remote,
     #[command(flatten)]
     target: AreaYear,
-    /// Output format.
+    /// Output format. A CSV's columns are the cells of the year's format,
+    /// so a report approved in another format (the 2019 trial format in a
+    /// 2021-or-later year) cannot be a row: it is skipped, named in a
+    /// warning on stderr, and the skipped rows are counted at the end. The
+    /// exit status stays 0 (the CSV is valid and complete for its format);
+    /// jsonl exports every report, each line with its own cells and its
+    /// "format".
     #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
     format: ExportFormat,
 }
@@ -138,8 +147,14 @@ fn json_value(v: Value) -> serde_json::Value {
 /// `gongkai export`: every current approved report of the area and year,
 /// one row per agency, every cell of T2, T3 and T4 a named column
 /// (`t3.R25.natural_person`, the declared shape's location paths).
+///
+/// A report in another format than the year's (approved under an earlier
+/// rule set, or restored) has other cells: JSONL writes it with its own and
+/// names its `format`; CSV skips it with a warning rather than stop midway,
+/// since the rows already written and those after are valid.
 pub fn export(args: &ExportArgs, out: &mut impl Write) -> std::io::Result<ExitCode> {
     let year = args.target.year;
+    let year_format = FormatVersion::of_year(year);
     let columns: Vec<String> = {
         let zero = zero_sum(year);
         cells_of(&zero, &zero)
@@ -168,30 +183,36 @@ pub fn export(args: &ExportArgs, out: &mut impl Write) -> std::io::Result<ExitCo
                     .collect();
                 writeln!(out, "{}", header.join(",")).map_err(|e| e.to_string())?;
             }
+            let mut skipped: u64 = 0;
             while let Some(m) = stream.message().await.map_err(|s| status(&s))? {
                 let revision = m.revision.unwrap_or_default();
-                let report = revision
+                let stored = revision
                     .report
                     .as_ref()
-                    .ok_or_else(|| format!("{}: the approved revision has no report", m.agency))
-                    .and_then(|r| {
-                        Report::try_from(r).map_err(|e| format!("{}: {e}", revision.name))
-                    })?;
-                if report.format != gongkai_domain::FormatVersion::of_year(year) {
-                    return Err(format!(
-                        "{} is in the {}, not the {year} format: its cells are other columns",
-                        revision.name, report.format
-                    ));
-                }
-                let cells = cells_of(&report, &report);
+                    .ok_or_else(|| format!("{}: the approved revision has no report", m.agency))?;
+                let report =
+                    Report::try_from(stored).map_err(|e| format!("{}: {e}", revision.name))?;
                 match args.format {
+                    ExportFormat::Csv if report.format != year_format => {
+                        eprintln!(
+                            "gongkai: warning: skipped {}: it is in the {} ({}), not the {year} format, so its cells are not this CSV's columns; --format jsonl exports every report with its own cells",
+                            revision.name,
+                            report.format,
+                            stored.format_version().as_str_name(),
+                        );
+                        skipped = skipped.saturating_add(1);
+                    }
                     ExportFormat::Csv => {
                         let mut row = vec![
                             csv_field(&m.agency),
                             csv_field(&m.display_name),
                             revision.revision.to_string(),
                         ];
-                        row.extend(cells.iter().map(|(_, _, v, _)| v.to_string()));
+                        row.extend(
+                            cells_of(&report, &report)
+                                .iter()
+                                .map(|(_, _, v, _)| v.to_string()),
+                        );
                         writeln!(out, "{}", row.join(",")).map_err(|e| e.to_string())?;
                     }
                     ExportFormat::Jsonl => {
@@ -199,13 +220,23 @@ pub fn export(args: &ExportArgs, out: &mut impl Write) -> std::io::Result<ExitCo
                         obj.insert("agency".into(), m.agency.clone().into());
                         obj.insert("display_name".into(), m.display_name.clone().into());
                         obj.insert("revision".into(), revision.revision.into());
-                        for (path, _, v, _) in cells {
+                        // The wire's name: which cells follow.
+                        obj.insert(
+                            "format".into(),
+                            stored.format_version().as_str_name().into(),
+                        );
+                        for (path, _, v, _) in cells_of(&report, &report) {
                             obj.insert(path, json_value(v));
                         }
                         writeln!(out, "{}", serde_json::Value::Object(obj))
                             .map_err(|e| e.to_string())?;
                     }
                 }
+            }
+            if skipped > 0 {
+                eprintln!(
+                    "gongkai: warning: {skipped} report(s) skipped, not in the {year} format ({year_format}); --format jsonl exports them"
+                );
             }
             Ok(())
         })
