@@ -2,11 +2,26 @@
 //! chrome (navigation, footers, scripts), headings as `<h*>` or
 //! `<p><strong>`, tables with rowspan / colspan and `&nbsp;` cells.
 //!
-//! Parsed with html5ever (through scraper); the tree is walked without
-//! recursion, so nesting depth costs no stack.
+//! Tokenized with html5ever's tokenizer (character references, raw-text
+//! elements, attributes as the standard reads them). No DOM is built: a
+//! report page needs only where elements open and close, so [`Events`]
+//! keeps a stack of the elements that matter (blocks, tables, chrome) and
+//! closes them as the tree builder would (`<td>` closes the open cell, an end
+//! tag closes what was opened after its element, within its scope). Building
+//! html5ever's tree cost more than tokenizing the page, for nothing the
+//! reader uses. The events are then read twice without recursion: once to
+//! find layout tables and chrome that holds a table, once to read. A test
+//! reads generated sloppy pages both ways, through these events and through
+//! html5ever's tree, and requires the same blocks. One difference is known:
+//! content a table holds outside its cells, which the tree builder moves
+//! before the table, is read where it stands.
 
-use ego_tree::iter::Edge;
-use scraper::{Html, Node};
+use std::cell::RefCell;
+
+use html5ever::tokenizer::{
+    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+    states::RawKind,
+};
 
 use crate::{ImportError, blocks::Block};
 
@@ -23,8 +38,8 @@ const MAX_TABLE_CELLS: usize = 1_000_000;
 
 /// Elements whose content is never the report.
 const SKIPPED_TAGS: &[&str] = &[
-    "head", "script", "style", "noscript", "template", "nav", "header", "footer", "iframe", "svg",
-    "select", "button", "form", "object",
+    "head", "title", "script", "style", "noscript", "template", "nav", "header", "footer",
+    "iframe", "svg", "math", "select", "button", "form", "object",
 ];
 
 /// Words in a class or id that mark page chrome.
@@ -141,28 +156,24 @@ pub fn looks_like_html(text: &str) -> bool {
         })
 }
 
-/// What the reader needs of an element's attributes, read in one pass over
-/// them (scraper's `attr` interns the name it is asked for on every call).
-#[derive(Default)]
-struct Attrs<'a> {
-    class: Option<&'a str>,
-    id: Option<&'a str>,
-    rowspan: Option<&'a str>,
-    colspan: Option<&'a str>,
+/// What the reader keeps of an element.
+#[derive(Debug)]
+struct Element {
+    name: html5ever::LocalName,
+    /// A skipped tag, or a class or id naming page chrome.
+    chrome: bool,
+    rowspan: usize,
+    colspan: usize,
 }
 
-fn attrs(el: &scraper::node::Element) -> Attrs<'_> {
-    let mut a = Attrs::default();
-    for (name, value) in el.attrs() {
-        match name {
-            "class" => a.class = Some(value),
-            "id" => a.id = Some(value),
-            "rowspan" => a.rowspan = Some(value),
-            "colspan" => a.colspan = Some(value),
-            _ => {}
-        }
+impl Element {
+    fn name(&self) -> &str {
+        &self.name
     }
-    a
+
+    fn skipped_tag(&self) -> bool {
+        SKIPPED_TAGS.contains(&self.name())
+    }
 }
 
 /// Whether `hay` holds `needle` (ASCII), ignoring ASCII case.
@@ -172,20 +183,43 @@ fn contains_ignore_case(hay: &str, needle: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
-fn is_chrome(el: &scraper::node::Element) -> bool {
-    if SKIPPED_TAGS.contains(&el.name()) {
-        return true;
-    }
-    let a = attrs(el);
-    let marked = |v: &str| CHROME_MARKERS.iter().any(|m| contains_ignore_case(v, m));
-    a.id.is_some_and(marked) || a.class.is_some_and(marked)
-}
-
 fn span(value: Option<&str>) -> usize {
     value
         .and_then(|v| v.trim().parse::<usize>().ok())
         .unwrap_or(1)
         .clamp(1, MAX_SPAN)
+}
+
+fn element(tag: &html5ever::tokenizer::Tag) -> Element {
+    let (mut rowspan, mut colspan, mut marked) = (None, None, false);
+    for a in &tag.attrs {
+        match &*a.name.local {
+            "class" | "id" => {
+                marked |= CHROME_MARKERS
+                    .iter()
+                    .any(|m| contains_ignore_case(&a.value, m));
+            }
+            "rowspan" => rowspan = Some(&*a.value),
+            "colspan" => colspan = Some(&*a.value),
+            _ => {}
+        }
+    }
+    Element {
+        chrome: marked || SKIPPED_TAGS.contains(&&*tag.name),
+        rowspan: span(rowspan),
+        colspan: span(colspan),
+        name: tag.name.clone(),
+    }
+}
+
+/// An element without attributes (one the tree builder implies).
+fn element_named(name: html5ever::LocalName) -> Element {
+    Element {
+        name,
+        chrome: false,
+        rowspan: 1,
+        colspan: 1,
+    }
 }
 
 /// Elements that end a line of text.
@@ -220,6 +254,333 @@ fn is_block(name: &str) -> bool {
             | "hr"
             | "br"
     )
+}
+
+/// Phrasing elements: they neither end a line nor hold a table, so unless
+/// they mark chrome they are not tracked at all, and a page that leaves one
+/// open (or closes one twice) disturbs nothing.
+fn is_inline(name: &str) -> bool {
+    matches!(
+        name,
+        "a" | "abbr"
+            | "b"
+            | "bdi"
+            | "bdo"
+            | "big"
+            | "cite"
+            | "code"
+            | "data"
+            | "dfn"
+            | "em"
+            | "font"
+            | "i"
+            | "kbd"
+            | "label"
+            | "mark"
+            | "nobr"
+            | "q"
+            | "rp"
+            | "rt"
+            | "ruby"
+            | "s"
+            | "samp"
+            | "small"
+            | "span"
+            | "strike"
+            | "strong"
+            | "sub"
+            | "sup"
+            | "time"
+            | "tt"
+            | "u"
+            | "var"
+    ) || name.contains(':')
+}
+
+/// Elements an end tag for a block does not close through (the standard's
+/// "scope" boundaries).
+fn is_scope_boundary(name: &str) -> bool {
+    matches!(
+        name,
+        "table" | "td" | "th" | "caption" | "html" | "template" | "object" | "applet" | "marquee"
+    )
+}
+
+const HEADINGS: &[&str] = &["h1", "h2", "h3", "h4", "h5", "h6"];
+
+/// Elements that never hold others.
+fn is_void(name: &str) -> bool {
+    matches!(
+        name,
+        "area"
+            | "base"
+            | "br"
+            | "col"
+            | "embed"
+            | "hr"
+            | "img"
+            | "input"
+            | "link"
+            | "meta"
+            | "param"
+            | "source"
+            | "track"
+            | "wbr"
+            | "keygen"
+            | "basefont"
+            | "bgsound"
+            | "frame"
+    )
+}
+
+/// What reading the page sees: elements opening and closing, properly
+/// nested, and the text between them.
+#[derive(Debug)]
+enum Event {
+    Open(usize),
+    Close(usize),
+    /// A run of text: its place in [`Events::text`].
+    Text(std::ops::Range<usize>),
+}
+
+/// An element on the stack of open elements.
+struct Open {
+    id: usize,
+    inline: bool,
+}
+
+/// Turns tokens into [`Event`]s.
+#[derive(Default)]
+struct Events {
+    elements: Vec<Element>,
+    events: Vec<Event>,
+    /// The page's text, one run after another (one buffer, not a string
+    /// per run).
+    text: String,
+    stack: Vec<Open>,
+    /// Open `<svg>` / `<math>`: inside them `<x/>` closes itself.
+    foreign: usize,
+}
+
+impl Events {
+    fn name(&self, open: &Open) -> &str {
+        self.elements.get(open.id).map_or("", Element::name)
+    }
+
+    fn open(&mut self, el: Element, inline: bool) {
+        let id = self.elements.len();
+        if matches!(el.name(), "svg" | "math") {
+            self.foreign = self.foreign.saturating_add(1);
+        }
+        self.elements.push(el);
+        self.events.push(Event::Open(id));
+        self.stack.push(Open { id, inline });
+    }
+
+    /// An element that opens and closes at once (`<br>`, `</p>` unopened).
+    fn empty(&mut self, el: Element) {
+        let id = self.elements.len();
+        self.elements.push(el);
+        self.events.push(Event::Open(id));
+        self.events.push(Event::Close(id));
+    }
+
+    /// Closes the element at `at` on the stack and everything opened after it.
+    fn close_from(&mut self, at: usize) {
+        while self.stack.len() > at {
+            if let Some(open) = self.stack.pop() {
+                if matches!(self.name(&open), "svg" | "math") {
+                    self.foreign = self.foreign.saturating_sub(1);
+                }
+                self.events.push(Event::Close(open.id));
+            }
+        }
+    }
+
+    /// Where the nearest open element named one of `names` is on the stack,
+    /// looking down no further than the first element `stop` holds for.
+    fn find(&self, names: &[&str], stop: impl Fn(&str, &Open) -> bool) -> Option<usize> {
+        for (i, open) in self.stack.iter().enumerate().rev() {
+            let name = self.name(open);
+            if names.contains(&name) {
+                return Some(i);
+            }
+            if stop(name, open) {
+                return None;
+            }
+        }
+        None
+    }
+
+    fn in_table(&self) -> bool {
+        self.find(&["table"], |_, _| false).is_some()
+    }
+
+    fn close_named(&mut self, names: &[&str], stop: impl Fn(&str, &Open) -> bool) {
+        if let Some(at) = self.find(names, stop) {
+            self.close_from(at);
+        }
+    }
+
+    fn start(&mut self, tag: &html5ever::tokenizer::Tag) -> TokenSinkResult<()> {
+        let name: &str = &tag.name;
+        let table_scope = |n: &str, _: &Open| n == "table";
+        match name {
+            "td" | "th" | "tr" | "tbody" | "thead" | "tfoot" | "caption" => {
+                // Outside a table these are ignored, as by the tree builder.
+                if !self.in_table() {
+                    return TokenSinkResult::Continue;
+                }
+                self.close_named(&["td", "th"], table_scope);
+                if name != "td" && name != "th" {
+                    self.close_named(&["tr"], table_scope);
+                }
+                if !matches!(name, "td" | "th" | "tr") {
+                    self.close_named(&["tbody", "thead", "tfoot", "caption"], table_scope);
+                }
+                // A cell straight inside a table is in a row the tree builder
+                // makes for it.
+                if matches!(name, "td" | "th") && self.find(&["tr"], table_scope).is_none() {
+                    self.open(element_named(html5ever::LocalName::from("tr")), false);
+                }
+            }
+            // A table opened in a table but outside its cells ends it; one
+            // opened in a paragraph ends the paragraph (as in standards
+            // mode, which report pages declare).
+            "table" => {
+                self.close_named(&["p"], |n, _| is_scope_boundary(n) || n == "button");
+                if let Some(at) = self.find(&["table", "td", "th", "caption"], |_, _| false)
+                    && self.stack.get(at).is_some_and(|o| self.name(o) == "table")
+                {
+                    self.close_from(at);
+                }
+            }
+            // A list item closes the open one, looking past div and p but
+            // not past other blocks (the standard's "special" elements).
+            "li" => self.close_named(&["li"], |n, o| {
+                !o.inline && !matches!(n, "address" | "div" | "p")
+            }),
+            "p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "ul" | "ol" | "dl"
+            | "blockquote" | "pre" | "section" | "article" | "main" | "center" | "hr" => {
+                self.close_named(&["p"], |n, _| is_scope_boundary(n) || n == "button");
+                // A heading does not hold a heading.
+                if HEADINGS.contains(&name)
+                    && self
+                        .stack
+                        .last()
+                        .is_some_and(|o| HEADINGS.contains(&self.name(o)))
+                {
+                    self.close_from(self.stack.len().saturating_sub(1));
+                }
+            }
+            _ => {}
+        }
+        if is_void(name) || (tag.self_closing && self.foreign > 0) {
+            if matches!(name, "br" | "hr") {
+                self.empty(element(tag));
+            }
+            return TokenSinkResult::Continue;
+        }
+        let el = element(tag);
+        let inline = is_inline(name);
+        // A phrasing element inside a chrome one of its name is tracked too,
+        // so that its end tag does not end the chrome.
+        let nested_in_chrome = || {
+            self.stack.iter().any(|o| {
+                o.inline
+                    && self
+                        .elements
+                        .get(o.id)
+                        .is_some_and(|e| e.chrome && e.name() == name)
+            })
+        };
+        if !inline || el.chrome || nested_in_chrome() {
+            self.open(el, inline);
+        }
+        match name {
+            "script" => TokenSinkResult::RawData(RawKind::ScriptData),
+            "style" | "xmp" | "iframe" | "noembed" | "noframes" | "noscript" => {
+                TokenSinkResult::RawData(RawKind::Rawtext)
+            }
+            "title" | "textarea" => TokenSinkResult::RawData(RawKind::Rcdata),
+            "plaintext" => TokenSinkResult::Plaintext,
+            _ => TokenSinkResult::Continue,
+        }
+    }
+
+    fn end(&mut self, tag: &html5ever::tokenizer::Tag) {
+        let name: &str = &tag.name;
+        match name {
+            // Content after </body> is still the body's.
+            "body" | "html" => {}
+            "br" => self.empty(element(tag)),
+            "td" | "th" | "tr" | "tbody" | "thead" | "tfoot" | "caption" => {
+                self.close_named(&[name], |n, _| n == "table");
+            }
+            "table" => self.close_named(&["table"], |_, _| false),
+            // Any heading's end tag ends the open heading.
+            _ if HEADINGS.contains(&name) => {
+                self.close_named(HEADINGS, |n, _| is_scope_boundary(n));
+            }
+            "p" => {
+                let at = self.find(&["p"], |n, _| is_scope_boundary(n) || n == "button");
+                match at {
+                    Some(at) => self.close_from(at),
+                    // </p> with no <p> open is an empty paragraph: a line end.
+                    None => self.empty(element(tag)),
+                }
+            }
+            _ if is_inline(name) => {
+                self.close_named(&[name], |_, o| !o.inline);
+            }
+            _ => self.close_named(&[name], |n, _| is_scope_boundary(n)),
+        }
+    }
+
+    fn text(&mut self, t: &str) {
+        let start = self.text.len();
+        self.text.push_str(t);
+        let end = self.text.len();
+        match self.events.last_mut() {
+            Some(Event::Text(run)) if run.end == start => run.end = end,
+            _ => self.events.push(Event::Text(start..end)),
+        }
+    }
+}
+
+/// The tokenizer's sink: it is called through `&self`.
+struct Sink(RefCell<Events>);
+
+impl TokenSink for Sink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+        let mut ev = self.0.borrow_mut();
+        match token {
+            Token::TagToken(tag) => match tag.kind {
+                TagKind::StartTag => return ev.start(&tag),
+                TagKind::EndTag => ev.end(&tag),
+            },
+            Token::CharacterTokens(t) => ev.text(&t),
+            Token::EOFToken => ev.close_from(0),
+            _ => {}
+        }
+        TokenSinkResult::Continue
+    }
+}
+
+/// The page as events, and the elements they name.
+fn events(text: &str) -> Events {
+    let tokenizer = Tokenizer::new(
+        Sink(RefCell::new(Events::default())),
+        TokenizerOpts::default(),
+    );
+    let input = BufferQueue::default();
+    input.push_back(text.into());
+    // The sink never asks to stop for a script, so one feed reads it all.
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    tokenizer.sink.0.into_inner()
 }
 
 /// Collapses runs of white space (other than no-break spaces kept as
@@ -335,108 +696,125 @@ pub fn from_html(text: &str) -> Result<Vec<Block>, ImportError> {
             "页面约有{elements}个元素、嵌套约{depth}层，超出解析上限 — the page has about {elements} elements nested about {depth} deep; elements × depth is more than the {MAX_PARSE_WORK} accepted"
         )));
     }
-    let html = Html::parse_document(text);
-    let root = html.tree.root();
+    let Events {
+        elements,
+        events,
+        text,
+        ..
+    } = events(text);
+    read(&elements, &events, &text)
+}
+
+/// Reads the events of a page into blocks.
+fn read(elements: &[Element], events: &[Event], text: &str) -> Result<Vec<Block>, ImportError> {
+    let el = |id: usize| elements.get(id);
 
     // Tables that hold other tables lay out the page; only the innermost
     // tables are data. What looks like chrome but holds a table is not
     // chrome: sites wrap the article in `id="printContent"`, `class="…-header"`.
-    let mut layout_tables = std::collections::HashSet::new();
-    let mut open_tables = Vec::new();
-    let mut not_chrome = std::collections::HashSet::new();
-    let mut open_chrome = Vec::new();
-    for edge in root.traverse() {
-        match edge {
-            Edge::Open(n) => match n.value().as_element() {
+    let mut layout_table = vec![false; elements.len()];
+    let mut not_chrome = vec![false; elements.len()];
+    let mut open_tables: Vec<usize> = Vec::new();
+    let mut open_chrome: Vec<usize> = Vec::new();
+    for event in events {
+        match event {
+            Event::Open(id) => match el(*id) {
                 Some(e) if e.name() == "table" => {
-                    layout_tables.extend(open_tables.iter().copied());
-                    open_tables.push(n.id());
-                    not_chrome.extend(open_chrome.iter().copied());
+                    for t in &open_tables {
+                        if let Some(flag) = layout_table.get_mut(*t) {
+                            *flag = true;
+                        }
+                    }
+                    for c in &open_chrome {
+                        if let Some(flag) = not_chrome.get_mut(*c) {
+                            *flag = true;
+                        }
+                    }
+                    open_tables.push(*id);
                 }
-                Some(e) if is_chrome(e) => open_chrome.push(n.id()),
+                Some(e) if e.chrome => open_chrome.push(*id),
                 _ => {}
             },
-            // What was pushed on opening is popped on closing, without
-            // judging the element again.
-            Edge::Close(n) => {
-                if open_tables.last() == Some(&n.id()) {
+            // What was pushed on opening is popped on closing.
+            Event::Close(id) => {
+                if open_tables.last() == Some(id) {
                     open_tables.pop();
-                } else if open_chrome.last() == Some(&n.id()) {
+                } else if open_chrome.last() == Some(id) {
                     open_chrome.pop();
                 }
             }
+            Event::Text(_) => {}
         }
     }
 
     let mut out = Vec::new();
     let mut line = String::new();
-    let mut skipping: Option<ego_tree::NodeId> = None;
-    let mut table: Option<(ego_tree::NodeId, TableGrid)> = None;
+    let mut skipping: Option<usize> = None;
+    let mut table: Option<(usize, TableGrid)> = None;
     let mut cell: Option<(String, usize, usize)> = None;
-    for edge in root.traverse() {
-        match edge {
-            Edge::Open(n) => {
+    for event in events {
+        match event {
+            Event::Text(run) => {
                 if skipping.is_some() {
                     continue;
                 }
-                match n.value() {
-                    Node::Text(t) => match cell.as_mut() {
-                        Some((buf, _, _)) => push_text(buf, t),
-                        None => push_text(&mut line, t),
-                    },
-                    Node::Element(el) => {
-                        // Inside a data table a class such as "table-header" is
-                        // styling, not chrome: only skipped tags are dropped there.
-                        let chrome = if table.is_some() {
-                            SKIPPED_TAGS.contains(&el.name())
-                        } else {
-                            is_chrome(el)
-                        };
-                        if chrome && !not_chrome.contains(&n.id()) {
-                            skipping = Some(n.id());
-                            continue;
+                let t = text.get(run.clone()).unwrap_or_default();
+                match cell.as_mut() {
+                    Some((buf, _, _)) => push_text(buf, t),
+                    None => push_text(&mut line, t),
+                }
+            }
+            Event::Open(id) => {
+                if skipping.is_some() {
+                    continue;
+                }
+                let Some(e) = el(*id) else { continue };
+                // Inside a data table a class such as "table-header" is
+                // styling, not chrome: only skipped tags are dropped there.
+                let chrome = if table.is_some() {
+                    e.skipped_tag()
+                } else {
+                    e.chrome
+                };
+                if chrome && !not_chrome.get(*id).copied().unwrap_or(false) {
+                    skipping = Some(*id);
+                    continue;
+                }
+                let name = e.name();
+                let data_table = table.is_some();
+                match name {
+                    "table" if !layout_table.get(*id).copied().unwrap_or(false) => {
+                        flush_line(&mut line, &mut out);
+                        table = Some((*id, TableGrid::default()));
+                    }
+                    "tr" if data_table => {
+                        if let Some((_, g)) = table.as_mut() {
+                            g.rows.push(Vec::new());
                         }
-                        let name = el.name();
-                        let data_table = table.is_some();
-                        match name {
-                            "table" if !layout_tables.contains(&n.id()) => {
-                                flush_line(&mut line, &mut out);
-                                table = Some((n.id(), TableGrid::default()));
-                            }
-                            "tr" if data_table => {
-                                if let Some((_, g)) = table.as_mut() {
-                                    g.rows.push(Vec::new());
-                                }
-                            }
-                            "td" | "th" if data_table => {
-                                let a = attrs(el);
-                                cell = Some((String::new(), span(a.rowspan), span(a.colspan)));
-                            }
-                            "br" | "p" | "div" if cell.is_some() => {
-                                if let Some((buf, _, _)) = cell.as_mut() {
-                                    push_text(buf, " ");
-                                }
-                            }
-                            _ if cell.is_none() && is_block(name) => {
-                                flush_line(&mut line, &mut out);
-                            }
-                            _ => {}
+                    }
+                    "td" | "th" if data_table => {
+                        cell = Some((String::new(), e.rowspan, e.colspan));
+                    }
+                    "br" | "p" | "div" if cell.is_some() => {
+                        if let Some((buf, _, _)) = cell.as_mut() {
+                            push_text(buf, " ");
                         }
+                    }
+                    _ if cell.is_none() && is_block(name) => {
+                        flush_line(&mut line, &mut out);
                     }
                     _ => {}
                 }
             }
-            Edge::Close(n) => {
-                if let Some(id) = skipping {
-                    if id == n.id() {
+            Event::Close(id) => {
+                if let Some(skipped) = skipping {
+                    if skipped == *id {
                         skipping = None;
                     }
                     continue;
                 }
-                let Some(el) = n.value().as_element() else {
-                    continue;
-                };
-                match el.name() {
+                let Some(e) = el(*id) else { continue };
+                match e.name() {
                     "td" | "th" if cell.is_some() => {
                         if let (Some(c), Some((_, g))) = (cell.take(), table.as_mut()) {
                             match g.rows.last_mut() {
@@ -446,7 +824,7 @@ pub fn from_html(text: &str) -> Result<Vec<Block>, ImportError> {
                             }
                         }
                     }
-                    "table" if table.as_ref().is_some_and(|(id, _)| *id == n.id()) => {
+                    "table" if table.as_ref().is_some_and(|(t, _)| t == id) => {
                         if let Some((_, g)) = table.take() {
                             out.extend(g.flatten()?.into_iter().map(Block::Row));
                         }
@@ -560,5 +938,202 @@ mod tests {
     fn too_many_elements_is_refused_before_parsing() {
         let page = "<div>".repeat(MAX_ELEMENTS + 1);
         assert!(matches!(from_html(&page), Err(ImportError::TooComplex(_))));
+    }
+
+    #[test]
+    fn cells_and_rows_left_open_are_closed_by_the_next() {
+        let page = "<table><tr><td>a<td>b<tr><td>c</table><p>after";
+        assert_eq!(
+            from_html(page).unwrap(),
+            vec![
+                Block::Row(vec!["a".into(), "b".into()]),
+                Block::Row(vec!["c".into(), "".into()]),
+                Block::Text("after".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn raw_text_elements_hold_no_markup() {
+        let page = "<title>宝清县人民政府</title><script>document.write('<table><tr><td>9</td></tr></table><p>');</script><p>正文</p><style>p{}</style>";
+        assert_eq!(from_html(page).unwrap(), vec![Block::Text("正文".into())]);
+    }
+
+    #[test]
+    fn an_end_tag_does_not_close_across_a_cell() {
+        let page = "<div><table><tr><td>甲</div>乙</td><td>丙</td></tr></table>丁</div>";
+        assert_eq!(
+            from_html(page).unwrap(),
+            vec![
+                Block::Row(vec!["甲乙".into(), "丙".into()]),
+                Block::Text("丁".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn chrome_spans_end_at_their_own_end_tag() {
+        let page = r#"<p>甲<span class="share">分享<span>微信</span>更多</span>乙</p>"#;
+        assert_eq!(from_html(page).unwrap(), vec![Block::Text("甲乙".into())]);
+    }
+
+    #[test]
+    fn paragraphs_end_where_blocks_start_and_at_stray_end_tags() {
+        let page = "<p>甲<div>乙</div>丙</p>丁<td>戊</td>";
+        assert_eq!(
+            from_html(page).unwrap(),
+            vec![
+                Block::Text("甲".into()),
+                Block::Text("乙".into()),
+                Block::Text("丙".into()),
+                Block::Text("丁戊".into()),
+            ]
+        );
+    }
+
+    /// html5ever's own tree of a page as events: every element, as the
+    /// tree builder placed it.
+    fn tree_events(page: &str) -> (Vec<Element>, Vec<Event>, String) {
+        use ego_tree::iter::Edge;
+        let html = scraper::Html::parse_document(page);
+        let mut elements = Vec::new();
+        let mut events = Vec::new();
+        let mut text = String::new();
+        let mut ids = std::collections::HashMap::new();
+        for edge in html.tree.root().traverse() {
+            match edge {
+                Edge::Open(n) => match n.value() {
+                    scraper::Node::Text(t) => {
+                        let start = text.len();
+                        text.push_str(t);
+                        match events.last_mut() {
+                            Some(Event::Text(run)) if run.end == start => run.end = text.len(),
+                            _ => events.push(Event::Text(start..text.len())),
+                        }
+                    }
+                    scraper::Node::Element(el) => {
+                        let attr =
+                            |name: &str| el.attrs().find(|(n, _)| *n == name).map(|(_, v)| v);
+                        let marked = el.attrs().any(|(n, v)| {
+                            (n == "class" || n == "id")
+                                && CHROME_MARKERS.iter().any(|m| contains_ignore_case(v, m))
+                        });
+                        ids.insert(n.id(), elements.len());
+                        events.push(Event::Open(elements.len()));
+                        elements.push(Element {
+                            name: el.name.local.clone(),
+                            chrome: marked || SKIPPED_TAGS.contains(&el.name()),
+                            rowspan: span(attr("rowspan")),
+                            colspan: span(attr("colspan")),
+                        });
+                    }
+                    _ => {}
+                },
+                Edge::Close(n) => {
+                    if let Some(id) = ids.get(&n.id()) {
+                        events.push(Event::Close(*id));
+                    }
+                }
+            }
+        }
+        (elements, events, text)
+    }
+
+    /// A page as sloppy sites write them: optional end tags left out, blocks
+    /// in paragraphs, chrome by class, spans, line breaks, scripts.
+    fn page() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let text = prop_oneof![
+            Just("甲".to_owned()),
+            Just("乙 丙".to_owned()),
+            Just("\n".to_owned()),
+            Just("<br>".to_owned()),
+            Just("&nbsp;".to_owned()),
+            Just("<script>var s='</div><td>';</script>".to_owned()),
+            Just("</p>".to_owned()),
+            Just("</div>".to_owned()),
+            Just("<b>己<i>庚</b>辛</i>".to_owned()),
+            Just("<p/>".to_owned()),
+            Just("</br>".to_owned()),
+            Just("<h3>辛".to_owned()),
+            Just("<svg><text>壬<rect/></text></svg>".to_owned()),
+        ];
+        text.prop_recursive(4, 48, 6, |inner| {
+            let kids = proptest::collection::vec(inner, 0..4).prop_map(|k| k.concat());
+            let class = prop_oneof![
+                Just(""),
+                Just(r#" class="nav""#),
+                Just(r#" id="printContent""#),
+                Just(r#" class="share""#),
+            ];
+            prop_oneof![
+                (kids.clone(), class.clone(), any::<bool>()).prop_map(|(k, c, close)| {
+                    format!("<div{c}>{k}{}", if close { "</div>" } else { "" })
+                }),
+                (kids.clone(), any::<bool>())
+                    .prop_map(|(k, close)| format!("<p>{k}{}", if close { "</p>" } else { "" })),
+                (kids.clone(), class).prop_map(|(k, c)| format!("<span{c}>{k}</span>")),
+                (kids.clone()).prop_map(|k| format!("<h2>{k}</h2>")),
+                proptest::collection::vec(
+                    (
+                        proptest::collection::vec(kids.clone(), 1..4),
+                        any::<bool>(),
+                        any::<bool>()
+                    ),
+                    1..4
+                )
+                .prop_map(|rows| {
+                    let mut t = String::from(if rows.len() == 2 {
+                        "<table><tbody>"
+                    } else {
+                        "<table>"
+                    });
+                    for (cells, close_td, close_tr) in rows {
+                        t.push_str("<tr>");
+                        for (i, c) in cells.into_iter().enumerate() {
+                            t.push_str(["<td>", "<th colspan=2>", "<td rowspan=\"2\">"][i % 3]);
+                            t.push_str(&c);
+                            if close_td {
+                                t.push_str("</td>");
+                            }
+                        }
+                        if close_tr {
+                            t.push_str("</tr>");
+                        }
+                    }
+                    t.push_str("</table>");
+                    t
+                }),
+                (proptest::collection::vec(kids, 1..3), any::<bool>()).prop_map(
+                    |(items, close)| {
+                        let mut l = String::from("<ul>");
+                        for i in items {
+                            l.push_str("<li>");
+                            l.push_str(&i);
+                            if close {
+                                l.push_str("</li>");
+                            }
+                        }
+                        l.push_str("</ul>");
+                        l
+                    }
+                ),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Reading the events gives the blocks that reading html5ever's
+        /// tree of the page gives.
+        #[test]
+        fn events_read_as_the_tree_builder_s_tree(body in page(), stray in proptest::bool::ANY) {
+            // A cell outside any table is ignored; one inside a cell would
+            // leave what follows it outside the cells (see the module doc).
+            let stray = if stray { "<td>戊</td>" } else { "" };
+            let page = format!("<!DOCTYPE html><html><head><title>t</title></head><body>{stray}{body}</body></html>");
+            let (elements, events, text) = tree_events(&page);
+            proptest::prop_assert_eq!(from_html(&page), read(&elements, &events, &text), "{}", page);
+        }
     }
 }
