@@ -221,10 +221,8 @@ mod tests {
         }
     }
 
-    /// After a failed flush no write is applied: a caller told "failed"
-    /// must not find its write done, nor anyone else see it.
-    #[test]
-    fn after_a_failed_flush_writes_are_refused_before_anything_is_applied() {
+    /// A new store holding one registered agency (its code returned).
+    fn store_with_agency() -> (tempfile::TempDir, SledStore, &'static str) {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path().join("data"), &StoreOptions::default()).unwrap();
         let code = "11230500012345678T";
@@ -241,6 +239,14 @@ mod tests {
                 },
             )
             .unwrap();
+        (dir, store, code)
+    }
+
+    /// After a failed flush no write is applied: a caller told "failed"
+    /// must not find its write done, nor anyone else see it.
+    #[test]
+    fn after_a_failed_flush_writes_are_refused_before_anything_is_applied() {
+        let (_dir, store, code) = store_with_agency();
         let key = ReportKey {
             uscc: code.into(),
             year: 2024,
@@ -293,22 +299,7 @@ mod tests {
     /// no queued write creates is a conflict, as it would be alone.
     #[test]
     fn a_review_queued_behind_an_unapplied_write_is_judged_after_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path().join("data"), &StoreOptions::default()).unwrap();
-        let code = "11230500012345678T";
-        store
-            .register_agency(
-                &w("reg"),
-                Agency {
-                    uscc: code.into(),
-                    display_name: "双鸭山市人民政府".into(),
-                    region_code: "230500".into(),
-                    level: AgencyLevel::Prefectural.into(),
-                    kind: AgencyKind::Government.into(),
-                    ..Agency::default()
-                },
-            )
-            .unwrap();
+        let (_dir, store, code) = store_with_agency();
         let key = |year| ReportKey {
             uscc: code.into(),
             year,
