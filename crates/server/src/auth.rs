@@ -9,7 +9,11 @@
 //! token_sha256 = "9f86d081…"       # hex SHA-256 of the bearer token
 //! ```
 
-use std::{collections::BTreeSet, path::Path};
+use std::{
+    collections::{BTreeSet, HashMap},
+    path::Path,
+    sync::Arc,
+};
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -93,10 +97,35 @@ struct File {
     principal: Vec<Entry>,
 }
 
-/// The credentials a server accepts.
+/// A token's SHA-256, compared in constant time.
+#[derive(Clone, Copy, Debug)]
+struct TokenHash([u8; 32]);
+
+// Hashes the same bytes `eq` compares, so equal keys hash alike.
+impl std::hash::Hash for TokenHash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl PartialEq for TokenHash {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Eq for TokenHash {}
+
+/// The credentials a server accepts, by token hash.
+///
+/// Found by a hash-map lookup, not by comparing every entry: a province has
+/// thousands of agencies, and a scan would cost each call microseconds per
+/// thousand. The map's own hashing is keyed at random and sees only the
+/// SHA-256 of the presented token, and the hashes it compares are compared
+/// in constant time, so timing tells nothing about stored tokens.
 #[derive(Clone, Debug)]
 pub struct Credentials {
-    entries: Vec<([u8; 32], Principal)>,
+    entries: HashMap<TokenHash, Arc<Principal>>,
 }
 
 /// Why a credentials file cannot be used.
@@ -146,7 +175,7 @@ impl Credentials {
     /// Parses the TOML form.
     pub fn parse(text: &str) -> Result<Credentials, String> {
         let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
-        let mut entries = Vec::new();
+        let mut entries = HashMap::new();
         for (i, e) in file.principal.into_iter().enumerate() {
             let at = format!("principal #{} ({})", i.saturating_add(1), e.name);
             let hash: [u8; 32] = hex::decode(&e.token_sha256)
@@ -165,14 +194,17 @@ impl Credentials {
                     Scope::Agency(code.to_owned())
                 }
             };
-            entries.push((
-                hash,
-                Principal {
-                    name: e.name,
-                    scope,
-                    roles: e.roles.into_iter().collect(),
-                },
-            ));
+            let principal = Principal {
+                name: e.name,
+                scope,
+                roles: e.roles.into_iter().collect(),
+            };
+            if let Some(other) = entries.insert(TokenHash(hash), Arc::new(principal)) {
+                return Err(format!(
+                    "{at}: its token is also principal {}'s; each principal needs its own",
+                    other.name
+                ));
+            }
         }
         Ok(Credentials { entries })
     }
@@ -187,17 +219,10 @@ impl Credentials {
         self.entries.is_empty()
     }
 
-    /// The principal a bearer token belongs to. Every stored hash is compared,
-    /// each in constant time, so timing tells nothing about which one matched.
-    pub fn authenticate(&self, token: &str) -> Option<&Principal> {
-        let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let mut found = None;
-        for (hash, principal) in &self.entries {
-            if bool::from(hash.ct_eq(&presented)) && found.is_none() {
-                found = Some(principal);
-            }
-        }
-        found
+    /// The principal a bearer token belongs to (shared, not copied per call).
+    pub fn authenticate(&self, token: &str) -> Option<&Arc<Principal>> {
+        self.entries
+            .get(&TokenHash(Sha256::digest(token.as_bytes()).into()))
     }
 }
 
@@ -252,6 +277,34 @@ mod tests {
             Credentials::parse(&bad_agency)
                 .unwrap_err()
                 .contains("agency 123")
+        );
+    }
+
+    #[test]
+    fn every_one_of_many_principals_is_found_by_its_own_token() {
+        let tokens: Vec<String> = (0..5000).map(|_| new_token()).collect();
+        let text: String = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| entry_toml(&format!("p{i}"), "*", &[Role::Auditor], t).unwrap())
+            .collect();
+        let c = Credentials::parse(&text).unwrap();
+        assert_eq!(c.len(), 5000);
+        for (i, t) in tokens.iter().enumerate() {
+            assert_eq!(c.authenticate(t).unwrap().name, format!("p{i}"));
+        }
+        assert!(c.authenticate(&new_token()).is_none());
+    }
+
+    #[test]
+    fn two_principals_with_one_token_are_refused() {
+        let token = new_token();
+        let text = entry_toml("a", "*", &[Role::Admin], &token).unwrap()
+            + &entry_toml("b", "*", &[Role::Auditor], &token).unwrap();
+        let err = Credentials::parse(&text).unwrap_err();
+        assert!(
+            err.contains("principal #2 (b)") && err.contains("principal a"),
+            "{err}"
         );
     }
 }

@@ -49,7 +49,7 @@ impl std::fmt::Debug for Ctx {
 }
 
 impl Ctx {
-    fn authenticate(&self, md: &MetadataMap) -> Result<Principal, ApiError> {
+    fn authenticate(&self, md: &MetadataMap) -> Result<Arc<Principal>, ApiError> {
         let header = md
             .get("authorization")
             .and_then(|v| v.to_str().ok())
@@ -75,7 +75,7 @@ impl Ctx {
         f: F,
     ) -> Result<Response<Resp>, Status>
     where
-        F: FnOnce(Principal, Req) -> Fut,
+        F: FnOnce(Arc<Principal>, Req) -> Fut,
         Fut: Future<Output = Result<Resp, ApiError>>,
     {
         let span = tracing::info_span!(
