@@ -103,11 +103,13 @@ impl Ctx {
                 Ok(_) => tonic::Code::Ok,
                 Err(s) => s.code(),
             };
+            // One record for both: the log layer formats the span's fields
+            // once per record.
             let span = tracing::Span::current();
-            span.record("code", code_name(code));
-            span.record(
-                "latency_us",
-                u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
+            tracing::record_all!(
+                span,
+                code = code_name(code),
+                latency_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
             );
             match &result {
                 Err(s)
