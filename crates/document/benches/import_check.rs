@@ -11,11 +11,15 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 const SAMPLE: &[u8] = include_bytes!("../../../testdata/reports/baoqing-county-2024.md");
 
 /// The sample in each layout (testdata/reports/layouts/).
-const LAYOUTS: [(&str, &[u8]); 6] = [
+const LAYOUTS: [(&str, &[u8]); 7] = [
     ("tab-separated", SAMPLE),
     (
         "html",
         include_bytes!("../../../testdata/reports/layouts/baoqing-county-2024.html"),
+    ),
+    (
+        "html-word",
+        include_bytes!("../../../testdata/reports/layouts/baoqing-county-2024.word.html"),
     ),
     (
         "html-gbk",

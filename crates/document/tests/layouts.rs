@@ -128,6 +128,15 @@ fn html_page_with_chrome_and_spans() {
 }
 
 #[test]
+fn html_saved_from_word() {
+    clean(
+        fixture!("baoqing-county-2024.word.html"),
+        Layout::Html,
+        "UTF-8",
+    );
+}
+
+#[test]
 fn html_page_in_gbk() {
     let bytes = fixture!("baoqing-county-2024.gbk.html");
     assert!(std::str::from_utf8(bytes).is_err(), "the fixture is GBK");

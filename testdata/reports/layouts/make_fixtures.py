@@ -187,6 +187,41 @@ def html_page(t3_rows=T3, overview=OVERVIEW, cell=lambda loc, v: v, charset="utf
     return "\n".join(o)
 
 
+def word_page():
+    """The same article as Word's "save as web page" writes it, pasted into
+    a CMS: Office namespaces and conditional comments, MsoNormal paragraphs
+    in every cell, <o:p> and mso-spacerun spans, unquoted and single-quoted
+    attributes, and the row of empty width cells Word ends each table with."""
+    page = html_page()
+    head_end = page.index("</head>")
+    head = (
+        '<html xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+        'xmlns:w="urn:schemas-microsoft-com:office:word" xmlns="http://www.w3.org/TR/REC-html40">\n<head>\n'
+        '<meta http-equiv=Content-Type content="text/html; charset=utf-8">\n'
+        '<meta name=Generator content="Microsoft Word 15 (filtered)">\n'
+        "<title>宝清县人民政府2024年政府信息公开工作年度报告</title>\n"
+        "<!--[if gte mso 9]><xml><w:WordDocument><w:View>Print</w:View></w:WordDocument></xml><![endif]-->\n"
+        "<style>\n<!--\np.MsoNormal {margin:0cm; font-size:10.5pt;}\n-->\n</style>\n"
+    )
+    page = head + page[head_end:]
+    mso_p = "<p class=MsoNormal align=center style='text-align:center'><span lang=EN-US style='font-size:10.5pt'>{}<o:p></o:p></span></p>"
+    # Cells: Word's attributes, every content in an MsoNormal paragraph.
+    page = re.sub(r'<p align="center">(.*?)</p>', lambda m: mso_p.format(m.group(1)), page)
+    page = re.sub(r"<td>([^<]*)</td>", lambda m: "<td>" + mso_p.format(m.group(1)) + "</td>", page)
+    page = page.replace(' style="background:#dbe5f1"', '')
+    page = re.sub(r"<td([ >])", r"<td width=57 valign=top style='width:42.5pt;border:solid windowtext 1.0pt;padding:0cm 5.4pt 0cm 5.4pt'\1", page)
+    page = page.replace('<table border="1" cellspacing="0" cellpadding="0"',
+                        "<table class=MsoNormalTable border=1 cellspacing=0 cellpadding=0 style='border-collapse:collapse;mso-yfti-tbllook:1184'")
+    page = page.replace("<tr>", "<tr style='mso-yfti-irow:0'>")
+    page = page.replace("</tbody>", "<![if !supportMisalignedColumns]><tr height=0>"
+                        + "<td width=57 style='border:none'></td>" * 3 + "</tr><![endif]>\n</tbody>")
+    # Prose: MsoNormal paragraphs, spaces Word keeps as mso-spacerun.
+    page = page.replace('<p style="text-indent:2em">', "<p class=MsoNormal style='text-indent:32.0pt;mso-char-indent-count:2.0'>")
+    page = page.replace("<strong>", "<b>").replace("</strong>", "<span lang=EN-US><o:p></o:p></span></b>")
+    page = page.replace("发布日期：", "发布日期：<span style='mso-spacerun:yes'>&nbsp;</span>")
+    return page
+
+
 # ----------------------------------------------------------------- text forms
 def text_preamble():
     return ["# 宝清县人民政府", "", "## 2024年政府信息公开工作年度报告", ""]
@@ -387,6 +422,7 @@ DISAGREEING.append("本年度新收政府信息公开申请78件，上年结转0
 def main():
     out = {
         "baoqing-county-2024.html": html_page(),
+        "baoqing-county-2024.word.html": word_page(),
         "baoqing-county-2024.pipe.md": pipe_text(cell=variants),
         "baoqing-county-2024.cells.txt": cell_lines(bars=True),
         "baoqing-county-2024.cells-nobars.txt": cell_lines(bars=False),
