@@ -9,6 +9,7 @@ pub mod access;
 pub mod auth;
 pub mod deadlines;
 pub mod error;
+pub mod logbuf;
 pub mod metrics;
 pub mod sample;
 pub mod serve;

@@ -6,10 +6,12 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Du
 use anyhow::Context as _;
 use gongkai_server::{
     auth::{Credentials, Principal, entry_toml, new_token},
+    logbuf::LogBuffer,
     serve::{Limits, Ops, Tls, serve_with},
     services::{Authenticator, BackupConfig, Ctx},
 };
 use gongkai_store::{SledStore, StoreOptions};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 /// Log output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -104,19 +106,36 @@ pub struct Args {
     pub log_format: LogFormat,
 }
 
-fn init_logs(format: LogFormat) {
+/// Starts the log: lines gathered and written many at a time (see
+/// `logbuf`), or one write per line if the flusher thread cannot start.
+fn init_logs(format: LogFormat) -> Option<LogBuffer> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colour only for a person at a terminal, never into a file or a collector.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let buffer = LogBuffer::stderr().ok();
+    let writer = match buffer.clone() {
+        Some(b) => BoxMakeWriter::new(b),
+        None => BoxMakeWriter::new(std::io::stderr),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(ansi);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),
     }
+    if let Some(b) = buffer.clone() {
+        // A panic's own message goes straight to stderr: the lines before it
+        // go first.
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            b.flush();
+            previous(info);
+        }));
+    }
+    buffer
 }
 
 /// Writes a secret readable by the owner only.
@@ -151,7 +170,15 @@ async fn shutdown_signal() {
 
 /// Runs the server until SIGTERM or SIGINT.
 pub fn run(args: &Args) -> ExitCode {
-    init_logs(args.log_format);
+    let log = init_logs(args.log_format);
+    let code = serve(args);
+    if let Some(log) = log {
+        log.flush();
+    }
+    code
+}
+
+fn serve(args: &Args) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
