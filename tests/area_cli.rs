@@ -133,11 +133,7 @@ async fn export_writes_every_cell_as_a_named_column_and_coverage_names_who_is_la
         ],
     );
     assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = common::json_lines(&out);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["t2.fees.amount"], "12.345678");
     assert_eq!(rows[0]["t3.R01.natural_person"], 78);
@@ -166,11 +162,7 @@ async fn export_writes_every_cell_as_a_named_column_and_coverage_names_who_is_la
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = common::json_lines(&out);
     assert_eq!(rows.len(), 4);
     let late: Vec<&str> = rows
         .iter()

@@ -258,11 +258,7 @@ async fn export_skips_another_formats_row_in_csv_and_writes_it_in_jsonl() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = common::json_lines(&out);
     assert_eq!(
         rows,
         [
