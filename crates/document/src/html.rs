@@ -308,6 +308,57 @@ fn is_scope_boundary(name: &str) -> bool {
 
 const HEADINGS: &[&str] = &["h1", "h2", "h3", "h4", "h5", "h6"];
 
+/// HTML start tags that end foreign content (the standard's list; `font`
+/// only with attributes, which is not told apart here).
+fn breaks_out_of_foreign(name: &str) -> bool {
+    matches!(
+        name,
+        "b" | "big"
+            | "blockquote"
+            | "body"
+            | "br"
+            | "center"
+            | "code"
+            | "dd"
+            | "div"
+            | "dl"
+            | "dt"
+            | "em"
+            | "embed"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "head"
+            | "hr"
+            | "i"
+            | "img"
+            | "li"
+            | "listing"
+            | "menu"
+            | "meta"
+            | "nobr"
+            | "ol"
+            | "p"
+            | "pre"
+            | "ruby"
+            | "s"
+            | "small"
+            | "span"
+            | "strong"
+            | "strike"
+            | "sub"
+            | "sup"
+            | "table"
+            | "tt"
+            | "u"
+            | "ul"
+            | "var"
+    )
+}
+
 /// Elements that never hold others.
 fn is_void(name: &str) -> bool {
     matches!(
@@ -424,6 +475,17 @@ impl Events {
 
     fn start(&mut self, tag: &html5ever::tokenizer::Tag) -> TokenSinkResult<()> {
         let name: &str = &tag.name;
+        // An HTML block or phrase inside <svg> or <math> ends them (an icon
+        // left unclosed must not hide the rest of the page).
+        if self.foreign > 0
+            && breaks_out_of_foreign(name)
+            && let Some(at) = self
+                .stack
+                .iter()
+                .position(|o| matches!(self.name(o), "svg" | "math"))
+        {
+            self.close_from(at);
+        }
         let table_scope = |n: &str, _: &Open| n == "table";
         match name {
             "td" | "th" | "tr" | "tbody" | "thead" | "tfoot" | "caption" => {
@@ -1057,6 +1119,7 @@ mod tests {
             Just("</br>".to_owned()),
             Just("<h3>辛".to_owned()),
             Just("<svg><text>壬<rect/></text></svg>".to_owned()),
+            Just("<svg><circle/>癸<p>子".to_owned()),
         ];
         text.prop_recursive(4, 48, 6, |inner| {
             let kids = proptest::collection::vec(inner, 0..4).prop_map(|k| k.concat());
