@@ -10,13 +10,13 @@
 //! tag closes what was opened after its element, within its scope). Building
 //! html5ever's tree cost more than tokenizing the page, for nothing the
 //! reader uses. The events are then read twice without recursion: once to
-//! find layout tables and chrome that holds a table, once to read. A test
-//! reads generated sloppy pages both ways, through these events and through
-//! html5ever's tree, and requires the same blocks. One difference is known:
-//! content a table holds outside its cells, which the tree builder moves
-//! before the table, is read where it stands.
+//! find layout tables and chrome that holds a table, once to read. Content
+//! a table holds outside its cells is read as before the table, where the
+//! tree builder moves it. A test reads generated sloppy pages both ways,
+//! through these events and through html5ever's tree, and requires the same
+//! blocks.
 
-use std::cell::RefCell;
+use std::{cell::RefCell, collections::HashMap};
 
 use html5ever::tokenizer::{
     BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
@@ -308,6 +308,49 @@ fn is_scope_boundary(name: &str) -> bool {
 
 const HEADINGS: &[&str] = &["h1", "h2", "h3", "h4", "h5", "h6"];
 
+/// Start tags that end an open paragraph (the standard's list; `table` is
+/// handled with the table's own rules).
+fn closes_paragraph(name: &str) -> bool {
+    HEADINGS.contains(&name)
+        || matches!(
+            name,
+            "address"
+                | "article"
+                | "aside"
+                | "blockquote"
+                | "center"
+                | "details"
+                | "dialog"
+                | "dir"
+                | "div"
+                | "dl"
+                | "fieldset"
+                | "figcaption"
+                | "figure"
+                | "footer"
+                | "header"
+                | "hgroup"
+                | "main"
+                | "menu"
+                | "nav"
+                | "ol"
+                | "p"
+                | "search"
+                | "section"
+                | "summary"
+                | "ul"
+                | "pre"
+                | "listing"
+                | "form"
+                | "li"
+                | "dd"
+                | "dt"
+                | "plaintext"
+                | "hr"
+                | "xmp"
+        )
+}
+
 /// HTML start tags that end foreign content (the standard's list; `font`
 /// only with attributes, which is not told apart here).
 fn breaks_out_of_foreign(name: &str) -> bool {
@@ -411,11 +454,81 @@ struct Events {
     stack: Vec<Open>,
     /// Open `<svg>` / `<math>`: inside them `<x/>` closes itself.
     foreign: usize,
+    /// What a table holds outside its cells, by the table's element: the
+    /// tree builder moves it before the table ("foster parenting"), and
+    /// [`Events::finish`] puts it there.
+    fostered: HashMap<usize, Vec<Event>>,
+    /// Fostered elements open now: events go to their table's list.
+    fostering: Vec<Foster>,
+    /// Text read in a table outside its cells: fostered if any of it is not
+    /// white space, as the tree builder decides at the next tag.
+    table_text: String,
+}
+
+/// A fostered element: the table it stands before, and its place on the
+/// stack (it ends when the stack is shorter).
+struct Foster {
+    table: usize,
+    depth: usize,
 }
 
 impl Events {
     fn name(&self, open: &Open) -> &str {
         self.elements.get(open.id).map_or("", Element::name)
+    }
+
+    /// Adds an event to the page, or to the events fostered before a table.
+    fn emit(&mut self, event: Event) {
+        let list = match self.fostering.last() {
+            Some(f) => self.fostered.entry(f.table).or_default(),
+            None => &mut self.events,
+        };
+        match (list.last_mut(), &event) {
+            (Some(Event::Text(run)), Event::Text(more)) if run.end == more.start => {
+                run.end = more.end;
+            }
+            _ => list.push(event),
+        }
+    }
+
+    /// The table whose rows and bodies the stack's top is, if it is one of
+    /// them: what opens there outside a cell is fostered.
+    fn table_context(&self) -> Option<usize> {
+        let top = self.stack.last()?;
+        if !matches!(self.name(top), "table" | "tbody" | "thead" | "tfoot" | "tr") {
+            return None;
+        }
+        let at = self.find(&["table"], |_, _| false)?;
+        self.stack.get(at).map(|o| o.id)
+    }
+
+    /// Sends what follows, up to the end of the element about to open at
+    /// the stack's top, before `table`.
+    fn foster(&mut self, table: usize) {
+        self.fostering.push(Foster {
+            table,
+            depth: self.stack.len(),
+        });
+    }
+
+    /// Text read in a table outside its cells goes where the tree builder
+    /// puts it, now that a tag ends it.
+    fn settle_table_text(&mut self) {
+        if self.table_text.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.table_text);
+        let table = self.table_context();
+        // White space as HTML counts it: a no-break space is text.
+        let fostered = pending.bytes().any(|b| !b.is_ascii_whitespace());
+        match table {
+            Some(t) if fostered => {
+                self.foster(t);
+                self.push_text(&pending);
+                self.fostering.pop();
+            }
+            _ => self.push_text(&pending),
+        }
     }
 
     fn open(&mut self, el: Element, inline: bool) {
@@ -424,7 +537,7 @@ impl Events {
             self.foreign = self.foreign.saturating_add(1);
         }
         self.elements.push(el);
-        self.events.push(Event::Open(id));
+        self.emit(Event::Open(id));
         self.stack.push(Open { id, inline });
     }
 
@@ -432,8 +545,21 @@ impl Events {
     fn empty(&mut self, el: Element) {
         let id = self.elements.len();
         self.elements.push(el);
-        self.events.push(Event::Open(id));
-        self.events.push(Event::Close(id));
+        self.emit(Event::Open(id));
+        self.emit(Event::Close(id));
+    }
+
+    /// An element an end tag makes (`</br>`, `</p>` unopened): in a table
+    /// outside its cells, fostered like any other.
+    fn empty_maybe_fostered(&mut self, el: Element) {
+        let table = self.table_context();
+        if let Some(t) = table {
+            self.foster(t);
+        }
+        self.empty(el);
+        if table.is_some() {
+            self.fostering.pop();
+        }
     }
 
     /// Closes the element at `at` on the stack and everything opened after it.
@@ -443,9 +569,39 @@ impl Events {
                 if matches!(self.name(&open), "svg" | "math") {
                     self.foreign = self.foreign.saturating_sub(1);
                 }
-                self.events.push(Event::Close(open.id));
+                self.emit(Event::Close(open.id));
+                // A fostered element's end: back to where events went.
+                while self
+                    .fostering
+                    .last()
+                    .is_some_and(|f| f.depth >= self.stack.len())
+                {
+                    self.fostering.pop();
+                }
             }
         }
+    }
+
+    /// The events in the tree builder's order: each table's fostered
+    /// events just before it (without recursion: fostered content may hold
+    /// tables that foster too).
+    fn finish(mut self) -> (Vec<Element>, Vec<Event>, String) {
+        let mut out = Vec::with_capacity(self.events.len());
+        let mut lists = vec![std::mem::take(&mut self.events).into_iter()];
+        while let Some(list) = lists.last_mut() {
+            match list.next() {
+                None => {
+                    lists.pop();
+                }
+                Some(Event::Open(id)) if self.fostered.contains_key(&id) => {
+                    let before = self.fostered.remove(&id).unwrap_or_default();
+                    lists.push(vec![Event::Open(id)].into_iter());
+                    lists.push(before.into_iter());
+                }
+                Some(event) => out.push(event),
+            }
+        }
+        (self.elements, out, self.text)
     }
 
     /// Where the nearest open element named one of `names` is on the stack,
@@ -500,6 +656,17 @@ impl Events {
                 if !matches!(name, "td" | "th" | "tr") {
                     self.close_named(&["tbody", "thead", "tfoot", "caption"], table_scope);
                 }
+                // What was fostered (opened in the table outside its cells)
+                // ends here: the tree builder clears the stack back to the
+                // row, the table body or the table.
+                let context: &[&str] = match name {
+                    "td" | "th" => &["tr", "tbody", "thead", "tfoot", "table"],
+                    "tr" => &["tbody", "thead", "tfoot", "table"],
+                    _ => &["table"],
+                };
+                if let Some(at) = self.find(context, |_, _| false) {
+                    self.close_from(at.saturating_add(1));
+                }
                 // A cell straight inside a table is in a row the tree builder
                 // makes for it.
                 if matches!(name, "td" | "th") && self.find(&["tr"], table_scope).is_none() {
@@ -517,29 +684,64 @@ impl Events {
                     self.close_from(at);
                 }
             }
-            // A list item closes the open one, looking past div and p but
-            // not past other blocks (the standard's "special" elements).
-            "li" => self.close_named(&["li"], |n, o| {
-                !o.inline && !matches!(n, "address" | "div" | "p")
-            }),
-            "p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "ul" | "ol" | "dl"
-            | "blockquote" | "pre" | "section" | "article" | "main" | "center" | "hr" => {
+            _ if closes_paragraph(name) => {
                 self.close_named(&["p"], |n, _| is_scope_boundary(n) || n == "button");
-                // A heading does not hold a heading.
-                if HEADINGS.contains(&name)
-                    && self
-                        .stack
-                        .last()
-                        .is_some_and(|o| HEADINGS.contains(&self.name(o)))
-                {
-                    self.close_from(self.stack.len().saturating_sub(1));
+                match name {
+                    // A list item closes the open one, looking past div and
+                    // p but not past other blocks (the standard's "special"
+                    // elements); dd and dt likewise.
+                    "li" => self.close_named(&["li"], |n, o| {
+                        !o.inline && !matches!(n, "address" | "div" | "p")
+                    }),
+                    "dd" | "dt" => self.close_named(&["dd", "dt"], |n, o| {
+                        !o.inline && !matches!(n, "address" | "div" | "p")
+                    }),
+                    // A heading does not hold a heading.
+                    _ if HEADINGS.contains(&name)
+                        && self
+                            .stack
+                            .last()
+                            .is_some_and(|o| HEADINGS.contains(&self.name(o))) =>
+                    {
+                        self.close_from(self.stack.len().saturating_sub(1));
+                    }
+                    _ => {}
                 }
             }
             _ => {}
         }
+        // In a table outside its cells (nothing in between but phrasing,
+        // which is not tracked): what is not table structure is fostered.
+        let table_context = self.table_context();
+        let fostered = table_context.filter(|_| {
+            !matches!(
+                name,
+                "caption"
+                    | "colgroup"
+                    | "col"
+                    | "tbody"
+                    | "tfoot"
+                    | "thead"
+                    | "td"
+                    | "th"
+                    | "tr"
+                    | "table"
+                    | "style"
+                    | "script"
+                    | "template"
+                    | "input"
+                    | "form"
+            )
+        });
+        // A form there holds nothing: the tree builder closes it at once
+        // (old pages wrap a table's rows in one).
+        if table_context.is_some() && name == "form" {
+            self.empty(element(tag));
+            return TokenSinkResult::Continue;
+        }
         if is_void(name) || (tag.self_closing && self.foreign > 0) {
             if matches!(name, "br" | "hr") {
-                self.empty(element(tag));
+                self.empty_maybe_fostered(element(tag));
             }
             return TokenSinkResult::Continue;
         }
@@ -557,6 +759,9 @@ impl Events {
             })
         };
         if !inline || el.chrome || nested_in_chrome() {
+            if let Some(t) = fostered {
+                self.foster(t);
+            }
             self.open(el, inline);
         }
         match name {
@@ -575,7 +780,7 @@ impl Events {
         match name {
             // Content after </body> is still the body's.
             "body" | "html" => {}
-            "br" => self.empty(element(tag)),
+            "br" => self.empty_maybe_fostered(element(tag)),
             "td" | "th" | "tr" | "tbody" | "thead" | "tfoot" | "caption" => {
                 self.close_named(&[name], |n, _| n == "table");
             }
@@ -589,7 +794,7 @@ impl Events {
                 match at {
                     Some(at) => self.close_from(at),
                     // </p> with no <p> open is an empty paragraph: a line end.
-                    None => self.empty(element(tag)),
+                    None => self.empty_maybe_fostered(element(tag)),
                 }
             }
             _ if is_inline(name) => {
@@ -600,13 +805,18 @@ impl Events {
     }
 
     fn text(&mut self, t: &str) {
+        if self.table_context().is_some() {
+            self.table_text.push_str(t);
+        } else {
+            self.push_text(t);
+        }
+    }
+
+    fn push_text(&mut self, t: &str) {
         let start = self.text.len();
         self.text.push_str(t);
         let end = self.text.len();
-        match self.events.last_mut() {
-            Some(Event::Text(run)) if run.end == start => run.end = end,
-            _ => self.events.push(Event::Text(start..end)),
-        }
+        self.emit(Event::Text(start..end));
     }
 }
 
@@ -618,6 +828,9 @@ impl TokenSink for Sink {
 
     fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
         let mut ev = self.0.borrow_mut();
+        if !matches!(token, Token::CharacterTokens(_) | Token::NullCharacterToken) {
+            ev.settle_table_text();
+        }
         match token {
             Token::TagToken(tag) => match tag.kind {
                 TagKind::StartTag => return ev.start(&tag),
@@ -631,8 +844,8 @@ impl TokenSink for Sink {
     }
 }
 
-/// The page as events, and the elements they name.
-fn events(text: &str) -> Events {
+/// The page as events, the elements they name and the text they hold.
+fn events(text: &str) -> (Vec<Element>, Vec<Event>, String) {
     let tokenizer = Tokenizer::new(
         Sink(RefCell::new(Events::default())),
         TokenizerOpts::default(),
@@ -642,7 +855,7 @@ fn events(text: &str) -> Events {
     // The sink never asks to stop for a script, so one feed reads it all.
     let _ = tokenizer.feed(&input);
     tokenizer.end();
-    tokenizer.sink.0.into_inner()
+    tokenizer.sink.0.into_inner().finish()
 }
 
 /// Collapses runs of white space (other than no-break spaces kept as
@@ -758,12 +971,7 @@ pub fn from_html(text: &str) -> Result<Vec<Block>, ImportError> {
             "页面约有{elements}个元素、嵌套约{depth}层，超出解析上限 — the page has about {elements} elements nested about {depth} deep; elements × depth is more than the {MAX_PARSE_WORK} accepted"
         )));
     }
-    let Events {
-        elements,
-        events,
-        text,
-        ..
-    } = events(text);
+    let (elements, events, text) = events(text);
     read(&elements, &events, &text)
 }
 
@@ -1053,6 +1261,29 @@ mod tests {
         );
     }
 
+    #[test]
+    fn what_a_table_holds_outside_its_cells_is_read_before_it() {
+        let page = "<p>说明</p><table><tr><td>1</td></tr>注：单位为件<tr><td>2</td></tr><p class=\"nav\">首页</p></table>";
+        assert_eq!(
+            from_html(page).unwrap(),
+            vec![
+                Block::Text("说明".into()),
+                Block::Text("注：单位为件".into()),
+                Block::Row(vec!["1".into()]),
+                Block::Row(vec!["2".into()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn rows_wrapped_in_a_form_are_the_table_s() {
+        let page = "<table><form action=x><tr><td>规章</td><td>0</td></tr></form></table>";
+        assert_eq!(
+            from_html(page).unwrap(),
+            vec![Block::Row(vec!["规章".into(), "0".into()])]
+        );
+    }
+
     /// html5ever's own tree of a page as events: every element, as the
     /// tree builder placed it.
     fn tree_events(page: &str) -> (Vec<Element>, Vec<Event>, String) {
@@ -1061,7 +1292,7 @@ mod tests {
         let mut elements = Vec::new();
         let mut events = Vec::new();
         let mut text = String::new();
-        let mut ids = std::collections::HashMap::new();
+        let mut ids = HashMap::new();
         for edge in html.tree.root().traverse() {
             match edge {
                 Edge::Open(n) => match n.value() {
@@ -1115,6 +1346,7 @@ mod tests {
             Just("</p>".to_owned()),
             Just("</div>".to_owned()),
             Just("<b>己<i>庚</b>辛</i>".to_owned()),
+            Just("<td>戊</td>".to_owned()),
             Just("<p/>".to_owned()),
             Just("</br>".to_owned()),
             Just("<h3>辛".to_owned()),
@@ -1190,11 +1422,8 @@ mod tests {
         /// Reading the events gives the blocks that reading html5ever's
         /// tree of the page gives.
         #[test]
-        fn events_read_as_the_tree_builder_s_tree(body in page(), stray in proptest::bool::ANY) {
-            // A cell outside any table is ignored; one inside a cell would
-            // leave what follows it outside the cells (see the module doc).
-            let stray = if stray { "<td>戊</td>" } else { "" };
-            let page = format!("<!DOCTYPE html><html><head><title>t</title></head><body>{stray}{body}</body></html>");
+        fn events_read_as_the_tree_builder_s_tree(body in page()) {
+            let page = format!("<!DOCTYPE html><html><head><title>t</title></head><body>{body}</body></html>");
             let (elements, events, text) = tree_events(&page);
             proptest::prop_assert_eq!(from_html(&page), read(&elements, &events, &text), "{}", page);
         }
