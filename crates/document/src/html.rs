@@ -1428,4 +1428,28 @@ mod tests {
             proptest::prop_assert_eq!(from_html(&page), read(&elements, &events, &text), "{}", page);
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Any sequence of tags, opened and closed in any order, reads
+        /// without a panic.
+        #[test]
+        fn tag_soup_reads_without_a_panic(parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "<table>", "</table>", "<tr>", "</tr>", "<td rowspan=3>", "</td>", "<th colspan=9>",
+                "<tbody>", "</tbody>", "<caption>", "<p>", "</p>", "<div class=nav>", "</div>",
+                "<li>", "</li>", "<ul>", "</ul>", "<h2>", "</h3>", "<svg>", "</svg>", "<math>",
+                "<circle/>", "<form>", "</form>", "<script>", "</script>", "<style>", "<b>",
+                "</b>", "<span class=share>", "</span>", "<br>", "</br>", "<select>", "<option>",
+                "<template>", "</template>", "<textarea>", "<title>", "<plaintext>", "<o:p>",
+                "</o:p>", "甲", " ", "&nbsp;", "<!--", "-->", "<![CDATA[", "]]>", "</body>",
+                "<body>", "</html>", "<head>", "<frameset>", "<noscript>", "<iframe>", "<dd>",
+                "<dt>", "</dl>", "<hr/>", "<table/>",
+            ]),
+            0..200,
+        )) {
+            let page = parts.concat();
+            let _ = from_html(&page);
+        }
+    }
 }
