@@ -82,6 +82,22 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // The report alone as an HTML page (the official layout, rendered: no
+    // page chrome, no CMS markup): the smallest page the sample can be.
+    let rendered = gongkai_document::import(SAMPLE)
+        .map(|i| {
+            gongkai_document::render::render(&i.report, gongkai_document::render::Target::Html)
+        })
+        .unwrap_or_default();
+    g.bench_function("html-rendered/import_and_check", |b| {
+        b.iter(|| {
+            let imported = gongkai_document::import(black_box(rendered.as_bytes()));
+            black_box(imported.map(|i| gongkai_domain::check_alone(&i.report)))
+        })
+    });
+    g.bench_function("html-rendered/baseline_html5ever_tokenize", |b| {
+        b.iter(|| black_box(count_tokens(black_box(&rendered))))
+    });
     // The floor of the HTML layouts: html5ever's tokenizer reading the page
     // into a sink that only counts the tokens.
     let page = std::str::from_utf8(LAYOUTS[1].1).unwrap_or_default();
