@@ -29,9 +29,8 @@ fn fold_rows(rows: &[&[String]]) -> String {
     all
 }
 
-/// Recognises a table by labels only it has.
-fn classify(rows: &[&[String]]) -> Option<TableKind> {
-    let all = fold_rows(rows);
+/// Recognises a table by labels only it has, from its cells folded.
+fn classify(all: &str) -> Option<TableKind> {
     if all.contains("自然人") || all.contains("本年新收") || all.contains("本年度办理结果")
     {
         Some(TableKind::T3)
@@ -120,21 +119,33 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
         .ok()
 }
 
+/// A table's rows, and its cells folded (each cell folded once: the table
+/// is recognised and its format told from this text).
+struct Table<'a> {
+    kind: TableKind,
+    rows: Vec<&'a [String]>,
+    folded: String,
+}
+
 /// Ends a run of table rows: files it under the table it is, or reports it.
 fn flush<'a>(
     run: &mut Vec<&'a [String]>,
-    tables: &mut Vec<(TableKind, Vec<&'a [String]>)>,
+    tables: &mut Vec<Table<'a>>,
     findings: &mut Vec<Finding>,
 ) {
     if run.is_empty() {
         return;
     }
     let rows = std::mem::take(run);
-    match classify(&rows) {
+    let folded = fold_rows(&rows);
+    match classify(&folded) {
         // A table split by a heading or a line of prose is one table.
-        Some(kind) => match tables.iter_mut().find(|(k, _)| *k == kind) {
-            Some((_, existing)) => existing.extend(rows),
-            None => tables.push((kind, rows)),
+        Some(kind) => match tables.iter_mut().find(|t| t.kind == kind) {
+            Some(existing) => {
+                existing.rows.extend(rows);
+                existing.folded.push_str(&folded);
+            }
+            None => tables.push(Table { kind, rows, folded }),
         },
         None => {
             let first = rows
@@ -159,7 +170,7 @@ pub(crate) fn assemble(blocks: &[Block]) -> Result<(Report, Vec<Finding>), Impor
     let mut sections: [Option<Vec<&str>>; 6] = Default::default();
     let mut current: Option<usize> = None;
     let mut preamble: Vec<&str> = Vec::new();
-    let mut tables: Vec<(TableKind, Vec<&[String]>)> = Vec::new();
+    let mut tables: Vec<Table<'_>> = Vec::new();
     let mut run: Vec<&[String]> = Vec::new();
 
     for block in blocks {
@@ -197,23 +208,19 @@ pub(crate) fn assemble(blocks: &[Block]) -> Result<(Report, Vec<Finding>), Impor
     }
 
     let metadata = read_metadata(&preamble, blocks, &mut findings);
-    let table = |kind| {
-        tables
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map(|(_, rows)| rows.as_slice())
-    };
+    let table = |kind| tables.iter().find(|t| t.kind == kind);
+    let rows = |kind| table(kind).map(|t| t.rows.as_slice());
     let format = detect_format(
-        table(TableKind::T2),
-        table(TableKind::T3),
+        table(TableKind::T2).map(|t| t.folded.as_str()),
+        rows(TableKind::T3),
         metadata.data_year,
         &mut findings,
     );
 
     let report = Report {
-        t2: table(TableKind::T2).map(|rows| read_t2(rows, format, &mut findings)),
-        t3: table(TableKind::T3).map(|rows| read_t3(rows, format, &mut findings)),
-        t4: table(TableKind::T4).map(|rows| read_t4(rows, &mut findings)),
+        t2: rows(TableKind::T2).map(|r| read_t2(r, format, &mut findings)),
+        t3: rows(TableKind::T3).map(|r| read_t3(r, format, &mut findings)),
+        t4: rows(TableKind::T4).map(|r| read_t4(r, &mut findings)),
         metadata,
         format,
         sections: sections.map(|s| s.map(|lines| lines.join("\n"))),
@@ -270,13 +277,12 @@ fn read_metadata(preamble: &[&str], blocks: &[Block], findings: &mut Vec<Finding
 /// The format the tables follow: by T2's column labels, else by T3's single
 /// 其他处理 row, else by the data year (with a finding saying so).
 fn detect_format(
-    t2: Option<&[&[String]]>,
+    folded_t2: Option<&str>,
     t3: Option<&[&[String]]>,
     year: u32,
     findings: &mut Vec<Finding>,
 ) -> FormatVersion {
-    // Fold the table once, then look for the words in it.
-    let folded_t2 = t2.map(fold_rows).unwrap_or_default();
+    let folded_t2 = folded_t2.unwrap_or_default();
     let has = |words: &[&str]| words.iter().any(|w| folded_t2.contains(w));
     if has(&[
         "本年制发件数",
