@@ -59,15 +59,15 @@ const CHROME_MARKERS: &[&str] = &[
 ];
 
 /// Most parsing work a page may ask for, as elements × nesting depth: the
-/// HTML tree builder looks through the stack of open elements for many start
-/// tags, so a page's parsing cost grows with both. Real report pages stay
+/// reader looks down its stack of open elements for end tags, implied
+/// closes and scopes, so a page's reading cost grows with both. Real report pages stay
 /// far below it (a few thousand elements, a few dozen deep).
 pub const MAX_PARSE_WORK: usize = 50_000_000;
 
 /// Elements that never hold others.
-const VOID_TAGS: &[&[u8]] = &[
-    b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta", b"param",
-    b"source", b"track", b"wbr",
+const VOID_TAGS: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr", "keygen", "basefont", "bgsound", "frame",
 ];
 
 /// How far down the open tags an end tag is looked for: one that matches
@@ -106,7 +106,11 @@ fn shape_estimate(text: &str) -> (usize, usize) {
                     // Refused anyway; the scan need go no further.
                     break;
                 }
-                if !self_closed && !VOID_TAGS.iter().any(|v| v.eq_ignore_ascii_case(name)) {
+                if !self_closed
+                    && !VOID_TAGS
+                        .iter()
+                        .any(|v| v.as_bytes().eq_ignore_ascii_case(name))
+                {
                     open.push(name);
                     deepest = deepest.max(open.len());
                 }
@@ -404,27 +408,7 @@ fn breaks_out_of_foreign(name: &str) -> bool {
 
 /// Elements that never hold others.
 fn is_void(name: &str) -> bool {
-    matches!(
-        name,
-        "area"
-            | "base"
-            | "br"
-            | "col"
-            | "embed"
-            | "hr"
-            | "img"
-            | "input"
-            | "link"
-            | "meta"
-            | "param"
-            | "source"
-            | "track"
-            | "wbr"
-            | "keygen"
-            | "basefont"
-            | "bgsound"
-            | "frame"
-    )
+    VOID_TAGS.contains(&name)
 }
 
 /// What reading the page sees: elements opening and closing, properly
@@ -915,8 +899,19 @@ impl TableGrid {
                 if cells.saturating_add(line.len()).saturating_add(colspan) > MAX_TABLE_CELLS {
                     return Err(too_many_cells());
                 }
+                // The cell's text, trimmed, in its first column; the columns
+                // it spans after that are empty.
+                let trimmed = text.trim_matches(char::is_whitespace);
+                line.push(if trimmed.len() == text.len() {
+                    text
+                } else {
+                    trimmed.to_owned()
+                });
+                line.extend(std::iter::repeat_n(
+                    String::new(),
+                    colspan.saturating_sub(1),
+                ));
                 for i in 0..colspan {
-                    line.push(if i == 0 { text.clone() } else { String::new() });
                     let at = col.saturating_add(i);
                     if covered.len() <= at {
                         covered.resize(at.saturating_add(1), 0);
@@ -940,12 +935,8 @@ impl TableGrid {
             if cells > MAX_TABLE_CELLS {
                 return Err(too_many_cells());
             }
-            let trimmed: Vec<String> = line
-                .into_iter()
-                .map(|c| c.trim_matches(|ch: char| ch.is_whitespace()).to_owned())
-                .collect();
-            if trimmed.iter().any(|c| !c.is_empty()) {
-                out.push(trimmed);
+            if line.iter().any(|c| !c.is_empty()) {
+                out.push(line);
             }
         }
         Ok(out)

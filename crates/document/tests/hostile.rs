@@ -28,7 +28,7 @@ fn ten_megabytes_of_nested_tags_is_a_clear_error() {
 
 #[test]
 fn deep_nesting_is_refused_or_read_without_overflowing() {
-    // Nesting makes html5ever's work grow with elements × depth: 150,000
+    // Nesting makes the reader's stack scans grow with elements × depth: 150,000
     // deep is refused up front; 5,000 deep of the kinds it works hardest on,
     // with a report heading at the bottom, is parsed and walked without
     // recursion.
@@ -50,9 +50,9 @@ fn deep_nesting_is_refused_or_read_without_overflowing() {
 
 #[test]
 fn end_tags_that_close_nothing_do_not_hide_nesting() {
-    // html5ever ignores `</x>` (nothing of that name is open), so each
+    // `</x>` closes nothing (nothing of that name is open), so each
     // `<div></x>` nests one deeper: the estimate must see the depth, or the
-    // parse takes time quadratic in the page (a minute for 40,000 pairs).
+    // reader's stack scans take time quadratic in the page.
     let page = format!("<p>一、总体情况</p>{}", "<div></x>".repeat(40_000));
     let err = timed(|| import(page.as_bytes())).unwrap_err();
     assert!(matches!(err, ImportError::TooComplex(_)), "{err:?}");
