@@ -89,10 +89,7 @@ fn opens_cell_table(line: &str) -> bool {
 
 /// Whether a folded line is a T2 block heading, 第二十条第(一)项.
 fn is_item_heading(folded: &str) -> bool {
-    folded
-        .strip_prefix("第二十条第(")
-        .and_then(|rest| rest.strip_suffix(")项"))
-        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| "一二三四五六七八九十".contains(c)))
+    folded.starts_with("第二十条") && crate::cells::item_ordinal(folded).is_some()
 }
 
 /// Whether a line can be a cell of a table written one cell per line: a value

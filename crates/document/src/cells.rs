@@ -51,6 +51,14 @@ pub fn strip_spacing(s: &str) -> String {
 
 const CHINESE_ORDINALS: &str = "一二三四五六七八九十";
 
+/// The ordinal of a T2 block heading, folded: "第二十条第(八)项" → "八".
+/// The heading ends the text: a sentence that cites the item is not one.
+pub(crate) fn item_ordinal(folded: &str) -> Option<&str> {
+    let (_, rest) = folded.split_once("第(")?;
+    let n = rest.strip_suffix(")项")?;
+    (!n.is_empty() && n.chars().all(|c| CHINESE_ORDINALS.contains(c))).then_some(n)
+}
+
 /// Strips one leading ordinal from a folded label: `三,` (from 三、), `(三)`,
 /// `3.` or `3,`. Returns the rest.
 pub fn strip_ordinal(folded: &str) -> &str {

@@ -439,12 +439,9 @@ pub(crate) fn read_t4(rows: &[&[String]], findings: &mut Vec<Finding>) -> T4 {
 
 // --------------------------------------------------------------------- T2
 
-/// The ordinal of a "第二十条第（一）项" heading cell, folded.
+/// The ordinal of a "第二十条第（一）项" heading cell.
 fn item_ordinal(cell: &str) -> Option<String> {
-    let f = fold(cell);
-    let start = f.find("第(")?.saturating_add("第(".len());
-    let end = f[start..].find(")项")?.saturating_add(start);
-    Some(f[start..end].to_owned())
+    crate::cells::item_ordinal(&fold(cell)).map(str::to_owned)
 }
 
 /// Reads T2 from its table rows in the layout of `format`.
