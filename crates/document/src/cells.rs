@@ -24,7 +24,7 @@ pub fn fold_into(out: &mut String, s: &str) {
         return;
     }
     for c in s.chars() {
-        if c.is_whitespace() || c == '*' || c == '\u{200b}' {
+        if is_spacing(c) {
             continue;
         }
         out.push(match c {
@@ -44,9 +44,13 @@ pub fn fold_into(out: &mut String, s: &str) {
 /// Drops only spacing, zero-width spaces and Markdown emphasis: what a name
 /// keeps as published (full-width brackets, quotes) while layout noise goes.
 pub fn strip_spacing(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace() && *c != '*' && *c != '\u{200b}')
-        .collect()
+    s.chars().filter(|c| !is_spacing(*c)).collect()
+}
+
+/// Layout noise in a label or name: white space, zero-width spaces and
+/// Markdown emphasis.
+fn is_spacing(c: char) -> bool {
+    c.is_whitespace() || c == '*' || c == '\u{200b}'
 }
 
 const CHINESE_ORDINALS: &str = "一二三四五六七八九十";
@@ -141,8 +145,8 @@ pub fn read_cell(
     let mut plain = strip_thousands(number);
     if let Some(unit) = unit {
         match (kind, unit) {
-            (CellKind::Count | CellKind::Delta, "件" | "个" | "项" | "条" | "次")
-            | (CellKind::Money, "万元") => {}
+            (CellKind::Count | CellKind::Delta, u) if COUNT_UNITS.contains(&u) => {}
+            (CellKind::Money, "万元") => {}
             (CellKind::Money, "元") => match yuan_to_wan(&plain) {
                 Some(wan) => plain = wan,
                 None => {
@@ -237,13 +241,17 @@ fn unreadable(location: &Location, raw: &str, why: &str) -> Box<Finding> {
     ))
 }
 
-/// Units a publisher writes inside a cell, longest first.
-const UNITS: &[&str] = &["万元", "元", "件", "个", "项", "条", "次"];
+/// The units money is written with, longest first (万元 before 元). With
+/// [`COUNT_UNITS`], the units a publisher writes inside a cell.
+const MONEY_UNITS: &[&str] = &["万元", "元"];
+
+/// The units a count is written with.
+const COUNT_UNITS: &[&str] = &["件", "个", "项", "条", "次"];
 
 /// Splits a unit off the end of a number: ("251000", Some("元")). Text that
 /// is not a number before the unit keeps it (and is unreadable later).
 fn split_unit(text: &str) -> (&str, Option<&'static str>) {
-    for unit in UNITS {
+    for unit in MONEY_UNITS.iter().chain(COUNT_UNITS) {
         if let Some(number) = text.strip_suffix(unit)
             && !number.is_empty()
             && number
