@@ -47,25 +47,27 @@ const BUCKETS_US: [u64; 16] = [
     1_000_000, 2_500_000, 5_000_000, 10_000_000,
 ];
 
-/// The gRPC status codes by number, as go-grpc-prometheus names them.
-const CODES: [&str; 17] = [
-    "OK",
-    "Canceled",
-    "Unknown",
-    "InvalidArgument",
-    "DeadlineExceeded",
-    "NotFound",
-    "AlreadyExists",
-    "PermissionDenied",
-    "ResourceExhausted",
-    "FailedPrecondition",
-    "Aborted",
-    "OutOfRange",
-    "Unimplemented",
-    "Internal",
-    "Unavailable",
-    "DataLoss",
-    "Unauthenticated",
+/// The gRPC status codes by number: as tonic spells them (the access log)
+/// and as go-grpc-prometheus names them (the `grpc_code` label). Only codes
+/// 0 and 1 differ.
+pub(crate) const CODE_NAMES: [(&str, &str); 17] = [
+    ("Ok", "OK"),
+    ("Cancelled", "Canceled"),
+    ("Unknown", "Unknown"),
+    ("InvalidArgument", "InvalidArgument"),
+    ("DeadlineExceeded", "DeadlineExceeded"),
+    ("NotFound", "NotFound"),
+    ("AlreadyExists", "AlreadyExists"),
+    ("PermissionDenied", "PermissionDenied"),
+    ("ResourceExhausted", "ResourceExhausted"),
+    ("FailedPrecondition", "FailedPrecondition"),
+    ("Aborted", "Aborted"),
+    ("OutOfRange", "OutOfRange"),
+    ("Unimplemented", "Unimplemented"),
+    ("Internal", "Internal"),
+    ("Unavailable", "Unavailable"),
+    ("DataLoss", "DataLoss"),
+    ("Unauthenticated", "Unauthenticated"),
 ];
 
 /// The review states counted by `gongkai_reports`.
@@ -83,7 +85,7 @@ struct MethodStats {
     method: String,
     kind: &'static str,
     /// Calls ended, by gRPC status code.
-    codes: [AtomicU64; CODES.len()],
+    codes: [AtomicU64; CODE_NAMES.len()],
     /// Calls by latency bucket (not cumulative; the last is +Inf).
     buckets: [AtomicU64; BUCKETS_US.len() + 1],
     /// Sum of latencies, microseconds.
@@ -105,7 +107,7 @@ impl MethodStats {
     fn record(&self, code: usize, elapsed: Duration) {
         let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         // An out-of-range code (a peer cannot send one here) counts as Unknown.
-        let code = if code < CODES.len() { code } else { 2 };
+        let code = if code < CODE_NAMES.len() { code } else { 2 };
         if let Some(c) = self.codes.get(code) {
             c.fetch_add(1, Relaxed);
         }
@@ -185,7 +187,7 @@ impl Collector for CallMetrics {
                 MetricType::Counter,
             )?;
             for m in &self.methods {
-                for (code, count) in CODES.iter().zip(&m.codes) {
+                for ((_, code), count) in CODE_NAMES.iter().zip(&m.codes) {
                     let n = count.load(Relaxed);
                     if n == 0 {
                         continue;

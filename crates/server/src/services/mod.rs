@@ -143,26 +143,9 @@ impl Ctx {
 /// A status code's name as tonic spells it (`Ok`, `NotFound` …), without
 /// formatting one per call.
 fn code_name(code: tonic::Code) -> &'static str {
-    const NAMES: [&str; 17] = [
-        "Ok",
-        "Cancelled",
-        "Unknown",
-        "InvalidArgument",
-        "DeadlineExceeded",
-        "NotFound",
-        "AlreadyExists",
-        "PermissionDenied",
-        "ResourceExhausted",
-        "FailedPrecondition",
-        "Aborted",
-        "OutOfRange",
-        "Unimplemented",
-        "Internal",
-        "Unavailable",
-        "DataLoss",
-        "Unauthenticated",
-    ];
-    NAMES.get(code as usize).copied().unwrap_or("Unknown")
+    crate::metrics::CODE_NAMES
+        .get(code as usize)
+        .map_or("Unknown", |(tonic, _)| tonic)
 }
 
 /// `agencies/{uscc}` → uscc.
