@@ -52,6 +52,18 @@ pub enum AgencyLevel {
 }
 
 impl AgencyLevel {
+    /// The level a wire value names; `None` for `AGENCY_LEVEL_UNSPECIFIED`.
+    pub fn from_wire(level: pb::AgencyLevel) -> Option<AgencyLevel> {
+        match level {
+            pb::AgencyLevel::Unspecified => None,
+            pb::AgencyLevel::National => Some(AgencyLevel::National),
+            pb::AgencyLevel::Provincial => Some(AgencyLevel::Provincial),
+            pb::AgencyLevel::Prefectural => Some(AgencyLevel::Prefectural),
+            pb::AgencyLevel::County => Some(AgencyLevel::County),
+            pb::AgencyLevel::Township => Some(AgencyLevel::Township),
+        }
+    }
+
     /// Whether bodies of this level can make 规章 at all. County level and
     /// below cannot (《立法法》第九十三条: only 国务院部门, 省级 and 设区的市 governments).
     pub fn may_make_regulations(self) -> bool {
@@ -288,14 +300,9 @@ impl TryFrom<&pb::AnnualReport> for Report {
                     .map_err(|_| ConvertError::Date(d.clone()))?,
             ),
         };
-        let agency_level = match pb::AgencyLevel::try_from(m.agency_level) {
-            Ok(pb::AgencyLevel::National) => Some(AgencyLevel::National),
-            Ok(pb::AgencyLevel::Provincial) => Some(AgencyLevel::Provincial),
-            Ok(pb::AgencyLevel::Prefectural) => Some(AgencyLevel::Prefectural),
-            Ok(pb::AgencyLevel::County) => Some(AgencyLevel::County),
-            Ok(pb::AgencyLevel::Township) => Some(AgencyLevel::Township),
-            _ => None,
-        };
+        let agency_level = pb::AgencyLevel::try_from(m.agency_level)
+            .ok()
+            .and_then(AgencyLevel::from_wire);
         let metadata = Metadata {
             agency_uscc: non_empty(&m.agency_uscc),
             agency_name: m.agency_name.trim().to_owned(),

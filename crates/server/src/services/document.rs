@@ -85,12 +85,7 @@ fn apply_hints(
         }
     }
     let level = match pb::AgencyLevel::try_from(hints.agency_level) {
-        Ok(pb::AgencyLevel::Unspecified) => None,
-        Ok(pb::AgencyLevel::National) => Some(gongkai_domain::AgencyLevel::National),
-        Ok(pb::AgencyLevel::Provincial) => Some(gongkai_domain::AgencyLevel::Provincial),
-        Ok(pb::AgencyLevel::Prefectural) => Some(gongkai_domain::AgencyLevel::Prefectural),
-        Ok(pb::AgencyLevel::County) => Some(gongkai_domain::AgencyLevel::County),
-        Ok(pb::AgencyLevel::Township) => Some(gongkai_domain::AgencyLevel::Township),
+        Ok(level) => gongkai_domain::AgencyLevel::from_wire(level),
         Err(_) => {
             return Err(ApiError::field(
                 "hints.agency_level",
@@ -162,11 +157,7 @@ impl DocumentService for DocumentApi {
                             "required: a report, or the name of a stored one",
                         ));
                     }
-                    Some(Source::Report(r)) => (
-                        Report::try_from(&r)
-                            .map_err(|e| ApiError::field("report", e.to_string()))?,
-                        String::new(),
-                    ),
+                    Some(Source::Report(r)) => (super::report::to_domain(&r)?, String::new()),
                     Some(Source::Name(name)) => {
                         let rev = stored_revision(ctx.store.as_ref(), &p, &name, req.view)?;
                         (stored_report(&rev)?, rev.name)
