@@ -38,7 +38,7 @@ pub(crate) fn request_id(id: &str) -> Result<&str, ApiError> {
 }
 
 /// The wire report as the checker's model, refused precisely when it is not one.
-fn to_domain(report: &pb::AnnualReport) -> Result<Report, ApiError> {
+pub(crate) fn to_domain(report: &pb::AnnualReport) -> Result<Report, ApiError> {
     Report::try_from(report).map_err(|e| ApiError::field("report", e.to_string()))
 }
 
@@ -67,10 +67,12 @@ pub(crate) fn previous_year(
     } else {
         head.latest_revision
     };
-    Ok(store
+    // Stored reports were converted before they were written: one that is
+    // missing or does not convert now is damage, not "no previous year".
+    let rev = store
         .revision(&prev, n)?
-        .and_then(|r| r.report)
-        .and_then(|r| Report::try_from(&r).ok()))
+        .ok_or_else(|| not_found(prev.revision_name(n)))?;
+    stored_report(&rev).map(Some)
 }
 
 /// Every rule; the cross-year ones only when `previous` lines up with the
@@ -343,7 +345,7 @@ impl ReportService for ReportApi {
             .run("SubmitReport", request, |p, req| async move {
                 let key = report_only("name", &req.name)?;
                 access::any_of(ctx.store.as_ref(), &p, &key.uscc, WRITE_REPORT)?;
-                let id = request_id(&req.request_id)?.to_owned();
+                let w = write_meta(request_id(&req.request_id)?, &p.name);
                 let given = req.report.as_ref().map(to_domain).transpose()?;
                 if let Some(r) = &given {
                     matches_name(r, &key)?;
@@ -358,7 +360,6 @@ impl ReportService for ReportApi {
                         // Superseded: a retry gets its first answer from the
                         // store, anything else the conflict.
                         None => {
-                            let w = write_meta(&id, &p.name);
                             let revision = s
                                 .transition_pending(
                                     &w,
@@ -382,7 +383,6 @@ impl ReportService for ReportApi {
                 if has_errors(&findings) {
                     return Err(ApiError::ReportInvalid(findings));
                 }
-                let w = write_meta(&id, &p.name);
                 // Awaited, not waited for: the store's threads write and flush.
                 // With content it is one new revision, already submitted.
                 let pending = if req.report.is_some() {
