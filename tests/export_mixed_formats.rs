@@ -137,7 +137,7 @@ fn cells(report: &pb::AnnualReport) -> Vec<(String, Value)> {
     let r = Report::try_from(report).unwrap();
     cells_of(&r, &r)
         .into_iter()
-        .map(|(path, _, v, _)| (path, v))
+        .map(|(location, v, _)| (location.path(), v))
         .collect()
 }
 

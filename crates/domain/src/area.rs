@@ -130,9 +130,10 @@ pub fn same_value(a: Value, b: Value) -> bool {
     }
 }
 
-/// Every cell of the tables of `format`, as (path, value in `a`, value in
-/// `b`), in table order: T2, T3, T4.
-pub fn cells_of(a: &Report, b: &Report) -> Vec<(String, Location, Value, Value)> {
+/// Every cell of the tables of `a`'s format, as (location, value in `a`,
+/// value in `b`), in table order: T2, T3, T4. The location's `path()` is
+/// the cell's name (`t3.R25.natural_person`).
+pub fn cells_of(a: &Report, b: &Report) -> Vec<(Location, Value, Value)> {
     let format = a.format;
     let layout = format.t2_layout();
     let mut out = Vec::new();
@@ -140,7 +141,6 @@ pub fn cells_of(a: &Report, b: &Report) -> Vec<(String, Location, Value, Value)>
     let (a2, b2) = (a.t2.as_ref().unwrap_or(&z2), b.t2.as_ref().unwrap_or(&z2));
     for cell in layout.cells() {
         out.push((
-            cell.path(),
             Location::cell("t2", cell.row.key, cell.column.key),
             a2.get(&cell),
             b2.get(&cell),
@@ -151,7 +151,6 @@ pub fn cells_of(a: &Report, b: &Report) -> Vec<(String, Location, Value, Value)>
     for row in T3Row::rows_of(format) {
         for c in &T3_COLUMNS {
             out.push((
-                t3_path(row, c.col),
                 Location::cell("t3", row.spec().id, c.key),
                 Value::Count(a3.get(row, c.col)),
                 Value::Count(b3.get(row, c.col)),
@@ -163,7 +162,6 @@ pub fn cells_of(a: &Report, b: &Report) -> Vec<(String, Location, Value, Value)>
     for blk in &T4_BLOCKS {
         for c in &T4_COLUMNS {
             out.push((
-                t4_path(blk.block, c.col),
                 Location::cell("t4", blk.key, c.key),
                 Value::Count(a4.get(blk.block, c.col)),
                 Value::Count(b4.get(blk.block, c.col)),
@@ -181,8 +179,8 @@ pub fn differing_cells(a: &Report, b: &Report) -> Vec<String> {
     }
     cells_of(a, b)
         .into_iter()
-        .filter(|(_, _, x, y)| !same_value(*x, *y))
-        .map(|(p, ..)| p)
+        .filter(|(_, x, y)| !same_value(*x, *y))
+        .map(|(location, ..)| location.path())
         .collect()
 }
 
@@ -196,8 +194,9 @@ pub fn compare_with_area(own: &Report, area_sum: &Report) -> Vec<Finding> {
     }
     cells_of(own, area_sum)
         .into_iter()
-        .filter(|(_, _, mine, sum)| !same_value(*mine, *sum))
-        .map(|(path, location, mine, sum)| {
+        .filter(|(_, mine, sum)| !same_value(*mine, *sum))
+        .map(|(location, mine, sum)| {
+            let path = location.path();
             Finding::new(
                 id::AGGREGATE_AREA_SUM,
                 location,

@@ -159,7 +159,7 @@ pub fn export(args: &ExportArgs, out: &mut impl Write) -> std::io::Result<ExitCo
         let zero = zero_sum(year);
         cells_of(&zero, &zero)
             .into_iter()
-            .map(|(p, ..)| p)
+            .map(|(location, ..)| location.path())
             .collect()
     };
     let fixed = ["agency", "display_name", "revision"];
@@ -211,7 +211,7 @@ pub fn export(args: &ExportArgs, out: &mut impl Write) -> std::io::Result<ExitCo
                         row.extend(
                             cells_of(&report, &report)
                                 .iter()
-                                .map(|(_, _, v, _)| v.to_string()),
+                                .map(|(_, v, _)| v.to_string()),
                         );
                         writeln!(out, "{}", row.join(",")).map_err(|e| e.to_string())?;
                     }
@@ -225,8 +225,8 @@ pub fn export(args: &ExportArgs, out: &mut impl Write) -> std::io::Result<ExitCo
                             "format".into(),
                             stored.format_version().as_str_name().into(),
                         );
-                        for (path, _, v, _) in cells_of(&report, &report) {
-                            obj.insert(path, json_value(v));
+                        for (location, v, _) in cells_of(&report, &report) {
+                            obj.insert(location.path(), json_value(v));
                         }
                         writeln!(out, "{}", serde_json::Value::Object(obj))
                             .map_err(|e| e.to_string())?;
