@@ -38,7 +38,7 @@ fn classify(all: &str) -> Option<TableKind> {
     {
         Some(TableKind::T4)
     } else if all.contains("第二十条")
-        || all.contains("信息内容")
+        || all.contains(gongkai_domain::shape::T2_CONTENT)
         || all.contains("行政规范性文件")
         || all.contains("行政许可")
     {

@@ -81,9 +81,9 @@ fn opens_cell_table(line: &str) -> bool {
     // Only the heading cell itself (第二十条第（一）项): a sentence of prose
     // that starts with 第二十条 is prose.
     is_item_heading(&f)
-        || f == "信息内容"
+        || f == gongkai_domain::shape::T2_CONTENT
         || f.contains("勾稽关系")
-        || f == "申请人情况"
+        || f == gongkai_domain::shape::T3_APPLICANTS
         || f == "行政复议"
 }
 

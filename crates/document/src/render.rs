@@ -12,7 +12,10 @@ use std::fmt::Write as _;
 
 use gongkai_domain::{
     FormatVersion, Report, SECTIONS,
-    shape::{T2, T3, T3_COLUMNS, T3_ORGANISATION_GROUP, T3Row, T4, T4_BLOCKS, T4_COLUMNS},
+    shape::{
+        T2, T2_CONTENT, T3, T3_APPLICANTS, T3_COLUMNS, T3_NOTE, T3_ORGANISATION_GROUP, T3Row, T4,
+        T4_BLOCKS, T4_COLUMNS,
+    },
 };
 
 /// What to render to.
@@ -23,12 +26,6 @@ pub enum Target {
     /// A standalone HTML page.
     Html,
 }
-
-/// T3's own note on its check relation, as the format prints it.
-pub const T3_NOTE: &str = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）";
-
-/// T3's merged header over the seven applicant columns.
-pub const T3_APPLICANTS: &str = "申请人情况";
 
 /// The title line under the agency's name.
 pub fn title(data_year: u32) -> String {
@@ -75,7 +72,7 @@ fn t2_grid(t2: &T2, format: FormatVersion) -> Grid {
         // The column labels share the width left of the label column; the
         // last one takes what the block's fewer columns leave.
         let spare = width.saturating_sub(1).saturating_sub(block.columns.len());
-        let mut header = vec![cell("信息内容", 1, 1, true)];
+        let mut header = vec![cell(T2_CONTENT, 1, 1, true)];
         let last = block.columns.len().saturating_sub(1);
         for (i, col) in block.columns.iter().enumerate() {
             let cols = if i == last {

@@ -9,8 +9,8 @@ use gongkai_domain::{
     Finding, FormatVersion, Location,
     catalogue::id,
     shape::{
-        CellKind, T2, T3, T3_COLUMNS, T3_ORGANISATION_GROUP, T3_ROWS, T3Col, T3Row, T4, T4_BLOCKS,
-        T4_COLUMNS, T4Col,
+        CellKind, T2, T2_CONTENT, T3, T3_COLUMNS, T3_ORGANISATION_GROUP, T3_ROWS, T3Col, T3Row, T4,
+        T4_BLOCKS, T4_COLUMNS, T4Col,
     },
 };
 
@@ -465,7 +465,7 @@ pub(crate) fn read_t2(
             }
             continue;
         }
-        if core(label) == "信息内容" {
+        if core(label) == T2_CONTENT {
             if let Some(block) = current.and_then(|i| layout.blocks.get(i)) {
                 let labels: Vec<&String> = row[first.saturating_add(1)..]
                     .iter()

@@ -121,6 +121,12 @@ t3_columns! {
 /// Label of the merged header over the five organisation columns.
 pub const T3_ORGANISATION_GROUP: &str = "法人或其他组织";
 
+/// T3's merged header over the seven applicant columns.
+pub const T3_APPLICANTS: &str = "申请人情况";
+
+/// T3's own note on its check relation, as the format prints it.
+pub const T3_NOTE: &str = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）";
+
 /// The six columns that add up to 总计.
 pub const T3_PARTS: [T3Col; 6] = [
     T3Col::NaturalPerson,
@@ -616,6 +622,9 @@ const DECISIONS_2021: &[T2ColSpec] = &[T2ColSpec {
     label: "本年处理决定数量",
     kind: CellKind::Count,
 }];
+
+/// The label heading T2's first column in every block, both formats.
+pub const T2_CONTENT: &str = "信息内容";
 
 /// T2 in the 2021 format: 10 cells.
 pub const T2_2021: T2Layout = T2Layout {
