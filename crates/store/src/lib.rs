@@ -44,8 +44,10 @@ pub use sled_store::{SledStore, StoreOptions};
 pub use state::Action;
 pub use summary::{AreaTotals, CoverageEntry};
 
-/// Errors of the store. Each maps to one gRPC code in the server.
-#[derive(Debug, thiserror::Error)]
+/// Errors of the store. Each maps to one gRPC code in the server. `Clone`
+/// so that one failure can be handed to every write it affects as itself,
+/// not re-wrapped as text.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     /// A key or parameter of the wrong shape (bad 统一社会信用代码, year …).
     #[error("invalid argument: {0}")]
