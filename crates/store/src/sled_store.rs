@@ -855,7 +855,7 @@ impl SledStore {
                 plan,
                 key,
                 superseded,
-                prepared.record.report.as_ref(),
+                &prepared.record,
             )?;
         }
         if head.is_none() {
