@@ -839,24 +839,27 @@ impl SledStore {
             }),
         );
         // Index entries change only with the state, and by_year and the
-        // area_year entries only with a report's first revision.
-        if from != Some(to) {
-            let mut area = vec![key.uscc.clone()];
-            area.extend(ancestors_in(r, &key.uscc)?);
+        // area_year entries only with a report's first revision. The
+        // ancestors are walked once, for the indexes and the sums alike.
+        let moves_index = from != Some(to);
+        let approves = to == ReviewState::Approved;
+        let ancestors = if moves_index || approves {
+            ancestors_in(r, &key.uscc)?
+        } else {
+            Vec::new()
+        };
+        if moves_index {
+            let mut area = Vec::with_capacity(ancestors.len().saturating_add(1));
+            area.push(key.uscc.clone());
+            area.extend(ancestors.iter().cloned());
             if let Some(old) = from {
                 Self::plan_report_index(plan, key, old, &area, false)?;
             }
             Self::plan_report_index(plan, key, to, &area, true)?;
         }
-        if to == ReviewState::Approved {
+        if approves {
             let superseded = head.as_ref().map_or(0, |h| h.approved_revision);
-            crate::summary::plan_approval(
-                r,
-                plan,
-                key,
-                superseded,
-                &prepared.record,
-            )?;
+            crate::summary::plan_approval(r, plan, key, &ancestors, superseded, &prepared.record)?;
         }
         if head.is_none() {
             plan.put(

@@ -191,13 +191,15 @@ fn approved_revision(r: &impl Reader, key: &ReportKey, number: u32) -> Result<Re
     Ok(rev)
 }
 
-/// Inside an approval's transaction: the sums of every ancestor of the
-/// agency gain the newly approved revision `approved` and lose the approved revision
-/// `superseded` replaces (0: none).
+/// Inside an approval's transaction: the sums of `ancestors` (the
+/// agency's, nearest first, as the caller has already read them in this
+/// transaction) gain the newly approved revision `approved` and lose the
+/// approved revision `superseded` replaces (0: none).
 pub(crate) fn plan_approval(
     r: &impl Reader,
     plan: &mut Plan,
     key: &ReportKey,
+    ancestors: &[String],
     superseded: u32,
     approved: &ReportRevision,
 ) -> Result<()> {
@@ -206,13 +208,13 @@ pub(crate) fn plan_approval(
         0 => None,
         n => Some(contribution(&approved_revision(r, key, n)?, key)?),
     };
-    for a in ancestors_in(r, &key.uscc)? {
-        let mut s = read_sum(r, &a, key.year)?;
+    for a in ancestors {
+        let mut s = read_sum(r, a, key.year)?;
         if let Some(o) = &old {
-            combine(&mut s, o, Sign::Subtract, &a, key.year)?;
+            combine(&mut s, o, Sign::Subtract, a, key.year)?;
         }
-        combine(&mut s, &new, Sign::Add, &a, key.year)?;
-        plan.put(T::AreaSums, sum_key(&a, key.year)?, encode_sum(&s));
+        combine(&mut s, &new, Sign::Add, a, key.year)?;
+        plan.put(T::AreaSums, sum_key(a, key.year)?, encode_sum(&s));
     }
     Ok(())
 }
