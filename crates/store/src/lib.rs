@@ -272,6 +272,14 @@ pub trait ReportStore: Send + Sync + 'static {
     fn list_agencies(&self, page: &PageRequest) -> Result<Page<Agency>>;
     /// Whether `uscc` is `ancestor` or lies in its subtree.
     fn is_within(&self, ancestor: &str, uscc: &str) -> Result<bool>;
+    /// The agencies above `uscc`, nearest first: its supervisor, that
+    /// one's supervisor, and so on up to a root; `uscc` itself is not
+    /// included, so a root has none. Bare 统一社会信用代码 (no
+    /// `agencies/`). [`StoreError::InvalidArgument`] for a code of the wrong
+    /// shape; [`StoreError::NotFound`] when `uscc`, or a supervisor on its
+    /// chain, is not registered; [`StoreError::Corrupt`] for a chain deeper
+    /// than the store allows.
+    fn ancestors(&self, uscc: &str) -> Result<Vec<String>>;
 
     /// Saves a draft revision (first, after a return, or a correction after
     /// approval). `expected` is the latest revision the caller saw (0: none).

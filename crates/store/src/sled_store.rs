@@ -462,11 +462,6 @@ impl SledStore {
 
     // ------------------------------------------------------------ the tree
 
-    /// The agency's ancestors, nearest first (not itself).
-    fn ancestors(&self, uscc: &str) -> Result<Vec<String>> {
-        ancestors_in(self, uscc)
-    }
-
     /// The agency and every agency under it.
     pub(crate) fn subtree(&self, uscc: &str) -> Result<Vec<String>> {
         let mut out = vec![uscc.to_owned()];
@@ -1235,7 +1230,12 @@ impl ReportStore for SledStore {
     fn is_within(&self, ancestor: &str, uscc: &str) -> Result<bool> {
         keys::uscc(ancestor)?;
         keys::uscc(uscc)?;
-        Ok(uscc == ancestor || self.ancestors(uscc)?.iter().any(|a| a == ancestor))
+        Ok(uscc == ancestor || ancestors_in(self, uscc)?.iter().any(|a| a == ancestor))
+    }
+
+    fn ancestors(&self, uscc: &str) -> Result<Vec<String>> {
+        keys::uscc(uscc)?;
+        ancestors_in(self, uscc)
     }
 
     fn save_draft_pending(
