@@ -303,10 +303,19 @@ fn export(
                 .ok_or_else(|| {
                     StoreError::NotFound(item.key.revision_name(item.head.approved_revision))
                 })?;
+            // Agencies are never removed: a report whose agency is not
+            // registered is a damaged store, not a nameless agency.
             let display_name = store
                 .agency(&item.key.uscc)?
-                .map(|a| a.display_name)
-                .unwrap_or_default();
+                .ok_or_else(|| StoreError::Corrupt {
+                    tree: "agencies",
+                    key: hex::encode(&item.key.uscc),
+                    reason: format!(
+                        "{} is approved, but its agency is not registered",
+                        item.key.name()
+                    ),
+                })?
+                .display_name;
             let message = pb::ExportReportsResponse {
                 agency: format!("agencies/{}", item.key.uscc),
                 display_name,
