@@ -392,7 +392,9 @@ pub trait ReportStore: Send + Sync + 'static {
     /// Walks the whole chain and every record it names.
     fn verify(&self) -> Result<Verification>;
 
-    /// Writes a consistent copy of the whole store to a file.
+    /// Writes a consistent copy of the whole store to a new file `path`.
+    /// An existing file is never replaced: [`StoreError::AlreadyExists`],
+    /// also when another backup creates `path` meanwhile.
     fn backup(&self, path: &std::path::Path) -> Result<BackupStats>;
     /// Makes every acknowledged write durable and stops background work.
     fn flush(&self) -> Result<()>;
