@@ -121,8 +121,15 @@ impl Deadlines {
         Deadlines::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
+    /// Whether any 乡镇/街道 deadline is configured: when none is,
+    /// [`Deadlines::of`] reads no chain, and a caller need not build one.
+    pub fn configures_townships(&self) -> bool {
+        !self.township.is_empty()
+    }
+
     /// The deadline of `agency`'s report for `year`; `chain` is the agency
-    /// and its ancestors, nearest first (for a township's configured area).
+    /// and its ancestors, nearest first, read only for a 乡镇/街道 agency
+    /// (for its configured area): any other may pass an empty one.
     pub fn of(&self, agency: &Agency, chain: &[String], year: u32) -> Deadline {
         let next = year.saturating_add(1);
         let on = |month, day| {

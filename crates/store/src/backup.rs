@@ -4,7 +4,7 @@
 //! sled collection as `type`, `name` (length-prefixed) followed by its
 //! entries (`1`, then each field length-prefixed) and a `0`; last, the
 //! SHA-256 of everything before it. A damaged file is refused before anything
-//! is written.
+//! is written. A backup never replaces an existing file.
 
 use std::{
     fs::File,
@@ -50,12 +50,83 @@ impl<W: Write> HashingWriter<W> {
     }
 }
 
-/// Writes the whole store (the caller holds the write lock).
+/// Writes the whole store (the caller holds the write lock) to `path`, which
+/// must not exist: a backup is never overwritten, not even by another
+/// backup racing for the same name. The file is written under a temporary
+/// name beside it and then linked to `path`, which fails if `path` exists
+/// (at that moment, whoever made it); a backup that fails leaves nothing.
 pub(crate) fn write(store: &SledStore, path: &Path) -> Result<BackupStats> {
+    // Refuse early, before the whole store is written; the link decides.
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Err(already_exists(path));
+    }
     store.flush_for_backup()?;
-    let tmp = path.with_extension("partial");
+    let (tmp, file) = create_tmp(path)?;
+    let written = write_to(store, file).and_then(|stats| {
+        std::fs::hard_link(&tmp, path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => already_exists(path),
+            _ => StoreError::from(e),
+        })?;
+        Ok(stats)
+    });
+    // The backup, when written, has its own name now; the temporary one
+    // goes either way (failing to remove it leaves a hidden second name of
+    // a complete backup, not a reason to call the backup failed).
+    let _ = std::fs::remove_file(&tmp);
+    let stats = written?;
+    // The new name is an entry of the directory: make it survive a crash.
+    File::open(dir_of(path))?.sync_all()?;
+    Ok(stats)
+}
+
+fn already_exists(path: &Path) -> StoreError {
+    StoreError::AlreadyExists(format!("backup file {}", path.display()))
+}
+
+/// The directory `path` names a file in.
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// A new file beside `path` under a name no caller gives (hidden, with the
+/// process id and a counter), so that neither `path` nor any other file is
+/// truncated: created only if it does not exist.
+fn create_tmp(path: &Path) -> Result<(std::path::PathBuf, File)> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| {
+            StoreError::InvalidArgument(format!("backup path {} names no file", path.display()))
+        })?
+        .to_string_lossy();
+    let dir = dir_of(path);
+    let pid = std::process::id();
+    let mut last = None;
+    for n in 0..64u32 {
+        let tmp = dir.join(format!(".{name}.{pid}.{n}.partial"));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Io(format!(
+        "no free temporary name beside {}: {}",
+        path.display(),
+        last.map(|e| e.to_string()).unwrap_or_default()
+    )))
+}
+
+/// The backup's bytes into `file`, synced.
+fn write_to(store: &SledStore, file: File) -> Result<BackupStats> {
     let mut w = HashingWriter {
-        inner: BufWriter::new(File::create(&tmp)?),
+        inner: BufWriter::new(file),
         hash: Sha256::new(),
         bytes: 0,
     };
@@ -87,7 +158,6 @@ pub(crate) fn write(store: &SledStore, path: &Path) -> Result<BackupStats> {
         .into_inner()
         .map_err(|e| StoreError::Io(e.to_string()))?;
     file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
     stats.bytes = w.bytes.saturating_add(32);
     Ok(stats)
 }

@@ -47,22 +47,11 @@ pub(crate) fn decode<M: Message + Default>(
     key: &[u8],
     bytes: &[u8],
 ) -> Result<M> {
-    let corrupt = |reason: String| StoreError::Corrupt {
+    M::decode(body(tree, key, bytes)?).map_err(|e| StoreError::Corrupt {
         tree,
         key: hex::encode(key),
-        reason,
-    };
-    match bytes.split_first() {
-        None => Err(corrupt("empty value".into())),
-        Some((&VALUE_TAG, body)) => {
-            M::decode(body).map_err(|e| corrupt(format!("undecodable: {e}")))
-        }
-        Some((&tag, _)) if u32::from(tag) > STORE_FORMAT => Err(StoreError::NewerFormat {
-            found: u32::from(tag),
-            supported: STORE_FORMAT,
-        }),
-        Some((&tag, _)) => Err(corrupt(format!("unknown value format tag {tag}"))),
-    }
+        reason: format!("undecodable: {e}"),
+    })
 }
 
 #[cfg(test)]

@@ -154,11 +154,7 @@ impl GroupCommit {
 
     /// How many of sled's blob files the flusher has synced.
     pub fn blobs_synced(&self) -> u64 {
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .blobs_synced
+        self.shared.state().blobs_synced
     }
 
     /// Why a write must be refused before it is applied: after a failed
@@ -201,11 +197,7 @@ impl GroupCommit {
     /// Flushes what is pending and stops the thread.
     pub fn stop(&self) {
         {
-            let mut st = self
-                .shared
-                .state
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut st = self.shared.state();
             st.stop = true;
             self.shared.work.notify_one();
         }

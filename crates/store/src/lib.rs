@@ -44,8 +44,10 @@ pub use sled_store::{SledStore, StoreOptions};
 pub use state::Action;
 pub use summary::{AreaTotals, CoverageEntry};
 
-/// Errors of the store. Each maps to one gRPC code in the server.
-#[derive(Debug, thiserror::Error)]
+/// Errors of the store. Each maps to one gRPC code in the server. `Clone`
+/// so that one failure can be handed to every write it affects as itself,
+/// not re-wrapped as text.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     /// A key or parameter of the wrong shape (bad 统一社会信用代码, year …).
     #[error("invalid argument: {0}")]
@@ -270,6 +272,14 @@ pub trait ReportStore: Send + Sync + 'static {
     fn list_agencies(&self, page: &PageRequest) -> Result<Page<Agency>>;
     /// Whether `uscc` is `ancestor` or lies in its subtree.
     fn is_within(&self, ancestor: &str, uscc: &str) -> Result<bool>;
+    /// The agencies above `uscc`, nearest first: its supervisor, that
+    /// one's supervisor, and so on up to a root; `uscc` itself is not
+    /// included, so a root has none. Bare 统一社会信用代码 (no
+    /// `agencies/`). [`StoreError::InvalidArgument`] for a code of the wrong
+    /// shape; [`StoreError::NotFound`] when `uscc`, or a supervisor on its
+    /// chain, is not registered; [`StoreError::Corrupt`] for a chain deeper
+    /// than the store allows.
+    fn ancestors(&self, uscc: &str) -> Result<Vec<String>>;
 
     /// Saves a draft revision (first, after a return, or a correction after
     /// approval). `expected` is the latest revision the caller saw (0: none).
@@ -382,7 +392,9 @@ pub trait ReportStore: Send + Sync + 'static {
     /// Walks the whole chain and every record it names.
     fn verify(&self) -> Result<Verification>;
 
-    /// Writes a consistent copy of the whole store to a file.
+    /// Writes a consistent copy of the whole store to a new file `path`.
+    /// An existing file is never replaced: [`StoreError::AlreadyExists`],
+    /// also when another backup creates `path` meanwhile.
     fn backup(&self, path: &std::path::Path) -> Result<BackupStats>;
     /// Makes every acknowledged write durable and stops background work.
     fn flush(&self) -> Result<()>;

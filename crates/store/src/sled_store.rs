@@ -462,11 +462,6 @@ impl SledStore {
 
     // ------------------------------------------------------------ the tree
 
-    /// The agency's ancestors, nearest first (not itself).
-    fn ancestors(&self, uscc: &str) -> Result<Vec<String>> {
-        ancestors_in(self, uscc)
-    }
-
     /// The agency and every agency under it.
     pub(crate) fn subtree(&self, uscc: &str) -> Result<Vec<String>> {
         let mut out = vec![uscc.to_owned()];
@@ -839,24 +834,27 @@ impl SledStore {
             }),
         );
         // Index entries change only with the state, and by_year and the
-        // area_year entries only with a report's first revision.
-        if from != Some(to) {
-            let mut area = vec![key.uscc.clone()];
-            area.extend(ancestors_in(r, &key.uscc)?);
+        // area_year entries only with a report's first revision. The
+        // ancestors are walked once, for the indexes and the sums alike.
+        let moves_index = from != Some(to);
+        let approves = to == ReviewState::Approved;
+        let ancestors = if moves_index || approves {
+            ancestors_in(r, &key.uscc)?
+        } else {
+            Vec::new()
+        };
+        if moves_index {
+            let mut area = Vec::with_capacity(ancestors.len().saturating_add(1));
+            area.push(key.uscc.clone());
+            area.extend(ancestors.iter().cloned());
             if let Some(old) = from {
                 Self::plan_report_index(plan, key, old, &area, false)?;
             }
             Self::plan_report_index(plan, key, to, &area, true)?;
         }
-        if to == ReviewState::Approved {
+        if approves {
             let superseded = head.as_ref().map_or(0, |h| h.approved_revision);
-            crate::summary::plan_approval(
-                r,
-                plan,
-                key,
-                superseded,
-                prepared.record.report.as_ref(),
-            )?;
+            crate::summary::plan_approval(r, plan, key, &ancestors, superseded, &prepared.record)?;
         }
         if head.is_none() {
             plan.put(
@@ -1232,7 +1230,12 @@ impl ReportStore for SledStore {
     fn is_within(&self, ancestor: &str, uscc: &str) -> Result<bool> {
         keys::uscc(ancestor)?;
         keys::uscc(uscc)?;
-        Ok(uscc == ancestor || self.ancestors(uscc)?.iter().any(|a| a == ancestor))
+        Ok(uscc == ancestor || ancestors_in(self, uscc)?.iter().any(|a| a == ancestor))
+    }
+
+    fn ancestors(&self, uscc: &str) -> Result<Vec<String>> {
+        keys::uscc(uscc)?;
+        ancestors_in(self, uscc)
     }
 
     fn save_draft_pending(

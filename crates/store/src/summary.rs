@@ -72,14 +72,19 @@ fn sum_key(area: &str, year: u32) -> Result<Vec<u8>> {
 
 fn decode_sum(key: &[u8], bytes: &[u8], year: u32) -> Result<AreaTotals> {
     let stored: AreaSum = codec::decode("area_sums", key, bytes)?;
-    let sum = match &stored.tables {
-        None => area::zero_sum(year),
-        Some(t) => Report::try_from(t).map_err(|e| StoreError::Corrupt {
-            tree: "area_sums",
-            key: hex::encode(key),
-            reason: format!("the kept sum is not a report: {e}"),
-        })?,
+    let corrupt = |reason: String| StoreError::Corrupt {
+        tree: "area_sums",
+        key: hex::encode(key),
+        reason,
     };
+    // encode_sum always writes the tables: a kept sum without them is
+    // damage, not a zero.
+    let tables = stored
+        .tables
+        .as_ref()
+        .ok_or_else(|| corrupt(format!("the kept {year} sum holds no tables")))?;
+    let sum = Report::try_from(tables)
+        .map_err(|e| corrupt(format!("the kept sum is not a report: {e}")))?;
     Ok(AreaTotals {
         agencies: stored.agencies,
         other_format: stored.other_format,
@@ -103,17 +108,26 @@ fn read_sum(r: &impl Reader, area: &str, year: u32) -> Result<AreaTotals> {
     }
 }
 
-/// What one approved report adds to the sums above its agency. A report in
-/// another format than its year's (or in none) is counted, not summed; one
-/// that does not convert at all is refused.
-fn contribution(report: Option<&AnnualReport>, key: &ReportKey) -> Result<AreaTotals> {
+/// What one approved revision adds to the sums above its agency. A report
+/// in another format than its year's (or in none) is counted, not summed;
+/// one that does not convert at all is refused. An approved revision
+/// without a report is damage (every write that approves carries the
+/// content it approves), not a report in another format.
+fn contribution(approved: &ReportRevision, key: &ReportKey) -> Result<AreaTotals> {
+    let Some(report) = approved.report.as_ref() else {
+        return Err(StoreError::Corrupt {
+            tree: "revisions",
+            key: hex::encode(keys::revision(key, approved.revision)?),
+            reason: format!(
+                "approved revision {} of {} holds no report",
+                approved.revision,
+                key.name()
+            ),
+        });
+    };
     let mut c = AreaTotals::zero(key.year);
     c.agencies = 1;
-    let converted = match report {
-        None => Err(ConvertError::FormatUnspecified),
-        Some(p) => Report::try_from(p),
-    };
-    match converted {
+    match Report::try_from(report) {
         Ok(r) if r.format == gongkai_domain::FormatVersion::of_year(key.year) => {
             area::accumulate(&mut c.sum, &r, Sign::Add).map_err(|e| sum_refused(key, &e))?;
         }
@@ -177,31 +191,30 @@ fn approved_revision(r: &impl Reader, key: &ReportKey, number: u32) -> Result<Re
     Ok(rev)
 }
 
-/// Inside an approval's transaction: the sums of every ancestor of the
-/// agency gain the newly approved report and lose the approved revision
-/// `superseded` replaces (0: none).
+/// Inside an approval's transaction: the sums of `ancestors` (the
+/// agency's, nearest first, as the caller has already read them in this
+/// transaction) gain the newly approved revision `approved` and lose the
+/// approved revision `superseded` replaces (0: none).
 pub(crate) fn plan_approval(
     r: &impl Reader,
     plan: &mut Plan,
     key: &ReportKey,
+    ancestors: &[String],
     superseded: u32,
-    approved: Option<&AnnualReport>,
+    approved: &ReportRevision,
 ) -> Result<()> {
     let new = contribution(approved, key)?;
     let old = match superseded {
         0 => None,
-        n => Some(contribution(
-            approved_revision(r, key, n)?.report.as_ref(),
-            key,
-        )?),
+        n => Some(contribution(&approved_revision(r, key, n)?, key)?),
     };
-    for a in ancestors_in(r, &key.uscc)? {
-        let mut s = read_sum(r, &a, key.year)?;
+    for a in ancestors {
+        let mut s = read_sum(r, a, key.year)?;
         if let Some(o) = &old {
-            combine(&mut s, o, Sign::Subtract, &a, key.year)?;
+            combine(&mut s, o, Sign::Subtract, a, key.year)?;
         }
-        combine(&mut s, &new, Sign::Add, &a, key.year)?;
-        plan.put(T::AreaSums, sum_key(&a, key.year)?, encode_sum(&s));
+        combine(&mut s, &new, Sign::Add, a, key.year)?;
+        plan.put(T::AreaSums, sum_key(a, key.year)?, encode_sum(&s));
     }
     Ok(())
 }
@@ -236,7 +249,7 @@ pub(crate) fn plan_move(
             && head.approved_revision > 0
         {
             let rev = approved_revision(r, &own, head.approved_revision)?;
-            let c = contribution(rev.report.as_ref(), &own)?;
+            let c = contribution(&rev, &own)?;
             combine(&mut moved, &c, Sign::Add, uscc, year)?;
         }
         if moved.agencies == 0 {
@@ -266,7 +279,7 @@ fn recompute(store: &SledStore) -> Result<BTreeMap<Vec<u8>, (String, u32, AreaTo
         }
         let key = keys::parse_report("heads", &k)?;
         let rev = approved_revision(store, &key, head.approved_revision)?;
-        let c = contribution(rev.report.as_ref(), &key)?;
+        let c = contribution(&rev, &key)?;
         if !above.contains_key(&key.uscc) {
             above.insert(key.uscc.clone(), ancestors_in(store, &key.uscc)?);
         }
@@ -379,4 +392,65 @@ pub(crate) fn coverage(
         out.push(CoverageEntry { agency, head });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> ReportKey {
+        ReportKey {
+            uscc: "11230500012345678T".into(),
+            year: 2024,
+        }
+    }
+
+    #[test]
+    fn a_kept_sum_round_trips() {
+        let k = sum_key("11230500012345678T", 2024).unwrap();
+        let zero = AreaTotals::zero(2024);
+        assert_eq!(decode_sum(&k, &encode_sum(&zero), 2024).unwrap(), zero);
+    }
+
+    /// encode_sum always writes the tables: one without them is damage,
+    /// never read as a zero sum.
+    #[test]
+    fn a_kept_sum_without_tables_is_corrupt() {
+        let k = sum_key("11230500012345678T", 2024).unwrap();
+        let bytes = codec::encode(&AreaSum {
+            agencies: 3,
+            other_format: 0,
+            tables: None,
+        });
+        let e = decode_sum(&k, &bytes, 2024).unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Corrupt { tree: "area_sums", reason, .. } if reason.contains("no tables")),
+            "{e:?}"
+        );
+    }
+
+    /// An approved revision without a report is damage, not a report in
+    /// another format; a report in no format is counted, not summed.
+    #[test]
+    fn an_approved_revision_without_a_report_is_corrupt() {
+        let bare = ReportRevision {
+            revision: 2,
+            state: ReviewState::Approved.into(),
+            report: None,
+            ..ReportRevision::default()
+        };
+        let e = contribution(&bare, &key()).unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Corrupt { tree: "revisions", reason, .. } if reason.contains("approved revision 2") && reason.contains("holds no report")),
+            "{e:?}"
+        );
+
+        let unformatted = ReportRevision {
+            report: Some(AnnualReport::default()),
+            ..bare
+        };
+        let c = contribution(&unformatted, &key()).unwrap();
+        assert_eq!((c.agencies, c.other_format), (1, 1));
+        assert_eq!(c.sum, AreaTotals::zero(2024).sum);
+    }
 }

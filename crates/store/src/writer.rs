@@ -131,9 +131,8 @@ fn run(trees: &[sled::Tree], gate: &RwLock<()>, commit: &GroupCommit, jobs: &Rec
         // applying, so that no write is visible that its caller was told
         // had failed.
         if let Some(e) = commit.refusal() {
-            let message = e.to_string();
             for job in batch {
-                (job.reply)(Err(StoreError::Io(message.clone())));
+                (job.reply)(Err(e.clone()));
             }
             continue;
         }
@@ -160,7 +159,7 @@ fn run(trees: &[sled::Tree], gate: &RwLock<()>, commit: &GroupCommit, jobs: &Rec
             for (reply, done) in written {
                 reply(match &flushed {
                     Ok(()) => Ok(done),
-                    Err(e) => Err(StoreError::Io(e.to_string())),
+                    Err(e) => Err(e.clone()),
                 });
             }
         }));
@@ -189,14 +188,13 @@ fn apply_batch(trees: &[sled::Tree], batch: &[Job]) -> Vec<Result<Done>> {
     match result {
         Ok(answers) => answers,
         Err(e) => {
-            let message = match e {
-                TransactionError::Abort(e) => e.to_string(),
-                TransactionError::Storage(e) => e.to_string(),
+            // The error itself, not its text wrapped again: every job gets
+            // the same error its caller would have got alone.
+            let error = match e {
+                TransactionError::Abort(e) => e,
+                TransactionError::Storage(e) => StoreError::from(e),
             };
-            batch
-                .iter()
-                .map(|_| Err(StoreError::Io(format!("batch transaction: {message}"))))
-                .collect()
+            batch.iter().map(|_| Err(error.clone())).collect()
         }
     }
 }
@@ -291,6 +289,45 @@ mod tests {
             events,
             "nothing was applied"
         );
+    }
+
+    /// A refused write's error is the flush failure itself, said once: not
+    /// its text wrapped in another storage failure.
+    #[test]
+    fn a_write_refused_after_a_failed_flush_says_storage_failure_once() {
+        let (_dir, store, code) = store_with_agency();
+        let key = ReportKey {
+            uscc: code.into(),
+            year: 2024,
+        };
+        store.group_commit().fail_for_test("Input/output error");
+        let refused = store
+            .save_draft(
+                &w("d1"),
+                &key,
+                0,
+                AnnualReport::default(),
+                Checked::default(),
+            )
+            .unwrap_err();
+        let message = refused.to_string();
+        assert_eq!(
+            message,
+            "storage failure: an earlier flush failed: Input/output error"
+        );
+        assert_eq!(message.matches("storage failure").count(), 1, "{message}");
+        let pending = store
+            .save_and_submit_pending(
+                &w("s1"),
+                &key,
+                0,
+                AnnualReport::default(),
+                Checked::default(),
+            )
+            .wait()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(pending.matches("storage failure").count(), 1, "{pending}");
     }
 
     /// A review queued while the write creating the revision it expects is

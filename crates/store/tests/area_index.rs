@@ -46,6 +46,17 @@ impl World {
         false
     }
 
+    /// The model's ancestors of `code`, nearest first (not itself).
+    fn ancestors(&self, code: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut at = self.parent[code].clone();
+        while let Some(a) = at {
+            at = self.parent[&a].clone();
+            out.push(a);
+        }
+        out
+    }
+
     fn id(&mut self) -> String {
         self.ids += 1;
         format!("req-{}", self.ids)
@@ -152,6 +163,11 @@ impl World {
                 "{when}: supervisor of {a}"
             );
             assert_eq!(stored.version, self.version[*a], "{when}: version of {a}");
+            assert_eq!(
+                self.store.ancestors(a).unwrap(),
+                self.ancestors(a),
+                "{when}: ancestors of {a}"
+            );
             for b in &codes {
                 assert_eq!(
                     self.store.is_within(a, b).unwrap(),
@@ -416,6 +432,24 @@ fn a_move_to_or_of_an_agency_that_does_not_exist_is_not_found() {
     );
     assert_eq!(events(&wd.store).len(), n);
     wd.check("after refused moves");
+}
+
+/// The chain above an agency: nearest first, without the agency itself;
+/// an unregistered or malformed code is refused, not an empty chain.
+#[test]
+fn ancestors_are_nearest_first_without_the_agency() {
+    let (wd, c) = world();
+    assert_eq!(
+        wd.store.ancestors(&c.t1).unwrap(),
+        [c.k1.clone(), c.city.clone()]
+    );
+    assert_eq!(wd.store.ancestors(&c.k3).unwrap(), vec![c.city2.clone()]);
+    assert!(wd.store.ancestors(&c.city).unwrap().is_empty(), "a root");
+    assert_not_found(
+        wd.store.ancestors(&uscc("330799", 1)),
+        "an unregistered agency",
+    );
+    assert_invalid_argument(wd.store.ancestors("not-a-code"), "a malformed code");
 }
 
 #[test]

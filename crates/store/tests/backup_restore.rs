@@ -25,6 +25,88 @@ fn store_and_backup(dir: &Path) -> (PathBuf, PathBuf) {
     (path, backup)
 }
 
+/// A backup never replaces a file: an existing one (another backup, or
+/// anything else, whatever its name) is refused as AlreadyExists and left
+/// as it was, and no temporary file is left behind.
+#[test]
+fn a_backup_to_an_existing_file_is_refused_and_leaves_it_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("store"));
+    build_history(&store);
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    let first = backups.join("nightly.backup");
+    store.backup(&first).unwrap();
+    let other = backups.join("nightly.partial");
+    std::fs::write(&other, b"not a backup, and not ours to truncate").unwrap();
+    let before = snapshot(&backups);
+
+    for path in [&first, &other] {
+        match store.backup(path) {
+            Err(StoreError::AlreadyExists(m)) => {
+                assert!(m.contains(&path.display().to_string()), "{m}")
+            }
+            other => panic!("{}: expected AlreadyExists, got {other:?}", path.display()),
+        }
+    }
+    assert_eq!(snapshot(&backups), before, "nothing written, nothing left");
+    // A backup whose temporary name would once have been `nightly.partial`.
+    store.backup(&backups.join("nightly.other")).unwrap();
+    assert_eq!(
+        std::fs::read(&other).unwrap(),
+        b"not a backup, and not ours to truncate"
+    );
+}
+
+/// Two backups racing for one name: one wins, the other is refused; the
+/// file is the winner's, whole.
+#[test]
+fn of_two_backups_racing_for_one_name_exactly_one_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores: Vec<_> = (0..2)
+        .map(|i| {
+            let s = open(&dir.path().join(format!("store{i}")));
+            build_history(&s);
+            s
+        })
+        .collect();
+    let target = dir.path().join("race.backup");
+    for round in 0..8 {
+        let _ = std::fs::remove_file(&target);
+        let barrier = std::sync::Barrier::new(stores.len());
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = stores
+                .iter()
+                .map(|s| {
+                    let (barrier, target) = (&barrier, &target);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        s.backup(target)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let won: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(won.len(), 1, "round {round}: {results:?}");
+        assert!(
+            results
+                .iter()
+                .any(|r| matches!(r, Err(StoreError::AlreadyExists(_)))),
+            "round {round}: {results:?}"
+        );
+        assert_eq!(won[0].bytes, std::fs::metadata(&target).unwrap().len());
+        let restored = dir.path().join(format!("restored{round}"));
+        restore(&target, &restored, &options()).unwrap();
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains("partial"))
+            .collect();
+        assert!(left.is_empty(), "round {round}: {left:?}");
+    }
+}
+
 /// Every file under `dir` with its bytes, for "nothing was written".
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();

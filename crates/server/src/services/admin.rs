@@ -115,12 +115,8 @@ impl AdminService for AdminApi {
                 ctx.blocking(move |store| {
                     std::fs::create_dir_all(&config.dir).map_err(StoreError::from)?;
                     let path = config.dir.join(&name);
-                    if path.exists() {
-                        return Err(ApiError::Store(StoreError::AlreadyExists(format!(
-                            "backup file {}",
-                            path.display()
-                        ))));
-                    }
+                    // The store refuses an existing file (AlreadyExists),
+                    // atomically: two backups to one name cannot both win.
                     let stats = store.backup(&path)?;
                     let removed = if server_named {
                         prune(&config.dir, config.keep)?

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use gongkai_domain::{Report, Verdict, area};
 use gongkai_proto::v1::{self as pb, area_service_server::AreaService};
-use gongkai_store::{PageRequest, ReportFilter, ReportKey, ReportStore, StoreError};
+use gongkai_store::{CoverageEntry, PageRequest, ReportFilter, ReportKey, ReportStore, StoreError};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -82,26 +82,6 @@ fn filing_state(head: Option<&gongkai_proto::store_v1::ReportHead>) -> pb::Filin
     }
 }
 
-/// The agency's ancestors, nearest first (not itself).
-fn ancestors(store: &dyn ReportStore, code: &str) -> Result<Vec<String>, ApiError> {
-    let mut out = Vec::new();
-    let mut at = code.to_owned();
-    // National → province → city → county → township is 5; the store refuses deeper.
-    for _ in 0..64 {
-        let Some(a) = store.agency(&at)? else { break };
-        let up = a
-            .supervisor
-            .strip_prefix("agencies/")
-            .unwrap_or(&a.supervisor);
-        if up.is_empty() {
-            break;
-        }
-        at = up.to_owned();
-        out.push(at.clone());
-    }
-    Ok(out)
-}
-
 /// When a report was first submitted: the time of its first revision in
 /// the submitted state. Revisions are read oldest first and the walk stops
 /// there (the first revision, for a report submitted with its content).
@@ -130,6 +110,11 @@ fn first_submission(
     }
 }
 
+/// A 乡镇/街道 agency: the only kind whose deadline depends on its area.
+fn is_township(e: &CoverageEntry) -> bool {
+    e.agency.level() == pb::AgencyLevel::Township
+}
+
 /// The coverage of an area at `now`.
 fn coverage(
     store: &dyn ReportStore,
@@ -139,21 +124,10 @@ fn coverage(
     now: SystemTime,
 ) -> Result<pb::GetCoverageResponse, ApiError> {
     let entries = store.coverage(code, year)?;
-    // Each agency's chain upwards, for a township's configured area.
-    let parents: std::collections::HashMap<String, String> = entries
-        .iter()
-        .map(|e| {
-            (
-                e.agency.uscc.clone(),
-                e.agency
-                    .supervisor
-                    .strip_prefix("agencies/")
-                    .unwrap_or(&e.agency.supervisor)
-                    .to_owned(),
-            )
-        })
-        .collect();
-    let above_area = ancestors(store, code)?;
+    // Deadlines::of reads the chain of a 乡镇/街道 agency only, to find its
+    // configured area: it is read only for those, and only when some area
+    // is configured.
+    let chains = deadlines.configures_townships();
     let mut out = pb::GetCoverageResponse {
         area: format!("agencies/{code}"),
         data_year: year,
@@ -161,20 +135,16 @@ fn coverage(
         ..Default::default()
     };
     for e in entries {
-        let mut chain = Vec::new();
-        let mut at = e.agency.uscc.clone();
-        while at != code {
-            chain.push(at.clone());
-            match parents.get(&at) {
-                Some(p) if !p.is_empty() => at = p.clone(),
-                _ => break,
-            }
-        }
-        // The area asked about is in the chain too (as each agency is in its
-        // own): township deadlines are set per county, and a county's
-        // office asks about its own county.
-        chain.push(code.to_owned());
-        chain.extend(above_area.iter().cloned());
+        // The agency, then its supervisors, nearest first: the area asked
+        // about is among them (township deadlines are set per county, and a
+        // county's office asks about its own county).
+        let chain = if chains && is_township(&e) {
+            let mut chain = vec![e.agency.uscc.clone()];
+            chain.extend(store.ancestors(&e.agency.uscc)?);
+            chain
+        } else {
+            Vec::new()
+        };
         let deadline = deadlines.of(&e.agency, &chain, year);
         let approved = e.head.as_ref().map_or(0, |h| h.approved_revision);
         let state = filing_state(e.head.as_ref());
@@ -333,10 +303,19 @@ fn export(
                 .ok_or_else(|| {
                     StoreError::NotFound(item.key.revision_name(item.head.approved_revision))
                 })?;
+            // Agencies are never removed: a report whose agency is not
+            // registered is a damaged store, not a nameless agency.
             let display_name = store
                 .agency(&item.key.uscc)?
-                .map(|a| a.display_name)
-                .unwrap_or_default();
+                .ok_or_else(|| StoreError::Corrupt {
+                    tree: "agencies",
+                    key: hex::encode(&item.key.uscc),
+                    reason: format!(
+                        "{} is approved, but its agency is not registered",
+                        item.key.name()
+                    ),
+                })?
+                .display_name;
             let message = pb::ExportReportsResponse {
                 agency: format!("agencies/{}", item.key.uscc),
                 display_name,
