@@ -32,8 +32,9 @@ pub struct VerifyArgs {
 pub struct BackupArgs {
     #[command(flatten)]
     store: DataDir,
-    /// The backup file to write. With --server: a file name inside the
-    /// server's --backup-dir, or none to let the server name it (and prune).
+    /// The backup file to write; an existing file is never replaced. With
+    /// --server: a file name inside the server's --backup-dir, or none to let
+    /// the server name it (and prune).
     #[arg(value_name = "FILE", required_unless_present = "server")]
     file: Option<PathBuf>,
     /// Back up a running server's store instead (its own process writes the
