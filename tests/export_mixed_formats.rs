@@ -14,7 +14,11 @@ use common::serve::{
 };
 use gongkai_domain::{Report, area::cells_of, shape::Value};
 use gongkai_proto::v1 as pb;
-use gongkai_server::{auth::Role, deadlines::Deadlines, serve::Limits};
+use gongkai_server::{
+    auth::Role,
+    deadlines::Deadlines,
+    serve::{Limits, Ops},
+};
 use gongkai_store::{Action, Checked, ReportKey, ReportStore, SledStore, WriteMeta};
 
 const YEAR: u32 = 2024;
@@ -166,9 +170,15 @@ async fn export_skips_another_formats_row_in_csv_and_writes_it_in_jsonl() {
         ("seeder", "*", &[Role::Submitter, Role::Reviewer]),
         ("city-audit", &city(), AUDITOR),
     ]);
-    let server =
-        TestServer::start_seeded(&p.toml, Limits::default(), None, Deadlines::default(), seed)
-            .await;
+    let server = TestServer::start_seeded(
+        &p.toml,
+        Limits::default(),
+        None,
+        Deadlines::default(),
+        Ops::default(),
+        seed,
+    )
+    .await;
     // dept1's report goes the ordinary way: submitted (1), approved (2).
     let mut c = server.clients().await;
     let seeder = p.token("seeder");

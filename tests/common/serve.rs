@@ -28,7 +28,7 @@ use gongkai_proto::v1::{
 use gongkai_server::{
     auth::{Credentials, Role, entry_toml, new_token},
     deadlines::Deadlines,
-    serve::{Limits, Tls, serve},
+    serve::{Limits, Ops, Tls, serve_with},
     services::{Authenticator, Ctx},
 };
 use gongkai_store::{SledStore, StoreOptions};
@@ -452,17 +452,33 @@ impl TestServer {
         tls: Option<Tls>,
         deadlines: Deadlines,
     ) -> TestServer {
-        TestServer::start_seeded(credentials, limits, tls, deadlines, |_| {}).await
+        TestServer::start_seeded(credentials, limits, tls, deadlines, Ops::default(), |_| {}).await
+    }
+
+    /// Starts with default limits and the given [`Ops`] (a metrics
+    /// listener, a backup directory).
+    pub async fn start_ops(credentials: &str, ops: Ops) -> TestServer {
+        TestServer::start_seeded(
+            credentials,
+            Limits::default(),
+            None,
+            Deadlines::default(),
+            ops,
+            |_| {},
+        )
+        .await
     }
 
     /// Starts over a store first written by `seed` through the store's own
     /// API, which checks nothing: for what the server would refuse today
     /// but a store written under an earlier rule set, or restored, holds.
+    /// Every other start-up comes here.
     pub async fn start_seeded(
         credentials: &str,
         limits: Limits,
         tls: Option<Tls>,
         deadlines: Deadlines,
+        ops: Ops,
         seed: impl FnOnce(&SledStore),
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory");
@@ -481,7 +497,7 @@ impl TestServer {
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, ctx, limits, tls, async {
+        let task = tokio::spawn(serve_with(listener, ctx, limits, tls, ops, async {
             let _ = stopped.await;
         }));
         TestServer {
