@@ -22,8 +22,8 @@ use std::{
 
 use gongkai_proto::v1::{
     self as pb, agency_service_client::AgencyServiceClient, area_service_client::AreaServiceClient,
-    audit_service_client::AuditServiceClient, report_service_client::ReportServiceClient,
-    review_service_client::ReviewServiceClient,
+    audit_service_client::AuditServiceClient, document_service_client::DocumentServiceClient,
+    report_service_client::ReportServiceClient, review_service_client::ReviewServiceClient,
 };
 use gongkai_server::{
     auth::{Credentials, Role, entry_toml, new_token},
@@ -115,7 +115,7 @@ pub fn authed<T>(token: Option<&str>, message: T) -> Request<T> {
     r
 }
 
-/// The four generated clients over one channel.
+/// The generated clients over one channel.
 #[derive(Debug, Clone)]
 pub struct Clients {
     /// AgencyService.
@@ -128,6 +128,8 @@ pub struct Clients {
     pub audit: AuditServiceClient<Channel>,
     /// AreaService.
     pub area: AreaServiceClient<Channel>,
+    /// DocumentService.
+    pub document: DocumentServiceClient<Channel>,
     /// grpc.health.v1.
     pub health: tonic_health::pb::health_client::HealthClient<Channel>,
 }
@@ -145,6 +147,8 @@ impl Clients {
             audit: AuditServiceClient::new(channel.clone()),
             area: AreaServiceClient::new(channel.clone())
                 .max_decoding_message_size(64 * 1024 * 1024),
+            document: DocumentServiceClient::new(channel.clone())
+                .max_encoding_message_size(usize::MAX),
             health: tonic_health::pb::health_client::HealthClient::new(channel),
         }
     }
