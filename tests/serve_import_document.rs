@@ -5,10 +5,11 @@
 
 mod common;
 
-use common::serve::{AUDITOR, Principals, SUBMITTER, TestServer, authed, county, sample_report};
+use common::serve::{
+    AUDITOR, Principals, SUBMITTER, TestServer, authed, bad_fields, county, sample_report,
+};
 use gongkai_proto::v1 as pb;
 use tonic::Code;
-use tonic_types::StatusExt;
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(common::repo().join("testdata/reports/layouts").join(name)).expect("fixture")
@@ -166,12 +167,7 @@ async fn bytes_that_are_not_a_report_are_invalid_argument_naming_content() {
             .await
             .expect_err("refused");
         assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-        let fields: Vec<String> = status
-            .get_error_details()
-            .bad_request()
-            .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-            .unwrap_or_default();
-        assert_eq!(fields, ["content"], "{status:?}");
+        assert_eq!(bad_fields(&status), ["content"], "{status:?}");
     }
 }
 
@@ -194,12 +190,7 @@ async fn a_malformed_hint_is_invalid_argument_naming_it() {
         .await
         .expect_err("refused");
     assert_eq!(status.code(), Code::InvalidArgument);
-    let fields: Vec<String> = status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default();
-    assert_eq!(fields, ["hints.data_year"]);
+    assert_eq!(bad_fields(&status), ["hints.data_year"]);
 }
 
 #[tokio::test]

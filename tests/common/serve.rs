@@ -34,6 +34,7 @@ use gongkai_server::{
 use gongkai_store::{SledStore, StoreOptions};
 use tonic::{Code, Request, Status, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+use tonic_types::StatusExt;
 
 /// A 统一社会信用代码 from its first 17 characters and the right check character.
 pub fn uscc(first17: &str) -> String {
@@ -424,6 +425,14 @@ pub fn code_of<T>(r: &Result<T, Status>) -> Code {
         Ok(_) => Code::Ok,
         Err(s) => s.code(),
     }
+}
+
+/// The fields of a status's BadRequest detail, in order (none without one).
+pub fn bad_fields(s: &Status) -> Vec<String> {
+    s.get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
 }
 
 /// A gongkai server running in this process on 127.0.0.1:0 with a store in
