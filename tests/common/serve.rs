@@ -73,6 +73,79 @@ pub fn report_name(code: &str, year: u32) -> String {
     format!("agencies/{code}/reports/{year}")
 }
 
+/// An agency to register (`supervisor` a 统一社会信用代码).
+pub fn agency(
+    code: &str,
+    display_name: &str,
+    region: &str,
+    level: pb::AgencyLevel,
+    kind: pb::AgencyKind,
+    supervisor: Option<&str>,
+) -> pb::Agency {
+    pb::Agency {
+        uscc: code.to_owned(),
+        display_name: display_name.to_owned(),
+        region_code: region.to_owned(),
+        level: level.into(),
+        kind: kind.into(),
+        supervisor: supervisor.map(agency_name).unwrap_or_default(),
+        ..pb::Agency::default()
+    }
+}
+
+/// The small supervision tree, supervisors first: the city, the county
+/// under it and two departments under the county; with `other`, also
+/// 金华市市场监督管理局 as a root of its own. `Clients::register_tree`
+/// registers them over gRPC; a seeded store takes them through its API.
+pub fn tree_agencies(other: bool) -> Vec<pb::Agency> {
+    use pb::{AgencyKind as K, AgencyLevel as L};
+    let mut list = vec![
+        agency(
+            &city(),
+            "双鸭山市人民政府",
+            "230500",
+            L::Prefectural,
+            K::Government,
+            None,
+        ),
+        agency(
+            &county(),
+            "宝清县人民政府",
+            "230523",
+            L::County,
+            K::Government,
+            Some(&city()),
+        ),
+        agency(
+            &dept1(),
+            "宝清县财政局",
+            "230523",
+            L::County,
+            K::Department,
+            Some(&county()),
+        ),
+        agency(
+            &dept2(),
+            "宝清县教育局",
+            "230523",
+            L::County,
+            K::Department,
+            Some(&county()),
+        ),
+    ];
+    if other {
+        list.push(agency(
+            OTHER,
+            "金华市市场监督管理局",
+            "330700",
+            L::Prefectural,
+            K::Department,
+            None,
+        ));
+    }
+    list
+}
+
 /// Principals and their bearer tokens, as a credentials file.
 #[derive(Debug, Clone, Default)]
 pub struct Principals {
@@ -182,79 +255,39 @@ impl Clients {
         kind: pb::AgencyKind,
         supervisor: Option<&str>,
     ) -> Result<pb::Agency, Status> {
+        self.register_agency(
+            token,
+            agency(code, display_name, region, level, kind, supervisor),
+        )
+        .await
+    }
+
+    /// Registers `agency` as `token`, with request id `register-{uscc}`.
+    pub async fn register_agency(
+        &mut self,
+        token: &str,
+        agency: pb::Agency,
+    ) -> Result<pb::Agency, Status> {
+        let request_id = format!("register-{}", agency.uscc);
         let r = self
             .agency
             .register_agency(authed(
                 Some(token),
                 pb::RegisterAgencyRequest {
-                    agency: Some(pb::Agency {
-                        uscc: code.to_owned(),
-                        display_name: display_name.to_owned(),
-                        region_code: region.to_owned(),
-                        level: level.into(),
-                        kind: kind.into(),
-                        supervisor: supervisor.map(agency_name).unwrap_or_default(),
-                        ..pb::Agency::default()
-                    }),
-                    request_id: format!("register-{code}"),
+                    agency: Some(agency),
+                    request_id,
                 },
             ))
             .await?;
         Ok(r.into_inner().agency.expect("agency in response"))
     }
 
-    /// Registers the city, the county under it and two departments under the
-    /// county, as a global admin; with `other`, also 金华市市场监督管理局 as a
-    /// root of its own.
+    /// Registers [`tree_agencies`] in order (supervisors first), as a global
+    /// admin.
     pub async fn register_tree(&mut self, admin: &str, other: bool) {
-        use pb::{AgencyKind as K, AgencyLevel as L};
-        self.register(
-            admin,
-            &city(),
-            "双鸭山市人民政府",
-            "230500",
-            L::Prefectural,
-            K::Government,
-            None,
-        )
-        .await
-        .expect("register the city");
-        self.register(
-            admin,
-            &county(),
-            "宝清县人民政府",
-            "230523",
-            L::County,
-            K::Government,
-            Some(&city()),
-        )
-        .await
-        .expect("register the county");
-        for (code, name) in [(dept1(), "宝清县财政局"), (dept2(), "宝清县教育局")] {
-            self.register(
-                admin,
-                &code,
-                name,
-                "230523",
-                L::County,
-                K::Department,
-                Some(&county()),
-            )
-            .await
-            .expect("register a department");
-        }
-        if other {
-            self.register(
-                admin,
-                OTHER,
-                "金华市市场监督管理局",
-                "330700",
-                L::Prefectural,
-                K::Department,
-                None,
-            )
-            .await
-            .expect("register the other tree");
+        for a in tree_agencies(other) {
+            let what = format!("register {} ({})", a.display_name, a.uscc);
+            self.register_agency(admin, a).await.expect(&what);
         }
     }
 
