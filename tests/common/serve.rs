@@ -678,6 +678,24 @@ impl Running {
         self.lines.recv_timeout(Duration::from_secs(30)).ok()
     }
 
+    /// After a `--local-trial` start: the next line is the `LOCAL TRIAL
+    /// MODE` warning (asserted), the one after it `token: TOKEN`; returns
+    /// TOKEN.
+    #[track_caller]
+    pub fn trial_token(&mut self) -> String {
+        let warning = self
+            .next_line()
+            .unwrap_or_else(|| panic!("no local-trial warning line; stderr:\n{}", self.stderr()));
+        assert!(
+            warning.starts_with("LOCAL TRIAL MODE"),
+            "not the local-trial warning: {warning}"
+        );
+        let line = self.next_line().expect("the token line");
+        line.strip_prefix("token: ")
+            .unwrap_or_else(|| panic!("not a token line: {line}"))
+            .to_owned()
+    }
+
     /// Its stderr so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
