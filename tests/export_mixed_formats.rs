@@ -9,12 +9,16 @@
 mod common;
 
 use common::serve::{
-    AUDITOR, Principals, TestServer, city, corrected_report, county, dept1, dept2, gongkai_command,
-    report_name,
+    AUDITOR, Principals, TestServer, city, corrected_report, dept1, dept2, gongkai_command,
+    report_name, tree_agencies,
 };
 use gongkai_domain::{Report, area::cells_of, shape::Value};
 use gongkai_proto::v1 as pb;
-use gongkai_server::{auth::Role, deadlines::Deadlines, serve::Limits};
+use gongkai_server::{
+    auth::Role,
+    deadlines::Deadlines,
+    serve::{Limits, Ops},
+};
 use gongkai_store::{Action, Checked, ReportKey, ReportStore, SledStore, WriteMeta};
 
 const YEAR: u32 = 2024;
@@ -51,61 +55,13 @@ fn current_report() -> pb::AnnualReport {
     r
 }
 
-/// The city, the county under it and its two departments, as
-/// `register_tree` registers them; dept2's trial-format report submitted
+/// The city, the county under it and its two departments
+/// (`tree_agencies`, as `register_tree` registers them); dept2's trial-format report submitted
 /// and approved (revision 2), all through the store.
 fn seed(store: &SledStore) {
-    use pb::{AgencyKind as K, AgencyLevel as L};
-    let agencies = [
-        (
-            city(),
-            "双鸭山市人民政府",
-            "230500",
-            L::Prefectural,
-            K::Government,
-            None,
-        ),
-        (
-            county(),
-            "宝清县人民政府",
-            "230523",
-            L::County,
-            K::Government,
-            Some(city()),
-        ),
-        (
-            dept1(),
-            "宝清县财政局",
-            "230523",
-            L::County,
-            K::Department,
-            Some(county()),
-        ),
-        (
-            dept2(),
-            "宝清县教育局",
-            "230523",
-            L::County,
-            K::Department,
-            Some(county()),
-        ),
-    ];
-    for (code, name, region, level, kind, supervisor) in agencies {
+    for agency in tree_agencies(false) {
         store
-            .register_agency(
-                &meta(&format!("register-{code}")),
-                pb::Agency {
-                    uscc: code,
-                    display_name: name.into(),
-                    region_code: region.into(),
-                    level: level.into(),
-                    kind: kind.into(),
-                    supervisor: supervisor
-                        .map(|s| format!("agencies/{s}"))
-                        .unwrap_or_default(),
-                    ..pb::Agency::default()
-                },
-            )
+            .register_agency(&meta(&format!("register-{}", agency.uscc)), agency)
             .unwrap();
     }
     let key = ReportKey {
@@ -166,9 +122,15 @@ async fn export_skips_another_formats_row_in_csv_and_writes_it_in_jsonl() {
         ("seeder", "*", &[Role::Submitter, Role::Reviewer]),
         ("city-audit", &city(), AUDITOR),
     ]);
-    let server =
-        TestServer::start_seeded(&p.toml, Limits::default(), None, Deadlines::default(), seed)
-            .await;
+    let server = TestServer::start_seeded(
+        &p.toml,
+        Limits::default(),
+        None,
+        Deadlines::default(),
+        Ops::default(),
+        seed,
+    )
+    .await;
     // dept1's report goes the ordinary way: submitted (1), approved (2).
     let mut c = server.clients().await;
     let seeder = p.token("seeder");

@@ -13,7 +13,8 @@ use common::serve::{
     report_name, uscc,
 };
 use gongkai_domain::{
-    Money, Report,
+    FormatVersion, Money, Report,
+    area::cells_of,
     shape::{T3_COLUMNS, T3Row, T4_BLOCKS, T4_COLUMNS, Value},
 };
 use gongkai_proto::v1::{self as pb, AgencyKind as K, AgencyLevel as L, FilingState as F};
@@ -127,10 +128,20 @@ fn expected_cells(reports: &[&pb::AnnualReport]) -> Vec<(String, Value)> {
 /// The same cells, read off a summary's sums.
 fn summary_cells(s: &pb::GetAreaSummaryResponse) -> Vec<(String, Value)> {
     let sums = Report::try_from(s.sums.as_ref().unwrap()).unwrap();
-    let zero = expected_cells(&[s.sums.as_ref().unwrap()]);
     // expected_cells of one report is that report's cells.
-    assert_eq!(sums.format.t2_layout().len() + 175 + 15, zero.len());
-    zero
+    let cells = expected_cells(&[s.sums.as_ref().unwrap()]);
+    assert_eq!(sums.format.t2_layout().len() + 175 + 15, cells.len());
+    // Checked against what does not come from this file's enumeration: a
+    // 2024 sum is in the 2021 format, which has 200 cells, and they are the
+    // domain's own list of the cells (path and value, in order).
+    assert_eq!(sums.format, FormatVersion::Current2021);
+    assert_eq!(cells.len(), 200, "the 2021 format's cells");
+    let domain: Vec<(String, Value)> = cells_of(&sums, &sums)
+        .into_iter()
+        .map(|(path, _, v, _)| (path, v))
+        .collect();
+    same(&domain, &cells);
+    cells
 }
 
 fn same(a: &[(String, Value)], b: &[(String, Value)]) {

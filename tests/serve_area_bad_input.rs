@@ -6,16 +6,9 @@
 
 mod common;
 
-use common::serve::{AUDITOR, NOWHERE, Principals, REVIEWER, TestServer, authed, city};
+use common::serve::{AUDITOR, NOWHERE, Principals, REVIEWER, TestServer, authed, bad_fields, city};
 use gongkai_proto::v1 as pb;
 use tonic::Code;
-use tonic_types::StatusExt;
-
-fn field_of(s: &tonic::Status) -> String {
-    s.get_details_bad_request()
-        .and_then(|b| b.field_violations.first().map(|v| v.field.clone()))
-        .unwrap_or_default()
-}
 
 #[tokio::test]
 async fn bad_area_year_and_time_are_named_and_unknown_areas_not_found() {
@@ -45,7 +38,7 @@ async fn bad_area_year_and_time_are_named_and_unknown_areas_not_found() {
             .await
             .unwrap_err();
         assert_eq!(s.code(), Code::InvalidArgument, "{area} {year}: {s:?}");
-        assert_eq!(field_of(&s), field, "{area} {year}: {s:?}");
+        assert_eq!(bad_fields(&s), [field], "{area} {year}: {s:?}");
     }
     let s = c
         .area
@@ -63,8 +56,8 @@ async fn bad_area_year_and_time_are_named_and_unknown_areas_not_found() {
         .await
         .unwrap_err();
     assert_eq!(
-        (s.code(), field_of(&s).as_str()),
-        (Code::InvalidArgument, "as_of")
+        (s.code(), bad_fields(&s)),
+        (Code::InvalidArgument, vec!["as_of".to_owned()])
     );
 
     let s = c

@@ -10,7 +10,7 @@ mod common;
 
 use common::serve::{
     ADMIN, AUDITOR, Clients, NOWHERE, Principals, REVIEWER, SUBMITTER, TestServer, agency_name,
-    authed, corrected_report, county, report_for, report_name,
+    authed, bad_fields, corrected_report, county, report_for, report_name,
 };
 use gongkai_proto::v1 as pb;
 use gongkai_server::auth::Role;
@@ -94,14 +94,6 @@ impl World {
             .into_inner();
         assert_eq!(got.revision.map(|r| r.revision), Some(1));
     }
-}
-
-/// The fields of a status's BadRequest detail.
-fn bad_fields(s: &Status) -> Vec<String> {
-    s.get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
 }
 
 /// INVALID_ARGUMENT naming `field` in BadRequest, with `text` in the message.

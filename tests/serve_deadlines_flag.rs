@@ -60,13 +60,7 @@ async fn township_deadlines_from_the_file_reach_coverage_and_a_bad_file_is_refus
         ],
         &[("GONGKAI_DEADLINES", good.to_str().unwrap())],
     );
-    let _warning = server.next_line().unwrap();
-    let token = server
-        .next_line()
-        .unwrap()
-        .strip_prefix("token: ")
-        .unwrap()
-        .to_owned();
+    let token = server.trial_token();
     let mut c = server.clients().await;
     c.register_tree(&token, false).await;
     let town = uscc("11230523MB0000009");

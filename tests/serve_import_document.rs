@@ -5,20 +5,14 @@
 
 mod common;
 
-use common::serve::{AUDITOR, Principals, SUBMITTER, TestServer, authed, county, sample_report};
-use gongkai_proto::v1::{self as pb, document_service_client::DocumentServiceClient};
-use tonic::{Code, transport::Channel};
-use tonic_types::StatusExt;
+use common::serve::{
+    AUDITOR, Principals, SUBMITTER, TestServer, authed, bad_fields, county, sample_report,
+};
+use gongkai_proto::v1 as pb;
+use tonic::Code;
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(common::repo().join("testdata/reports/layouts").join(name)).expect("fixture")
-}
-
-async fn client(server: &TestServer) -> DocumentServiceClient<Channel> {
-    let channel = common::serve::plaintext_channel(server.addr)
-        .await
-        .expect("connect");
-    DocumentServiceClient::new(channel)
 }
 
 fn principals() -> Principals {
@@ -45,10 +39,10 @@ fn located(findings: &[pb::Finding]) -> Vec<(String, String)> {
 async fn every_layout_imports_to_the_sample_with_the_same_findings() {
     let p = principals();
     let server = TestServer::start(&p.toml).await;
-    let mut c = client(&server).await;
+    let mut c = server.clients().await;
     let token = p.token("baoqing-office");
-    let mut reports = common::serve::Clients::connect(server.addr).await.report;
-    let validated = reports
+    let validated = c
+        .report
         .validate_report(authed(
             Some(token),
             pb::ValidateReportRequest {
@@ -82,6 +76,7 @@ async fn every_layout_imports_to_the_sample_with_the_same_findings() {
         ),
     ] {
         let r = c
+            .document
             .import_document(authed(
                 Some(token),
                 pb::ImportDocumentRequest {
@@ -119,7 +114,7 @@ async fn every_layout_imports_to_the_sample_with_the_same_findings() {
 async fn hints_fill_what_the_page_leaves_out() {
     let p = principals();
     let server = TestServer::start(&p.toml).await;
-    let mut c = client(&server).await;
+    let mut c = server.clients().await.document;
     let r = c
         .import_document(authed(
             Some(p.token("inspector")),
@@ -152,7 +147,7 @@ async fn hints_fill_what_the_page_leaves_out() {
 async fn bytes_that_are_not_a_report_are_invalid_argument_naming_content() {
     let p = principals();
     let server = TestServer::start(&p.toml).await;
-    let mut c = client(&server).await;
+    let mut c = server.clients().await.document;
     for content in [
         b"\x7fELF\x02\x01\x01\x00\xff\xfe\xff".to_vec(),
         "<div>".repeat(300_000).into_bytes(),
@@ -172,12 +167,7 @@ async fn bytes_that_are_not_a_report_are_invalid_argument_naming_content() {
             .await
             .expect_err("refused");
         assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-        let fields: Vec<String> = status
-            .get_error_details()
-            .bad_request()
-            .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-            .unwrap_or_default();
-        assert_eq!(fields, ["content"], "{status:?}");
+        assert_eq!(bad_fields(&status), ["content"], "{status:?}");
     }
 }
 
@@ -185,7 +175,7 @@ async fn bytes_that_are_not_a_report_are_invalid_argument_naming_content() {
 async fn a_malformed_hint_is_invalid_argument_naming_it() {
     let p = principals();
     let server = TestServer::start(&p.toml).await;
-    let mut c = client(&server).await;
+    let mut c = server.clients().await.document;
     let status = c
         .import_document(authed(
             Some(p.token("baoqing-office")),
@@ -200,19 +190,14 @@ async fn a_malformed_hint_is_invalid_argument_naming_it() {
         .await
         .expect_err("refused");
     assert_eq!(status.code(), Code::InvalidArgument);
-    let fields: Vec<String> = status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default();
-    assert_eq!(fields, ["hints.data_year"]);
+    assert_eq!(bad_fields(&status), ["hints.data_year"]);
 }
 
 #[tokio::test]
 async fn without_a_token_it_is_unauthenticated() {
     let p = principals();
     let server = TestServer::start(&p.toml).await;
-    let mut c = client(&server).await;
+    let mut c = server.clients().await.document;
     let status = c
         .import_document(authed(
             None,

@@ -9,19 +9,14 @@
 
 mod common;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use common::serve::{
-    ADMIN, Clients, Principals, SUBMITTER, authed, corrected_report, county, credentials_file,
+    ADMIN, Principals, SUBMITTER, TestServer, authed, corrected_report, county, credentials_file,
     dept1, report_for, report_name, sample_report, spawn_serve,
 };
 use gongkai_proto::v1 as pb;
-use gongkai_server::{
-    auth::Credentials,
-    serve::{Limits, Ops, serve_with},
-    services::{Authenticator, Ctx},
-};
-use gongkai_store::{SledStore, StoreOptions};
+use gongkai_server::serve::Ops;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
 
@@ -68,33 +63,18 @@ async fn scrape_after_real_calls_counts_each_by_method_and_code() {
         ("county", &county(), SUBMITTER),
         ("finance", &dept1(), SUBMITTER),
     ]);
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let store = SledStore::open(dir.path().join("data"), &StoreOptions::default()).expect("store");
-    let ctx = Ctx {
-        store: Arc::new(store),
-        auth: Authenticator::Tokens(Arc::new(
-            Credentials::parse(&principals.toml).expect("credentials"),
-        )),
-        deadlines: Arc::new(gongkai_server::deadlines::Deadlines::default()),
-    };
-    let grpc = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
     let metrics = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let (addr, metrics_addr) = (
-        grpc.local_addr().expect("addr"),
-        metrics.local_addr().expect("addr"),
-    );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let ops = Ops {
-        metrics: Some(metrics),
-        backup: None,
-    };
-    let server = tokio::spawn(serve_with(grpc, ctx, Limits::default(), None, ops, async {
-        let _ = stopped.await;
-    }));
+    let metrics_addr = metrics.local_addr().expect("addr");
+    let server = TestServer::start_ops(
+        &principals.toml,
+        Ops {
+            metrics: Some(metrics),
+            backup: None,
+        },
+    )
+    .await;
 
     // Before any call: the endpoint answers, no call is counted, no report.
     let (status, before) = http_get(metrics_addr, "/metrics").await;
@@ -111,7 +91,7 @@ async fn scrape_after_real_calls_counts_each_by_method_and_code() {
         );
     }
 
-    let mut c = Clients::connect(addr).await;
+    let mut c = server.clients().await;
     let (ops, submitter) = (principals.token("ops"), principals.token("county"));
     for _ in 0..3 {
         c.health().await.expect("health check");
@@ -218,11 +198,7 @@ async fn scrape_after_real_calls_counts_each_by_method_and_code() {
     assert_eq!(status, "HTTP/1.1 404 Not Found");
 
     drop(c);
-    let _ = stop.send(());
-    server
-        .await
-        .expect("server task")
-        .expect("server stops cleanly");
+    server.stop().await.expect("server stops cleanly");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -155,16 +155,8 @@ async fn local_trial_announces_itself_at_every_start_and_its_token_works() {
             ],
             &[],
         );
-        let warning = server.next_line().expect("the trial warning");
-        assert!(
-            warning.starts_with("LOCAL TRIAL MODE"),
-            "start {start}: {warning}"
-        );
-        let token_line = server.next_line().expect("the token line");
-        let token = token_line
-            .strip_prefix("token: ")
-            .unwrap_or_else(|| panic!("not a token line: {token_line}"))
-            .to_owned();
+        // The LOCAL TRIAL MODE warning, then the token, at every start.
+        let token = server.trial_token();
         let mut c = server.clients().await;
         let listed = c
             .agency
@@ -472,16 +464,8 @@ async fn serve_flags_are_taken_from_the_environment() {
         ],
     );
     assert!(server.addr.ip().is_loopback() && server.addr.port() != 0);
-    assert!(
-        server
-            .next_line()
-            .is_some_and(|l| l.starts_with("LOCAL TRIAL MODE")),
-        "GONGKAI_LOCAL_TRIAL=true"
-    );
-    let token = server
-        .next_line()
-        .and_then(|l| l.strip_prefix("token: ").map(str::to_owned))
-        .expect("token line");
+    // GONGKAI_LOCAL_TRIAL=true: the LOCAL TRIAL MODE warning, then the token.
+    let token = server.trial_token();
     // The token file is announced once written.
     let announced = server.next_line().expect("token file line");
     let path = data.join("local-trial.token");

@@ -11,8 +11,8 @@ use common::serve::{
 };
 use gongkai_document::render::{Target, render};
 use gongkai_domain::Report;
-use gongkai_proto::v1::{self as pb, document_service_client::DocumentServiceClient};
-use tonic::{Code, transport::Channel};
+use gongkai_proto::v1 as pb;
+use tonic::Code;
 
 fn principals() -> Principals {
     Principals::new(&[
@@ -24,13 +24,6 @@ fn principals() -> Principals {
         ("inspector", "*", AUDITOR),
         ("county-inspector", &county(), AUDITOR),
     ])
-}
-
-async fn document_client(server: &TestServer) -> DocumentServiceClient<Channel> {
-    let channel = common::serve::plaintext_channel(server.addr)
-        .await
-        .expect("connect");
-    DocumentServiceClient::new(channel)
 }
 
 fn by_name(name: &str, view: pb::ReportView, target: pb::RenderTarget) -> pb::RenderReportRequest {
@@ -45,7 +38,7 @@ fn by_name(name: &str, view: pb::ReportView, target: pb::RenderTarget) -> pb::Re
 async fn a_given_report_renders_as_the_official_layout() {
     let p = principals();
     let server = TestServer::start(&p.toml).await;
-    let mut d = document_client(&server).await;
+    let mut d = server.clients().await.document;
     let wire = sample_report();
     let domain = Report::try_from(&wire).expect("the sample converts");
     for (target, to, media) in [
@@ -115,7 +108,6 @@ async fn a_stored_revision_is_read_as_get_report_reads_it() {
         )
         .await
         .expect("save the draft");
-    let mut d = document_client(&server).await;
 
     let names = [
         name.clone(),
@@ -149,7 +141,8 @@ async fn a_stored_revision_is_read_as_get_report_reads_it() {
                         },
                     ))
                     .await;
-                let rendered = d
+                let rendered = c
+                    .document
                     .render_report(authed(
                         Some(p.token(who)),
                         by_name(n, view, pb::RenderTarget::Markdown),
@@ -177,7 +170,8 @@ async fn a_stored_revision_is_read_as_get_report_reads_it() {
     assert_eq!(ok, 4 * 3, "reads that succeeded");
     assert_eq!(saved.revision, 1);
     // Without a token: UNAUTHENTICATED, as GetReport.
-    let status = d
+    let status = c
+        .document
         .render_report(authed(
             None,
             by_name(&name, pb::ReportView::Latest, pb::RenderTarget::Html),

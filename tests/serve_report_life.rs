@@ -8,8 +8,8 @@
 mod common;
 
 use common::serve::{
-    ADMIN, AUDITOR, Clients, Principals, REVIEWER, SUBMITTER, TestServer, authed, corrected_report,
-    county, report_name, sample_report,
+    ADMIN, AUDITOR, Clients, Principals, REVIEWER, SUBMITTER, TestServer, authed, bad_fields,
+    corrected_report, county, report_name, sample_report,
 };
 use gongkai_proto::v1::{self as pb, ReviewState as S};
 use tonic::Code;
@@ -358,12 +358,7 @@ async fn an_immediate_retry_of_a_submit_returns_the_same_revision_and_writes_not
             .await
             .expect_err("a reused id with other content");
     assert_eq!(reused.code(), Code::InvalidArgument, "{reused:?}");
-    let fields: Vec<String> = reused
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default();
-    assert_eq!(fields, ["request_id"], "{reused:?}");
+    assert_eq!(bad_fields(&reused), ["request_id"], "{reused:?}");
     assert_eq!(w.events().await, before, "nothing written");
 }
 

@@ -22,18 +22,19 @@ use std::{
 
 use gongkai_proto::v1::{
     self as pb, agency_service_client::AgencyServiceClient, area_service_client::AreaServiceClient,
-    audit_service_client::AuditServiceClient, report_service_client::ReportServiceClient,
-    review_service_client::ReviewServiceClient,
+    audit_service_client::AuditServiceClient, document_service_client::DocumentServiceClient,
+    report_service_client::ReportServiceClient, review_service_client::ReviewServiceClient,
 };
 use gongkai_server::{
     auth::{Credentials, Role, entry_toml, new_token},
     deadlines::Deadlines,
-    serve::{Limits, Tls, serve},
+    serve::{Limits, Ops, Tls, serve_with},
     services::{Authenticator, Ctx},
 };
 use gongkai_store::{SledStore, StoreOptions};
 use tonic::{Code, Request, Status, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+use tonic_types::StatusExt;
 
 /// A 统一社会信用代码 from its first 17 characters and the right check character.
 pub fn uscc(first17: &str) -> String {
@@ -70,6 +71,79 @@ pub fn agency_name(code: &str) -> String {
 /// `agencies/{uscc}/reports/{year}`.
 pub fn report_name(code: &str, year: u32) -> String {
     format!("agencies/{code}/reports/{year}")
+}
+
+/// An agency to register (`supervisor` a 统一社会信用代码).
+pub fn agency(
+    code: &str,
+    display_name: &str,
+    region: &str,
+    level: pb::AgencyLevel,
+    kind: pb::AgencyKind,
+    supervisor: Option<&str>,
+) -> pb::Agency {
+    pb::Agency {
+        uscc: code.to_owned(),
+        display_name: display_name.to_owned(),
+        region_code: region.to_owned(),
+        level: level.into(),
+        kind: kind.into(),
+        supervisor: supervisor.map(agency_name).unwrap_or_default(),
+        ..pb::Agency::default()
+    }
+}
+
+/// The small supervision tree, supervisors first: the city, the county
+/// under it and two departments under the county; with `other`, also
+/// 金华市市场监督管理局 as a root of its own. `Clients::register_tree`
+/// registers them over gRPC; a seeded store takes them through its API.
+pub fn tree_agencies(other: bool) -> Vec<pb::Agency> {
+    use pb::{AgencyKind as K, AgencyLevel as L};
+    let mut list = vec![
+        agency(
+            &city(),
+            "双鸭山市人民政府",
+            "230500",
+            L::Prefectural,
+            K::Government,
+            None,
+        ),
+        agency(
+            &county(),
+            "宝清县人民政府",
+            "230523",
+            L::County,
+            K::Government,
+            Some(&city()),
+        ),
+        agency(
+            &dept1(),
+            "宝清县财政局",
+            "230523",
+            L::County,
+            K::Department,
+            Some(&county()),
+        ),
+        agency(
+            &dept2(),
+            "宝清县教育局",
+            "230523",
+            L::County,
+            K::Department,
+            Some(&county()),
+        ),
+    ];
+    if other {
+        list.push(agency(
+            OTHER,
+            "金华市市场监督管理局",
+            "330700",
+            L::Prefectural,
+            K::Department,
+            None,
+        ));
+    }
+    list
 }
 
 /// Principals and their bearer tokens, as a credentials file.
@@ -115,7 +189,7 @@ pub fn authed<T>(token: Option<&str>, message: T) -> Request<T> {
     r
 }
 
-/// The four generated clients over one channel.
+/// The generated clients over one channel.
 #[derive(Debug, Clone)]
 pub struct Clients {
     /// AgencyService.
@@ -128,6 +202,8 @@ pub struct Clients {
     pub audit: AuditServiceClient<Channel>,
     /// AreaService.
     pub area: AreaServiceClient<Channel>,
+    /// DocumentService.
+    pub document: DocumentServiceClient<Channel>,
     /// grpc.health.v1.
     pub health: tonic_health::pb::health_client::HealthClient<Channel>,
 }
@@ -145,6 +221,8 @@ impl Clients {
             audit: AuditServiceClient::new(channel.clone()),
             area: AreaServiceClient::new(channel.clone())
                 .max_decoding_message_size(64 * 1024 * 1024),
+            document: DocumentServiceClient::new(channel.clone())
+                .max_encoding_message_size(usize::MAX),
             health: tonic_health::pb::health_client::HealthClient::new(channel),
         }
     }
@@ -177,79 +255,39 @@ impl Clients {
         kind: pb::AgencyKind,
         supervisor: Option<&str>,
     ) -> Result<pb::Agency, Status> {
+        self.register_agency(
+            token,
+            agency(code, display_name, region, level, kind, supervisor),
+        )
+        .await
+    }
+
+    /// Registers `agency` as `token`, with request id `register-{uscc}`.
+    pub async fn register_agency(
+        &mut self,
+        token: &str,
+        agency: pb::Agency,
+    ) -> Result<pb::Agency, Status> {
+        let request_id = format!("register-{}", agency.uscc);
         let r = self
             .agency
             .register_agency(authed(
                 Some(token),
                 pb::RegisterAgencyRequest {
-                    agency: Some(pb::Agency {
-                        uscc: code.to_owned(),
-                        display_name: display_name.to_owned(),
-                        region_code: region.to_owned(),
-                        level: level.into(),
-                        kind: kind.into(),
-                        supervisor: supervisor.map(agency_name).unwrap_or_default(),
-                        ..pb::Agency::default()
-                    }),
-                    request_id: format!("register-{code}"),
+                    agency: Some(agency),
+                    request_id,
                 },
             ))
             .await?;
         Ok(r.into_inner().agency.expect("agency in response"))
     }
 
-    /// Registers the city, the county under it and two departments under the
-    /// county, as a global admin; with `other`, also 金华市市场监督管理局 as a
-    /// root of its own.
+    /// Registers [`tree_agencies`] in order (supervisors first), as a global
+    /// admin.
     pub async fn register_tree(&mut self, admin: &str, other: bool) {
-        use pb::{AgencyKind as K, AgencyLevel as L};
-        self.register(
-            admin,
-            &city(),
-            "双鸭山市人民政府",
-            "230500",
-            L::Prefectural,
-            K::Government,
-            None,
-        )
-        .await
-        .expect("register the city");
-        self.register(
-            admin,
-            &county(),
-            "宝清县人民政府",
-            "230523",
-            L::County,
-            K::Government,
-            Some(&city()),
-        )
-        .await
-        .expect("register the county");
-        for (code, name) in [(dept1(), "宝清县财政局"), (dept2(), "宝清县教育局")] {
-            self.register(
-                admin,
-                &code,
-                name,
-                "230523",
-                L::County,
-                K::Department,
-                Some(&county()),
-            )
-            .await
-            .expect("register a department");
-        }
-        if other {
-            self.register(
-                admin,
-                OTHER,
-                "金华市市场监督管理局",
-                "330700",
-                L::Prefectural,
-                K::Department,
-                None,
-            )
-            .await
-            .expect("register the other tree");
+        for a in tree_agencies(other) {
+            let what = format!("register {} ({})", a.display_name, a.uscc);
+            self.register_agency(admin, a).await.expect(&what);
         }
     }
 
@@ -422,6 +460,14 @@ pub fn code_of<T>(r: &Result<T, Status>) -> Code {
     }
 }
 
+/// The fields of a status's BadRequest detail, in order (none without one).
+pub fn bad_fields(s: &Status) -> Vec<String> {
+    s.get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
+
 /// A gongkai server running in this process on 127.0.0.1:0 with a store in
 /// a temporary directory.
 #[derive(Debug)]
@@ -452,17 +498,33 @@ impl TestServer {
         tls: Option<Tls>,
         deadlines: Deadlines,
     ) -> TestServer {
-        TestServer::start_seeded(credentials, limits, tls, deadlines, |_| {}).await
+        TestServer::start_seeded(credentials, limits, tls, deadlines, Ops::default(), |_| {}).await
+    }
+
+    /// Starts with default limits and the given [`Ops`] (a metrics
+    /// listener, a backup directory).
+    pub async fn start_ops(credentials: &str, ops: Ops) -> TestServer {
+        TestServer::start_seeded(
+            credentials,
+            Limits::default(),
+            None,
+            Deadlines::default(),
+            ops,
+            |_| {},
+        )
+        .await
     }
 
     /// Starts over a store first written by `seed` through the store's own
     /// API, which checks nothing: for what the server would refuse today
     /// but a store written under an earlier rule set, or restored, holds.
+    /// Every other start-up comes here.
     pub async fn start_seeded(
         credentials: &str,
         limits: Limits,
         tls: Option<Tls>,
         deadlines: Deadlines,
+        ops: Ops,
         seed: impl FnOnce(&SledStore),
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory");
@@ -481,7 +543,7 @@ impl TestServer {
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, ctx, limits, tls, async {
+        let task = tokio::spawn(serve_with(listener, ctx, limits, tls, ops, async {
             let _ = stopped.await;
         }));
         TestServer {
@@ -614,6 +676,24 @@ impl Running {
     /// The next line on stdout (None when stdout closed, or after 30 s).
     pub fn next_line(&mut self) -> Option<String> {
         self.lines.recv_timeout(Duration::from_secs(30)).ok()
+    }
+
+    /// After a `--local-trial` start: the next line is the `LOCAL TRIAL
+    /// MODE` warning (asserted), the one after it `token: TOKEN`; returns
+    /// TOKEN.
+    #[track_caller]
+    pub fn trial_token(&mut self) -> String {
+        let warning = self
+            .next_line()
+            .unwrap_or_else(|| panic!("no local-trial warning line; stderr:\n{}", self.stderr()));
+        assert!(
+            warning.starts_with("LOCAL TRIAL MODE"),
+            "not the local-trial warning: {warning}"
+        );
+        let line = self.next_line().expect("the token line");
+        line.strip_prefix("token: ")
+            .unwrap_or_else(|| panic!("not a token line: {line}"))
+            .to_owned()
     }
 
     /// Its stderr so far.

@@ -24,6 +24,24 @@ pub fn value_json(v: Option<Value>) -> Json {
     }
 }
 
+/// A finding on one line: `SEVERITY RULE LOCATION: MESSAGE`.
+pub fn finding_line(f: &Finding) -> String {
+    format!(
+        "{} {} {}: {}",
+        f.severity.as_str(),
+        f.rule,
+        f.location,
+        f.message
+    )
+}
+
+/// An import's findings on stderr, one line each (its stdout is the result).
+pub fn eprint_findings(findings: &[Finding]) {
+    for f in findings {
+        eprintln!("{}", finding_line(f));
+    }
+}
+
 /// A finding as JSON.
 pub fn finding_json(f: &Finding) -> Json {
     json!({

@@ -52,7 +52,7 @@ use tonic::{
     metadata::{Ascii, MetadataValue},
     transport::{Channel, Endpoint},
 };
-use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+use tonic_health::pb::HealthCheckRequest;
 use tonic_prost::ProstEncoder;
 
 /// The 2021-format sample report; made valid in [`valid_report`].
@@ -133,10 +133,10 @@ struct Args {
     /// With --target: the server's process id, to report its CPU per call.
     #[arg(long, requires = "target")]
     server_pid: Option<u32>,
-    /// Decode every reply into its message, as an application would. By
-    /// default replies are taken as wire bytes (the first of each task is
-    /// decoded and checked): on a shared machine the generator's own
-    /// decoding would otherwise count against the server it measures.
+    /// Decode (and check) every reply into its message, as an application
+    /// would. By default replies are taken as wire bytes (the first of each
+    /// task is decoded and checked): on a shared machine the generator's
+    /// own decoding would otherwise count against the server it measures.
     #[arg(long)]
     decode: bool,
 }
@@ -413,7 +413,8 @@ struct Shared {
     next_pair: Arc<AtomicU64>,
     /// Distinguishes this run's agencies and request ids from earlier runs'.
     nonce: String,
-    /// Replies decoded into messages (`--decode`) or taken as bytes.
+    /// Every reply decoded and checked (`--decode`), or only each task's
+    /// first, the rest taken as bytes.
     decode: bool,
 }
 
@@ -667,15 +668,6 @@ fn new_hist() -> anyhow::Result<Histogram<u64>> {
     Histogram::new_with_bounds(1, 60_000_000, 3).context("histogram")
 }
 
-/// A task's clients, all over the task's channel.
-#[derive(Debug)]
-struct Clients {
-    health: HealthClient<Channel>,
-    report: ReportServiceClient<Channel>,
-    /// The same calls with replies taken as bytes.
-    raw: tonic::client::Grpc<Channel>,
-}
-
 /// Encodes requests with prost and takes replies as their wire bytes.
 #[derive(Debug)]
 struct RawReplies<T>(PhantomData<T>);
@@ -747,14 +739,16 @@ fn check_reply<M: prost::Message + Default + std::fmt::Debug>(
     }
 }
 
-/// One call of `rpc`; `Ok(false)` when SubmitReport has no pair left.
+/// One call of `rpc` over `grpc`, its reply taken as bytes and, when
+/// `check` (every call with `--decode`, else a task's first), decoded and
+/// checked; `Ok(false)` when SubmitReport has no pair left.
 async fn call_once(
     rpc: Rpc,
-    clients: &mut Clients,
+    grpc: &mut tonic::client::Grpc<Channel>,
     shared: &Shared,
     agencies: &[String],
     seq: u64,
-    first: bool,
+    check: bool,
 ) -> Result<bool, tonic::Status> {
     match rpc {
         Rpc::Health => {
@@ -762,17 +756,12 @@ async fn call_once(
                 service: String::new(),
             });
             req.set_timeout(CALL_TIMEOUT);
-            if shared.decode {
-                clients.health.check(req).await?;
-            } else {
-                let reply = raw_call(&mut clients.raw, "/grpc.health.v1.Health/Check", req).await?;
-                if first {
-                    check_reply::<tonic_health::pb::HealthCheckResponse>(&reply, |r| {
-                        r.status
-                            == tonic_health::pb::health_check_response::ServingStatus::Serving
-                                as i32
-                    })?;
-                }
+            let reply = raw_call(grpc, "/grpc.health.v1.Health/Check", req).await?;
+            if check {
+                check_reply::<tonic_health::pb::HealthCheckResponse>(&reply, |r| {
+                    r.status
+                        == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+                })?;
             }
         }
         Rpc::Get => {
@@ -782,23 +771,19 @@ async fn call_once(
                 name,
                 view: pb::ReportView::Latest.into(),
             };
-            if shared.decode {
-                clients.report.get_report(with_auth(shared, req)).await?;
-            } else {
-                let wanted = first.then(|| req.name.clone());
-                let reply = raw_call(
-                    &mut clients.raw,
-                    "/gongkai.v1.ReportService/GetReport",
-                    with_auth(shared, req),
-                )
-                .await?;
-                if let Some(name) = wanted {
-                    check_reply::<pb::GetReportResponse>(&reply, |r| {
-                        r.revision.as_ref().is_some_and(|v| {
-                            v.name.starts_with(&format!("{name}/revisions/")) && v.report.is_some()
-                        })
-                    })?;
-                }
+            let wanted = check.then(|| req.name.clone());
+            let reply = raw_call(
+                grpc,
+                "/gongkai.v1.ReportService/GetReport",
+                with_auth(shared, req),
+            )
+            .await?;
+            if let Some(name) = wanted {
+                check_reply::<pb::GetReportResponse>(&reply, |r| {
+                    r.revision.as_ref().is_some_and(|v| {
+                        v.name.starts_with(&format!("{name}/revisions/")) && v.report.is_some()
+                    })
+                })?;
             }
         }
         Rpc::Submit => {
@@ -806,32 +791,31 @@ async fn call_once(
             let Some(req) = submit_request(shared, agencies, i) else {
                 return Ok(false);
             };
-            if shared.decode {
-                clients.report.submit_report(with_auth(shared, req)).await?;
-            } else {
-                let reply = raw_call(
-                    &mut clients.raw,
-                    "/gongkai.v1.ReportService/SubmitReport",
-                    with_auth(shared, req),
-                )
-                .await?;
-                if first {
-                    check_reply::<pb::SubmitReportResponse>(&reply, |r| {
-                        r.revision
-                            .as_ref()
-                            .is_some_and(|v| v.state() == pb::ReviewState::Submitted)
-                    })?;
-                }
+            let reply = raw_call(
+                grpc,
+                "/gongkai.v1.ReportService/SubmitReport",
+                with_auth(shared, req),
+            )
+            .await?;
+            if check {
+                check_reply::<pb::SubmitReportResponse>(&reply, |r| {
+                    r.revision
+                        .as_ref()
+                        .is_some_and(|v| v.state() == pb::ReviewState::Submitted)
+                })?;
             }
         }
     }
     Ok(true)
 }
 
-/// Runs `rpc` with `n` calls in flight: `warmup` unmeasured, then `duration` measured.
+/// Runs `rpc` with `n` calls in flight in round `round`: `warmup`
+/// unmeasured, then `duration` measured.
+#[allow(clippy::too_many_arguments)]
 async fn run_point(
     rpc: Rpc,
     n: usize,
+    round: u32,
     channels: &[Channel],
     shared: &Shared,
     warmup: Duration,
@@ -851,11 +835,7 @@ async fn run_point(
         let shared = shared.clone();
         let agencies = Arc::clone(&agencies);
         tasks.spawn(async move {
-            let mut clients = Clients {
-                health: HealthClient::new(channel.clone()),
-                report: ReportServiceClient::new(channel.clone()),
-                raw: tonic::client::Grpc::new(channel),
-            };
+            let mut grpc = tonic::client::Grpc::new(channel);
             let mut r = TaskResult {
                 hist: new_hist()?,
                 errors: BTreeMap::new(),
@@ -869,7 +849,8 @@ async fn run_point(
                     break;
                 }
                 let first = seq == t as u64;
-                let outcome = call_once(rpc, &mut clients, &shared, &agencies, seq, first).await;
+                let check = shared.decode || first;
+                let outcome = call_once(rpc, &mut grpc, &shared, &agencies, seq, check).await;
                 seq = seq.wrapping_add(n as u64);
                 let done = Instant::now();
                 if start < measure_from {
@@ -914,7 +895,7 @@ async fn run_point(
     let mut point = Point {
         rpc,
         in_flight: n,
-        round: 1,
+        round,
         ok: 0,
         elapsed: Duration::ZERO,
         cpu: Cpu::default(),
@@ -1146,8 +1127,8 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
                     Channels::Shared => &channels[..],
                     Channels::PerTask => &channels[..n],
                 };
-                let mut p = run_point(rpc, n, conns, &shared, warmup, duration, server_pid).await?;
-                p.round = round;
+                let p =
+                    run_point(rpc, n, round, conns, &shared, warmup, duration, server_pid).await?;
                 if rpc == Rpc::Submit {
                     best_submit_rate = best_submit_rate.max(p.rate());
                 }

@@ -2,7 +2,7 @@
 //! print the verdict and the findings.
 
 use std::{
-    io::{Read, Write},
+    io::Write,
     path::{Path, PathBuf},
     process::ExitCode,
 };
@@ -11,6 +11,7 @@ use gongkai_document::Imported;
 use gongkai_domain::{Report, Verdict};
 use serde_json::json;
 
+use super::{display_name, read_input};
 use crate::output::{self, Format};
 
 /// Arguments of `gongkai check`.
@@ -33,28 +34,6 @@ enum Outcome {
     Valid = 0,
     Invalid = 1,
     Unreadable = 2,
-}
-
-fn display_name(path: &Path) -> String {
-    if path == Path::new("-") {
-        "<stdin>".to_owned()
-    } else {
-        path.display().to_string()
-    }
-}
-
-fn read_input(path: &Path) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::new();
-    let limit = u64::try_from(gongkai_document::MAX_DOCUMENT_BYTES)
-        .unwrap_or(u64::MAX)
-        .saturating_add(1);
-    let result = if path == Path::new("-") {
-        std::io::stdin().take(limit).read_to_end(&mut bytes)
-    } else {
-        std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes))
-    };
-    result.map_err(|e| format!("无法读取 — cannot read: {e}"))?;
-    Ok(bytes)
 }
 
 fn load(path: &Path) -> Result<Imported, String> {

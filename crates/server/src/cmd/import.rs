@@ -8,6 +8,9 @@ use gongkai_proto::v1 as pb;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 
+use super::{display_name, read_input};
+use crate::output;
+
 /// Arguments of `gongkai import`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -44,38 +47,16 @@ fn to_json(full_name: &str, bytes: &[u8]) -> Result<String, String> {
 
 /// Prints the JSON; import findings go to stderr.
 pub fn run(args: &Args, out: &mut impl Write) -> std::io::Result<ExitCode> {
-    let bytes = if args.file.as_os_str() == "-" {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)?;
-        b
-    } else {
-        match std::fs::read(&args.file) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!(
-                    "gongkai: {}: 无法读取 — cannot read: {e}",
-                    args.file.display()
-                );
-                return Ok(ExitCode::from(2));
-            }
-        }
-    };
-    let imported = match gongkai_document::import(&bytes) {
+    let imported = match read_input(&args.file)
+        .and_then(|bytes| gongkai_document::import(&bytes).map_err(|e| e.to_string()))
+    {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("gongkai: {}: {e}", args.file.display());
+            eprintln!("gongkai: {}: {e}", display_name(&args.file));
             return Ok(ExitCode::from(2));
         }
     };
-    for f in &imported.findings {
-        eprintln!(
-            "{} {} {}: {}",
-            f.severity.as_str(),
-            f.rule,
-            f.location,
-            f.message
-        );
-    }
+    output::eprint_findings(&imported.findings);
     let report = pb::AnnualReport::from(&imported.report);
     let request_id = args
         .request_id

@@ -10,6 +10,9 @@ use gongkai_proto::v1 as pb;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage};
 
+use super::{display_name, read_input};
+use crate::output;
+
 /// What to render to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum To {
@@ -47,43 +50,20 @@ fn from_json(bytes: &[u8]) -> Result<Report, String> {
 
 /// Prints the rendered report; a JSON report or a published one.
 pub fn run(args: &Args, out: &mut impl Write) -> std::io::Result<ExitCode> {
-    let name = args.file.display();
-    let bytes = if args.file.as_os_str() == "-" {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)?;
-        b
-    } else {
-        match std::fs::read(&args.file) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("gongkai: {name}: 无法读取 — cannot read: {e}");
-                return Ok(ExitCode::from(2));
-            }
+    let report = read_input(&args.file).and_then(|bytes| {
+        let json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        if json {
+            from_json(&bytes)
+        } else {
+            let imported = gongkai_document::import(&bytes).map_err(|e| e.to_string())?;
+            output::eprint_findings(&imported.findings);
+            Ok(imported.report)
         }
-    };
-    let json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    let report = if json {
-        from_json(&bytes)
-    } else {
-        gongkai_document::import(&bytes)
-            .map(|imported| {
-                for f in &imported.findings {
-                    eprintln!(
-                        "{} {} {}: {}",
-                        f.severity.as_str(),
-                        f.rule,
-                        f.location,
-                        f.message
-                    );
-                }
-                imported.report
-            })
-            .map_err(|e| e.to_string())
-    };
+    });
     let report = match report {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("gongkai: {name}: {e}");
+            eprintln!("gongkai: {}: {e}", display_name(&args.file));
             return Ok(ExitCode::from(2));
         }
     };
