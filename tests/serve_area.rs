@@ -138,7 +138,7 @@ fn summary_cells(s: &pb::GetAreaSummaryResponse) -> Vec<(String, Value)> {
     assert_eq!(cells.len(), 200, "the 2021 format's cells");
     let domain: Vec<(String, Value)> = cells_of(&sums, &sums)
         .into_iter()
-        .map(|(path, _, v, _)| (path, v))
+        .map(|(location, v, _)| (location.path(), v))
         .collect();
     same(&domain, &cells);
     cells
