@@ -29,6 +29,9 @@ pub enum Layout {
     CellPerLine,
     /// Text with no table rows at all.
     ProseOnly,
+    /// A Word document (`.docx`, from Word or WPS): tables from its own
+    /// table structure.
+    Docx,
 }
 
 impl Layout {
@@ -40,6 +43,7 @@ impl Layout {
             Layout::PipeRows => "pipe-rows",
             Layout::CellPerLine => "cell-per-line",
             Layout::ProseOnly => "prose-only",
+            Layout::Docx => "docx",
         }
     }
 }

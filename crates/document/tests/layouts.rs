@@ -171,6 +171,20 @@ fn one_cell_per_line_without_bar_lines() {
 }
 
 #[test]
+fn docx_as_libreoffice_writes_it_from_the_rendered_layout() {
+    clean(fixture!("baoqing-county-2024.docx"), Layout::Docx, "UTF-8");
+}
+
+#[test]
+fn docx_as_wps_writes_it_valueless_vmerge_tables_in_content_controls_numbered_headings() {
+    clean(
+        fixture!("baoqing-county-2024.wps.docx"),
+        Layout::Docx,
+        "UTF-8",
+    );
+}
+
+#[test]
 fn the_sample_itself_is_tab_separated() {
     clean(SAMPLE, Layout::TabSeparated, "UTF-8");
 }
