@@ -13,6 +13,9 @@ pub enum Block {
     Text(String),
     /// A table row: its cells, merged cells flattened to empty ones.
     Row(Vec<String>),
+    /// The title a file gives itself outside its text (an HTML page's
+    /// `<title>`): read for the year and agency when the text does not say.
+    DocumentTitle(String),
 }
 
 /// The layout a document's tables were published in, as sniffed.

@@ -128,8 +128,8 @@ catalogue! {
         "行、列标签与官方格式用语不一致"
         "a row or column label differs from the official wording";
     IMPORT_ROW_MISSING "import.row-missing" Error FIRST_FORMAT_YEAR
-        "表格缺少应有的行（按0读取）"
-        "a table lacks a row of the format (its cells are unknown, read as 0)";
+        "表格缺少应有的行：其数值未知，需要这些数值的核对不进行（各自说明未能核对）"
+        "a table lacks a row of the format: its cells are unknown, and every rule that needs them says it could not check instead of adding them up";
     IMPORT_UNREADABLE_CELL "import.unreadable-cell" Error FIRST_FORMAT_YEAR
         "单元格内容无法识别为数量或金额"
         "a table cell holds something that is not a count or an amount";

@@ -189,9 +189,10 @@ struct Compared {
 }
 
 fn table_value(report: &Report, subject: Subject) -> Option<Compared> {
-    let total = |row| report.t3.as_ref().map(|t| t.get(row, T3Col::Total));
+    // A cell the document did not contain is compared with nothing.
+    let total = |row| report.t3.as_ref()?.cell(row, T3Col::Total);
     let received_and_carried = || total(T3Row::R01)?.checked_add(total(T3Row::R02)?);
-    let t4 = |b| report.t4.as_ref().map(|t| t.get(b, T4Col::Total));
+    let t4 = |b| report.t4.as_ref()?.cell(b, T4Col::Total);
     let t2 = |col| {
         report
             .t2
@@ -339,7 +340,7 @@ fn states_amount(clause: &str) -> bool {
 
 fn fee_rule(report: &Report, out: &mut Vec<Finding>) {
     let r22 = match (report.format, &report.t3) {
-        (FormatVersion::Current2021, Some(t3)) => t3.get(T3Row::R22, T3Col::Total),
+        (FormatVersion::Current2021, Some(t3)) => t3.cell(T3Row::R22, T3Col::Total).unwrap_or(0),
         _ => 0,
     };
     let mentioned = report
