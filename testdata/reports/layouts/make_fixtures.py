@@ -452,16 +452,16 @@ def page_title_only():
     return page
 
 
-def t3_rows_tab(rows, with_group_labels=True):
-    """T3 rows as the sample writes them: group labels in the first two
-    cells, the label, seven values."""
-    out, opened = [], set()
+def t3_rows_tab(rows, opened):
+    """T3 rows as the sample writes them: group labels (each once, where it
+    opens, across tables) in the first two cells, the label, seven values."""
+    out = []
     for group, label, n in rows:
         cells = ["", "", ""]
         if not group:
             cells[0] = label
         else:
-            if with_group_labels and OUTCOME not in opened:
+            if OUTCOME not in opened:
                 opened.add(OUTCOME)
                 cells[0] = OUTCOME
             if group == OUTCOME:
@@ -499,13 +499,13 @@ def sample_t3(replacement):
 def t3_split_tab():
     """Tab-separated, T3 as five tables with their own header rows; one
     (（四）无法提供) broken off by a page without a repeated header."""
-    parts = []
+    parts, opened = [], set()
     for i, chunk in enumerate(t3_chunks()):
         if i:
             parts.append(f"续表{i}")
         if i != 2:
             parts += T3_HEADER_TAB
-        parts += t3_rows_tab(chunk)
+        parts += t3_rows_tab(chunk, opened)
     return sample_t3("\n".join(parts) + "\n")
 
 
