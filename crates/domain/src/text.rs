@@ -117,7 +117,10 @@ fn has_any(s: &str, words: &[&str]) -> bool {
 fn subject_of(head: &str) -> Option<Subject> {
     let applications = head.contains("申请");
     // 上年结转, also 上年度结转 / 上一年度结转 (含上年度结转申请34件).
-    if has_any(head, &["上年结转", "上年度结转", "上一年结转", "上一年度结转"]) {
+    if has_any(
+        head,
+        &["上年结转", "上年度结转", "上一年结转", "上一年度结转"],
+    ) {
         return Some(Subject::CarriedOver);
     }
     if head.contains("结转") {
@@ -472,7 +475,11 @@ mod tests {
     #[test]
     fn carried_over_from_last_year_is_r02_however_the_year_is_named() {
         // 淮安市's 2024 report: 答复3050件（含上年度结转申请34件…）; R02 is 34.
-        for said in ["含上年度结转申请34件", "上一年度结转申请34件", "上年结转申请34件"] {
+        for said in [
+            "含上年度结转申请34件",
+            "上一年度结转申请34件",
+            "上年结转申请34件",
+        ] {
             let s = statements(&report_with(said));
             assert_eq!(s.len(), 1, "{said}");
             assert_eq!(s[0].subject, Subject::CarriedOver, "{said}");
