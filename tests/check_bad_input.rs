@@ -146,6 +146,18 @@ fn other_annual_report_is_not_a_report() {
     assert_refused(file.arg(), &["不是政府信息公开工作年度报告"]);
 }
 
+#[test]
+fn a_legacy_word_or_wps_file_is_told_to_be_saved_as_docx_or_pdf_whatever_its_name() {
+    // An OLE2 compound file, named as if it were text: told by its bytes.
+    let ole = [
+        &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1][..],
+        &[0; 504],
+    ]
+    .concat();
+    let file = temp_file("report.txt", ole);
+    assert_refused(file.arg(), &[".doc", ".wps", ".docx", "PDF"]);
+}
+
 // ------------------------------------------------ a report read in part: exit 1
 
 #[test]
