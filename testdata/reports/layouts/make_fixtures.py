@@ -319,6 +319,38 @@ def cell_lines(bars, t3_rows=T3, overview=OVERVIEW, cell=lambda loc, v: v):
     return "\n".join(o) + "\n"
 
 
+# ----------------------------------------------------------------- tab-separated T3
+def t3_rows_tab(rows, opened):
+    """T3 rows as the sample writes them: group labels (each once, where it
+    opens, across tables) in the first two cells, the label, seven values."""
+    out = []
+    for group, label, n in rows:
+        cells = ["", "", ""]
+        if not group:
+            cells[0] = label
+        else:
+            if OUTCOME not in opened:
+                opened.add(OUTCOME)
+                cells[0] = OUTCOME
+            if group == OUTCOME:
+                cells[1] = label
+            else:
+                if group not in opened:
+                    opened.add(group)
+                    cells[1] = group
+                cells[2] = label
+        out.append("\t".join(cells + t3_values(n)))
+    return out
+
+
+T3_HEADER_TAB = [
+    f"{NOTE}\t\t\t申请人情况\t\t\t\t\t\t",
+    "\t\t\t自然人\t法人或其他组织\t\t\t\t\t总计",
+    "\t\t\t\t" + "\t".join(ORGS) + "\t",
+]
+
+
+
 # ----------------------------------------------------------------- 2019 trial
 def trial_2020():
     """The sample as its 2020 report would have been published in the 2019
@@ -342,29 +374,11 @@ def trial_2020():
         for label, values in rows:
             o.append(f"{label}\t" + "\t".join(values) + "\t" * (3 - len(values)))
     o += ["", f"### {HEADINGS['三']}", ""]
-    o.append(f"{NOTE}\t\t\t申请人情况\t\t\t\t\t\t")
-    o.append("\t\t\t自然人\t法人或其他组织\t\t\t\t\t总计")
-    o.append("\t\t\t\t" + "\t".join(ORGS) + "\t")
+    o += T3_HEADER_TAB
     rows = [r for r in T3 if r[0] != "（六）其他处理"]
     at = next(i for i, r in enumerate(rows) if r[1] == "（七）总计")
     rows.insert(at, (OUTCOME, "（六）其他处理", 3))
-    opened = set()
-    for group, label, n in rows:
-        cells = ["", "", ""]
-        if not group:
-            cells[0] = label
-        else:
-            if OUTCOME not in opened:
-                opened.add(OUTCOME)
-                cells[0] = OUTCOME
-            if group == OUTCOME:
-                cells[1] = label
-            else:
-                if group not in opened:
-                    opened.add(group)
-                    cells[1] = group
-                cells[2] = label
-        o.append("\t".join(cells + t3_values(n)))
+    o += t3_rows_tab(rows, set())
     o += ["", f"### {HEADINGS['四']}", ""]
     o.append("行政复议\t\t\t\t\t行政诉讼\t\t\t\t\t\t\t\t\t")
     o.append("\t".join(T4_COLS) + "\t未经复议直接起诉\t\t\t\t\t复议后起诉\t\t\t\t")
@@ -450,36 +464,6 @@ def page_title_only():
         assert line in page
         page = page.replace(line + "\n", "")
     return page
-
-
-def t3_rows_tab(rows, opened):
-    """T3 rows as the sample writes them: group labels (each once, where it
-    opens, across tables) in the first two cells, the label, seven values."""
-    out = []
-    for group, label, n in rows:
-        cells = ["", "", ""]
-        if not group:
-            cells[0] = label
-        else:
-            if OUTCOME not in opened:
-                opened.add(OUTCOME)
-                cells[0] = OUTCOME
-            if group == OUTCOME:
-                cells[1] = label
-            else:
-                if group not in opened:
-                    opened.add(group)
-                    cells[1] = group
-                cells[2] = label
-        out.append("\t".join(cells + t3_values(n)))
-    return out
-
-
-T3_HEADER_TAB = [
-    f"{NOTE}\t\t\t申请人情况\t\t\t\t\t\t",
-    "\t\t\t自然人\t法人或其他组织\t\t\t\t\t总计",
-    "\t\t\t\t" + "\t".join(ORGS) + "\t",
-]
 
 
 def t3_chunks():
