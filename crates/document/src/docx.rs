@@ -680,6 +680,9 @@ struct Reading<'s> {
     in_tr_pr: bool,
     in_p_pr: bool,
     in_num_pr: bool,
+    /// Inside a `w:t`: only its text is the document's (white space between
+    /// elements, as an indenting writer leaves it, is not).
+    in_text: bool,
     cells: usize,
 }
 
@@ -766,6 +769,7 @@ impl Reading<'_> {
                     c.continued = !restart;
                 }
             }
+            b"t" => self.in_text = !empty,
             b"p" => self.paragraph = Some(Paragraph::default()),
             b"pPr" => self.in_p_pr = !empty,
             b"pStyle" if self.in_p_pr => {
@@ -795,14 +799,14 @@ impl Reading<'_> {
                         attr(e, b"val").and_then(|v| v.parse().ok()).unwrap_or(0);
                 }
             }
-            b"tab" | b"ptab" if !self.in_p_pr => self.text(" "),
+            b"tab" | b"ptab" if !self.in_p_pr => self.push(" "),
             b"br" | b"cr" => {
                 if let Some(p) = self.paragraph.as_mut() {
                     let line = std::mem::take(&mut p.line);
                     p.lines.push(line);
                 }
             }
-            b"noBreakHyphen" => self.text("-"),
+            b"noBreakHyphen" => self.push("-"),
             _ => {}
         }
         if empty {
@@ -812,9 +816,14 @@ impl Reading<'_> {
     }
 
     fn text(&mut self, t: &str) {
-        if self.skipping.is_some() {
+        if self.skipping.is_some() || !self.in_text {
             return;
         }
+        self.push(t);
+    }
+
+    /// Adds text to the open paragraph.
+    fn push(&mut self, t: &str) {
         if let Some(p) = self.paragraph.as_mut() {
             p.line.push_str(t);
         }
@@ -830,6 +839,7 @@ impl Reading<'_> {
             return Ok(());
         }
         match name {
+            b"t" => self.in_text = false,
             b"trPr" => self.in_tr_pr = false,
             b"tcPr" => self.in_tc_pr = false,
             b"pPr" => self.in_p_pr = false,
@@ -986,8 +996,18 @@ pub fn from_docx(bytes: &[u8]) -> Result<Vec<Block>, ImportError> {
         Some(t) => read_numbering(&t)?,
         None => Numbering::default(),
     };
+    read_document(&main, &document, &styles, numbering)
+}
+
+/// Reads the main part's XML into blocks.
+fn read_document(
+    name: &str,
+    text: &str,
+    styles: &HashMap<String, Style>,
+    numbering: Numbering,
+) -> Result<Vec<Block>, ImportError> {
     let mut r = Reading {
-        styles: &styles,
+        styles,
         numbering,
         out: Vec::new(),
         tables: Vec::new(),
@@ -997,9 +1017,10 @@ pub fn from_docx(bytes: &[u8]) -> Result<Vec<Block>, ImportError> {
         in_tr_pr: false,
         in_p_pr: false,
         in_num_pr: false,
+        in_text: false,
         cells: 0,
     };
-    walk(&main, &document, |e| match e {
+    walk(name, text, |e| match e {
         XmlEvent::Start(e, empty) => r.start(e, empty),
         XmlEvent::End(name) => r.end(name),
         XmlEvent::Text(t) => {
@@ -1034,6 +1055,13 @@ mod tests {
         assert_eq!(resolve("word", "styles.xml"), "word/styles.xml");
         assert_eq!(resolve("word", "../customXml/x.xml"), "customXml/x.xml");
         assert_eq!(resolve("", "/word/document.xml"), "word/document.xml");
+    }
+
+    #[test]
+    fn only_text_inside_w_t_is_read_not_indentation_between_runs() {
+        let xml = "<w:document xmlns:w=\"w\"><w:body>\n  <w:tbl>\n    <w:tr>\n      <w:tc>\n        <w:p>\n          <w:r>\n            <w:t>7</w:t>\n          </w:r>\n          <w:r><w:t xml:space=\"preserve\">8 </w:t></w:r>\n          <w:r><w:tab/><w:t>件</w:t></w:r>\n        </w:p>\n      </w:tc>\n    </w:tr>\n  </w:tbl>\n</w:body></w:document>";
+        let out = read_document("document.xml", xml, &HashMap::new(), Numbering::default());
+        assert_eq!(out.unwrap(), vec![Block::Row(vec!["78  件".into()])]);
     }
 
     #[test]
