@@ -190,11 +190,11 @@ impl<'a> Package<'a> {
 }
 
 /// A part's text: UTF-8 (with or without a BOM), or UTF-16 with a BOM.
-fn part_text(name: &str, bytes: &[u8]) -> Result<String, ImportError> {
-    if let Some((encoding, _)) = encoding_rs::Encoding::for_bom(bytes)
+fn part_text(name: &str, mut bytes: Vec<u8>) -> Result<String, ImportError> {
+    if let Some((encoding, _)) = encoding_rs::Encoding::for_bom(&bytes)
         && encoding != encoding_rs::UTF_8
     {
-        let (text, _, bad) = encoding.decode(bytes);
+        let (text, _, bad) = encoding.decode(&bytes);
         if bad {
             return Err(damaged(format!(
                 "{name}不是有效的UTF-16文本 — {name} is not valid UTF-16"
@@ -202,8 +202,11 @@ fn part_text(name: &str, bytes: &[u8]) -> Result<String, ImportError> {
         }
         return Ok(text.into_owned());
     }
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    String::from_utf8(bytes.to_vec()).map_err(|e| {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
+    // Moved, not copied: the main part is the largest thing read.
+    String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         damaged(format!(
             "{name}第{at}字节起不是UTF-8 — {name} is not UTF-8 from byte {at}"
@@ -225,7 +228,9 @@ fn local(e: &BytesStart<'_>) -> Vec<u8> {
 
 /// The value of an attribute by local name (`w:val` → `val`).
 fn attr<'x>(e: &'x BytesStart<'_>, name: &[u8]) -> Option<Cow<'x, str>> {
-    e.attributes().flatten().find_map(|a| {
+    // Without the duplicate check: it keeps a list of the keys seen, and
+    // Word never repeats an attribute.
+    e.attributes().with_checks(false).flatten().find_map(|a| {
         (a.key.local_name().as_ref() == name).then(|| match a.value {
             Cow::Borrowed(b) => String::from_utf8_lossy(b),
             Cow::Owned(b) => Cow::Owned(String::from_utf8_lossy(&b).into_owned()),
@@ -621,14 +626,28 @@ impl Numbering {
 /// A cell of a table being read.
 #[derive(Debug, Default)]
 struct Cell {
-    /// Its paragraphs, joined by a space.
-    text: String,
-    /// What it holds as blocks: its paragraphs, and the rows of tables inside
-    /// it (read only when the table it is in lays out the page).
+    /// What it holds as blocks: its paragraphs' lines, and the rows of
+    /// tables inside it (read only when the table it is in lays out the page).
     blocks: Vec<Block>,
     span: usize,
     /// `w:vMerge` or `w:hMerge` continuing the cell before it.
     continued: bool,
+}
+
+impl Cell {
+    /// Its text in a data table: its lines joined by a space.
+    fn text(self) -> String {
+        let mut lines = self.blocks.into_iter().filter_map(|b| match b {
+            Block::Text(t) | Block::Heading(t) => Some(t),
+            Block::Row(_) | Block::DocumentTitle(_) => None,
+        });
+        let mut text = lines.next().unwrap_or_default();
+        for l in lines {
+            text.push(' ');
+            text.push_str(&l);
+        }
+        text
+    }
 }
 
 /// A table being read.
@@ -674,8 +693,8 @@ struct Reading<'s> {
     out: Vec<Block>,
     tables: Vec<Table>,
     paragraph: Option<Paragraph>,
-    /// Depth inside a skipped element, and its name.
-    skipping: Option<(Vec<u8>, usize)>,
+    /// A skipped element open (its name), and the depth inside it.
+    skipping: Option<(&'static [u8], usize)>,
     in_tc_pr: bool,
     in_tr_pr: bool,
     in_p_pr: bool,
@@ -717,9 +736,9 @@ impl Reading<'_> {
             }
             return Ok(());
         }
-        if SKIPPED.contains(&name) {
+        if let Some(skipped) = SKIPPED.iter().find(|s| **s == name) {
             if !empty {
-                self.skipping = Some((name.to_vec(), 0));
+                self.skipping = Some((skipped, 0));
             }
             return Ok(());
         }
@@ -831,7 +850,7 @@ impl Reading<'_> {
 
     fn end(&mut self, name: &[u8]) -> Result<(), ImportError> {
         if let Some((skipped, depth)) = self.skipping.as_mut() {
-            if *depth == 0 && skipped.as_slice() == name {
+            if *depth == 0 && *skipped == name {
                 self.skipping = None;
             } else {
                 *depth = depth.saturating_sub(1);
@@ -876,8 +895,12 @@ impl Reading<'_> {
         p.lines.push(line);
         let mut lines: Vec<String> = p
             .lines
-            .iter()
-            .map(|l| l.trim().to_owned())
+            .into_iter()
+            .map(|l| {
+                // Most lines hold no surrounding space: kept as they are.
+                let t = l.trim();
+                if t.len() == l.len() { l } else { t.to_owned() }
+            })
             .filter(|l| !l.is_empty())
             .collect();
         if let Some((id, lvl)) = num {
@@ -887,15 +910,9 @@ impl Reading<'_> {
             }
         }
         let heading = style_heading || p.outline;
+        // In a cell the lines are kept once, as blocks: a data table joins
+        // them into its cell's text, a layout table reads them as lines.
         let in_cell = self.cell().is_some();
-        if let Some(cell) = self.cell() {
-            for l in &lines {
-                if !cell.text.is_empty() {
-                    cell.text.push(' ');
-                }
-                cell.text.push_str(l);
-            }
-        }
         let sink = self.sink();
         for l in lines {
             sink.push(if heading && !in_cell {
@@ -931,7 +948,7 @@ impl Reading<'_> {
                 line.push(if cell.continued {
                     String::new()
                 } else {
-                    cell.text
+                    cell.text()
                 });
                 line.resize(width, String::new());
             }
@@ -954,7 +971,7 @@ fn span(value: Option<&str>) -> usize {
 pub fn from_docx(bytes: &[u8]) -> Result<Vec<Block>, ImportError> {
     let mut package = Package::open(bytes)?;
     let rels = match package.part("_rels/.rels", MAX_AUX_PART_BYTES)? {
-        Some(b) => Some(part_text("_rels/.rels", &b)?),
+        Some(b) => Some(part_text("_rels/.rels", b)?),
         None => None,
     };
     let main = match rels {
@@ -967,14 +984,14 @@ pub fn from_docx(bytes: &[u8]) -> Result<Vec<Block>, ImportError> {
             "ZIP压缩包中没有{main}，不是Word文档 — a zip archive without {main} is not a Word document"
         )));
     };
-    let document = part_text(&main, &document)?;
+    let document = part_text(&main, document)?;
     let folder = main.rsplit_once('/').map_or("", |(f, _)| f).to_owned();
     let rels_name = format!(
         "{folder}/_rels/{}.rels",
         main.rsplit('/').next().unwrap_or("")
     );
     let doc_rels = match package.part(&rels_name, MAX_AUX_PART_BYTES)? {
-        Some(b) => Some(part_text(&rels_name, &b)?),
+        Some(b) => Some(part_text(&rels_name, b)?),
         None => None,
     };
     let aux = |package: &mut Package<'_>, kind: &str, default: &str| {
@@ -984,7 +1001,7 @@ pub fn from_docx(bytes: &[u8]) -> Result<Vec<Block>, ImportError> {
         }
         .unwrap_or_else(|| format!("{folder}/{default}"));
         match package.part(&name, MAX_AUX_PART_BYTES)? {
-            Some(b) => part_text(&name, &b).map(Some),
+            Some(b) => part_text(&name, b).map(Some),
             None => Ok(None),
         }
     };
