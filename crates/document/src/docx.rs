@@ -366,7 +366,12 @@ fn heading_name(name: &str) -> bool {
     n.starts_with("heading") || n.starts_with("标题") || n == "title"
 }
 
-fn read_styles(text: &str) -> Result<HashMap<String, Style>, ImportError> {
+/// What a paragraph style means once `basedOn` is followed: whether it is a
+/// heading, and its list numbering.
+type Resolved = (bool, Option<(String, usize)>);
+
+/// The paragraph styles, each resolved once (not once per paragraph).
+fn read_styles(text: &str) -> Result<HashMap<String, Resolved>, ImportError> {
     let mut styles = HashMap::new();
     let mut current: Option<(String, Style)> = None;
     let mut num_id: Option<String> = None;
@@ -422,7 +427,10 @@ fn read_styles(text: &str) -> Result<HashMap<String, Style>, ImportError> {
         }
         Ok(())
     })?;
-    Ok(styles)
+    Ok(styles
+        .keys()
+        .map(|id| (id.clone(), style_of(&styles, id)))
+        .collect())
 }
 
 /// A style's heading flag and numbering, following `basedOn` (at most ten
@@ -663,9 +671,25 @@ struct Table {
 struct Paragraph {
     lines: Vec<String>,
     line: String,
-    style: Option<String>,
+    /// Its style says it is a heading.
+    style_heading: bool,
+    /// Its style's list numbering.
+    style_num: Option<(String, usize)>,
     num: Option<(Option<String>, usize)>,
     outline: bool,
+}
+
+/// The element, if its content is never the report's text ([`SKIPPED`]).
+fn skipped(name: &[u8]) -> Option<&'static [u8]> {
+    // Most elements are not: tell them by length and first byte before
+    // comparing names.
+    if !matches!(
+        name.first(),
+        Some(b'd' | b'i' | b'p' | b'o' | b'F' | b's' | b'r' | b'f' | b'e' | b'c')
+    ) {
+        return None;
+    }
+    SKIPPED.iter().copied().find(|s| *s == name)
 }
 
 /// Elements whose content is never the report's text.
@@ -688,7 +712,7 @@ const SKIPPED: &[&[u8]] = &[
 ];
 
 struct Reading<'s> {
-    styles: &'s HashMap<String, Style>,
+    styles: &'s HashMap<String, Resolved>,
     numbering: Numbering,
     out: Vec<Block>,
     tables: Vec<Table>,
@@ -736,7 +760,7 @@ impl Reading<'_> {
             }
             return Ok(());
         }
-        if let Some(skipped) = SKIPPED.iter().find(|s| **s == name) {
+        if let Some(skipped) = skipped(name) {
             if !empty {
                 self.skipping = Some((skipped, 0));
             }
@@ -792,8 +816,11 @@ impl Reading<'_> {
             b"p" => self.paragraph = Some(Paragraph::default()),
             b"pPr" => self.in_p_pr = !empty,
             b"pStyle" if self.in_p_pr => {
-                if let (Some(p), Some(v)) = (self.paragraph.as_mut(), attr(e, b"val")) {
-                    p.style = Some(v.into_owned());
+                if let (Some(p), Some(v)) = (self.paragraph.as_mut(), attr(e, b"val"))
+                    && let Some((heading, num)) = self.styles.get(&*v)
+                {
+                    p.style_heading = *heading;
+                    p.style_num.clone_from(num);
                 }
             }
             b"outlineLvl" if self.in_p_pr => {
@@ -880,10 +907,7 @@ impl Reading<'_> {
     }
 
     fn finish_paragraph(&mut self, mut p: Paragraph) {
-        let (style_heading, style_num) = p
-            .style
-            .as_deref()
-            .map_or((false, None), |s| style_of(self.styles, s));
+        let (style_heading, style_num) = (p.style_heading, p.style_num.take());
         // Direct numbering wins; numId 0 turns the style's off.
         let num = match p.num.take() {
             Some((Some(id), lvl)) => Some((id, lvl)),
@@ -1020,7 +1044,7 @@ pub fn from_docx(bytes: &[u8]) -> Result<Vec<Block>, ImportError> {
 fn read_document(
     name: &str,
     text: &str,
-    styles: &HashMap<String, Style>,
+    styles: &HashMap<String, Resolved>,
     numbering: Numbering,
 ) -> Result<Vec<Block>, ImportError> {
     let mut r = Reading {

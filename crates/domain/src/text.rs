@@ -4,6 +4,8 @@
 //! single "N件"; anything else (宝政发28件, 更新831条, 政策解读文件14件, a
 //! comparison with last year) is not about a table cell and raises nothing.
 
+use std::borrow::Cow;
+
 use crate::{
     Finding, FormatVersion, Location, Report, Section,
     catalogue::id,
@@ -69,15 +71,20 @@ const HEDGES: &[&str] = &[
 
 /// Splits prose into clauses, each without white space: 「申请 25 件」 and
 /// 「申请25\n件」 read as 「申请25件」.
-pub fn clauses(text: &str) -> impl Iterator<Item = String> + '_ {
+pub fn clauses(text: &str) -> impl Iterator<Item = Cow<'_, str>> + '_ {
     text.split(CLAUSE_BREAKS)
         .map(without_spacing)
         .filter(|c| !c.is_empty())
 }
 
-/// Text without white space (spaces, line breaks, the ideographic space).
-fn without_spacing(text: &str) -> String {
-    text.chars().filter(|c| !c.is_whitespace()).collect()
+/// Text without white space (spaces, line breaks, the ideographic space);
+/// borrowed when it has none, as most clauses.
+fn without_spacing(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_whitespace) {
+        Cow::Owned(text.chars().filter(|c| !c.is_whitespace()).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// The numbers followed by 件 in a clause, with the byte offset each starts at.
@@ -184,7 +191,7 @@ pub fn statements(report: &Report) -> Vec<Statement> {
                     section,
                     subject,
                     number: *number,
-                    clause,
+                    clause: clause.into_owned(),
                 });
             }
         }
