@@ -378,7 +378,9 @@ async fn every_tree_round_trips_with_its_readable_columns() {
     );
     assert_eq!(
         table("audit_event_hashes", "sequence").await,
-        (1..=history.events).map(|n| n.to_string()).collect::<Vec<_>>()
+        (1..=history.events)
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
     );
     assert_eq!(
         table(
@@ -419,10 +421,22 @@ async fn every_tree_round_trips_with_its_readable_columns() {
             )
         )
         .await,
-        ["draft", "submitted", "returned", "draft", "submitted", "approved", "draft"]
+        [
+            "draft",
+            "submitted",
+            "returned",
+            "draft",
+            "submitted",
+            "approved",
+            "draft"
+        ]
     );
     assert_eq!(
-        texts(&c, "SELECT action FROM audit_events ORDER BY sequence LIMIT 2").await,
+        texts(
+            &c,
+            "SELECT action FROM audit_events ORDER BY sequence LIMIT 2"
+        )
+        .await,
         ["agency_registered", "agency_registered"]
     );
 }
@@ -637,11 +651,21 @@ async fn a_refused_or_unexplainable_write_writes_nothing() {
         })
         .await;
     assert!(
-        matches!(refused, Err(StoreError::Conflict { expected: 1, actual: 2, .. })),
+        matches!(
+            refused,
+            Err(StoreError::Conflict {
+                expected: 1,
+                actual: 2,
+                ..
+            })
+        ),
         "{refused:?}"
     );
     assert_eq!(runs.load(Ordering::SeqCst), 1, "a refusal is not retried");
-    assert_eq!(engine.get(Tree::Requests, b"p/refused").await.unwrap(), None);
+    assert_eq!(
+        engine.get(Tree::Requests, b"p/refused").await.unwrap(),
+        None
+    );
 
     // A row whose readable columns cannot be made (an agency key of the
     // wrong shape): named, and the good row beside it is not written either.
@@ -656,7 +680,10 @@ async fn a_refused_or_unexplainable_write_writes_nothing() {
         .await;
     match bad {
         Err(StoreError::Corrupt { tree, key, .. }) => {
-            assert_eq!((tree, key.as_str()), ("agencies", hex::encode("short").as_str()));
+            assert_eq!(
+                (tree, key.as_str()),
+                ("agencies", hex::encode("short").as_str())
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -666,7 +693,10 @@ async fn a_refused_or_unexplainable_write_writes_nothing() {
 
 /// Appends one event to a toy chain through `tx`: reads the head, writes
 /// event `head + 1` linked to it, its hash, and the new head.
-async fn append_event(tx: &mut gongkai_store::postgres::PgTx<'_>, who: &str) -> gongkai_store::Result<u64> {
+async fn append_event(
+    tx: &mut gongkai_store::postgres::PgTx<'_>,
+    who: &str,
+) -> gongkai_store::Result<u64> {
     let head: AuditHead = decoded(&tx.get(Tree::Meta, b"audit_head").await?.unwrap());
     let sequence = head.sequence + 1;
     let previous = if head.event_sha256.is_empty() {
@@ -706,12 +736,22 @@ async fn assert_chain(engine: &PgEngine, n: u64) {
         let e: AuditEvent = decoded(v);
         assert_eq!(e.sequence, i as u64 + 1);
         assert_eq!(k.as_ref(), e.sequence.to_be_bytes());
-        assert_eq!(e.previous_event_sha256, previous, "event {} links", e.sequence);
+        assert_eq!(
+            e.previous_event_sha256, previous,
+            "event {} links",
+            e.sequence
+        );
         previous = Sha256::digest(v).to_vec();
         let hash = engine.get(Tree::EventHashes, k).await.unwrap().unwrap();
         assert_eq!(hash.as_ref(), previous.as_slice());
     }
-    let head: AuditHead = decoded(&engine.get(Tree::Meta, b"audit_head").await.unwrap().unwrap());
+    let head: AuditHead = decoded(
+        &engine
+            .get(Tree::Meta, b"audit_head")
+            .await
+            .unwrap()
+            .unwrap(),
+    );
     assert_eq!((head.sequence, head.event_sha256), (n, previous));
 }
 
@@ -800,7 +840,11 @@ async fn a_serialization_failure_is_retried_and_the_retries_are_bounded() {
         .await
         .unwrap();
     assert_eq!(runs.load(Ordering::SeqCst), 2, "the closure ran again");
-    let v = engine.get(Tree::Requests, b"p/once").await.unwrap().unwrap();
+    let v = engine
+        .get(Tree::Requests, b"p/once")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(revision_of(&v), 2, "the second run's write");
 
     // Failing every time: three tries, then UNAVAILABLE, nothing written.
@@ -1051,7 +1095,10 @@ async fn migrations_may_race_and_a_newer_schema_is_refused() {
         .transaction(|_tx| Box::pin(async move { Ok(()) }))
         .await
         .unwrap_err();
-    assert!(matches!(&e, StoreError::Schema(m) if m.contains("migrate")), "{e}");
+    assert!(
+        matches!(&e, StoreError::Schema(m) if m.contains("migrate")),
+        "{e}"
+    );
 
     let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
     let (ra, rb) = (ra.unwrap(), rb.unwrap());
@@ -1062,7 +1109,11 @@ async fn migrations_may_race_and_a_newer_schema_is_refused() {
     assert_eq!(a.check().await.unwrap(), 1);
     let c = raw(&url).await;
     assert_eq!(
-        texts(&c, "SELECT concat_ws('|', version, name) FROM schema_migrations").await,
+        texts(
+            &c,
+            "SELECT concat_ws('|', version, name) FROM schema_migrations"
+        )
+        .await,
         ["1|tables"]
     );
     // A third run changes nothing.
@@ -1220,12 +1271,18 @@ async fn tls_to_the_database_is_verified_as_libpq_would() {
         std::fs::write(&p, text).unwrap();
         p
     };
-    let (cert, key) = (file("server.crt", &server.cert), file("server.key", &server.key));
+    let (cert, key) = (
+        file("server.crt", &server.cert),
+        file("server.key", &server.key),
+    );
     let ca = file("ca.pem", &server.ca);
     let wrong_ca = file("stranger.pem", &stranger.ca);
     std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     give_to_postgres(dir.path());
     let settings = vec![
         "ssl = on".to_owned(),
@@ -1267,7 +1324,11 @@ async fn tls_to_the_database_is_verified_as_libpq_would() {
 
     // verify-full, the CA from the URL, the host the certificate names.
     let full = PgEngine::open(
-        &url("localhost", "full", &format!("sslmode=verify-full&sslrootcert={}", ca.display())),
+        &url(
+            "localhost",
+            "full",
+            &format!("sslmode=verify-full&sslrootcert={}", ca.display()),
+        ),
         &options,
     )
     .unwrap();
@@ -1293,15 +1354,26 @@ async fn tls_to_the_database_is_verified_as_libpq_would() {
     // verify-full to an address the certificate does not name: refused,
     // at once and saying why; verify-ca accepts it (the chain is good).
     let misnamed = PgEngine::open(
-        &url("127.0.0.1", "misnamed", &format!("sslmode=verify-full&sslrootcert={}", ca.display())),
+        &url(
+            "127.0.0.1",
+            "misnamed",
+            &format!("sslmode=verify-full&sslrootcert={}", ca.display()),
+        ),
         &options,
     )
     .unwrap();
     assert!(!misnamed.ping().await);
     let e = misnamed.check().await.unwrap_err().to_string();
-    assert!(e.contains("invalid peer certificate") && !e.contains("tries"), "{e}");
+    assert!(
+        e.contains("invalid peer certificate") && !e.contains("tries"),
+        "{e}"
+    );
     let chain_only = PgEngine::open(
-        &url("127.0.0.1", "chain_only", &format!("sslmode=verify-ca&sslrootcert={}", ca.display())),
+        &url(
+            "127.0.0.1",
+            "chain_only",
+            &format!("sslmode=verify-ca&sslrootcert={}", ca.display()),
+        ),
         &options,
     )
     .unwrap();
@@ -1322,7 +1394,8 @@ async fn tls_to_the_database_is_verified_as_libpq_would() {
     assert!(e.contains("invalid peer certificate"), "{e}");
 
     // require: encrypted, not verified (libpq's meaning) …
-    let require = PgEngine::open(&url("127.0.0.1", "require", "sslmode=require"), &options).unwrap();
+    let require =
+        PgEngine::open(&url("127.0.0.1", "require", "sslmode=require"), &options).unwrap();
     assert_eq!(require.check().await.unwrap(), 1);
     assert_eq!(encrypted("require"), "t");
     // … unless a CA is given: then the chain is verified.

@@ -52,8 +52,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
+};
 use prost::bytes::Bytes;
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
 pub use schema::{Migrated, SCHEMA_VERSION};
 pub use tls::SslMode;
 use tokio_postgres::error::SqlState;
@@ -297,7 +299,11 @@ pub(crate) async fn pipelined<'a, T>(
                 }
             }
         }
-        if pending { Poll::Pending } else { Poll::Ready(()) }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
     })
     .await;
     done.into_iter().flatten().collect()
@@ -651,7 +657,10 @@ mod tests {
         assert_eq!(successor(&[1, 0xff, 0xff]), Some(vec![2]));
         assert_eq!(successor(&[0xff, 0xff]), None);
         assert_eq!(successor(b""), None);
-        assert_eq!(range(b"ab", None), Some((b"ab".to_vec(), Some(b"ac".to_vec()))));
+        assert_eq!(
+            range(b"ab", None),
+            Some((b"ab".to_vec(), Some(b"ac".to_vec())))
+        );
         assert_eq!(
             range(b"ab", Some(b"abz")),
             Some((b"abz\0".to_vec(), Some(b"ac".to_vec())))
@@ -659,23 +668,31 @@ mod tests {
         // A cursor before the prefix starts at the prefix; one past it is empty.
         assert_eq!(range(b"ab", Some(b"aa")).unwrap().0, b"ab".to_vec());
         assert_eq!(range(b"ab", Some(b"ac")), None);
-        assert_eq!(range(&[0xff], Some(&[0xff, 0xff])).unwrap().0, vec![0xff, 0xff, 0]);
+        assert_eq!(
+            range(&[0xff], Some(&[0xff, 0xff])).unwrap().0,
+            vec![0xff, 0xff, 0]
+        );
     }
 
     #[test]
     fn upserts_name_every_readable_column() {
         let s = statements(Tree::Requests);
-        assert!(s.upsert.contains("LEFT JOIN audit_events e ON e.sequence = u.event_sequence"));
+        assert!(
+            s.upsert
+                .contains("LEFT JOIN audit_events e ON e.sequence = u.event_sequence")
+        );
         assert!(s.upsert.contains("$5::bigint[]"), "{}", s.upsert);
         let s = statements(Tree::Revisions);
-        assert!(s.upsert.starts_with(
-            "INSERT INTO report_revisions (key, value, uscc, year, revision, state"
-        ));
+        assert!(
+            s.upsert.starts_with(
+                "INSERT INTO report_revisions (key, value, uscc, year, revision, state"
+            )
+        );
         assert!(s.upsert.contains("created_at = EXCLUDED.created_at"));
     }
 
     #[test]
-    fn failures_classify() {
+    fn retries_end_after_their_bound_saying_why() {
         let mut r = Retrying::new(RetryPolicy {
             attempts: 2,
             ..RetryPolicy::default()

@@ -65,7 +65,10 @@ pub(super) async fn migrate(client: &mut Object) -> Result<Migrated, Failure> {
         .map_err(step)?;
     tx.batch_execute(LEDGER).await.map_err(step)?;
     let found: i32 = tx
-        .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
         .await
         .map_err(step)?
         .try_get(0)
@@ -80,18 +83,19 @@ pub(super) async fn migrate(client: &mut Object) -> Result<Migrated, Failure> {
         return Err(Failure::Fatal(newer(found)));
     }
     for m in MIGRATIONS.iter().filter(|m| m.version > found) {
-        tx.batch_execute(m.sql).await.map_err(|e| match classify(&e) {
-            Failure::Fatal(_) => Failure::Fatal(StoreError::Schema(format!(
-                "migration {} ({}) failed: {}",
-                m.version,
-                m.name,
-                super::tls::describe(&e)
-            ))),
-            retry => retry,
-        })?;
-        let version = i32::try_from(m.version).map_err(|_| {
-            Failure::Fatal(StoreError::Schema(format!("migration {}", m.version)))
-        })?;
+        tx.batch_execute(m.sql)
+            .await
+            .map_err(|e| match classify(&e) {
+                Failure::Fatal(_) => Failure::Fatal(StoreError::Schema(format!(
+                    "migration {} ({}) failed: {}",
+                    m.version,
+                    m.name,
+                    super::tls::describe(&e)
+                ))),
+                retry => retry,
+            })?;
+        let version = i32::try_from(m.version)
+            .map_err(|_| Failure::Fatal(StoreError::Schema(format!("migration {}", m.version))))?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, gongkai_version) VALUES ($1, $2, $3)",
             &[&version, &m.name, &env!("CARGO_PKG_VERSION")],
@@ -123,7 +127,10 @@ pub(super) async fn check(client: &Object) -> Result<u32, Failure> {
         )));
     }
     let found: i32 = client
-        .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
         .await
         .map_err(step)?
         .try_get(0)

@@ -102,7 +102,11 @@ pub(crate) fn connection(url: &str, ca_file: Option<&Path>) -> Result<Connection
                 return Err(StoreError::InvalidArgument(format!(
                     "database URL: sslmode={} needs the CA that signed the database's \
                      certificate: sslrootcert=FILE in the URL, or the CA file option",
-                    if mode == SslMode::VerifyCa { "verify-ca" } else { "verify-full" }
+                    if mode == SslMode::VerifyCa {
+                        "verify-ca"
+                    } else {
+                        "verify-full"
+                    }
                 )));
             };
             let roots = Arc::new(root_store(ca)?);
@@ -238,7 +242,12 @@ impl ServerCertVerifier for Unverified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -247,7 +256,12 @@ impl ServerCertVerifier for Unverified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -326,14 +340,21 @@ mod tests {
             "postgres://u:p@a:1,b:2/db?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&target_session_attrs=read-write",
         )
         .unwrap();
-        assert_eq!(rest, "postgres://u:p@a:1,b:2/db?target_session_attrs=read-write");
+        assert_eq!(
+            rest,
+            "postgres://u:p@a:1,b:2/db?target_session_attrs=read-write"
+        );
         assert_eq!(mode, SslMode::VerifyFull);
         assert_eq!(ca.as_deref(), Some("/etc/ca.pem"));
-        let (rest, mode, ca) = take_tls_params("host=a sslmode=verify-ca sslrootcert=/ca user=u").unwrap();
+        let (rest, mode, ca) =
+            take_tls_params("host=a sslmode=verify-ca sslrootcert=/ca user=u").unwrap();
         assert_eq!(rest, "host=a user=u");
         assert_eq!(mode, SslMode::VerifyCa);
         assert_eq!(ca.as_deref(), Some("/ca"));
-        assert_eq!(take_tls_params("postgres://h/db").unwrap().1, SslMode::Prefer);
+        assert_eq!(
+            take_tls_params("postgres://h/db").unwrap().1,
+            SslMode::Prefer
+        );
         assert!(matches!(
             take_tls_params("postgres://h/db?sslmode=allow"),
             Err(StoreError::InvalidArgument(m)) if m.contains("sslmode=allow")
@@ -355,12 +376,17 @@ mod tests {
             .unwrap();
         assert!(e.to_string().contains("sslrootcert"), "{e}");
         // A CA that is not there: named.
-        let e = connection("postgres://h/db?sslmode=require&sslrootcert=/nonexistent/ca.pem", None)
-            .err()
-            .unwrap();
+        let e = connection(
+            "postgres://h/db?sslmode=require&sslrootcert=/nonexistent/ca.pem",
+            None,
+        )
+        .err()
+        .unwrap();
         assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
         // An unknown option: tokio-postgres's word, with its cause.
-        let e = connection("postgres://h/db?nonsense=1", None).err().unwrap();
+        let e = connection("postgres://h/db?nonsense=1", None)
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("nonsense"), "{e}");
     }
 }

@@ -9,11 +9,11 @@
 
 use std::time::SystemTime;
 
+use crate::{Result, StoreError, codec, keys::USCC_LEN, state_name};
 use gongkai_proto::{
     store_v1::{AreaSum, AuditHead, IdempotencyRecord, ReportHead},
     v1::{Agency, AuditAction, AuditEvent, ReportRevision, ReviewState},
 };
-use crate::{Result, StoreError, codec, keys::USCC_LEN, state_name};
 
 /// One tree of the store: a sled tree in the sled engine, a table in the
 /// PostgreSQL engine. Keys and values are the same bytes in both, so a scan
@@ -163,72 +163,254 @@ impl Tree {
         use Ty::{Bytea, Int4, Int8, Text, Time};
         match self {
             Tree::Meta => &[
-                Column { name: "name", ty: Text },
-                Column { name: "format", ty: Int8 },
-                Column { name: "audit_sequence", ty: Int8 },
-                Column { name: "audit_event_sha256", ty: Bytea },
+                Column {
+                    name: "name",
+                    ty: Text,
+                },
+                Column {
+                    name: "format",
+                    ty: Int8,
+                },
+                Column {
+                    name: "audit_sequence",
+                    ty: Int8,
+                },
+                Column {
+                    name: "audit_event_sha256",
+                    ty: Bytea,
+                },
             ],
             Tree::Agencies => &[
-                Column { name: "uscc", ty: Text },
-                Column { name: "display_name", ty: Text },
-                Column { name: "supervisor_uscc", ty: Text },
-                Column { name: "region_code", ty: Text },
-                Column { name: "version", ty: Int8 },
+                Column {
+                    name: "uscc",
+                    ty: Text,
+                },
+                Column {
+                    name: "display_name",
+                    ty: Text,
+                },
+                Column {
+                    name: "supervisor_uscc",
+                    ty: Text,
+                },
+                Column {
+                    name: "region_code",
+                    ty: Text,
+                },
+                Column {
+                    name: "version",
+                    ty: Int8,
+                },
             ],
             Tree::AgencyVersions => &[
-                Column { name: "uscc", ty: Text },
-                Column { name: "version", ty: Int8 },
-                Column { name: "display_name", ty: Text },
-                Column { name: "supervisor_uscc", ty: Text },
+                Column {
+                    name: "uscc",
+                    ty: Text,
+                },
+                Column {
+                    name: "version",
+                    ty: Int8,
+                },
+                Column {
+                    name: "display_name",
+                    ty: Text,
+                },
+                Column {
+                    name: "supervisor_uscc",
+                    ty: Text,
+                },
             ],
-            Tree::Children => &[Column { name: "supervisor_uscc", ty: Text }, Column { name: "agency_uscc", ty: Text }],
+            Tree::Children => &[
+                Column {
+                    name: "supervisor_uscc",
+                    ty: Text,
+                },
+                Column {
+                    name: "agency_uscc",
+                    ty: Text,
+                },
+            ],
             Tree::Heads => &[
-                Column { name: "uscc", ty: Text },
-                Column { name: "year", ty: Int4 },
-                Column { name: "latest_revision", ty: Int8 },
-                Column { name: "latest_state", ty: Text },
-                Column { name: "approved_revision", ty: Int8 },
+                Column {
+                    name: "uscc",
+                    ty: Text,
+                },
+                Column {
+                    name: "year",
+                    ty: Int4,
+                },
+                Column {
+                    name: "latest_revision",
+                    ty: Int8,
+                },
+                Column {
+                    name: "latest_state",
+                    ty: Text,
+                },
+                Column {
+                    name: "approved_revision",
+                    ty: Int8,
+                },
             ],
             Tree::Revisions => &[
-                Column { name: "uscc", ty: Text },
-                Column { name: "year", ty: Int4 },
-                Column { name: "revision", ty: Int8 },
-                Column { name: "state", ty: Text },
-                Column { name: "author", ty: Text },
-                Column { name: "created_at", ty: Time },
-                Column { name: "previous_revision", ty: Int8 },
-                Column { name: "request_id", ty: Text },
-                Column { name: "ruleset_version", ty: Text },
+                Column {
+                    name: "uscc",
+                    ty: Text,
+                },
+                Column {
+                    name: "year",
+                    ty: Int4,
+                },
+                Column {
+                    name: "revision",
+                    ty: Int8,
+                },
+                Column {
+                    name: "state",
+                    ty: Text,
+                },
+                Column {
+                    name: "author",
+                    ty: Text,
+                },
+                Column {
+                    name: "created_at",
+                    ty: Time,
+                },
+                Column {
+                    name: "previous_revision",
+                    ty: Int8,
+                },
+                Column {
+                    name: "request_id",
+                    ty: Text,
+                },
+                Column {
+                    name: "ruleset_version",
+                    ty: Text,
+                },
             ],
-            Tree::ByYear => &[Column { name: "year", ty: Int4 }, Column { name: "uscc", ty: Text }],
-            Tree::ByState => &[Column { name: "state", ty: Text }, Column { name: "year", ty: Int4 }, Column { name: "uscc", ty: Text }],
-            Tree::AreaYear => &[Column { name: "area_uscc", ty: Text }, Column { name: "year", ty: Int4 }, Column { name: "uscc", ty: Text }],
+            Tree::ByYear => &[
+                Column {
+                    name: "year",
+                    ty: Int4,
+                },
+                Column {
+                    name: "uscc",
+                    ty: Text,
+                },
+            ],
+            Tree::ByState => &[
+                Column {
+                    name: "state",
+                    ty: Text,
+                },
+                Column {
+                    name: "year",
+                    ty: Int4,
+                },
+                Column {
+                    name: "uscc",
+                    ty: Text,
+                },
+            ],
+            Tree::AreaYear => &[
+                Column {
+                    name: "area_uscc",
+                    ty: Text,
+                },
+                Column {
+                    name: "year",
+                    ty: Int4,
+                },
+                Column {
+                    name: "uscc",
+                    ty: Text,
+                },
+            ],
             Tree::AreaState => &[
-                Column { name: "area_uscc", ty: Text },
-                Column { name: "state", ty: Text },
-                Column { name: "year", ty: Int4 },
-                Column { name: "uscc", ty: Text },
+                Column {
+                    name: "area_uscc",
+                    ty: Text,
+                },
+                Column {
+                    name: "state",
+                    ty: Text,
+                },
+                Column {
+                    name: "year",
+                    ty: Int4,
+                },
+                Column {
+                    name: "uscc",
+                    ty: Text,
+                },
             ],
             Tree::Events => &[
-                Column { name: "sequence", ty: Int8 },
-                Column { name: "time", ty: Time },
-                Column { name: "principal", ty: Text },
-                Column { name: "action", ty: Text },
-                Column { name: "resource", ty: Text },
-                Column { name: "revision", ty: Int8 },
-                Column { name: "request_id", ty: Text },
+                Column {
+                    name: "sequence",
+                    ty: Int8,
+                },
+                Column {
+                    name: "time",
+                    ty: Time,
+                },
+                Column {
+                    name: "principal",
+                    ty: Text,
+                },
+                Column {
+                    name: "action",
+                    ty: Text,
+                },
+                Column {
+                    name: "resource",
+                    ty: Text,
+                },
+                Column {
+                    name: "revision",
+                    ty: Int8,
+                },
+                Column {
+                    name: "request_id",
+                    ty: Text,
+                },
             ],
-            Tree::EventHashes => &[Column { name: "sequence", ty: Int8 }],
+            Tree::EventHashes => &[Column {
+                name: "sequence",
+                ty: Int8,
+            }],
             Tree::Requests => &[
-                Column { name: "resource", ty: Text },
-                Column { name: "revision", ty: Int8 },
-                Column { name: "event_sequence", ty: Int8 },
+                Column {
+                    name: "resource",
+                    ty: Text,
+                },
+                Column {
+                    name: "revision",
+                    ty: Int8,
+                },
+                Column {
+                    name: "event_sequence",
+                    ty: Int8,
+                },
             ],
             Tree::AreaSums => &[
-                Column { name: "area_uscc", ty: Text },
-                Column { name: "year", ty: Int4 },
-                Column { name: "agencies", ty: Int8 },
-                Column { name: "other_format", ty: Int8 },
+                Column {
+                    name: "area_uscc",
+                    ty: Text,
+                },
+                Column {
+                    name: "year",
+                    ty: Int4,
+                },
+                Column {
+                    name: "agencies",
+                    ty: Int8,
+                },
+                Column {
+                    name: "other_format",
+                    ty: Int8,
+                },
             ],
         }
     }
@@ -244,7 +426,8 @@ impl Tree {
                 let (mut format, mut sequence, mut sha) = (None, None, None);
                 match key {
                     b"format" => {
-                        let raw: [u8; 4] = value.try_into().map_err(|_| k.bad("format is not a u32"))?;
+                        let raw: [u8; 4] =
+                            value.try_into().map_err(|_| k.bad("format is not a u32"))?;
                         format = Some(i64::from(u32::from_be_bytes(raw)));
                     }
                     b"audit_head" => {
@@ -528,7 +711,11 @@ mod tests {
             ..Agency::default()
         };
         ex(Tree::Meta, b"format".to_vec(), 1u32.to_be_bytes().to_vec());
-        ex(Tree::Meta, b"audit_head".to_vec(), encode(&AuditHead::default()));
+        ex(
+            Tree::Meta,
+            b"audit_head".to_vec(),
+            encode(&AuditHead::default()),
+        );
         let a = ex(Tree::Agencies, uscc.to_vec(), encode(&agency));
         assert_eq!(a[2], Cell::Text(Some("11330700099033995K".into())));
         ex(
@@ -548,7 +735,11 @@ mod tests {
             encode(&ReportRevision::default()),
         );
         ex(Tree::ByYear, [&year, &uscc[..]].concat(), Vec::new());
-        let s = ex(Tree::ByState, [&[3u8][..], &year, &uscc[..]].concat(), Vec::new());
+        let s = ex(
+            Tree::ByState,
+            [&[3u8][..], &year, &uscc[..]].concat(),
+            Vec::new(),
+        );
         assert_eq!(s[0], Cell::Text(Some("approved".into())));
         ex(
             Tree::AreaYear,
@@ -590,7 +781,7 @@ mod tests {
             other => panic!("{tree:?}: {other:?}"),
         };
         bad(Tree::Agencies, b"short", &encode(&Agency::default()));
-        bad(Tree::Heads, b"11330700099033995K\x07\xe8", &[9, 9]);
+        bad(Tree::Heads, b"11330700099033995K\x07\xe8", &[1, 0xff, 0xff]);
         bad(Tree::ByState, b"\x09\x07\xe811330700099033995K", b"");
         bad(Tree::Children, &[0xff; 36], b"");
         bad(Tree::EventHashes, &[0; 8], &[0; 31]);

@@ -12,8 +12,8 @@ use std::{
     time::SystemTime,
 };
 
-use prost::bytes::Bytes;
 use deadpool_postgres::{Object, Pool};
+use prost::bytes::Bytes;
 use tokio_postgres::{Statement, types::ToSql};
 
 use super::{
@@ -232,8 +232,11 @@ impl PgTx<'_> {
             for (s, stmt) in plan.iter().zip(&prepared) {
                 let c = client;
                 burst.push(Box::pin(async move {
-                    let params: Vec<&(dyn ToSql + Sync)> =
-                        s.params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
+                    let params: Vec<&(dyn ToSql + Sync)> = s
+                        .params
+                        .iter()
+                        .map(|p| &**p as &(dyn ToSql + Sync))
+                        .collect();
                     c.execute(stmt, &params).await.map(|_| ())
                 }));
             }
@@ -244,7 +247,9 @@ impl PgTx<'_> {
             let commit = results.pop();
             // The first failure is the cause; those after it only say the
             // transaction was aborted.
-            results.into_iter().collect::<std::result::Result<(), _>>()?;
+            results
+                .into_iter()
+                .collect::<std::result::Result<(), _>>()?;
             commit.unwrap_or(Ok(()))
         }
         .await;
@@ -368,10 +373,7 @@ fn array(ty: Ty, cells: Vec<Cell>) -> Box<dyn ToSql + Sync + Send> {
 
 /// One try of a transaction: connect, begin and lock, run `f`, flush and
 /// commit.
-pub(super) async fn attempt<'env, R, F>(
-    pool: &Pool,
-    f: &mut F,
-) -> std::result::Result<R, Failure>
+pub(super) async fn attempt<'env, R, F>(pool: &Pool, f: &mut F) -> std::result::Result<R, Failure>
 where
     F: for<'t> FnMut(&'t mut PgTx<'env>) -> TxFuture<'t, R> + Send,
     R: Send,
