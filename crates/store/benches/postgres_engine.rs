@@ -107,10 +107,26 @@ fn env(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// What one side spent over its calls.
+#[derive(Default)]
 struct Side {
     time: Duration,
     ops: u64,
     turns: u64,
+}
+
+/// When a timed stretch began: the time and the round trips so far.
+fn mark(turns: &Turns) -> (Instant, u64) {
+    (Instant::now(), turns.count.load(Ordering::SeqCst))
+}
+
+impl Side {
+    /// Adds `ops` calls made since `start`.
+    fn add(&mut self, start: (Instant, u64), turns: &Turns, ops: u64) {
+        self.time += start.0.elapsed();
+        self.turns += turns.count.load(Ordering::SeqCst) - start.1;
+        self.ops += ops;
+    }
 }
 
 fn report(what: &str, gongkai: &Side, baseline: &Side) {
@@ -200,48 +216,22 @@ fn main() {
         for _ in 0..20 {
             engine.get(Tree::Requests, &key).await.unwrap();
         }
-        let mut g = [
-            Side {
-                time: Duration::ZERO,
-                ops: 0,
-                turns: 0,
-            },
-            Side {
-                time: Duration::ZERO,
-                ops: 0,
-                turns: 0,
-            },
-        ];
-        let mut t = [
-            Side {
-                time: Duration::ZERO,
-                ops: 0,
-                turns: 0,
-            },
-            Side {
-                time: Duration::ZERO,
-                ops: 0,
-                turns: 0,
-            },
-        ];
+        let mut g = [Side::default(), Side::default()];
+        let mut t = [Side::default(), Side::default()];
         for _ in 0..rounds {
             // get: gongkai, then the baseline.
-            let (t0, c0) = (Instant::now(), turns.count.load(Ordering::SeqCst));
+            let start = mark(&turns);
             for _ in 0..ops {
                 assert!(engine.get(Tree::Requests, &key).await.unwrap().is_some());
             }
-            g[0].time += t0.elapsed();
-            g[0].turns += turns.count.load(Ordering::SeqCst) - c0;
-            g[0].ops += ops;
-            let (t0, c0) = (Instant::now(), turns.count.load(Ordering::SeqCst));
+            g[0].add(start, &turns, ops);
+            let start = mark(&turns);
             for _ in 0..ops {
                 assert!(client.query_opt(&select, &[&key]).await.unwrap().is_some());
             }
-            g[1].time += t0.elapsed();
-            g[1].turns += turns.count.load(Ordering::SeqCst) - c0;
-            g[1].ops += ops;
+            g[1].add(start, &turns, ops);
             // A transaction of 10 puts.
-            let (t0, c0) = (Instant::now(), turns.count.load(Ordering::SeqCst));
+            let start = mark(&turns);
             for _ in 0..ops {
                 let keys = next_keys();
                 let (keys, values) = (&keys, &values);
@@ -257,10 +247,8 @@ fn main() {
                     .await
                     .unwrap();
             }
-            t[0].time += t0.elapsed();
-            t[0].turns += turns.count.load(Ordering::SeqCst) - c0;
-            t[0].ops += ops;
-            let (t0, c0) = (Instant::now(), turns.count.load(Ordering::SeqCst));
+            t[0].add(start, &turns, ops);
+            let start = mark(&turns);
             for _ in 0..ops {
                 let keys = next_keys();
                 let ks: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
@@ -270,9 +258,7 @@ fn main() {
                 tx.execute(&insert, &[&ks, &vs]).await.unwrap();
                 tx.commit().await.unwrap();
             }
-            t[1].time += t0.elapsed();
-            t[1].turns += turns.count.load(Ordering::SeqCst) - c0;
-            t[1].ops += ops;
+            t[1].add(start, &turns, ops);
         }
         report("get", &g[0], &g[1]);
         report("transaction of 10 puts", &t[0], &t[1]);

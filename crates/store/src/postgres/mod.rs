@@ -327,11 +327,11 @@ pub(crate) static SQL: LazyLock<Vec<Statements>> =
 fn statements(tree: Tree) -> Statements {
     let t = tree.table();
     let cols = tree.columns();
-    let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
+    let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
     let arrays: Vec<String> = cols
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("${}::{}", i.saturating_add(3), c.ty.array()))
+        .map(|(i, c)| format!("${}::{}", i.saturating_add(3), c.1.array()))
         .collect();
     let mut insert_cols = vec!["key", "value"];
     insert_cols.extend(&names);
@@ -415,6 +415,18 @@ pub(crate) fn kv_rows(
             ))
         })
         .collect()
+}
+
+/// Reads one value on `client` (no overlay).
+pub(crate) async fn get_on(
+    client: &Object,
+    tree: Tree,
+    key: &[u8],
+) -> std::result::Result<Option<Bytes>, tokio_postgres::Error> {
+    let stmt = client.prepare_cached(&SQL[tree.index()].get).await?;
+    let row = client.query_opt(&stmt, &[&key]).await?;
+    row.map(|r| r.try_get::<_, &[u8]>(0).map(Bytes::copy_from_slice))
+        .transpose()
 }
 
 /// Runs a scan's statement on `client` (no overlay).
@@ -550,13 +562,7 @@ impl PgEngine {
     pub async fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Bytes>> {
         self.retrying(|| async {
             let client = self.pool.get().await.map_err(pool_failure)?;
-            let r = async {
-                let stmt = client.prepare_cached(&SQL[tree.index()].get).await?;
-                let row = client.query_opt(&stmt, &[&key]).await?;
-                row.map(|r| r.try_get::<_, &[u8]>(0).map(Bytes::copy_from_slice))
-                    .transpose()
-            }
-            .await;
+            let r = get_on(&client, tree, key).await;
             settle(client, r)
         })
         .await
@@ -572,12 +578,9 @@ impl PgEngine {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Bytes, Bytes)>> {
-        let Some((lo, hi)) = range(prefix, after) else {
+        let Some((lo, hi)) = range(prefix, after).filter(|_| limit > 0) else {
             return Ok(Vec::new());
         };
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
         self.retrying(|| async {
             let client = self.pool.get().await.map_err(pool_failure)?;
             let r = scan_on(&client, tree, &lo, hi.as_deref(), limit).await;

@@ -8,7 +8,7 @@
 //! written to: an older gongkai must not write rows a newer schema reads
 //! differently.
 
-use deadpool_postgres::Object;
+use deadpool_postgres::{GenericClient, Object};
 
 use super::{Failure, classify};
 use crate::StoreError;
@@ -56,15 +56,10 @@ fn newer(found: u32) -> StoreError {
     ))
 }
 
-/// Applies every migration the database has not had, in one transaction.
-pub(super) async fn migrate(client: &mut Object) -> Result<Migrated, Failure> {
-    let tx = client.transaction().await.map_err(|e| classify(&e))?;
+/// The newest schema version applied (0: none).
+async fn applied(client: &impl GenericClient) -> Result<u32, Failure> {
     let step = |e: tokio_postgres::Error| classify(&e);
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-        .await
-        .map_err(step)?;
-    tx.batch_execute(LEDGER).await.map_err(step)?;
-    let found: i32 = tx
+    let found: i32 = client
         .query_one(
             "SELECT coalesce(max(version), 0) FROM schema_migrations",
             &[],
@@ -73,11 +68,22 @@ pub(super) async fn migrate(client: &mut Object) -> Result<Migrated, Failure> {
         .map_err(step)?
         .try_get(0)
         .map_err(step)?;
-    let found = u32::try_from(found).map_err(|_| {
+    u32::try_from(found).map_err(|_| {
         Failure::Fatal(StoreError::Schema(format!(
             "schema_migrations holds version {found}"
         )))
-    })?;
+    })
+}
+
+/// Applies every migration the database has not had, in one transaction.
+pub(super) async fn migrate(client: &mut Object) -> Result<Migrated, Failure> {
+    let tx = client.transaction().await.map_err(|e| classify(&e))?;
+    let step = |e: tokio_postgres::Error| classify(&e);
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(step)?;
+    tx.batch_execute(LEDGER).await.map_err(step)?;
+    let found = applied(&tx).await?;
     if found > SCHEMA_VERSION {
         // Dropping the transaction rolls it back.
         return Err(Failure::Fatal(newer(found)));
@@ -126,16 +132,7 @@ pub(super) async fn check(client: &Object) -> Result<u32, Failure> {
                 .into(),
         )));
     }
-    let found: i32 = client
-        .query_one(
-            "SELECT coalesce(max(version), 0) FROM schema_migrations",
-            &[],
-        )
-        .await
-        .map_err(step)?
-        .try_get(0)
-        .map_err(step)?;
-    let found = u32::try_from(found).unwrap_or(0);
+    let found = applied(client).await?;
     if found > SCHEMA_VERSION {
         return Err(Failure::Fatal(newer(found)));
     }

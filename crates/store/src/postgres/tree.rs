@@ -73,12 +73,9 @@ impl Ty {
     }
 }
 
-/// One readable column.
+/// One readable column: its name and type.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Column {
-    pub(crate) name: &'static str,
-    pub(crate) ty: Ty,
-}
+pub(crate) struct Column(pub(crate) &'static str, pub(crate) Ty);
 
 /// A readable column's value for one row.
 #[derive(Clone, Debug, PartialEq)]
@@ -163,254 +160,80 @@ impl Tree {
         use Ty::{Bytea, Int4, Int8, Text, Time};
         match self {
             Tree::Meta => &[
-                Column {
-                    name: "name",
-                    ty: Text,
-                },
-                Column {
-                    name: "format",
-                    ty: Int8,
-                },
-                Column {
-                    name: "audit_sequence",
-                    ty: Int8,
-                },
-                Column {
-                    name: "audit_event_sha256",
-                    ty: Bytea,
-                },
+                Column("name", Text),
+                Column("format", Int8),
+                Column("audit_sequence", Int8),
+                Column("audit_event_sha256", Bytea),
             ],
             Tree::Agencies => &[
-                Column {
-                    name: "uscc",
-                    ty: Text,
-                },
-                Column {
-                    name: "display_name",
-                    ty: Text,
-                },
-                Column {
-                    name: "supervisor_uscc",
-                    ty: Text,
-                },
-                Column {
-                    name: "region_code",
-                    ty: Text,
-                },
-                Column {
-                    name: "version",
-                    ty: Int8,
-                },
+                Column("uscc", Text),
+                Column("display_name", Text),
+                Column("supervisor_uscc", Text),
+                Column("region_code", Text),
+                Column("version", Int8),
             ],
             Tree::AgencyVersions => &[
-                Column {
-                    name: "uscc",
-                    ty: Text,
-                },
-                Column {
-                    name: "version",
-                    ty: Int8,
-                },
-                Column {
-                    name: "display_name",
-                    ty: Text,
-                },
-                Column {
-                    name: "supervisor_uscc",
-                    ty: Text,
-                },
+                Column("uscc", Text),
+                Column("version", Int8),
+                Column("display_name", Text),
+                Column("supervisor_uscc", Text),
             ],
-            Tree::Children => &[
-                Column {
-                    name: "supervisor_uscc",
-                    ty: Text,
-                },
-                Column {
-                    name: "agency_uscc",
-                    ty: Text,
-                },
-            ],
+            Tree::Children => &[Column("supervisor_uscc", Text), Column("agency_uscc", Text)],
             Tree::Heads => &[
-                Column {
-                    name: "uscc",
-                    ty: Text,
-                },
-                Column {
-                    name: "year",
-                    ty: Int4,
-                },
-                Column {
-                    name: "latest_revision",
-                    ty: Int8,
-                },
-                Column {
-                    name: "latest_state",
-                    ty: Text,
-                },
-                Column {
-                    name: "approved_revision",
-                    ty: Int8,
-                },
+                Column("uscc", Text),
+                Column("year", Int4),
+                Column("latest_revision", Int8),
+                Column("latest_state", Text),
+                Column("approved_revision", Int8),
             ],
             Tree::Revisions => &[
-                Column {
-                    name: "uscc",
-                    ty: Text,
-                },
-                Column {
-                    name: "year",
-                    ty: Int4,
-                },
-                Column {
-                    name: "revision",
-                    ty: Int8,
-                },
-                Column {
-                    name: "state",
-                    ty: Text,
-                },
-                Column {
-                    name: "author",
-                    ty: Text,
-                },
-                Column {
-                    name: "created_at",
-                    ty: Time,
-                },
-                Column {
-                    name: "previous_revision",
-                    ty: Int8,
-                },
-                Column {
-                    name: "request_id",
-                    ty: Text,
-                },
-                Column {
-                    name: "ruleset_version",
-                    ty: Text,
-                },
+                Column("uscc", Text),
+                Column("year", Int4),
+                Column("revision", Int8),
+                Column("state", Text),
+                Column("author", Text),
+                Column("created_at", Time),
+                Column("previous_revision", Int8),
+                Column("request_id", Text),
+                Column("ruleset_version", Text),
             ],
-            Tree::ByYear => &[
-                Column {
-                    name: "year",
-                    ty: Int4,
-                },
-                Column {
-                    name: "uscc",
-                    ty: Text,
-                },
-            ],
+            Tree::ByYear => &[Column("year", Int4), Column("uscc", Text)],
             Tree::ByState => &[
-                Column {
-                    name: "state",
-                    ty: Text,
-                },
-                Column {
-                    name: "year",
-                    ty: Int4,
-                },
-                Column {
-                    name: "uscc",
-                    ty: Text,
-                },
+                Column("state", Text),
+                Column("year", Int4),
+                Column("uscc", Text),
             ],
             Tree::AreaYear => &[
-                Column {
-                    name: "area_uscc",
-                    ty: Text,
-                },
-                Column {
-                    name: "year",
-                    ty: Int4,
-                },
-                Column {
-                    name: "uscc",
-                    ty: Text,
-                },
+                Column("area_uscc", Text),
+                Column("year", Int4),
+                Column("uscc", Text),
             ],
             Tree::AreaState => &[
-                Column {
-                    name: "area_uscc",
-                    ty: Text,
-                },
-                Column {
-                    name: "state",
-                    ty: Text,
-                },
-                Column {
-                    name: "year",
-                    ty: Int4,
-                },
-                Column {
-                    name: "uscc",
-                    ty: Text,
-                },
+                Column("area_uscc", Text),
+                Column("state", Text),
+                Column("year", Int4),
+                Column("uscc", Text),
             ],
             Tree::Events => &[
-                Column {
-                    name: "sequence",
-                    ty: Int8,
-                },
-                Column {
-                    name: "time",
-                    ty: Time,
-                },
-                Column {
-                    name: "principal",
-                    ty: Text,
-                },
-                Column {
-                    name: "action",
-                    ty: Text,
-                },
-                Column {
-                    name: "resource",
-                    ty: Text,
-                },
-                Column {
-                    name: "revision",
-                    ty: Int8,
-                },
-                Column {
-                    name: "request_id",
-                    ty: Text,
-                },
+                Column("sequence", Int8),
+                Column("time", Time),
+                Column("principal", Text),
+                Column("action", Text),
+                Column("resource", Text),
+                Column("revision", Int8),
+                Column("request_id", Text),
             ],
-            Tree::EventHashes => &[Column {
-                name: "sequence",
-                ty: Int8,
-            }],
+            Tree::EventHashes => &[Column("sequence", Int8)],
             Tree::Requests => &[
-                Column {
-                    name: "resource",
-                    ty: Text,
-                },
-                Column {
-                    name: "revision",
-                    ty: Int8,
-                },
-                Column {
-                    name: "event_sequence",
-                    ty: Int8,
-                },
+                Column("resource", Text),
+                Column("revision", Int8),
+                Column("event_sequence", Int8),
             ],
             Tree::AreaSums => &[
-                Column {
-                    name: "area_uscc",
-                    ty: Text,
-                },
-                Column {
-                    name: "year",
-                    ty: Int4,
-                },
-                Column {
-                    name: "agencies",
-                    ty: Int8,
-                },
-                Column {
-                    name: "other_format",
-                    ty: Int8,
-                },
+                Column("area_uscc", Text),
+                Column("year", Int4),
+                Column("agencies", Int8),
+                Column("other_format", Int8),
             ],
         }
     }
@@ -699,7 +522,7 @@ mod tests {
                     Cell::Time(_) => Ty::Time,
                     Cell::Bytea(_) => Ty::Bytea,
                 };
-                assert_eq!(ty, col.ty, "{tree:?}.{}", col.name);
+                assert_eq!(ty, col.1, "{tree:?}.{}", col.0);
             }
             cells
         };

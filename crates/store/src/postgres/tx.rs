@@ -17,7 +17,7 @@ use prost::bytes::Bytes;
 use tokio_postgres::{Statement, types::ToSql};
 
 use super::{
-    Failure, SQL, Tree, broken, classify, discard, pipelined, pool_failure, range, scan_on,
+    Failure, SQL, Tree, broken, classify, discard, get_on, pipelined, pool_failure, range, scan_on,
     tree::{Cell, Ty},
 };
 use crate::{Result, StoreError};
@@ -107,15 +107,9 @@ impl PgTx<'_> {
         if let Some(v) = self.overlay[t].get(key).or_else(|| self.known[t].get(key)) {
             return Ok(v.clone());
         }
-        let client = self.client()?;
-        let r = async {
-            let stmt = client.prepare_cached(&SQL[t].get).await?;
-            let row = client.query_opt(&stmt, &[&key]).await?;
-            row.map(|r| r.try_get::<_, &[u8]>(0).map(Bytes::copy_from_slice))
-                .transpose()
-        }
-        .await;
-        r.map_err(|e| self.fail(&e))
+        get_on(self.client()?, tree, key)
+            .await
+            .map_err(|e| self.fail(&e))
     }
 
     /// Like [`super::PgEngine::scan`], with this transaction's own puts
@@ -127,12 +121,9 @@ impl PgTx<'_> {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Bytes, Bytes)>> {
-        let Some((lo, hi)) = range(prefix, after) else {
+        let Some((lo, hi)) = range(prefix, after).filter(|_| limit > 0) else {
             return Ok(Vec::new());
         };
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
         let upper = hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
         let mine: Vec<(&Vec<u8>, &Option<Bytes>)> = self.overlay[tree.index()]
             .range::<[u8], _>((Bound::Included(lo.as_slice()), upper))
@@ -338,7 +329,7 @@ fn flush_plan(overlay: &Overlay) -> Result<Vec<Step<'_>>> {
             Box::new(puts.iter().map(|(_, v)| *v).collect::<Vec<&[u8]>>()),
         ];
         for (column, values) in columns.iter().zip(cells) {
-            params.push(array(column.ty, values));
+            params.push(array(column.1, values));
         }
         steps.push(Step {
             sql: &sql.upsert,
