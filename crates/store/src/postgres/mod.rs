@@ -6,7 +6,7 @@
 //!   in `key bytea PRIMARY KEY, value bytea`; `bytea` sorts bytewise, as
 //!   sled does, so a scan pages identically on both engines. Readable
 //!   columns beside them (uscc, year, state, author …) are filled on every
-//!   write for operators and never read back ([`tree`],
+//!   write for operators and never read back (`tree.rs`,
 //!   `migrations/0001_tables.sql`).
 //! - **One chain, one writer at a time.** Every write transaction first
 //!   locks the audit chain's head row (`SELECT … FROM store_meta WHERE key =
@@ -39,7 +39,7 @@
 //!   primary: no restart.
 
 mod schema;
-pub mod tls;
+mod tls;
 mod tree;
 mod tx;
 
@@ -471,7 +471,8 @@ fn settle<T>(
 impl PgEngine {
     /// The engine for the database at `url` (`postgres://…` or a
     /// `key=value` string; several hosts and `target_session_attrs` as
-    /// libpq takes them; `sslmode` and `sslrootcert` as in [`tls`]).
+    /// libpq takes them; `sslmode` and `sslrootcert` as libpq means them,
+    /// see [`SslMode`]).
     /// Connects lazily: nothing is contacted here, so a bad URL or CA file
     /// is refused at once and an unreachable database only when used.
     pub fn open(url: &str, options: &PgOptions) -> Result<PgEngine> {

@@ -40,7 +40,7 @@ const LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     gongkai_version text NOT NULL
 )";
 
-/// What [`migrate`] did.
+/// What [`super::PgEngine::migrate`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Migrated {
     /// The schema version found (0: an empty database).
