@@ -29,6 +29,8 @@ pub enum Layout {
     CellPerLine,
     /// Text with no table rows at all.
     ProseOnly,
+    /// A PDF file's text layer (tables by their rulings and columns).
+    Pdf,
 }
 
 impl Layout {
@@ -40,6 +42,7 @@ impl Layout {
             Layout::PipeRows => "pipe-rows",
             Layout::CellPerLine => "cell-per-line",
             Layout::ProseOnly => "prose-only",
+            Layout::Pdf => "pdf",
         }
     }
 }

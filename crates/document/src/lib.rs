@@ -20,6 +20,7 @@ pub mod blocks;
 pub mod cells;
 pub mod decode;
 pub mod html;
+pub mod pdf;
 pub mod render;
 mod tables;
 
@@ -67,17 +68,32 @@ pub enum ImportError {
     /// Beyond what a report page can be (elements, table cells).
     #[error("文件结构过于复杂：{0}")]
     TooComplex(String),
+    /// A PDF that cannot be read as text: damaged, encrypted, beyond the
+    /// bounds, without a text layer, or in fonts with no way to Unicode.
+    #[error("{0}")]
+    Pdf(#[from] pdf::PdfError),
     /// Holds nothing of the annual report's format.
     #[error("不是政府信息公开工作年度报告：{0}")]
     NotAReport(String),
 }
 
-/// Reads a published report from bytes: the encoding detected (UTF-8,
-/// UTF-16 with a BOM, the page's declared charset, else GB18030/GBK), the
-/// layout sniffed (HTML, tab-separated, pipe rows, one cell per line).
+/// Reads a published report from bytes: a PDF by its `%PDF-` signature;
+/// text with its encoding detected (UTF-8, UTF-16 with a BOM, the page's
+/// declared charset, else GB18030/GBK) and its layout sniffed (HTML,
+/// tab-separated, pipe rows, one cell per line).
 pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(ImportError::TooLarge(bytes.len()));
+    }
+    if pdf::is_pdf(bytes) {
+        let blocks = pdf::from_pdf(bytes)?;
+        let (report, findings) = assemble::assemble(&blocks)?;
+        return Ok(Imported {
+            report,
+            findings,
+            layout: Layout::Pdf,
+            encoding: "PDF",
+        });
     }
     let decoded = decode::decode(bytes)?;
     let mut imported = import_str(&decoded.text)?;
