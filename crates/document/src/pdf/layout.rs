@@ -119,6 +119,7 @@ pub fn blocks(pages: Vec<PageContent>) -> Vec<Block> {
             })
             .collect();
         let count = kept.len();
+        para.new_page = true;
         for (k, item) in kept.into_iter().enumerate() {
             match item {
                 Item::Line(line) => {
@@ -530,6 +531,9 @@ fn lines_of(mut glyphs: Vec<Glyph>) -> Vec<Line> {
 #[derive(Default)]
 struct Paragraphs {
     lines: Vec<(Line, f64)>,
+    /// The next line starts a new page (its position says nothing about
+    /// the line before it).
+    new_page: bool,
 }
 
 impl Paragraphs {
@@ -560,12 +564,14 @@ impl Paragraphs {
                 .fold(line.x0, f64::min);
             let ends_short = prev.x1 < right - 2.0 * size;
             let indented = line.x0 > left + 1.0 * size;
-            let apart = line.top - prev.bottom > 0.9 * size || line.top < prev.top;
+            let apart =
+                !self.new_page && (line.top - prev.bottom > 0.9 * size || line.top < prev.top);
             let resized = (prev.size - line.size).abs() > 0.15 * size;
             if ends_short || indented || apart || resized {
                 self.flush(out);
             }
         }
+        self.new_page = false;
         self.lines.push((line, page_width));
     }
 
