@@ -10,8 +10,9 @@ by LibreOffice, as agencies export their reports:
   repeated on the second;
 - baoqing-county-2024.repeated-header.pdf: the same, T3's header repeated on
   the second page (the header rows marked as a table head);
-- baoqing-county-2024.unruled.pdf: the rendered page as LibreOffice's web
-  view prints it: tables without any rulings;
+- baoqing-county-2024.unruled.pdf: the same page with its tables left
+  without borders: tables without any rulings, T3 again over two pages
+  (one of its rows split between them);
 - defects/no-tounicode.pdf: the first with every ToUnicode map taken out
   (qpdf, then the maps deleted from the uncompressed file);
 - defects/outlines.pdf: the first with its text drawn as outlines
@@ -51,11 +52,12 @@ HEADER = (
 )
 
 
-def ruled(html, repeated_header=False):
+def ruled(html, repeated_header=False, borders=True):
     """Borders on every table, a running header and page numbers; with
     repeated_header, T3's three header rows as <thead> (LibreOffice repeats
     a table head on every page the table reaches)."""
-    html = html.replace("<table>", '<table border="1" cellspacing="0" cellpadding="4">')
+    border = "1" if borders else "0"
+    html = html.replace("<table>", f'<table border="{border}" cellspacing="0" cellpadding="4">')
     html = html.replace("<body>", "<body>\n" + HEADER, 1)
     if repeated_header:
         start = html.index('<tr><th rowspan="3" colspan="3">')
@@ -65,17 +67,13 @@ def ruled(html, repeated_header=False):
     return html
 
 
-def to_pdf(html, name, work, writer=True):
-    """LibreOffice: as a Writer document (tables with their borders), or as
-    Writer/Web prints a page (no borders)."""
+def to_pdf(html, name, work):
+    """LibreOffice, reading the page as a Writer document."""
     src = work / (name + ".html")
     src.write_text(html, encoding="utf-8")
-    args = ["soffice", f"-env:UserInstallation=file://{work}/profile", "--headless"]
-    if writer:
-        args += ["--infilter=HTML (StarWriter)", "--convert-to", "pdf:writer_pdf_Export"]
-    else:
-        args += ["--convert-to", "pdf"]
-    run(*args, "--outdir", str(work), str(src))
+    run("soffice", f"-env:UserInstallation=file://{work}/profile", "--headless",
+        "--infilter=HTML (StarWriter)", "--convert-to", "pdf:writer_pdf_Export",
+        "--outdir", str(work), str(src))
     return work / (name + ".pdf")
 
 
@@ -117,7 +115,9 @@ def main():
         assert "申请人情况" in page_text(repeated, last), "the header should repeat"
         shutil.copy(repeated, HERE / "baoqing-county-2024.repeated-header.pdf")
 
-        unruled = to_pdf(html, "unruled", work, writer=False)
+        unruled = to_pdf(ruled(html, borders=False), "unruled", work)
+        first, last = t3_pages(unruled)
+        assert last == first + 1, f"T3 should break across two pages, is on {first}..{last}"
         shutil.copy(unruled, HERE / "baoqing-county-2024.unruled.pdf")
 
         (HERE / "defects").mkdir(exist_ok=True)

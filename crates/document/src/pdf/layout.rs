@@ -102,7 +102,7 @@ pub fn blocks(pages: Vec<PageContent>) -> Vec<Block> {
 
     // Tables continued from one page to the next.
     let mut out = Vec::new();
-    let mut para = Paragraphs::default();
+    let mut pending: Vec<PageLine> = Vec::new();
     let mut chain: Vec<Region> = Vec::new();
     for (p, (regions, items, width)) in laid.into_iter().enumerate() {
         let mut regions: Vec<Option<Region>> = regions.into_iter().map(Some).collect();
@@ -119,20 +119,19 @@ pub fn blocks(pages: Vec<PageContent>) -> Vec<Block> {
             })
             .collect();
         let count = kept.len();
-        para.new_page = true;
         for (k, item) in kept.into_iter().enumerate() {
             match item {
                 Item::Line(line) => {
                     if !chain.is_empty() {
                         emit_chain(std::mem::take(&mut chain), &mut out);
                     }
-                    para.push(line, width, &mut out);
+                    pending.push(PageLine { line, page: p, width });
                 }
                 Item::Table(i) => {
                     let Some(region) = regions.get_mut(i).and_then(Option::take) else {
                         continue;
                     };
-                    para.flush(&mut out);
+                    text_blocks(std::mem::take(&mut pending), &mut out);
                     // Continues the chain only as the first thing on its
                     // page, under a table that was the last on the one before.
                     let continues = k == 0
@@ -150,12 +149,11 @@ pub fn blocks(pages: Vec<PageContent>) -> Vec<Block> {
                 }
             }
         }
-        let _ = p;
     }
     if !chain.is_empty() {
         emit_chain(chain, &mut out);
     }
-    para.flush(&mut out);
+    text_blocks(pending, &mut out);
     out
 }
 
@@ -538,14 +536,6 @@ struct Paragraphs {
 
 impl Paragraphs {
     fn push(&mut self, line: Line, page_width: f64, out: &mut Vec<Block>) {
-        // A line whose glyphs stand in columns far apart is a row of a table
-        // without rulings.
-        let cells = chunks(&line);
-        if cells.len() >= 2 {
-            self.flush(out);
-            out.push(Block::Row(cells.into_iter().map(|(_, _, t)| t).collect()));
-            return;
-        }
         if let Some((prev, width)) = self.lines.last() {
             let size = prev.size.max(line.size);
             // The page's text block: prose spans most of it; what stops
@@ -588,37 +578,312 @@ impl Paragraphs {
     }
 }
 
-/// A line's runs of glyphs separated by gaps of more than 1.5 em.
-fn chunks(line: &Line) -> Vec<(f64, f64, String)> {
-    let mut out: Vec<(f64, f64, String)> = Vec::new();
+/// A line's runs of glyphs separated by gaps of more than 0.3 em: CJK glyphs
+/// abut, a space glyph is skipped, so only the gap between table cells (the
+/// cell margins, half an em and more) splits a line.
+fn chunks(line: &Line) -> Vec<Chunk> {
+    let mut out: Vec<Chunk> = Vec::new();
     let mut last_x1: Option<f64> = None;
     for g in &line.glyphs {
         if g.is_space() {
             continue;
         }
-        let wide = last_x1.is_some_and(|x1| g.x0 - x1 > 1.5 * g.size);
+        let wide = last_x1.is_some_and(|x1| g.x0 - x1 > 0.3 * g.size);
+        let mut piece = String::new();
+        g.push_to(&mut piece);
         match out.last_mut() {
-            Some((_, x1, text)) if !wide => {
-                let mut probe = String::new();
-                g.push_to(&mut probe);
-                if g.x0 - *x1 > 0.25 * g.size
-                    && text.chars().last().is_some_and(|c| c.is_ascii_alphanumeric())
-                    && probe.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            Some(c) if !wide => {
+                if g.x0 - c.x1 > 0.25 * g.size
+                    && c.text.chars().last().is_some_and(|c| c.is_ascii_alphanumeric())
+                    && piece.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
                 {
-                    text.push(' ');
+                    c.text.push(' ');
                 }
-                text.push_str(&probe);
-                *x1 = g.x1;
+                c.text.push_str(&piece);
+                c.x1 = g.x1;
+                c.top = c.top.min(g.top);
+                c.bottom = c.bottom.max(g.bottom);
             }
-            _ => {
-                let mut text = String::new();
-                g.push_to(&mut text);
-                out.push((g.x0, g.x1, text));
-            }
+            _ => out.push(Chunk {
+                x0: g.x0,
+                x1: g.x1,
+                top: g.top,
+                bottom: g.bottom,
+                text: piece,
+            }),
         }
         last_x1 = Some(g.x1);
     }
     out
+}
+
+// ------------------------------------------------ tables without rulings
+
+/// A line of text outside ruled tables, with the page it is on.
+struct PageLine {
+    line: Line,
+    page: usize,
+    width: f64,
+}
+
+/// A run of glyphs of a line, set apart from the next by a wide gap.
+#[derive(Clone, Debug)]
+struct Chunk {
+    x0: f64,
+    x1: f64,
+    top: f64,
+    bottom: f64,
+    text: String,
+}
+
+impl Chunk {
+    fn center_x(&self) -> f64 {
+        (self.x0 + self.x1) / 2.0
+    }
+}
+
+/// A figure as tables print them: digits with separators, a sign, a unit
+/// sign or a blank marker.
+fn is_figure(text: &str) -> bool {
+    let t = text.trim();
+    !t.is_empty()
+        && t.chars().any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c) || "—-/".contains(c))
+        && t.chars().all(|c| {
+            c.is_ascii_digit()
+                || ('０'..='９').contains(&c)
+                || ".,，．%％-—+/ ".contains(c)
+        })
+}
+
+/// Lines as paragraphs, except runs that hold a table without rulings:
+/// between two lines of prose or headings, lines of figures standing in
+/// columns. Those become rows.
+fn text_blocks(lines: Vec<PageLine>, out: &mut Vec<Block>) {
+    let mut para = Paragraphs::default();
+    let mut segment: Vec<PageLine> = Vec::new();
+    let mut last_page: Option<usize> = None;
+    let flush_segment = |segment: &mut Vec<PageLine>, para: &mut Paragraphs, out: &mut Vec<Block>| {
+        let seg = std::mem::take(segment);
+        let anchors = seg.iter().filter(|l| is_anchor(&chunks(&l.line))).count();
+        let figures = seg
+            .iter()
+            .map(|l| chunks(&l.line).iter().filter(|c| is_figure(&c.text)).count())
+            .max()
+            .unwrap_or(0);
+        if anchors >= 2 || (anchors == 1 && figures >= 3) {
+            para.flush(out);
+            out.extend(zone_rows(&seg).into_iter().map(Block::Row));
+        } else {
+            let mut page = None;
+            for l in seg {
+                para.new_page = page.is_some_and(|p| p != l.page);
+                page = Some(l.page);
+                para.push(l.line, l.width, out);
+            }
+        }
+    };
+    for l in lines {
+        let cells = chunks(&l.line);
+        let stopper = cells.len() < 2
+            && (crate::assemble::section_of(&l.line.text).is_some()
+                || l.line.x1 - l.line.x0 >= 0.55 * l.width);
+        if stopper {
+            flush_segment(&mut segment, &mut para, out);
+            para.new_page = last_page.is_some_and(|p| p != l.page);
+            last_page = Some(l.page);
+            para.push(l.line, l.width, out);
+        } else {
+            last_page = Some(l.page);
+            segment.push(l);
+        }
+    }
+    flush_segment(&mut segment, &mut para, out);
+    para.flush(out);
+}
+
+/// A row of figures: a label (or none) and at least one figure, ending in one.
+fn is_anchor(cells: &[Chunk]) -> bool {
+    cells.len() >= 2 && cells.last().is_some_and(|c| is_figure(&c.text))
+}
+
+/// Lays a run of lines out as table rows. Each line of figures is a row; its
+/// figures go to the column they stand in (columns are where the figures of
+/// all its rows line up). Label text left of the figures, wrapped over lines
+/// around a row, joins that row: a block of tightly spaced lines that
+/// reaches the row's line. The header above the first row is laid out on
+/// the same columns, its wrapped labels joined the same way.
+fn zone_rows(seg: &[PageLine]) -> Vec<Vec<String>> {
+    // Lines on later pages lie below those before.
+    let offset = |page: usize| page as f64 * 100_000.0;
+    let lines: Vec<(Vec<Chunk>, f64, f64, f64)> = seg
+        .iter()
+        .map(|l| {
+            let o = offset(l.page);
+            let cells = chunks(&l.line)
+                .into_iter()
+                .map(|c| Chunk {
+                    top: c.top + o,
+                    bottom: c.bottom + o,
+                    ..c
+                })
+                .collect();
+            (cells, l.line.top + o, l.line.bottom + o, l.line.size)
+        })
+        .collect();
+    let em = seg.iter().map(|l| l.line.size).fold(0.0, f64::max).max(1.0);
+    // Value columns: figures of the rows, clustered by their centres.
+    let mut centers: Vec<f64> = Vec::new();
+    for (cells, ..) in lines.iter().filter(|(c, ..)| is_anchor(c)) {
+        centers.extend(cells.iter().filter(|c| is_figure(&c.text)).map(Chunk::center_x));
+    }
+    centers.sort_by(f64::total_cmp);
+    let mut columns: Vec<(f64, usize)> = Vec::new();
+    for x in centers {
+        match columns.last_mut() {
+            Some((sum, n)) if x - *sum / *n as f64 <= em => {
+                *sum += x;
+                *n = n.saturating_add(1);
+            }
+            _ => columns.push((x, 1)),
+        }
+    }
+    let columns: Vec<f64> = columns.into_iter().map(|(s, n)| s / n as f64).collect();
+    let column_of = |x: f64| {
+        columns
+            .iter()
+            .enumerate()
+            .min_by(|a, b| (a.1 - x).abs().total_cmp(&(b.1 - x).abs()))
+            .map_or(0, |(i, _)| i)
+    };
+    // Where the figures begin: left of it is label text.
+    let values_from = lines
+        .iter()
+        .filter(|(c, ..)| is_anchor(c))
+        .flat_map(|(c, ..)| c.iter().filter(|c| is_figure(&c.text)).map(|c| c.x0))
+        .fold(f64::INFINITY, f64::min)
+        - 0.5 * em;
+
+    // Anchors (rows) and the other pieces.
+    struct Row {
+        top: f64,
+        bottom: f64,
+        labels: Vec<Chunk>,
+        values: Vec<Chunk>,
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    let mut pieces: Vec<Chunk> = Vec::new();
+    for (cells, top, bottom, _) in &lines {
+        if is_anchor(cells) {
+            // Its labels join the pieces: a label wrapped below (or above)
+            // its row's line is joined to it there.
+            let (values, labels): (Vec<Chunk>, Vec<Chunk>) =
+                cells.iter().cloned().partition(|c| is_figure(&c.text) && c.x0 >= values_from);
+            pieces.extend(labels);
+            rows.push(Row {
+                top: *top,
+                bottom: *bottom,
+                labels: Vec::new(),
+                values,
+            });
+        } else {
+            pieces.extend(cells.iter().cloned());
+        }
+    }
+    // Pieces into blocks: tightly spaced lines that overlap horizontally.
+    pieces.sort_by(|a, b| a.top.total_cmp(&b.top).then(a.x0.total_cmp(&b.x0)));
+    let mut blocks: Vec<Chunk> = Vec::new();
+    for p in pieces {
+        let joins = blocks.iter_mut().rev().find(|b| {
+            p.top - b.bottom <= 0.6 * em
+                && p.top >= b.top
+                && p.x0 < b.x1
+                && b.x0 < p.x1
+                && (p.x1 <= values_from) == (b.x1 <= values_from)
+        });
+        match joins {
+            Some(b) => {
+                join(&mut b.text, &p.text);
+                b.x0 = b.x0.min(p.x0);
+                b.x1 = b.x1.max(p.x1);
+                b.bottom = b.bottom.max(p.bottom);
+            }
+            None => blocks.push(p),
+        }
+    }
+    // Label blocks join the row whose line they reach; the rest stand alone.
+    let first_row = rows.first().map_or(f64::INFINITY, |r| r.top);
+    let mut alone: Vec<Chunk> = Vec::new();
+    for b in blocks {
+        let label = b.x1 <= values_from;
+        let reach = 0.6 * em;
+        let target = rows
+            .iter_mut()
+            .filter(|r| b.top <= r.bottom + reach && b.bottom >= r.top - reach)
+            .min_by(|x, y| {
+                let mid = (b.top + b.bottom) / 2.0;
+                let dx = ((x.top + x.bottom) / 2.0 - mid).abs();
+                let dy = ((y.top + y.bottom) / 2.0 - mid).abs();
+                dx.total_cmp(&dy)
+            });
+        match target {
+            Some(r) if label && b.top >= first_row - reach => r.labels.push(b),
+            _ => alone.push(b),
+        }
+    }
+    let slots = rows.iter().map(|r| r.labels.len()).max().unwrap_or(0).max(1);
+    let width = slots.saturating_add(columns.len());
+    // Everything in reading order: rows at their line, lone blocks at theirs;
+    // lone blocks at about one height form one row.
+    let mut out: Vec<(f64, Vec<String>)> = Vec::new();
+    for mut r in rows {
+        let mut cells = vec![String::new(); width];
+        r.labels.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+        let skip = slots.saturating_sub(r.labels.len());
+        for (i, l) in r.labels.into_iter().enumerate() {
+            if let Some(c) = cells.get_mut(skip.saturating_add(i)) {
+                *c = l.text;
+            }
+        }
+        for v in r.values {
+            if let Some(c) = cells.get_mut(slots.saturating_add(column_of(v.center_x()))) {
+                join(c, &v.text);
+            }
+        }
+        out.push((r.top, cells));
+    }
+    alone.sort_by(|a, b| a.top.total_cmp(&b.top).then(a.x0.total_cmp(&b.x0)));
+    let mut group: Vec<Chunk> = Vec::new();
+    let emit = |group: &mut Vec<Chunk>, out: &mut Vec<(f64, Vec<String>)>| {
+        if group.is_empty() {
+            return;
+        }
+        let top = group.iter().map(|c| c.top).fold(f64::INFINITY, f64::min);
+        let mut cells = vec![String::new(); width];
+        for c in group.drain(..) {
+            let i = if c.x1 <= values_from {
+                0
+            } else {
+                slots.saturating_add(column_of(c.center_x()))
+            };
+            if let Some(cell) = cells.get_mut(i) {
+                if cell.is_empty() {
+                    *cell = c.text;
+                } else {
+                    join(cell, &c.text);
+                }
+            }
+        }
+        out.push((top, cells));
+    };
+    for c in alone {
+        if group.first().is_some_and(|g| (c.top - g.top).abs() > 0.5 * em) {
+            emit(&mut group, &mut out);
+        }
+        group.push(c);
+    }
+    emit(&mut group, &mut out);
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out.into_iter().map(|(_, cells)| cells).collect()
 }
 
 #[cfg(test)]
