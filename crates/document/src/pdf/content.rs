@@ -18,9 +18,9 @@ use hayro_syntax::page::{Page, Resources};
 use super::fonts::{Code, Font, Unicode};
 
 /// Most operators the walk performs over the whole document.
-pub const MAX_OPERATORS: u64 = 20_000_000;
+pub const MAX_OPERATORS: u64 = 2_000_000;
 /// Most glyphs the document may show.
-pub const MAX_GLYPHS: usize = 2_000_000;
+pub const MAX_GLYPHS: usize = 1_000_000;
 /// Deepest nesting of form XObjects (and of q without Q).
 pub const MAX_FORM_DEPTH: usize = 12;
 const MAX_STATE_DEPTH: usize = 256;

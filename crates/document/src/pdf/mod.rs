@@ -10,9 +10,9 @@
 //! - every stream is measured before anything is decoded ([`gate`]): at most
 //!   32 MiB decoded per stream and 256 MiB in all;
 //! - at most [`MAX_PAGES`] pages;
-//! - at most 20 million content operators over the document (form
+//! - at most 2 million content operators over the document (form
 //!   XObjects counted each time they are drawn, nested at most 12 deep) and
-//!   2 million glyphs;
+//!   1 million glyphs (the largest real report has 16,000 operators and 3,000 glyphs);
 //! - objects nested at most 512 deep and cross-reference chains at most 256
 //!   long (hayro-syntax's own limits); a reference cycle resolves to nothing.
 
@@ -94,8 +94,8 @@ pub fn from_pdf(bytes: &[u8]) -> Result<Vec<Block>, ImportError> {
         let before: usize = walker.undecodable.fonts.iter().map(|(_, g)| *g).sum();
         let content = walker.page(page).map_err(|e| {
             PdfError::TooMuchContent(match e {
-                content::Exceeded::Operators => "20,000,000 operators",
-                content::Exceeded::Glyphs => "2,000,000 glyphs",
+                content::Exceeded::Operators => "2,000,000 operators",
+                content::Exceeded::Glyphs => "1,000,000 glyphs",
             })
         })?;
         let after: usize = walker.undecodable.fonts.iter().map(|(_, g)| *g).sum();
