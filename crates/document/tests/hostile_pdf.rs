@@ -100,6 +100,16 @@ fn a_bomb_in_a_content_stream_is_refused_before_it_is_inflated() {
 }
 
 #[test]
+fn a_bomb_dressed_as_a_font_program_is_never_decoded() {
+    // The gate leaves font programs unmeasured; a content stream claiming to
+    // be one is therefore not decoded either.
+    let bomb = zlib(&vec![b' '; 64 << 20]);
+    let bytes = one_page(stream("/Length1 7 /Filter /FlateDecode", &bomb), "", vec![]);
+    let err = pdf_error(&bytes);
+    assert!(matches!(err, PdfError::NoText(_)), "{err:?}");
+}
+
+#[test]
 fn many_streams_each_under_the_bound_are_refused_together() {
     // Ten streams of 30 MiB: each under the 32 MiB per stream, 300 MiB in all.
     let part = zlib(&vec![b' '; 30 << 20]);

@@ -207,7 +207,21 @@ impl Walker {
             path: Vec::new(),
             curved: false,
         };
-        if let Some(stream) = page.page_stream() {
+        // A content stream the gate did not measure is not decoded.
+        let raw = page.raw();
+        let contents = raw
+            .get::<Stream<'_>>(b"Contents")
+            .into_iter()
+            .chain(
+                raw.get::<Array<'_>>(b"Contents")
+                    .into_iter()
+                    .flat_map(|a| a.iter::<Stream<'_>>().collect::<Vec<_>>()),
+            );
+        let mut unmeasured = false;
+        for s in contents {
+            unmeasured |= super::gate::unmeasured(s.dict());
+        }
+        if !unmeasured && let Some(stream) = page.page_stream() {
             pass.run(stream, page.resources(), State::default(), 0)?;
         }
         Ok(pass.out)
@@ -573,6 +587,9 @@ impl Pass<'_> {
     }
 
     fn form_content(&mut self, stream: &Stream<'_>) -> Option<Rc<Vec<u8>>> {
+        if super::gate::unmeasured(stream.dict()) {
+            return None;
+        }
         let id = stream.obj_id();
         if let Some(c) = self.walker.forms.get(&id) {
             return Some(c.clone());

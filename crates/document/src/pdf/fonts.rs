@@ -96,6 +96,9 @@ fn parse_cmap(bytes: &[u8]) -> Option<Box<CMap>> {
 }
 
 fn stream_cmap(stream: &Stream<'_>) -> Option<Box<CMap>> {
+    if super::gate::unmeasured(stream.dict()) {
+        return None;
+    }
     let data = stream.decoded().ok()?;
     parse_cmap(&data)
 }

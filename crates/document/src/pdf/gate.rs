@@ -10,6 +10,13 @@
 //! refused if one stream could exceed [`MAX_STREAM_BYTES`] or all of them
 //! [`MAX_TOTAL_BYTES`]; inflating stops as soon as either is passed, so the
 //! measuring itself costs at most that much work.
+//!
+//! Font programs and images are not measured: nothing decodes them (the
+//! importer reads no glyph outlines and no pixels). A stream counts as one
+//! when its dictionary is flat and names `/Length1`, `/Length2`, `/Length3`
+//! or an image or font-program `/Subtype`; the importer refuses to decode
+//! any stream hayro-syntax sees so ([`unmeasured`]), so a stream skipped here
+//! is never decoded.
 
 use flate2::{Decompress, FlushDecompress, Status};
 
@@ -61,6 +68,10 @@ pub fn measure(bytes: &[u8]) -> Result<u64, Refused> {
         let rest = bytes.get(data_start..).unwrap_or_default();
         let data_end = find(rest, b"endstream").unwrap_or(rest.len());
         let data = &rest[..data_end];
+        if skipped(dict) {
+            from = data_start;
+            continue;
+        }
         let budget = MAX_STREAM_BYTES.min(MAX_TOTAL_BYTES.saturating_sub(total));
         let size = decoded_size(dict, data, budget, &mut buffer);
         if size > MAX_STREAM_BYTES {
@@ -76,6 +87,56 @@ pub fn measure(bytes: &[u8]) -> Result<u64, Refused> {
         from = data_start.saturating_add(data_end);
     }
     Ok(total)
+}
+
+/// Keys that mark a font program or an image.
+const FONT_OR_IMAGE: [&[u8]; 7] = [
+    b"/Length1",
+    b"/Length2",
+    b"/Length3",
+    b"/Image",
+    b"/Type1C",
+    b"/CIDFontType0C",
+    b"/OpenType",
+];
+
+/// Whether the gate leaves a stream unmeasured: a flat dictionary (no
+/// nested one whose keys could be mistaken for its own) naming a font
+/// program or an image, as a whole name.
+fn skipped(dict: &[u8]) -> bool {
+    let inner = dict.get(2..dict.len().saturating_sub(2)).unwrap_or_default();
+    if find(inner, b"<<").is_some() {
+        return false;
+    }
+    FONT_OR_IMAGE.iter().any(|key| {
+        let mut from = 0usize;
+        while let Some(at) = find(&inner[from..], key) {
+            let end = from.saturating_add(at).saturating_add(key.len());
+            let delimited = inner
+                .get(end)
+                .is_none_or(|b| b.is_ascii_whitespace() || b"/<>[]()%".contains(b));
+            if delimited {
+                return true;
+            }
+            from = end;
+        }
+        false
+    })
+}
+
+/// Whether hayro-syntax sees a stream as one the gate may have left
+/// unmeasured (see [`skipped`]): such a stream must not be decoded.
+pub fn unmeasured(dict: &hayro_syntax::object::Dict<'_>) -> bool {
+    use hayro_syntax::object::Name;
+    dict.contains_key(b"Length1")
+        || dict.contains_key(b"Length2")
+        || dict.contains_key(b"Length3")
+        || dict.get::<Name<'_>>(b"Subtype").is_some_and(|n| {
+            matches!(
+                &*n,
+                b"Image" | b"Type1C" | b"CIDFontType0C" | b"OpenType"
+            )
+        })
 }
 
 /// The dictionary that ends right before `stream` (white space between).
@@ -264,7 +325,20 @@ mod tests {
         let file = stream("<< /Filter /LZWDecode >>", &[0u8; 100_000]);
         assert!(matches!(measure(&file), Err(Refused::Stream { .. })));
         let file = stream("<< /Filter 7 0 R >>", &[0u8; 100]);
-        assert_eq!(measure(&file), Ok(273_100));
+        // 100 bytes and the end of line before `endstream`, × 2,731.
+        assert_eq!(measure(&file), Ok(101 * 2731));
+    }
+
+    #[test]
+    fn font_programs_and_images_are_left_unmeasured_only_when_unambiguous() {
+        let bomb = zlib(&vec![0u8; 64 << 20]);
+        let font = stream("<< /Length1 9 /Filter /FlateDecode >>", &bomb);
+        assert_eq!(measure(&font), Ok(0));
+        // /Length10 is not /Length1; a nested dictionary may hide the key.
+        let not_font = stream("<< /Length10 9 /Filter /FlateDecode >>", &bomb);
+        assert!(measure(&not_font).is_err());
+        let nested = stream("<< /X << /Length1 9 >> /Filter /FlateDecode >>", &bomb);
+        assert!(measure(&nested).is_err());
     }
 
     #[test]
