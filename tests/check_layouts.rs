@@ -28,7 +28,8 @@ fn every_layout_gives_the_samples_findings() {
         ("baoqing-county-2024.unruled.pdf", "pdf", "PDF"),
     ] {
         let path = dir.join(file);
-        let renamed = std::env::temp_dir().join(format!("gongkai-check-{}-{file}.txt", std::process::id()));
+        let renamed =
+            std::env::temp_dir().join(format!("gongkai-check-{}-{file}.txt", std::process::id()));
         std::fs::copy(&path, &renamed).unwrap();
         let (code, report) = check_json(renamed.to_str().unwrap());
         let _ = std::fs::remove_file(&renamed);

@@ -19,7 +19,9 @@ fn main() {
                 match b {
                     gongkai_document::blocks::Block::Heading(t) => println!("# {t}"),
                     gongkai_document::blocks::Block::Text(t) => println!("{t}"),
-                    gongkai_document::blocks::Block::Row(cells) => println!("|{}", cells.join("\t")),
+                    gongkai_document::blocks::Block::Row(cells) => {
+                        println!("|{}", cells.join("\t"))
+                    }
                 }
             }
         }

@@ -42,7 +42,9 @@ fn pdf(objects: &[Vec<u8>]) -> Vec<u8> {
         out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for o in offsets {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }
@@ -145,14 +147,18 @@ fn filters_that_cannot_be_measured_are_bounded_by_their_worst_case() {
 
 #[test]
 fn deeply_nested_arrays_are_a_clear_error() {
-    let deep = format!("<< /Type /Catalog /Pages 2 0 R /X {}{} >>", "[".repeat(100_000), "]".repeat(100_000));
-    let bytes = pdf(&[
-        obj(&deep),
-        obj("<< /Type /Pages /Kids [] /Count 0 >>"),
-    ]);
+    let deep = format!(
+        "<< /Type /Catalog /Pages 2 0 R /X {}{} >>",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let bytes = pdf(&[obj(&deep), obj("<< /Type /Pages /Kids [] /Count 0 >>")]);
     // Nesting past 512 is not parsed: no page, so no document.
     let err = pdf_error(&bytes);
-    assert!(matches!(err, PdfError::Damaged | PdfError::NoText(_)), "{err:?}");
+    assert!(
+        matches!(err, PdfError::Damaged | PdfError::NoText(_)),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -165,7 +171,10 @@ fn cyclic_references_are_a_clear_error() {
         obj("4 0 R"),
     ]);
     let err = pdf_error(&bytes);
-    assert!(matches!(err, PdfError::Damaged | PdfError::NoText(_)), "{err:?}");
+    assert!(
+        matches!(err, PdfError::Damaged | PdfError::NoText(_)),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -240,9 +249,14 @@ fn a_damaged_cross_reference_table_is_repaired_or_refused() {
     // The table and every object after the first kilobyte gone: nothing to
     // repair from.
     let mut truncated = text[..1024].to_vec();
-    truncated.extend_from_slice(b"\nxref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 1 >>\nstartxref\n1025\n%%EOF\n");
+    truncated.extend_from_slice(
+        b"\nxref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 1 >>\nstartxref\n1025\n%%EOF\n",
+    );
     let err = pdf_error(&truncated);
-    assert!(matches!(err, PdfError::Damaged | PdfError::NoText(_)), "{err:?}");
+    assert!(
+        matches!(err, PdfError::Damaged | PdfError::NoText(_)),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -386,7 +386,10 @@ fn no_page_furniture(report: &Report) {
     for (i, section) in report.sections.iter().enumerate() {
         let text = section.as_deref().unwrap_or_default();
         assert!(!text.contains("人民政府门户网站"), "section {i}: {text}");
-        assert!(!text.contains("- 2 -") && !text.contains("-2-"), "section {i}: {text}");
+        assert!(
+            !text.contains("- 2 -") && !text.contains("-2-"),
+            "section {i}: {text}"
+        );
     }
 }
 

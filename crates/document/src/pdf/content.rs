@@ -195,7 +195,14 @@ impl Walker {
     pub fn page(&mut self, page: &Page<'_>) -> Result<PageContent, Exceeded> {
         let media = page.media_box();
         let (width, height) = ((media.x1 - media.x0).abs(), (media.y1 - media.y0).abs());
-        let base = [1.0, 0.0, 0.0, -1.0, -media.x0.min(media.x1), media.y0.max(media.y1)];
+        let base = [
+            1.0,
+            0.0,
+            0.0,
+            -1.0,
+            -media.x0.min(media.x1),
+            media.y0.max(media.y1),
+        ];
         let mut pass = Pass {
             walker: self,
             out: PageContent {
@@ -209,14 +216,11 @@ impl Walker {
         };
         // A content stream the gate did not measure is not decoded.
         let raw = page.raw();
-        let contents = raw
-            .get::<Stream<'_>>(b"Contents")
-            .into_iter()
-            .chain(
-                raw.get::<Array<'_>>(b"Contents")
-                    .into_iter()
-                    .flat_map(|a| a.iter::<Stream<'_>>().collect::<Vec<_>>()),
-            );
+        let contents = raw.get::<Stream<'_>>(b"Contents").into_iter().chain(
+            raw.get::<Array<'_>>(b"Contents")
+                .into_iter()
+                .flat_map(|a| a.iter::<Stream<'_>>().collect::<Vec<_>>()),
+        );
         let mut unmeasured = false;
         for s in contents {
             unmeasured |= super::gate::unmeasured(s.dict());
@@ -300,7 +304,10 @@ impl Pass<'_> {
                 Op::RectPath(r) => {
                     let (x, y, w, h) = (r.0.as_f64(), r.1.as_f64(), r.2.as_f64(), r.3.as_f64());
                     let corners = [(x, y), (x + w, y), (x + w, y + h), (x, y + h), (x, y)];
-                    let sub = corners.iter().map(|(x, y)| self.point(&st, *x, *y)).collect();
+                    let sub = corners
+                        .iter()
+                        .map(|(x, y)| self.point(&st, *x, *y))
+                        .collect();
                     self.path.push(sub);
                 }
                 Op::StrokePath(_) => self.paint(true, false),
@@ -311,9 +318,7 @@ impl Pass<'_> {
                 Op::FillPathNonZero(_)
                 | Op::FillPathNonZeroCompatibility(_)
                 | Op::FillPathEvenOdd(_) => self.paint(false, true),
-                Op::FillAndStrokeNonZero(_) | Op::FillAndStrokeEvenOdd(_) => {
-                    self.paint(true, true)
-                }
+                Op::FillAndStrokeNonZero(_) | Op::FillAndStrokeEvenOdd(_) => self.paint(true, true),
                 Op::CloseFillAndStrokeNonZero(_) | Op::CloseFillAndStrokeEvenOdd(_) => {
                     self.close();
                     self.paint(true, true);
@@ -445,21 +450,31 @@ impl Pass<'_> {
         let dict = resources.get_font(name)?;
         let font = Rc::new(Font::new(&dict));
         if let Some(r) = raw {
-            self.walker
-                .fonts
-                .insert(ObjectIdentifier::new(r.obj_number, r.gen_number), font.clone());
+            self.walker.fonts.insert(
+                ObjectIdentifier::new(r.obj_number, r.gen_number),
+                font.clone(),
+            );
         }
         Some(font)
     }
 
-    fn show_array(&mut self, st: &State, tm: &mut Matrix, items: &Array<'_>) -> Result<(), Exceeded> {
+    fn show_array(
+        &mut self,
+        st: &State,
+        tm: &mut Matrix,
+        items: &Array<'_>,
+    ) -> Result<(), Exceeded> {
         for item in items.iter::<Object<'_>>() {
             match item {
                 Object::String(s) => self.show(st, tm, s.as_bytes())?,
                 Object::Number(n) => {
                     let shift = -n.as_f64() / 1000.0 * st.size;
                     let vertical = st.font.as_ref().is_some_and(|f| f.vertical());
-                    let (tx, ty) = if vertical { (0.0, shift) } else { (shift * st.scaling, 0.0) };
+                    let (tx, ty) = if vertical {
+                        (0.0, shift)
+                    } else {
+                        (shift * st.scaling, 0.0)
+                    };
                     *tm = mul(&[1.0, 0.0, 0.0, 1.0, tx, ty], tm);
                 }
                 _ => {}
@@ -508,7 +523,11 @@ impl Pass<'_> {
                         }
                     } else {
                         let (ex, _) = apply(&trm, code.width, 0.0);
-                        let ex = if code.width > 0.0 { ex } else { ox + size * 0.5 };
+                        let ex = if code.width > 0.0 {
+                            ex
+                        } else {
+                            ox + size * 0.5
+                        };
                         Glyph {
                             text,
                             x0: ox.min(ex),
@@ -523,11 +542,23 @@ impl Pass<'_> {
                 }
                 Some(_) => {}
             }
-            let spacing = st.char_spacing + if code.word_space { st.word_spacing } else { 0.0 };
+            let spacing = st.char_spacing
+                + if code.word_space {
+                    st.word_spacing
+                } else {
+                    0.0
+                };
             let step = if vertical {
                 [1.0, 0.0, 0.0, 1.0, 0.0, -(code.width * st.size) + spacing]
             } else {
-                [1.0, 0.0, 0.0, 1.0, (code.width * st.size + spacing) * st.scaling, 0.0]
+                [
+                    1.0,
+                    0.0,
+                    0.0,
+                    1.0,
+                    (code.width * st.size + spacing) * st.scaling,
+                    0.0,
+                ]
             };
             *tm = mul(&step, tm);
         }
@@ -551,7 +582,10 @@ impl Pass<'_> {
                 self.out.images = self.out.images.saturating_add(1);
                 // The unit square in page space: how much of the page it covers.
                 let m = mul(&st.ctm, &self.base);
-                let (w, h) = ((m[0] * m[3] - m[1] * m[2]).abs(), self.out.width * self.out.height);
+                let (w, h) = (
+                    (m[0] * m[3] - m[1] * m[2]).abs(),
+                    self.out.width * self.out.height,
+                );
                 if h > 0.0 && w.is_finite() {
                     self.out.image_cover += (w / h).min(1.0);
                 }
@@ -564,7 +598,8 @@ impl Pass<'_> {
                 let matrix = dict
                     .get::<Array<'_>>(b"Matrix")
                     .map(|a| {
-                        let v: Vec<f64> = a.iter::<Object<'_>>().take(6).map(|o| number(&o)).collect();
+                        let v: Vec<f64> =
+                            a.iter::<Object<'_>>().take(6).map(|o| number(&o)).collect();
                         <[f64; 6]>::try_from(v).unwrap_or(IDENTITY)
                     })
                     .and_then(finite)
@@ -643,11 +678,18 @@ fn thin_rect(sub: &[(f64, f64)]) -> Option<Rule> {
     }
     let xs = sub.iter().map(|p| p.0);
     let ys = sub.iter().map(|p| p.1);
-    let (x0, x1) = (xs.clone().fold(f64::INFINITY, f64::min), xs.fold(f64::NEG_INFINITY, f64::max));
-    let (y0, y1) = (ys.clone().fold(f64::INFINITY, f64::min), ys.fold(f64::NEG_INFINITY, f64::max));
+    let (x0, x1) = (
+        xs.clone().fold(f64::INFINITY, f64::min),
+        xs.fold(f64::NEG_INFINITY, f64::max),
+    );
+    let (y0, y1) = (
+        ys.clone().fold(f64::INFINITY, f64::min),
+        ys.fold(f64::NEG_INFINITY, f64::max),
+    );
     // Every corner on the box's edges: an axis-aligned rectangle.
     let on_box = sub.iter().all(|(x, y)| {
-        ((x - x0).abs() < 0.01 || (x - x1).abs() < 0.01) && ((y - y0).abs() < 0.01 || (y - y1).abs() < 0.01)
+        ((x - x0).abs() < 0.01 || (x - x1).abs() < 0.01)
+            && ((y - y0).abs() < 0.01 || (y - y1).abs() < 0.01)
     });
     if !on_box || !(x1 - x0).is_finite() || !(y1 - y0).is_finite() {
         return None;

@@ -110,7 +110,9 @@ impl Font {
             .get::<Name<'_>>(b"BaseFont")
             .map(|n| n.as_str().to_owned())
             .unwrap_or_else(|| "(unnamed)".to_owned());
-        let to_unicode = dict.get::<Stream<'_>>(b"ToUnicode").and_then(|s| stream_cmap(&s));
+        let to_unicode = dict
+            .get::<Stream<'_>>(b"ToUnicode")
+            .and_then(|s| stream_cmap(&s));
         let subtype = dict.get::<Name<'_>>(b"Subtype");
         let composite = subtype.as_deref() == Some(b"Type0".as_slice());
         let type3 = subtype.as_deref() == Some(b"Type3".as_slice());
@@ -277,7 +279,8 @@ fn composite_kind(dict: &Dict<'_>) -> Kind {
         },
         _ => (Encoding::Identity, Vec::new(), false),
     };
-    let fallback = if name.starts_with(b"Uni") && (contains(&name, b"UCS2") || contains(&name, b"UTF16"))
+    let fallback = if name.starts_with(b"Uni")
+        && (contains(&name, b"UCS2") || contains(&name, b"UTF16"))
     {
         Fallback::Utf16
     } else if name.starts_with(b"GBK") || name.starts_with(b"GB-") || name.starts_with(b"GBpc") {

@@ -75,10 +75,20 @@ pub fn blocks(pages: Vec<PageContent>) -> Vec<Block> {
         }
         margins.push(band);
         let _ = n;
-        let mut items: Vec<(f64, Item)> = lines.into_iter().map(|l| (l.top, Item::Line(l))).collect();
-        items.extend(regions.iter().enumerate().map(|(i, r)| (r.top, Item::Table(i))));
+        let mut items: Vec<(f64, Item)> =
+            lines.into_iter().map(|l| (l.top, Item::Line(l))).collect();
+        items.extend(
+            regions
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.top, Item::Table(i))),
+        );
         items.sort_by(|a, b| a.0.total_cmp(&b.0));
-        laid.push((regions, items.into_iter().map(|(_, i)| i).collect(), page.width));
+        laid.push((
+            regions,
+            items.into_iter().map(|(_, i)| i).collect(),
+            page.width,
+        ));
     }
     // Running headers and footers: the same text in the margin bands of most
     // pages (page numbers folded to one key).
@@ -125,7 +135,11 @@ pub fn blocks(pages: Vec<PageContent>) -> Vec<Block> {
                     if !chain.is_empty() {
                         emit_chain(std::mem::take(&mut chain), &mut out);
                     }
-                    pending.push(PageLine { line, page: p, width });
+                    pending.push(PageLine {
+                        line,
+                        page: p,
+                        width,
+                    });
                 }
                 Item::Table(i) => {
                     let Some(region) = regions.get_mut(i).and_then(Option::take) else {
@@ -360,11 +374,7 @@ fn emit_chain(chain: Vec<Region>, out: &mut Vec<Block>) {
             first = rows.clone();
         } else {
             // A header the continuation repeats.
-            let repeated = rows
-                .iter()
-                .zip(&first)
-                .take_while(|(a, b)| a == b)
-                .count();
+            let repeated = rows.iter().zip(&first).take_while(|(a, b)| a == b).count();
             if repeated < rows.len() {
                 rows.drain(..repeated);
             }
@@ -408,8 +418,14 @@ fn region_rows(region: Region, xs: &[f64]) -> Vec<Vec<String>> {
     }
     let mut cell_glyphs: Vec<Vec<Glyph>> = vec![Vec::new(); parent.len()];
     for g in region.glyphs {
-        let r = ys.partition_point(|y| *y < g.center_y()).saturating_sub(1).min(rows.saturating_sub(1));
-        let c = xs.partition_point(|x| *x < g.center_x()).saturating_sub(1).min(cols.saturating_sub(1));
+        let r = ys
+            .partition_point(|y| *y < g.center_y())
+            .saturating_sub(1)
+            .min(rows.saturating_sub(1));
+        let c = xs
+            .partition_point(|x| *x < g.center_x())
+            .saturating_sub(1)
+            .min(cols.saturating_sub(1));
         let root = find(&mut parent, unit(r, c));
         if let Some(cell) = cell_glyphs.get_mut(root) {
             cell.push(g);
@@ -420,7 +436,9 @@ fn region_rows(region: Region, xs: &[f64]) -> Vec<Vec<String>> {
         if glyphs.is_empty() {
             continue;
         }
-        let Some(&u) = first_unit.get(root) else { continue };
+        let Some(&u) = first_unit.get(root) else {
+            continue;
+        };
         let (r, c) = (u / cols.max(1), u % cols.max(1));
         if let Some(slot) = grid.get_mut(r).and_then(|row| row.get_mut(c)) {
             *slot = cell_text(glyphs);
@@ -506,9 +524,15 @@ fn lines_of(mut glyphs: Vec<Glyph>) -> Vec<Line> {
                 return None;
             }
             let x0 = glyphs.iter().map(|g| g.x0).fold(f64::INFINITY, f64::min);
-            let x1 = glyphs.iter().map(|g| g.x1).fold(f64::NEG_INFINITY, f64::max);
+            let x1 = glyphs
+                .iter()
+                .map(|g| g.x1)
+                .fold(f64::NEG_INFINITY, f64::max);
             let top = glyphs.iter().map(|g| g.top).fold(f64::INFINITY, f64::min);
-            let bottom = glyphs.iter().map(|g| g.bottom).fold(f64::NEG_INFINITY, f64::max);
+            let bottom = glyphs
+                .iter()
+                .map(|g| g.bottom)
+                .fold(f64::NEG_INFINITY, f64::max);
             let size = glyphs.iter().map(|g| g.size).fold(0.0, f64::max);
             Some(Line {
                 text,
@@ -547,11 +571,7 @@ impl Paragraphs {
                 .map(|(l, _)| l.x1)
                 .fold(prev.x1, f64::max)
                 .max(width * 0.75);
-            let left = self
-                .lines
-                .iter()
-                .map(|(l, _)| l.x0)
-                .fold(line.x0, f64::min);
+            let left = self.lines.iter().map(|(l, _)| l.x0).fold(line.x0, f64::min);
             let ends_short = prev.x1 < right - 2.0 * size;
             let indented = line.x0 > left + 1.0 * size;
             let apart =
@@ -594,8 +614,14 @@ fn chunks(line: &Line) -> Vec<Chunk> {
         match out.last_mut() {
             Some(c) if !wide => {
                 if g.x0 - c.x1 > 0.25 * g.size
-                    && c.text.chars().last().is_some_and(|c| c.is_ascii_alphanumeric())
-                    && piece.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+                    && c.text
+                        .chars()
+                        .last()
+                        .is_some_and(|c| c.is_ascii_alphanumeric())
+                    && piece
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphanumeric())
                 {
                     c.text.push(' ');
                 }
@@ -647,11 +673,10 @@ impl Chunk {
 fn is_figure(text: &str) -> bool {
     let t = text.trim();
     !t.is_empty()
-        && t.chars().any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c) || "—-/".contains(c))
+        && t.chars()
+            .any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c) || "—-/".contains(c))
         && t.chars().all(|c| {
-            c.is_ascii_digit()
-                || ('０'..='９').contains(&c)
-                || ".,，．%％-—+/ ".contains(c)
+            c.is_ascii_digit() || ('０'..='９').contains(&c) || ".,，．%％-—+/ ".contains(c)
         })
 }
 
@@ -662,26 +687,32 @@ fn text_blocks(lines: Vec<PageLine>, out: &mut Vec<Block>) {
     let mut para = Paragraphs::default();
     let mut segment: Vec<PageLine> = Vec::new();
     let mut last_page: Option<usize> = None;
-    let flush_segment = |segment: &mut Vec<PageLine>, para: &mut Paragraphs, out: &mut Vec<Block>| {
-        let seg = std::mem::take(segment);
-        let anchors = seg.iter().filter(|l| is_anchor(&chunks(&l.line))).count();
-        let figures = seg
-            .iter()
-            .map(|l| chunks(&l.line).iter().filter(|c| is_figure(&c.text)).count())
-            .max()
-            .unwrap_or(0);
-        if anchors >= 2 || (anchors == 1 && figures >= 3) {
-            para.flush(out);
-            out.extend(zone_rows(&seg).into_iter().map(Block::Row));
-        } else {
-            let mut page = None;
-            for l in seg {
-                para.new_page = page.is_some_and(|p| p != l.page);
-                page = Some(l.page);
-                para.push(l.line, l.width, out);
+    let flush_segment =
+        |segment: &mut Vec<PageLine>, para: &mut Paragraphs, out: &mut Vec<Block>| {
+            let seg = std::mem::take(segment);
+            let anchors = seg.iter().filter(|l| is_anchor(&chunks(&l.line))).count();
+            let figures = seg
+                .iter()
+                .map(|l| {
+                    chunks(&l.line)
+                        .iter()
+                        .filter(|c| is_figure(&c.text))
+                        .count()
+                })
+                .max()
+                .unwrap_or(0);
+            if anchors >= 2 || (anchors == 1 && figures >= 3) {
+                para.flush(out);
+                out.extend(zone_rows(&seg).into_iter().map(Block::Row));
+            } else {
+                let mut page = None;
+                for l in seg {
+                    para.new_page = page.is_some_and(|p| p != l.page);
+                    page = Some(l.page);
+                    para.push(l.line, l.width, out);
+                }
             }
-        }
-    };
+        };
     for l in lines {
         let cells = chunks(&l.line);
         let stopper = cells.len() < 2
@@ -734,7 +765,12 @@ fn zone_rows(seg: &[PageLine]) -> Vec<Vec<String>> {
     // Value columns: figures of the rows, clustered by their centres.
     let mut centers: Vec<f64> = Vec::new();
     for (cells, ..) in lines.iter().filter(|(c, ..)| is_anchor(c)) {
-        centers.extend(cells.iter().filter(|c| is_figure(&c.text)).map(Chunk::center_x));
+        centers.extend(
+            cells
+                .iter()
+                .filter(|c| is_figure(&c.text))
+                .map(Chunk::center_x),
+        );
     }
     centers.sort_by(f64::total_cmp);
     let mut columns: Vec<(f64, usize)> = Vec::new();
@@ -776,8 +812,10 @@ fn zone_rows(seg: &[PageLine]) -> Vec<Vec<String>> {
         if is_anchor(cells) {
             // Its labels join the pieces: a label wrapped below (or above)
             // its row's line is joined to it there.
-            let (values, labels): (Vec<Chunk>, Vec<Chunk>) =
-                cells.iter().cloned().partition(|c| is_figure(&c.text) && c.x0 >= values_from);
+            let (values, labels): (Vec<Chunk>, Vec<Chunk>) = cells
+                .iter()
+                .cloned()
+                .partition(|c| is_figure(&c.text) && c.x0 >= values_from);
             pieces.extend(labels);
             rows.push(Row {
                 top: *top,
@@ -830,7 +868,12 @@ fn zone_rows(seg: &[PageLine]) -> Vec<Vec<String>> {
             _ => alone.push(b),
         }
     }
-    let slots = rows.iter().map(|r| r.labels.len()).max().unwrap_or(0).max(1);
+    let slots = rows
+        .iter()
+        .map(|r| r.labels.len())
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let width = slots.saturating_add(columns.len());
     // Everything in reading order: rows at their line, lone blocks at theirs;
     // lone blocks at about one height form one row.
@@ -876,7 +919,10 @@ fn zone_rows(seg: &[PageLine]) -> Vec<Vec<String>> {
         out.push((top, cells));
     };
     for c in alone {
-        if group.first().is_some_and(|g| (c.top - g.top).abs() > 0.5 * em) {
+        if group
+            .first()
+            .is_some_and(|g| (c.top - g.top).abs() > 0.5 * em)
+        {
             emit(&mut group, &mut out);
         }
         group.push(c);
@@ -892,7 +938,15 @@ mod tests {
 
     #[test]
     fn page_numbers() {
-        for t in ["- 3 -", "—3—", "3", "第3页", "第 3 页 共 6 页", "3/6", "-12-"] {
+        for t in [
+            "- 3 -",
+            "—3—",
+            "3",
+            "第3页",
+            "第 3 页 共 6 页",
+            "3/6",
+            "-12-",
+        ] {
             assert!(is_page_number(t), "{t}");
         }
         for t in ["2024年", "一、总体情况", "78件", "3.其他"] {
@@ -908,7 +962,11 @@ mod tests {
             from,
             to,
         };
-        let merged = merge_rules(vec![r(10.0, 0.0, 50.0), r(10.5, 50.5, 100.0), r(30.0, 0.0, 10.0)]);
+        let merged = merge_rules(vec![
+            r(10.0, 0.0, 50.0),
+            r(10.5, 50.5, 100.0),
+            r(30.0, 0.0, 10.0),
+        ]);
         assert_eq!(merged.len(), 2);
         assert_eq!(merged[0].from, 0.0);
         assert_eq!(merged[0].to, 100.0);

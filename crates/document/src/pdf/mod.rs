@@ -38,31 +38,51 @@ pub fn is_pdf(bytes: &[u8]) -> bool {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PdfError {
     /// hayro-syntax could not make a document of it, not even by scanning.
-    #[error("PDF文件已损坏，无法读取 — the PDF is damaged beyond repair (no readable cross-reference table, trailer or page tree)")]
+    #[error(
+        "PDF文件已损坏，无法读取 — the PDF is damaged beyond repair (no readable cross-reference table, trailer or page tree)"
+    )]
     Damaged,
     /// Encrypted with a password.
     #[error("PDF文件已加密 — the PDF is encrypted with a password")]
     Encrypted,
     /// A stream decodes to too much.
-    #[error("PDF文件的数据流解压后过大（第{offset}字节处的数据流至少{at_least}字节，上限{}） — a stream (at byte {offset}) decodes to at least {at_least} bytes, more than the {} accepted", gate::MAX_STREAM_BYTES, gate::MAX_STREAM_BYTES)]
+    #[error(
+        "PDF文件的数据流解压后过大（第{offset}字节处的数据流至少{at_least}字节，上限{}） — a stream (at byte {offset}) decodes to at least {at_least} bytes, more than the {} accepted",
+        gate::MAX_STREAM_BYTES,
+        gate::MAX_STREAM_BYTES
+    )]
     StreamTooLarge { offset: usize, at_least: u64 },
     /// All streams together decode to too much.
-    #[error("PDF文件的数据流解压后总量过大（至少{at_least}字节，上限{}） — its streams decode to at least {at_least} bytes together, more than the {} accepted", gate::MAX_TOTAL_BYTES, gate::MAX_TOTAL_BYTES)]
+    #[error(
+        "PDF文件的数据流解压后总量过大（至少{at_least}字节，上限{}） — its streams decode to at least {at_least} bytes together, more than the {} accepted",
+        gate::MAX_TOTAL_BYTES,
+        gate::MAX_TOTAL_BYTES
+    )]
     TotalTooLarge { at_least: u64 },
     /// Too many streams.
-    #[error("PDF文件的数据流过多（上限{}） — more than {} streams", gate::MAX_STREAMS, gate::MAX_STREAMS)]
+    #[error(
+        "PDF文件的数据流过多（上限{}） — more than {} streams",
+        gate::MAX_STREAMS,
+        gate::MAX_STREAMS
+    )]
     TooManyStreams,
     /// Too many pages.
-    #[error("PDF文件有{0}页，上限{MAX_PAGES} — the PDF has {0} pages, more than the {MAX_PAGES} accepted")]
+    #[error(
+        "PDF文件有{0}页，上限{MAX_PAGES} — the PDF has {0} pages, more than the {MAX_PAGES} accepted"
+    )]
     TooManyPages(usize),
     /// Too much content to walk.
     #[error("PDF文件内容过于复杂（超过{0}） — the PDF's content is beyond the bounds ({0})")]
     TooMuchContent(&'static str),
     /// No page shows any text at all.
-    #[error("PDF文件没有文字层（{0}），无法读取；请提供带文字的PDF或Word文件 — the PDF has no text layer ({0}); provide a PDF with text, or the Word file")]
+    #[error(
+        "PDF文件没有文字层（{0}），无法读取；请提供带文字的PDF或Word文件 — the PDF has no text layer ({0}); provide a PDF with text, or the Word file"
+    )]
     NoText(&'static str),
     /// Text in fonts without a way to Unicode.
-    #[error("PDF文件的字体“{font}”没有ToUnicode映射，第{page}页起{glyphs}个字符无法识别为文字 — font \"{font}\" has no ToUnicode map: {glyphs} glyphs from page {page} on cannot be read as text")]
+    #[error(
+        "PDF文件的字体“{font}”没有ToUnicode映射，第{page}页起{glyphs}个字符无法识别为文字 — font \"{font}\" has no ToUnicode map: {glyphs} glyphs from page {page} on cannot be read as text"
+    )]
     Undecodable {
         font: String,
         page: usize,
