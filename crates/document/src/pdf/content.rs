@@ -158,6 +158,7 @@ impl Default for State {
 }
 
 /// The walk over a whole document: budgets and caches shared by its pages.
+#[derive(Default)]
 pub struct Walker {
     operators: u64,
     glyphs: usize,
@@ -165,19 +166,6 @@ pub struct Walker {
     forms: HashMap<ObjectIdentifier, Rc<Vec<u8>>>,
     pub undecodable: Undecodable,
     codes: Vec<Code>,
-}
-
-impl Default for Walker {
-    fn default() -> Self {
-        Walker {
-            operators: 0,
-            glyphs: 0,
-            fonts: HashMap::new(),
-            forms: HashMap::new(),
-            undecodable: Undecodable::default(),
-            codes: Vec::new(),
-        }
-    }
 }
 
 /// The page being walked.
@@ -262,11 +250,8 @@ impl Pass<'_> {
                 return Err(Exceeded::Operators);
             }
             match op {
-                Op::SaveState(_) => {
-                    if stack.len() < MAX_STATE_DEPTH {
-                        stack.push(st.clone());
-                    }
-                }
+                Op::SaveState(_) if stack.len() < MAX_STATE_DEPTH => stack.push(st.clone()),
+                Op::SaveState(_) => {}
                 Op::RestoreState(_) => {
                     if let Some(s) = stack.pop() {
                         st = s;

@@ -439,7 +439,10 @@ fn region_rows(region: Region, xs: &[f64]) -> Vec<Vec<String>> {
         let Some(&u) = first_unit.get(root) else {
             continue;
         };
-        let (r, c) = (u / cols.max(1), u % cols.max(1));
+        let (r, c) = (
+            u.checked_div(cols).unwrap_or(0),
+            u.checked_rem(cols).unwrap_or(0),
+        );
         if let Some(slot) = grid.get_mut(r).and_then(|row| row.get_mut(c)) {
             *slot = cell_text(glyphs);
         }
