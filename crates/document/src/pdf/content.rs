@@ -57,6 +57,12 @@ impl Glyph {
             GlyphText::Text(s) => out.push_str(s),
         }
     }
+    pub fn first_char(&self) -> Option<char> {
+        match &self.text {
+            GlyphText::Char(c) => Some(*c),
+            GlyphText::Text(s) => s.chars().next(),
+        }
+    }
     pub fn is_space(&self) -> bool {
         match &self.text {
             GlyphText::Char(c) => c.is_whitespace(),

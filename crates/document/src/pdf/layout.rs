@@ -136,6 +136,7 @@ pub fn blocks(pages: Vec<PageContent>) -> Vec<Block> {
                         emit_chain(std::mem::take(&mut chain), &mut out);
                     }
                     pending.push(PageLine {
+                        cells: chunks(&line),
                         line,
                         page: p,
                         width,
@@ -504,11 +505,9 @@ fn lines_of(mut glyphs: Vec<Glyph>) -> Vec<Line> {
                 if let Some(prev) = last {
                     let gap = g.x0 - prev.x1;
                     let latin = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-                    let mut probe = String::new();
-                    g.push_to(&mut probe);
                     if gap > 0.25 * g.size.max(prev.size)
                         && latin(text.chars().last())
-                        && latin(probe.chars().next())
+                        && latin(g.first_char())
                     {
                         text.push(' ');
                     }
@@ -612,8 +611,6 @@ fn chunks(line: &Line) -> Vec<Chunk> {
             continue;
         }
         let wide = last_x1.is_some_and(|x1| g.x0 - x1 > 0.3 * g.size);
-        let mut piece = String::new();
-        g.push_to(&mut piece);
         match out.last_mut() {
             Some(c) if !wide => {
                 if g.x0 - c.x1 > 0.25 * g.size
@@ -621,25 +618,26 @@ fn chunks(line: &Line) -> Vec<Chunk> {
                         .chars()
                         .last()
                         .is_some_and(|c| c.is_ascii_alphanumeric())
-                    && piece
-                        .chars()
-                        .next()
-                        .is_some_and(|c| c.is_ascii_alphanumeric())
+                    && g.first_char().is_some_and(|c| c.is_ascii_alphanumeric())
                 {
                     c.text.push(' ');
                 }
-                c.text.push_str(&piece);
+                g.push_to(&mut c.text);
                 c.x1 = g.x1;
                 c.top = c.top.min(g.top);
                 c.bottom = c.bottom.max(g.bottom);
             }
-            _ => out.push(Chunk {
-                x0: g.x0,
-                x1: g.x1,
-                top: g.top,
-                bottom: g.bottom,
-                text: piece,
-            }),
+            _ => {
+                let mut text = String::new();
+                g.push_to(&mut text);
+                out.push(Chunk {
+                    x0: g.x0,
+                    x1: g.x1,
+                    top: g.top,
+                    bottom: g.bottom,
+                    text,
+                });
+            }
         }
         last_x1 = Some(g.x1);
     }
@@ -653,6 +651,8 @@ struct PageLine {
     line: Line,
     page: usize,
     width: f64,
+    /// Its runs of glyphs apart (see [`chunks`]), found once.
+    cells: Vec<Chunk>,
 }
 
 /// A run of glyphs of a line, set apart from the next by a wide gap.
@@ -693,15 +693,10 @@ fn text_blocks(lines: Vec<PageLine>, out: &mut Vec<Block>) {
     let flush_segment =
         |segment: &mut Vec<PageLine>, para: &mut Paragraphs, out: &mut Vec<Block>| {
             let seg = std::mem::take(segment);
-            let anchors = seg.iter().filter(|l| is_anchor(&chunks(&l.line))).count();
+            let anchors = seg.iter().filter(|l| is_anchor(&l.cells)).count();
             let figures = seg
                 .iter()
-                .map(|l| {
-                    chunks(&l.line)
-                        .iter()
-                        .filter(|c| is_figure(&c.text))
-                        .count()
-                })
+                .map(|l| l.cells.iter().filter(|c| is_figure(&c.text)).count())
                 .max()
                 .unwrap_or(0);
             if anchors >= 2 || (anchors == 1 && figures >= 3) {
@@ -717,8 +712,7 @@ fn text_blocks(lines: Vec<PageLine>, out: &mut Vec<Block>) {
             }
         };
     for l in lines {
-        let cells = chunks(&l.line);
-        let stopper = cells.len() < 2
+        let stopper = l.cells.len() < 2
             && (crate::assemble::section_of(&l.line.text).is_some()
                 || l.line.x1 - l.line.x0 >= 0.55 * l.width);
         if stopper {
@@ -753,8 +747,10 @@ fn zone_rows(seg: &[PageLine]) -> Vec<Vec<String>> {
         .iter()
         .map(|l| {
             let o = offset(l.page);
-            let cells = chunks(&l.line)
-                .into_iter()
+            let cells = l
+                .cells
+                .iter()
+                .cloned()
                 .map(|c| Chunk {
                     top: c.top + o,
                     bottom: c.bottom + o,
@@ -938,6 +934,78 @@ fn zone_rows(seg: &[PageLine]) -> Vec<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use super::super::content::GlyphText;
+
+    /// A line of glyphs, 10 points each, starting at `x` on baseline `y`.
+    fn text(s: &str, x: f64, y: f64) -> Vec<Glyph> {
+        s.chars()
+            .enumerate()
+            .map(|(i, c)| {
+                let x0 = x + 10.0 * i as f64;
+                Glyph {
+                    text: GlyphText::Char(c),
+                    x0,
+                    x1: x0 + 10.0,
+                    top: y - 8.5,
+                    bottom: y + 1.5,
+                    base: y,
+                    size: 10.0,
+                }
+            })
+            .collect()
+    }
+
+    fn rule(horizontal: bool, at: f64, from: f64, to: f64) -> Rule {
+        Rule {
+            horizontal,
+            at,
+            from,
+            to,
+        }
+    }
+
+    #[test]
+    fn merged_cells_and_a_label_wrapped_over_three_lines() {
+        // | 说明 (rows 0-1) | 申请人情况 (cols 1-2)  |
+        // |                 | 自然人 | 总计          |
+        // | 一、本年新收 / 政府信息公开 / 申请数量 | 78 | 78 |
+        let mut glyphs = text("说明", 10.0, 25.0);
+        glyphs.extend(text("申请人情况", 110.0, 15.0));
+        glyphs.extend(text("自然人", 105.0, 35.0));
+        glyphs.extend(text("总计", 160.0, 35.0));
+        glyphs.extend(text("一、本年新收", 10.0, 55.0));
+        glyphs.extend(text("政府信息公开", 10.0, 70.0));
+        glyphs.extend(text("申请数量", 10.0, 85.0));
+        glyphs.extend(text("78", 110.0, 70.0));
+        glyphs.extend(text("78", 160.0, 70.0));
+        let rules = vec![
+            rule(true, 0.0, 0.0, 200.0),
+            rule(true, 20.0, 100.0, 200.0),
+            rule(true, 40.0, 0.0, 200.0),
+            rule(true, 100.0, 0.0, 200.0),
+            rule(false, 0.0, 0.0, 100.0),
+            rule(false, 100.0, 0.0, 100.0),
+            rule(false, 150.0, 20.0, 100.0),
+            rule(false, 200.0, 0.0, 100.0),
+        ];
+        let page = PageContent {
+            width: 595.0,
+            height: 842.0,
+            glyphs,
+            rules,
+            ..PageContent::default()
+        };
+        let row = |cells: &[&str]| Block::Row(cells.iter().map(|c| (*c).to_owned()).collect());
+        assert_eq!(
+            blocks(vec![page]),
+            vec![
+                row(&["说明", "申请人情况", ""]),
+                row(&["", "自然人", "总计"]),
+                row(&["一、本年新收政府信息公开申请数量", "78", "78"]),
+            ]
+        );
+    }
 
     #[test]
     fn page_numbers() {
