@@ -9,6 +9,8 @@
 //! collections). A code none of these covers has no Unicode: the caller
 //! refuses the document rather than guess.
 
+use std::sync::LazyLock;
+
 use hayro_cmap::{BfString, CMap, CMapName, CidFamily};
 use hayro_syntax::object::{Array, Dict, Name, Object, Stream};
 
@@ -438,22 +440,29 @@ fn fill_standard(table: &mut [Option<char>; 256]) {
     table[0x60] = Some('‘');
 }
 
-fn fill_win_ansi(table: &mut [Option<char>; 256]) {
+/// A single-byte encoding's table, built once.
+fn single_byte(encoding: &'static encoding_rs::Encoding) -> [Option<char>; 256] {
+    let mut table = [None; 256];
     for (b, slot) in table.iter_mut().enumerate().skip(0x20) {
         let Ok(byte) = u8::try_from(b) else { continue };
         let bytes = [byte];
-        let (text, _, bad) = encoding_rs::WINDOWS_1252.decode(&bytes);
+        let (text, bad) = encoding.decode_without_bom_handling(&bytes);
         *slot = if bad { None } else { text.chars().next() };
     }
+    table
+}
+
+static WIN_ANSI: LazyLock<[Option<char>; 256]> =
+    LazyLock::new(|| single_byte(encoding_rs::WINDOWS_1252));
+static MAC_ROMAN: LazyLock<[Option<char>; 256]> =
+    LazyLock::new(|| single_byte(encoding_rs::MACINTOSH));
+
+fn fill_win_ansi(table: &mut [Option<char>; 256]) {
+    *table = *WIN_ANSI;
 }
 
 fn fill_mac_roman(table: &mut [Option<char>; 256]) {
-    for (b, slot) in table.iter_mut().enumerate().skip(0x20) {
-        let Ok(byte) = u8::try_from(b) else { continue };
-        let bytes = [byte];
-        let (text, _, bad) = encoding_rs::MACINTOSH.decode(&bytes);
-        *slot = if bad { None } else { text.chars().next() };
-    }
+    *table = *MAC_ROMAN;
 }
 
 /// A glyph name's character: `uniXXXX`, `uXXXX[XX]`, or a name of the Adobe
