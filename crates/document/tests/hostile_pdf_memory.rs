@@ -7,16 +7,9 @@ use std::io::Write;
 use flate2::{Compression, write::ZlibEncoder};
 use gongkai_document::{ImportError, import, pdf::PdfError};
 
-/// The process's peak resident memory (VmHWM), in KiB.
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmHWM")
-}
+mod common;
+
+use common::peak_rss_kib;
 
 #[test]
 fn a_256_mib_bomb_is_refused_within_little_memory() {

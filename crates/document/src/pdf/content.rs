@@ -233,6 +233,10 @@ fn number(o: &Object<'_>) -> f64 {
     }
 }
 
+fn matrix(n: [&hayro_syntax::object::Number; 6]) -> Matrix {
+    n.map(hayro_syntax::object::Number::as_f64)
+}
+
 fn finite(m: Matrix) -> Option<Matrix> {
     m.iter().all(|v| v.is_finite()).then_some(m)
 }
@@ -264,14 +268,7 @@ impl Pass<'_> {
                     }
                 }
                 Op::Transform(t) => {
-                    let m = [
-                        t.0.as_f64(),
-                        t.1.as_f64(),
-                        t.2.as_f64(),
-                        t.3.as_f64(),
-                        t.4.as_f64(),
-                        t.5.as_f64(),
-                    ];
+                    let m = matrix([&t.0, &t.1, &t.2, &t.3, &t.4, &t.5]);
                     if let Some(m) = finite(mul(&m, &st.ctm)) {
                         st.ctm = m;
                     }
@@ -342,15 +339,7 @@ impl Pass<'_> {
                     tm = tlm;
                 }
                 Op::SetTextMatrix(t) => {
-                    let m = [
-                        t.0.as_f64(),
-                        t.1.as_f64(),
-                        t.2.as_f64(),
-                        t.3.as_f64(),
-                        t.4.as_f64(),
-                        t.5.as_f64(),
-                    ];
-                    if let Some(m) = finite(m) {
+                    if let Some(m) = finite(matrix([&t.0, &t.1, &t.2, &t.3, &t.4, &t.5])) {
                         tm = m;
                         tlm = m;
                     }
