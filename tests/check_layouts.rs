@@ -23,6 +23,8 @@ fn every_layout_gives_the_samples_findings() {
             "cell-per-line",
             "UTF-8",
         ),
+        ("baoqing-county-2024.docx", "docx", "UTF-8"),
+        ("baoqing-county-2024.wps.docx", "docx", "UTF-8"),
         // Sniffed by %PDF-, not the name: the same bytes under a .txt name.
         ("baoqing-county-2024.pdf", "pdf", "PDF"),
         ("baoqing-county-2024.unruled.pdf", "pdf", "PDF"),

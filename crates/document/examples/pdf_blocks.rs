@@ -17,6 +17,7 @@ fn main() {
         Ok(blocks) => {
             for b in blocks {
                 match b {
+                    gongkai_document::blocks::Block::DocumentTitle(t) => println!("title: {t}"),
                     gongkai_document::blocks::Block::Heading(t) => println!("# {t}"),
                     gongkai_document::blocks::Block::Text(t) => println!("{t}"),
                     gongkai_document::blocks::Block::Row(cells) => {
