@@ -85,6 +85,7 @@ async fn every_layout_imports_to_the_sample_with_the_same_findings() {
             pb::DocumentLayout::Docx,
             "UTF-8",
         ),
+        ("baoqing-county-2024.pdf", pb::DocumentLayout::Pdf, "PDF"),
     ] {
         let r = c
             .document

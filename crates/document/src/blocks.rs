@@ -35,6 +35,8 @@ pub enum Layout {
     /// A Word document (`.docx`, from Word or WPS): tables from its own
     /// table structure.
     Docx,
+    /// A PDF file's text layer (tables by their rulings and columns).
+    Pdf,
 }
 
 impl Layout {
@@ -47,6 +49,7 @@ impl Layout {
             Layout::CellPerLine => "cell-per-line",
             Layout::ProseOnly => "prose-only",
             Layout::Docx => "docx",
+            Layout::Pdf => "pdf",
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod cells;
 pub mod decode;
 pub mod docx;
 pub mod html;
+pub mod pdf;
 pub mod render;
 mod tables;
 
@@ -68,6 +69,10 @@ pub enum ImportError {
     /// Beyond what a report page can be (elements, table cells).
     #[error("文件结构过于复杂：{0}")]
     TooComplex(String),
+    /// A PDF that cannot be read as text: damaged, encrypted, beyond the
+    /// bounds, without a text layer, or in fonts with no way to Unicode.
+    #[error("{0}")]
+    Pdf(#[from] pdf::PdfError),
     /// Holds nothing of the annual report's format.
     #[error("不是政府信息公开工作年度报告：{0}")]
     NotAReport(String),
@@ -87,14 +92,17 @@ pub enum ImportError {
 }
 
 /// Reads a published report from bytes, told by the bytes, never a name: a
-/// Word file (`.docx`, a zip holding `word/document.xml`); a legacy `.doc`
-/// or `.wps` is refused with the advice to save it as `.docx` or PDF; else
-/// text, the encoding detected (UTF-8, UTF-16 with a BOM, the page's declared
-/// charset, else GB18030/GBK) and the layout sniffed (HTML, tab-separated,
-/// pipe rows, one cell per line).
+/// PDF by its `%PDF-` signature; a Word file (`.docx`, a zip holding
+/// `word/document.xml`); a legacy `.doc` or `.wps` is refused with the advice
+/// to save it as `.docx` or PDF; else text, the encoding detected (UTF-8,
+/// UTF-16 with a BOM, the page's declared charset, else GB18030/GBK) and the
+/// layout sniffed (HTML, tab-separated, pipe rows, one cell per line).
 pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(ImportError::TooLarge(bytes.len()));
+    }
+    if pdf::is_pdf(bytes) {
+        return from_blocks(&pdf::from_pdf(bytes)?, Layout::Pdf, "PDF");
     }
     if docx::is_zip(bytes) {
         return from_blocks(&docx::from_docx(bytes)?, Layout::Docx, "UTF-8");

@@ -573,3 +573,80 @@ fn a_count_written_with_a_space_and_a_line_break_is_read_by_the_text_rules() {
         )]
     );
 }
+
+// ---------------------------------------------------------------- PDF
+// Built by make_pdf_fixtures.py: the sample rendered to the official layout
+// by gongkai, exported to PDF by LibreOffice.
+
+/// No line of the running header or the page numbers survives into the
+/// report's text.
+fn no_page_furniture(report: &Report) {
+    for (i, section) in report.sections.iter().enumerate() {
+        let text = section.as_deref().unwrap_or_default();
+        assert!(!text.contains("人民政府门户网站"), "section {i}: {text}");
+        assert!(
+            !text.contains("- 2 -") && !text.contains("-2-"),
+            "section {i}: {text}"
+        );
+    }
+}
+
+#[test]
+fn pdf_with_t3_across_two_pages() {
+    let bytes = fixture!("baoqing-county-2024.pdf");
+    clean(bytes, Layout::Pdf, "PDF");
+    no_page_furniture(&import(bytes).unwrap().report);
+}
+
+#[test]
+fn pdf_with_t3_header_repeated_on_the_next_page() {
+    let bytes = fixture!("baoqing-county-2024.repeated-header.pdf");
+    clean(bytes, Layout::Pdf, "PDF");
+    no_page_furniture(&import(bytes).unwrap().report);
+}
+
+#[test]
+fn pdf_without_rulings() {
+    clean(
+        fixture!("baoqing-county-2024.unruled.pdf"),
+        Layout::Pdf,
+        "PDF",
+    );
+}
+
+#[test]
+fn pdf_is_sniffed_by_its_bytes_not_a_name() {
+    // Bytes before the signature are allowed (the standard's first 1024).
+    let mut bytes = b"\r\n\x00junk".to_vec();
+    bytes.extend_from_slice(fixture!("baoqing-county-2024.pdf"));
+    assert_eq!(import(&bytes).unwrap().layout, Layout::Pdf);
+}
+
+fn pdf_error(bytes: &[u8]) -> String {
+    match import(bytes) {
+        Err(gongkai_document::ImportError::Pdf(e)) => e.to_string(),
+        other => panic!("expected a PDF error, got {other:?}"),
+    }
+}
+
+#[test]
+fn pdf_without_tounicode_maps_is_a_clear_error_naming_the_font() {
+    let err = pdf_error(fixture!("defects/no-tounicode.pdf"));
+    assert!(err.contains("ToUnicode"), "{err}");
+    assert!(err.contains("NotoSerifCJK"), "{err}");
+    assert!(err.contains("第1页"), "{err}");
+}
+
+#[test]
+fn pdf_with_text_as_outlines_is_a_clear_error() {
+    let err = pdf_error(fixture!("defects/outlines.pdf"));
+    assert!(err.contains("没有文字层"), "{err}");
+    assert!(err.contains("outlines"), "{err}");
+}
+
+#[test]
+fn scanned_pdf_is_a_clear_error() {
+    let err = pdf_error(fixture!("defects/scanned.pdf"));
+    assert!(err.contains("没有文字层"), "{err}");
+    assert!(err.contains("scan"), "{err}");
+}

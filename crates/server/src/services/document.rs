@@ -28,6 +28,7 @@ fn layout(l: Layout) -> pb::DocumentLayout {
         Layout::CellPerLine => pb::DocumentLayout::CellPerLine,
         Layout::ProseOnly => pb::DocumentLayout::ProseOnly,
         Layout::Docx => pb::DocumentLayout::Docx,
+        Layout::Pdf => pb::DocumentLayout::Pdf,
     }
 }
 
