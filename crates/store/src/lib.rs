@@ -273,7 +273,7 @@ pub struct Verification {
 
 /// Where the chain, or a record derived from it, breaks: the first
 /// difference found.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BrokenLink {
     /// Sequence number of the event at fault (the one that recorded what
     /// the damaged record should say; the last event when none did).

@@ -438,8 +438,8 @@ impl SledStore {
         SledStore::with_db(db, path)
     }
 
-    /// The store over an open sled database (restore keeps its handle rather
-    /// than reopening: sled lets go of its file lock only a moment after a drop).
+    /// The store over an open sled database (restore builds its store over
+    /// a database it opened to import into).
     pub(crate) fn with_db(db: sled::Db, path: PathBuf) -> Result<SledStore> {
         let trees = TREE_NAMES
             .iter()
