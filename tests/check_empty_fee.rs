@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{check_json, corrected, located, repo, replace_once, temp_file};
+use common::{check_json, corrected, located, replace_once, repo, temp_file};
 
 #[test]
 fn an_empty_fee_cell_is_a_blank_cell_warning_in_every_layout() {

@@ -153,9 +153,15 @@ async fn an_expected_revision_of_u32_max_is_stale_not_exhausted() {
         w.c.save(&office, &name, corrected_report(), u32::MAX, "save-max")
             .await
             .expect_err("stale"),
-        w.c.submit(&office, &name, Some(corrected_report()), u32::MAX, "submit-max")
-            .await
-            .expect_err("stale"),
+        w.c.submit(
+            &office,
+            &name,
+            Some(corrected_report()),
+            u32::MAX,
+            "submit-max",
+        )
+        .await
+        .expect_err("stale"),
         w.c.submit(&office, &name, None, u32::MAX, "submit-draft-max")
             .await
             .expect_err("stale"),
