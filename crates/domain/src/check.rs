@@ -72,11 +72,20 @@ pub fn check_alone(report: &Report) -> Vec<Finding> {
 }
 
 /// Only the table rules (T2, T3, T4 arithmetic and ranges): for a sum of
-/// reports, which has no prose, metadata or agency of its own.
+/// reports, which has no prose, metadata or agency of its own. The
+/// plausibility bounds are one report's: a sum of many may pass them, so
+/// here `value.range` is only an amount below zero or finer than the 分.
 pub fn check_tables(report: &Report) -> Vec<Finding> {
     let mut out = Vec::new();
-    table_rules(report, &mut out);
+    table_rules(report, Of::Sum, &mut out);
     in_catalogue_order(report, out)
+}
+
+/// What the tables checked are: one report's, or a sum of reports.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Of {
+    Report,
+    Sum,
 }
 
 /// Every rule, with `previous` already known to be the year before.
@@ -84,7 +93,7 @@ fn run_rules(report: &Report, previous: Option<&Report>) -> Vec<Finding> {
     let mut out = Vec::new();
     metadata_rules(report, &mut out);
     sections_rule(report, &mut out);
-    table_rules(report, &mut out);
+    table_rules(report, Of::Report, &mut out);
     if let Some(prev) = previous {
         cross_year_rules(report, prev, &mut out);
     }
@@ -93,8 +102,8 @@ fn run_rules(report: &Report, previous: Option<&Report>) -> Vec<Finding> {
 }
 
 /// The rules of each table the report has.
-fn table_rules(report: &Report, out: &mut Vec<Finding>) {
-    range_rules(report, out);
+fn table_rules(report: &Report, of: Of, out: &mut Vec<Finding>) {
+    range_rules(report, of, out);
     if let Some(t3) = &report.t3 {
         t3_rules(t3, report.format, out);
     }
@@ -345,16 +354,20 @@ fn t4_rules(t: &T4, out: &mut Vec<Finding>) {
 /// keeps every area sum from overflowing (see the catalogue).
 pub fn range_findings(report: &Report) -> Vec<Finding> {
     let mut out = Vec::new();
-    range_rules(report, &mut out);
+    range_rules(report, Of::Report, &mut out);
     out
 }
 
-fn range_rules(r: &Report, out: &mut Vec<Finding>) {
+fn range_rules(r: &Report, of: Of, out: &mut Vec<Finding>) {
     if let Some(t2) = &r.t2 {
         for cell in r.format.t2_layout().cells() {
             let here = || Location::cell("t2", cell.row.key, cell.column.key);
             let label = || format!("{}{}", cell.row.label, cell.column.label);
             match t2.get(&cell) {
+                Value::Money(m) => {
+                    money_in_range(out, here(), cell.row.label, &cell.path(), m, of);
+                }
+                _ if of == Of::Sum => {}
                 Value::Count(n) => count_in_range(out, here, label, n),
                 Value::Delta(d) if d.unsigned_abs() > MAX_CHANGE.unsigned_abs() => out.push(
                     Finding::new(
@@ -369,9 +382,11 @@ fn range_rules(r: &Report, out: &mut Vec<Finding>) {
                     .values(Value::Delta(MAX_CHANGE.saturating_mul(d.signum())), Value::Delta(d)),
                 ),
                 Value::Delta(_) => {}
-                Value::Money(m) => money_in_range(out, here(), cell.row.label, &cell.path(), m),
             }
         }
+    }
+    if of == Of::Sum {
+        return;
     }
     if let Some(t3) = &r.t3 {
         for row in T3Row::rows_of(r.format) {
@@ -425,8 +440,16 @@ fn count_in_range(
     );
 }
 
-/// An amount below zero, finer than the 分, or above [`MAX_AMOUNT_WAN_YUAN`].
-fn money_in_range(out: &mut Vec<Finding>, here: Location, label: &str, path: &str, m: Money) {
+/// An amount below zero, finer than the 分, or (in one report) above
+/// [`MAX_AMOUNT_WAN_YUAN`].
+fn money_in_range(
+    out: &mut Vec<Finding>,
+    here: Location,
+    label: &str,
+    path: &str,
+    m: Money,
+    of: Of,
+) {
     let max = Money::from_wan_yuan(MAX_AMOUNT_WAN_YUAN);
     if m.is_negative() {
         out.push(
@@ -447,7 +470,7 @@ fn money_in_range(out: &mut Vec<Finding>, here: Location, label: &str, path: &st
                 m.scale()
             ),
         ));
-    } else if m > max {
+    } else if of == Of::Report && m > max {
         // Both are exact to the 分 here, so they compare exactly.
         out.push(
             Finding::new(

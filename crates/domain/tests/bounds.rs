@@ -261,3 +261,21 @@ fn a_callers_report_must_state_every_amount_of_its_t2() {
     no_t2.active_disclosure_table = None;
     assert!(Report::from_request(&no_t2).is_ok());
 }
+
+/// The bounds are one report's: an area sum of many reports may pass them,
+/// and checking its tables says nothing of it (an amount below zero still
+/// is a finding).
+#[test]
+fn a_sum_above_one_reports_bound_is_no_value_range_finding() {
+    for format in [F21, F19] {
+        let sum = every_cell(format, 3 * MAX_COUNT, 3 * MAX_CHANGE, amount_times(3));
+        let fs = gongkai_domain::check_tables(&sum);
+        assert!(
+            fs.iter().all(|f| f.rule != id::VALUE_RANGE),
+            "{format:?}: {fs:#?}"
+        );
+        let negative = every_cell(format, 0, 0, money("-1"));
+        let fs = gongkai_domain::check_tables(&negative);
+        assert!(fs.iter().any(|f| f.rule == id::VALUE_RANGE), "{format:?}");
+    }
+}

@@ -813,16 +813,22 @@ impl Walk<'_> {
             })
         };
         let year_b = |info: &ReportInfo| keys::year(info.key.year).unwrap_or_default();
-        let areas = |info: &ReportInfo| -> Vec<String> {
-            std::iter::once(info.key.uscc.clone())
-                .chain(
-                    self.above
-                        .get(&info.key.uscc)
-                        .into_iter()
-                        .flatten()
-                        .cloned(),
-                )
-                .collect()
+        // Each report under each of its areas (itself and its ancestors):
+        // the key `key_of` makes, and what to say when it is missing.
+        let per_area = |key_of: &dyn Fn(&str, &ReportInfo) -> Vec<u8>, listing: &str| {
+            let mut wanted = Vec::new();
+            for r in self.reports.values() {
+                let above = self.above.get(&r.key.uscc).into_iter().flatten();
+                for a in std::iter::once(&r.key.uscc).chain(above) {
+                    let detail = format!(
+                        "{} is missing from the {listing}listing of {}",
+                        r.key.name(),
+                        agency_name(a)
+                    );
+                    wanted.push((key_of(a, r), r.event, detail));
+                }
+            }
+            wanted
         };
         let n = self.reports.len();
         let n_areas: usize = self
@@ -881,21 +887,10 @@ impl Walk<'_> {
             },
             n_areas,
             || {
-                self.reports
-                    .values()
-                    .flat_map(|r| {
-                        areas(r).into_iter().map(move |a| {
-                            let key =
-                                keys::join(&[a.as_bytes(), &year_b(r), r.key.uscc.as_bytes()]);
-                            let detail = format!(
-                                "{} is missing from the listing of {}",
-                                r.key.name(),
-                                agency_name(&a)
-                            );
-                            (key, r.event, detail)
-                        })
-                    })
-                    .collect()
+                per_area(
+                    &|a, r| keys::join(&[a.as_bytes(), &year_b(r), r.key.uscc.as_bytes()]),
+                    "",
+                )
             },
         )?);
         self.index_of(
@@ -908,26 +903,17 @@ impl Walk<'_> {
             },
             n_areas,
             || {
-                self.reports
-                    .values()
-                    .flat_map(|r| {
-                        areas(r).into_iter().map(move |a| {
-                            let key = keys::join(&[
-                                a.as_bytes(),
-                                &[r.state()],
-                                &year_b(r),
-                                r.key.uscc.as_bytes(),
-                            ]);
-                            let detail = format!(
-                                "{} is missing from the {} listing of {}",
-                                r.key.name(),
-                                state_name(r.head.latest_state()),
-                                agency_name(&a)
-                            );
-                            (key, r.event, detail)
-                        })
-                    })
-                    .collect()
+                per_area(
+                    &|a, r| {
+                        keys::join(&[
+                            a.as_bytes(),
+                            &[r.state()],
+                            &year_b(r),
+                            r.key.uscc.as_bytes(),
+                        ])
+                    },
+                    "state's ",
+                )
             },
         )
     }

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{agency, meta, open, uscc};
+use common::{agency, meta, open, submit_and_approve, uscc};
 use gongkai_domain::{
     FormatVersion, Report,
     area::differing_cells,
@@ -17,7 +17,7 @@ use gongkai_domain::{
     shape::{CellKind, T3_COLUMNS, T3Row, T4_BLOCKS, T4_COLUMNS, Value},
 };
 use gongkai_proto::v1::AnnualReport;
-use gongkai_store::{Action, Checked, ReportKey, ReportStore, SledStore, StoreError};
+use gongkai_store::{ReportKey, ReportStore, SledStore, StoreError};
 
 const YEAR: u32 = 2024;
 
@@ -66,34 +66,14 @@ fn key(uscc: &str) -> ReportKey {
     }
 }
 
-/// Submits `report` as new content and approves it.
+/// Submits `report` as new content of the agency's 2024 report and approves it.
 fn approve(
     store: &SledStore,
     uscc: &str,
     report: AnnualReport,
     tag: &str,
 ) -> gongkai_store::Result<u32> {
-    let key = key(uscc);
-    let latest = store.head(&key).unwrap().map_or(0, |h| h.latest_revision);
-    let sub = store
-        .save_and_submit(
-            &meta(&format!("{tag}-submit")),
-            &key,
-            latest,
-            report,
-            Checked::default(),
-        )
-        .unwrap();
-    store
-        .transition(
-            &meta(&format!("{tag}-approve")),
-            &key,
-            sub.revision,
-            Action::Approve,
-            Checked::default(),
-            Vec::new(),
-        )
-        .map(|r| r.revision)
+    submit_and_approve(store, &key(uscc), report, tag)
 }
 
 /// A city, a county under it, and `n` agencies under the county.
