@@ -22,6 +22,8 @@ fn every_layout_gives_the_samples_findings() {
             "cell-per-line",
             "UTF-8",
         ),
+        ("baoqing-county-2024.docx", "docx", "UTF-8"),
+        ("baoqing-county-2024.wps.docx", "docx", "UTF-8"),
     ] {
         let path = dir.join(file);
         let (code, report) = check_json(path.to_str().unwrap());

@@ -2,7 +2,8 @@
 //! published text, in every layout it is published in. Baselines in the same
 //! run: import alone, check alone, and a plain UTF-8 validation plus line
 //! split of the same bytes (the floor any reader of this text pays); per
-//! layout, import alone and import + check.
+//! layout, import alone and import + check; for `.docx`, unzip + XML text
+//! extraction of the same file with the same crates.
 
 use std::hint::black_box;
 
@@ -98,6 +99,20 @@ fn bench(c: &mut Criterion) {
     g.bench_function("html/baseline_html5ever_tokenize", |b| {
         b.iter(|| black_box(count_tokens(black_box(page))))
     });
+    // A Word file (the sample as LibreOffice writes it from the rendered
+    // layout): import + check against the floor of reading it at all with
+    // the same crates, unzipping the main part and pulling its text out with
+    // quick-xml.
+    let docx = include_bytes!("../../../testdata/reports/layouts/baoqing-county-2024.docx");
+    g.bench_function("docx/import_and_check", |b| {
+        b.iter(|| {
+            let imported = gongkai_document::import(black_box(docx));
+            black_box(imported.map(|i| gongkai_domain::check_alone(&i.report)))
+        })
+    });
+    g.bench_function("docx/baseline_unzip_xml_text", |b| {
+        b.iter(|| black_box(docx_text(black_box(docx))))
+    });
     for (name, target) in [
         (
             "render/markdown",
@@ -110,6 +125,28 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
+}
+
+/// The bytes of text in a `.docx`'s main part: the zip crate unzips it,
+/// quick-xml reads its events; nothing else.
+fn docx_text(bytes: &[u8]) -> usize {
+    use std::io::Read;
+    let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) else {
+        return 0;
+    };
+    let mut xml = String::new();
+    if let Ok(mut part) = zip.by_name("word/document.xml") {
+        let _ = part.read_to_string(&mut xml);
+    }
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let mut text = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Text(t)) => text = text.saturating_add(t.len()),
+            Ok(quick_xml::events::Event::Eof) | Err(_) => return text,
+            Ok(_) => {}
+        }
+    }
 }
 
 /// Tokens in a page, by html5ever's tokenizer alone.

@@ -240,6 +240,21 @@ fn a_callers_report_must_state_every_amount_of_its_t2() {
         });
     }
     assert!(Report::from_request(&wire).is_ok());
+    // Unknown is said so: the row listed as absent, an error finding of its own.
+    if let Some(pb::annual_report::ActiveDisclosureTable::ActiveDisclosure(t)) =
+        wire.active_disclosure_table.as_mut()
+    {
+        t.fees = None;
+    }
+    wire.absent_rows = vec!["t2.fees".into()];
+    let r = Report::from_request(&wire).expect("an amount listed as absent");
+    assert!(
+        findings(&r)
+            .iter()
+            .any(|f| f.rule == id::IMPORT_ROW_MISSING && f.location.path() == "t2.fees"),
+        "{:#?}",
+        findings(&r)
+    );
     // The trial format's 采购总金额 likewise.
     let mut wire = pb::AnnualReport::from(&clean(F19, 2020));
     if let Some(pb::annual_report::ActiveDisclosureTable::ActiveDisclosureTrial(t)) =
