@@ -276,11 +276,29 @@ fn row_total_that_overflows_is_value_range_not_a_wrong_sum() {
     );
     let (code, report) = check_json(file.arg());
     assert_eq!(code, Some(1));
-    // u64::MAX itself is a count that can be held: no finding on the cells.
+    // u64::MAX is above value.range's bound (10¹⁰, issue 13): a finding on
+    // each such cell, and the sum that overflows is one more.
     let range = with_rule(&report, "value.range");
-    assert_eq!(range.len(), 1, "{report}");
-    assert_eq!(range[0]["location"], "t3.R01.total");
-    let msg = range[0]["message"].as_str().unwrap();
+    let at: Vec<&str> = range
+        .iter()
+        .map(|f| f["location"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        at,
+        [
+            "t3.R01.natural_person",
+            "t3.R01.commercial_enterprise",
+            "t3.R01.total"
+        ],
+        "{report}"
+    );
+    assert!(
+        range[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("10000000000")
+    );
+    let msg = range[2]["message"].as_str().unwrap();
     assert!(msg.contains("overflows"), "{msg}");
     assert!(
         with_rule(&report, "t3.row-total").is_empty(),
@@ -320,7 +338,17 @@ fn column_sum_that_overflows_is_value_range() {
         .iter()
         .map(|f| f["location"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(at, ["t3.R25.natural_person", "t3.R25.total"], "{report}");
+    // Each cell above the bound (issue 13), then each column sum that overflows.
+    assert_eq!(
+        at,
+        [
+            "t3.R01.natural_person",
+            "t3.R01.total",
+            "t3.R25.natural_person",
+            "t3.R25.total"
+        ],
+        "{report}"
+    );
     assert!(with_rule(&report, "t3.balance").is_empty(), "{report}");
 }
 

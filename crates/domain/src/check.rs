@@ -5,11 +5,11 @@
 //! overflows is a `value.range` finding in place of the rule it would feed.
 
 use crate::{
-    Finding, FormatVersion, Location, Report, Section,
-    catalogue::{self, id},
+    Finding, FormatVersion, Location, Money, Report, Section,
+    catalogue::{self, MAX_AMOUNT_WAN_YUAN, MAX_CHANGE, MAX_COUNT, id},
     ids,
     shape::{
-        CellKind, T2, T2Layout, T3, T3_COLUMNS, T3_PARTS, T3Col, T3Row, T4, T4_BLOCKS, T4_PARTS,
+        T2, T2Layout, T3, T3_COLUMNS, T3_PARTS, T3Col, T3Row, T4, T4_BLOCKS, T4_COLUMNS, T4_PARTS,
         T4Col, Value, t3_path, t4_path,
     },
     text,
@@ -72,11 +72,20 @@ pub fn check_alone(report: &Report) -> Vec<Finding> {
 }
 
 /// Only the table rules (T2, T3, T4 arithmetic and ranges): for a sum of
-/// reports, which has no prose, metadata or agency of its own.
+/// reports, which has no prose, metadata or agency of its own. The
+/// plausibility bounds are one report's: a sum of many may pass them, so
+/// here `value.range` is only an amount below zero or finer than the 分.
 pub fn check_tables(report: &Report) -> Vec<Finding> {
     let mut out = Vec::new();
-    table_rules(report, &mut out);
+    table_rules(report, Of::Sum, &mut out);
     in_catalogue_order(report, out)
+}
+
+/// What the tables checked are: one report's, or a sum of reports.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Of {
+    Report,
+    Sum,
 }
 
 /// Every rule, with `previous` already known to be the year before.
@@ -84,7 +93,7 @@ fn run_rules(report: &Report, previous: Option<&Report>) -> Vec<Finding> {
     let mut out = Vec::new();
     metadata_rules(report, &mut out);
     sections_rule(report, &mut out);
-    table_rules(report, &mut out);
+    table_rules(report, Of::Report, &mut out);
     if let Some(prev) = previous {
         cross_year_rules(report, prev, &mut out);
     }
@@ -93,8 +102,9 @@ fn run_rules(report: &Report, previous: Option<&Report>) -> Vec<Finding> {
 }
 
 /// The rules of each table the report has.
-fn table_rules(report: &Report, out: &mut Vec<Finding>) {
+fn table_rules(report: &Report, of: Of, out: &mut Vec<Finding>) {
     absent_rows_rule(report, out);
+    range_rules(report, of, out);
     if let Some(t3) = &report.t3 {
         t3_rules(t3, report.format, out);
     }
@@ -412,37 +422,145 @@ fn t4_rules(t: &T4, out: &mut Vec<Finding>) {
     }
 }
 
-fn t2_rules(r: &Report, t2: &T2, out: &mut Vec<Finding>) {
-    let layout = r.format.t2_layout();
-    // value.range on money: ≥ 0 and exact to the 分.
-    for cell in layout.cells().filter(|c| c.column.kind == CellKind::Money) {
-        if let Value::Money(m) = t2.get(&cell) {
-            let here = Location::cell("t2", cell.row.key, cell.column.key);
-            if m.is_negative() {
-                out.push(
+/// `value.range` on every cell, in table order (T2, T3, T4): a count above
+/// [`MAX_COUNT`], a change beyond ±[`MAX_CHANGE`], an amount below zero,
+/// finer than the 分 or above [`MAX_AMOUNT_WAN_YUAN`]. The bounds are what
+/// keeps every area sum from overflowing (see the catalogue).
+pub fn range_findings(report: &Report) -> Vec<Finding> {
+    let mut out = Vec::new();
+    range_rules(report, Of::Report, &mut out);
+    out
+}
+
+fn range_rules(r: &Report, of: Of, out: &mut Vec<Finding>) {
+    if let Some(t2) = &r.t2 {
+        for cell in r.format.t2_layout().cells() {
+            let here = || Location::cell("t2", cell.row.key, cell.column.key);
+            let label = || format!("{}{}", cell.row.label, cell.column.label);
+            match t2.get(&cell) {
+                Value::Money(m) => {
+                    money_in_range(out, here(), cell.row.label, &cell.path(), m, of);
+                }
+                _ if of == Of::Sum => {}
+                Value::Count(n) => count_in_range(out, here, label, n),
+                Value::Delta(d) if d.unsigned_abs() > MAX_CHANGE.unsigned_abs() => out.push(
                     Finding::new(
                         id::VALUE_RANGE,
-                        here,
+                        here(),
                         format!(
-                            "“{}”金额{m}万元为负数 — {}: amount {m} is negative",
-                            cell.row.label,
+                            "“{}”为{d}，超出合理范围±{MAX_CHANGE} — {}: {d} is beyond the plausible bound of ±{MAX_CHANGE}",
+                            label(),
                             cell.path()
                         ),
                     )
-                    .values(Value::Money(crate::Money::ZERO), Value::Money(m)),
-                );
-            } else if m.scale() > crate::money::MAX_SCALE {
-                out.push(Finding::new(
-                    id::VALUE_RANGE,
-                    here,
-                    format!(
-                        "“{}”金额{m}万元精确到分以下（{}位小数，最多6位） — {}: {m} has {} decimals of 万元, at most 6 (the 分)",
-                        cell.row.label, m.scale(), cell.path(), m.scale()
-                    ),
-                ));
+                    .values(Value::Delta(MAX_CHANGE.saturating_mul(d.signum())), Value::Delta(d)),
+                ),
+                Value::Delta(_) => {}
             }
         }
     }
+    if of == Of::Sum {
+        return;
+    }
+    if let Some(t3) = &r.t3 {
+        for row in T3Row::rows_of(r.format) {
+            for c in &T3_COLUMNS {
+                count_in_range(
+                    out,
+                    || Location::cell("t3", row.spec().id, c.key),
+                    || format!("{}（{}）", row.spec().label, c.label),
+                    t3.get(row, c.col),
+                );
+            }
+        }
+    }
+    if let Some(t4) = &r.t4 {
+        for b in &T4_BLOCKS {
+            for c in &T4_COLUMNS {
+                count_in_range(
+                    out,
+                    || Location::cell("t4", b.key, c.key),
+                    || format!("{}{}{}", b.group, b.label, c.label),
+                    t4.get(b.block, c.col),
+                );
+            }
+        }
+    }
+}
+
+/// A count above [`MAX_COUNT`]. Locations and labels are made only for a
+/// finding: this runs on every cell.
+fn count_in_range(
+    out: &mut Vec<Finding>,
+    here: impl FnOnce() -> Location,
+    label: impl FnOnce() -> String,
+    n: u64,
+) {
+    if n <= MAX_COUNT {
+        return;
+    }
+    let here = here();
+    let path = here.path();
+    out.push(
+        Finding::new(
+            id::VALUE_RANGE,
+            here,
+            format!(
+                "“{}”为{n}，超出合理上限{MAX_COUNT} — {path} is {n}, above the plausible bound of {MAX_COUNT}",
+                label()
+            ),
+        )
+        .values(Value::Count(MAX_COUNT), Value::Count(n)),
+    );
+}
+
+/// An amount below zero, finer than the 分, or (in one report) above
+/// [`MAX_AMOUNT_WAN_YUAN`].
+fn money_in_range(
+    out: &mut Vec<Finding>,
+    here: Location,
+    label: &str,
+    path: &str,
+    m: Money,
+    of: Of,
+) {
+    let max = Money::from_wan_yuan(MAX_AMOUNT_WAN_YUAN);
+    if m.is_negative() {
+        out.push(
+            Finding::new(
+                id::VALUE_RANGE,
+                here,
+                format!("“{label}”金额{m}万元为负数 — {path}: amount {m} is negative"),
+            )
+            .values(Value::Money(Money::ZERO), Value::Money(m)),
+        );
+    } else if m.scale() > crate::money::MAX_SCALE {
+        out.push(Finding::new(
+            id::VALUE_RANGE,
+            here,
+            format!(
+                "“{label}”金额{m}万元精确到分以下（{}位小数，最多6位） — {path}: {m} has {} decimals of 万元, at most 6 (the 分)",
+                m.scale(),
+                m.scale()
+            ),
+        ));
+    } else if of == Of::Report && m > max {
+        // Both are exact to the 分 here, so they compare exactly.
+        out.push(
+            Finding::new(
+                id::VALUE_RANGE,
+                here,
+                format!(
+                    "“{label}”金额{m}万元超出合理上限{max}万元 — {path}: amount {m} is above the plausible bound of {max} 万元"
+                ),
+            )
+            .values(Value::Money(max), Value::Money(m)),
+        );
+    }
+}
+
+fn t2_rules(r: &Report, t2: &T2, out: &mut Vec<Finding>) {
+    let layout = r.format.t2_layout();
     if r.format != FormatVersion::Current2021 {
         return;
     }

@@ -213,6 +213,34 @@ impl Report {
         }
     }
 
+    /// A report a caller sends: as `TryFrom`, and every amount of a T2
+    /// that is present must be stated (`"0"` for none), unless its row is
+    /// listed in `absent_rows` (unknown: `import.row-missing`). The wire form
+    /// cannot tell an amount left out from 0, and a missing amount is not
+    /// 0: a caller is told so ([`ConvertError::AmountMissing`]), as a
+    /// published table's blank cell is the importer's `import.blank-cell`
+    /// (read as 0, and said). Stored reports are read with `TryFrom`, which
+    /// keeps reading such an amount as the 0 it was accepted as before.
+    pub fn from_request(p: &pb::AnnualReport) -> Result<Report, ConvertError> {
+        let report = match Report::try_from(p) {
+            // Blank but present: the same missing amount.
+            Err(ConvertError::Money {
+                field,
+                reason: crate::MoneyError::Empty,
+            }) => return Err(ConvertError::AmountMissing(field)),
+            other => other?,
+        };
+        let unstated = report
+            .t2
+            .as_ref()
+            .zip(p.active_disclosure_table.as_ref())
+            .and_then(|(t2, wire)| t2.unstated_amount(wire));
+        match unstated {
+            Some(field) => Err(ConvertError::AmountMissing(field)),
+            None => Ok(report),
+        }
+    }
+
     /// The text of a section, if present.
     pub fn section(&self, s: Section) -> Option<&str> {
         self.sections[s as usize].as_deref()
@@ -272,6 +300,12 @@ pub enum ConvertError {
         /// Why.
         reason: crate::MoneyError,
     },
+    /// An amount of a T2 that is present, left out or empty: a missing
+    /// amount is not 0 (see [`Report::from_request`]).
+    #[error(
+        "{0}: no amount given; a missing amount is not 0 (send \"0\" when there was none, or list the row in absent_rows when it is unknown)"
+    )]
+    AmountMissing(&'static str),
     /// A publication date that is not YYYY-MM-DD.
     #[error("metadata.publication_date '{0}' is not a date YYYY-MM-DD")]
     Date(String),

@@ -573,11 +573,16 @@ type ProtoRead<P> = fn(&P) -> Result<Value, crate::ConvertError>;
 /// Write a cell's value into the wire form.
 type ProtoWrite<P> = fn(&mut P, Value);
 
+/// Whether the wire message states an amount (absent or empty: it does not).
+type ProtoStated<P> = fn(&P) -> bool;
+
 /// How one T2 cell maps onto its wire message `P`.
 #[derive(Debug)]
 pub struct T2ProtoCell<P: 'static> {
     read: ProtoRead<P>,
     write: ProtoWrite<P>,
+    /// For an amount: its wire field and whether a message states it.
+    amount: Option<(&'static str, ProtoStated<P>)>,
 }
 
 /// The layout of T2 in one format: blocks, and the wire mapping of every cell
@@ -894,6 +899,11 @@ fn money_of(m: Option<&pb::Money>, field: &'static str) -> Result<Value, crate::
     }
 }
 
+/// Whether a wire amount is stated: present and not blank.
+fn money_stated(m: Option<&pb::Money>) -> bool {
+    m.is_some_and(|m| !m.wan_yuan.trim().is_empty())
+}
+
 fn money_to(v: Value) -> Option<pb::Money> {
     match v {
         Value::Money(m) => Some(pb::Money {
@@ -925,30 +935,37 @@ macro_rules! t2_cell {
         T2ProtoCell {
             read: |p| Ok(Value::Count(p.$row.as_ref().map_or(0, |r| r.$field))),
             write: |p, v| p.$row.get_or_insert_default().$field = count(v),
+            amount: None,
         }
     };
     (delta $row:ident . $field:ident) => {
         T2ProtoCell {
             read: |p| Ok(Value::Delta(p.$row.as_ref().map_or(0, |r| r.$field))),
             write: |p, v| p.$row.get_or_insert_default().$field = delta(v),
+            amount: None,
         }
     };
     (count $field:ident) => {
         T2ProtoCell {
             read: |p| Ok(Value::Count(p.$field)),
             write: |p, v| p.$field = count(v),
+            amount: None,
         }
     };
     (money $field:ident, $path:literal) => {
         T2ProtoCell {
             read: |p| money_of(p.$field.as_ref(), $path),
             write: |p, v| p.$field = money_to(v),
+            amount: Some(($path, |p| money_stated(p.$field.as_ref()))),
         }
     };
     (money $row:ident . $field:ident, $path:literal) => {
         T2ProtoCell {
             read: |p| money_of(p.$row.as_ref().and_then(|r| r.$field.as_ref()), $path),
             write: |p, v| p.$row.get_or_insert_default().$field = money_to(v),
+            amount: Some(($path, |p| {
+                money_stated(p.$row.as_ref().and_then(|r| r.$field.as_ref()))
+            })),
         }
     };
 }
@@ -1100,6 +1117,31 @@ impl T2 {
             absent: vec![false; values.len()],
             values,
         })
+    }
+
+    /// The wire field of the first amount the wire T2 `t` (this table's
+    /// source) leaves unstated (left out, or an empty string) in a row not
+    /// listed as absent, if any. The wire form reads such an amount as 0; a
+    /// caller's report must say 0 to mean it, or list the row in
+    /// `absent_rows` when it is unknown.
+    pub fn unstated_amount(
+        &self,
+        t: &pb::annual_report::ActiveDisclosureTable,
+    ) -> Option<&'static str> {
+        use pb::annual_report::ActiveDisclosureTable as Table;
+        fn first<P>(cells: &[T2ProtoCell<P>], p: &P, absent: &[bool]) -> Option<&'static str> {
+            cells
+                .iter()
+                .zip(absent)
+                .filter(|(_, absent)| !**absent)
+                .filter_map(|(c, _)| c.amount)
+                .find(|(_, stated)| !stated(p))
+                .map(|(field, _)| field)
+        }
+        match t {
+            Table::ActiveDisclosure(p) => first(&T2_2021_PROTO, p, &self.absent),
+            Table::ActiveDisclosureTrial(p) => first(&T2_2019_PROTO, p, &self.absent),
+        }
     }
 
     /// The wire form, in the format's own message.

@@ -149,11 +149,67 @@ fn store_status(e: StoreError, message: String) -> Status {
                 "already used for a different request",
             ),
         ),
+        StoreError::OutOfRange { resource, reason } => Status::with_error_details(
+            Code::FailedPrecondition,
+            message,
+            ErrorDetails::with_precondition_failure_violation("VALUE_RANGE", resource, reason),
+        ),
+        StoreError::Full(_) => Status::with_error_details(
+            Code::FailedPrecondition,
+            message,
+            ErrorDetails::with_precondition_failure_violation(
+                "CAPACITY",
+                "agencies",
+                "the store registers no more agencies",
+            ),
+        ),
+        // Damage is never retried into success: DATA_LOSS, wherever it is
+        // met (a value that does not decode, a page sled cannot read, a
+        // cycle in the supervision tree).
         StoreError::Corrupt { .. } => Status::data_loss(message),
         StoreError::NewerFormat { .. }
         | StoreError::RestoreTarget(_)
         | StoreError::BadBackup(_)
         | StoreError::Schema(_) => Status::failed_precondition(message),
         StoreError::Io(_) | StoreError::Unavailable(_) => Status::unavailable(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(e: StoreError) -> Code {
+        Status::from(ApiError::Store(e)).code()
+    }
+
+    /// Damage is DATA_LOSS, never a retryable UNAVAILABLE; a stale
+    /// expectation is ABORTED; a refusal for the report's content or a full
+    /// store is FAILED_PRECONDITION.
+    #[test]
+    fn store_errors_map_to_their_codes() {
+        let corrupt = StoreError::Corrupt {
+            tree: "revisions",
+            key: "00".into(),
+            reason: "sled cannot read it: Read corrupted data at file offset".into(),
+        };
+        assert_eq!(code(corrupt), Code::DataLoss);
+        assert_eq!(code(StoreError::Io("disk full".into())), Code::Unavailable);
+        assert_eq!(
+            code(StoreError::Conflict {
+                resource: "agencies/x/reports/2024".into(),
+                expected: u32::MAX,
+                actual: 1,
+            }),
+            Code::Aborted
+        );
+        assert_eq!(
+            code(StoreError::OutOfRange {
+                resource: "agencies/x/reports/2024".into(),
+                reason: "t2.penalty.decisions".into(),
+            }),
+            Code::FailedPrecondition
+        );
+        assert_eq!(code(StoreError::Full(3)), Code::FailedPrecondition);
     }
 }

@@ -98,12 +98,17 @@ impl AuditService for AuditApi {
             .run("VerifyAuditChain", request, |p, _req| async move {
                 access::require(&p, Role::Auditor)?;
                 let v = ctx.blocking(|s| Ok(s.verify()?)).await?;
+                let intact = v.broken.is_none();
+                let broken = v.broken.unwrap_or_default();
                 Ok(pb::VerifyAuditChainResponse {
-                    intact: v.broken.is_none(),
+                    intact,
                     events: v.events,
                     records: v.records,
-                    broken_event: v.broken.as_ref().map_or(0, |b| b.event),
-                    detail: v.broken.map(|b| b.detail).unwrap_or_default(),
+                    broken_event: broken.event,
+                    detail: broken.detail,
+                    tree: broken.tree.to_owned(),
+                    key: broken.key,
+                    subject: broken.subject,
                 })
             })
             .await

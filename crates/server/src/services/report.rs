@@ -37,9 +37,10 @@ pub(crate) fn request_id(id: &str) -> Result<&str, ApiError> {
     Ok(id)
 }
 
-/// The wire report as the checker's model, refused precisely when it is not one.
+/// The wire report as the checker's model, refused precisely when it is not
+/// one (an amount left out or empty included: it is not 0).
 pub(crate) fn to_domain(report: &pb::AnnualReport) -> Result<Report, ApiError> {
-    Report::try_from(report).map_err(|e| ApiError::field("report", e.to_string()))
+    Report::from_request(report).map_err(|e| ApiError::field("report", e.to_string()))
 }
 
 /// Last year's report of the same agency in the store: its approved revision,
