@@ -696,6 +696,17 @@ impl Running {
             .to_owned()
     }
 
+    /// After a start with `--metrics-listen`: the metrics address from the
+    /// line that follows the listening line.
+    pub fn metrics_addr(&mut self) -> SocketAddr {
+        let line = self.next_line().expect("the metrics line");
+        line.strip_prefix("gongkai metrics on http://")
+            .and_then(|rest| rest.strip_suffix("/metrics"))
+            .unwrap_or_else(|| panic!("not the metrics line: {line}"))
+            .parse()
+            .expect("an address")
+    }
+
     /// Its stderr so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
@@ -739,6 +750,37 @@ impl Drop for Running {
             let _ = self.child.wait();
         }
     }
+}
+
+/// `GET path` over plain HTTP/1.1: (status line, body).
+pub async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the metrics port");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.expect("read the response");
+    let text = String::from_utf8(raw).expect("UTF-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("headers, then body");
+    let status = head.lines().next().expect("status line").to_owned();
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "a whole body with its length expected:\n{head}"
+    );
+    (status, body.to_owned())
+}
+
+/// The value of the metrics sample whose name and labels are exactly `series`.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .map(|v| v.trim().parse::<f64>().expect("a number"))
+    })
 }
 
 /// Writes a credentials file into `dir` and returns its path.

@@ -1,6 +1,7 @@
-//! The gRPC services. Each RPC goes through [`Ctx::run`]: authenticate,
-//! authorise (in `access.rs`), do the work, map the error (in `error.rs`),
-//! and log one span with method, principal, status and latency.
+//! The gRPC services. Each RPC goes through [`Ctx::run`]: take the principal
+//! the admission layer authenticated (`admission.rs`), authorise (in
+//! `access.rs`), do the work, map the error (in `error.rs`), and log one
+//! span with method, principal, status and latency.
 
 mod admin;
 mod agency;
@@ -14,7 +15,7 @@ use std::{future::Future, sync::Arc, time::Instant};
 
 use gongkai_proto::v1 as pb;
 use gongkai_store::{ReportKey, ReportStore, StoreError};
-use tonic::{Request, Response, Status, metadata::MetadataMap};
+use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::{
@@ -27,6 +28,25 @@ use crate::{
 pub enum Authenticator {
     /// Bearer tokens from a credentials file.
     Tokens(Arc<Credentials>),
+}
+
+impl Authenticator {
+    /// The principal the `authorization` header names: `Ok(None)` when the
+    /// request has none, `Err` when it names nobody (another scheme, a token
+    /// that is not in the credentials, bytes that are not text).
+    pub fn caller(&self, headers: &http::HeaderMap) -> Result<Option<Arc<Principal>>, ()> {
+        let Some(value) = headers.get(http::header::AUTHORIZATION) else {
+            return Ok(None);
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(crate::auth::bearer_token)
+            .ok_or(())?;
+        match self {
+            Authenticator::Tokens(c) => c.authenticate(token).cloned().map(Some).ok_or(()),
+        }
+    }
 }
 
 /// What every service shares.
@@ -49,24 +69,6 @@ impl std::fmt::Debug for Ctx {
 }
 
 impl Ctx {
-    fn authenticate(&self, md: &MetadataMap) -> Result<Arc<Principal>, ApiError> {
-        let header = md
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthenticated)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .ok_or(ApiError::Unauthenticated)?
-            .trim();
-        match &self.auth {
-            Authenticator::Tokens(c) => c
-                .authenticate(token)
-                .cloned()
-                .ok_or(ApiError::Unauthenticated),
-        }
-    }
-
     /// Runs one RPC.
     pub(crate) async fn run<Req, Resp, F, Fut>(
         &self,
@@ -87,15 +89,17 @@ impl Ctx {
         );
         let start = Instant::now();
         async move {
-            let (md, _, message) = request.into_parts();
-            let result = match self.authenticate(&md) {
-                Ok(p) => {
+            // Authenticated once, before the call was admitted (admission.rs);
+            // a request without a principal never passed that layer.
+            let (_, extensions, message) = request.into_parts();
+            let result = match extensions.get::<Arc<Principal>>() {
+                Some(p) => {
                     tracing::Span::current().record("principal", p.name.as_str());
-                    f(p, message).await
+                    f(Arc::clone(p), message).await
                 }
-                Err(e) => {
+                None => {
                     tracing::Span::current().record("principal", "-");
-                    Err(e)
+                    Err(ApiError::Unauthenticated)
                 }
             };
             let result = result.map_err(Status::from);
@@ -142,7 +146,7 @@ impl Ctx {
 
 /// A status code's name as tonic spells it (`Ok`, `NotFound` …), without
 /// formatting one per call.
-fn code_name(code: tonic::Code) -> &'static str {
+pub(crate) fn code_name(code: tonic::Code) -> &'static str {
     crate::metrics::CODE_NAMES
         .get(code as usize)
         .map_or("Unknown", |(tonic, _)| tonic)
