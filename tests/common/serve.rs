@@ -21,7 +21,8 @@ use std::{
 };
 
 use gongkai_proto::v1::{
-    self as pb, agency_service_client::AgencyServiceClient, area_service_client::AreaServiceClient,
+    self as pb, admin_service_client::AdminServiceClient,
+    agency_service_client::AgencyServiceClient, area_service_client::AreaServiceClient,
     audit_service_client::AuditServiceClient, document_service_client::DocumentServiceClient,
     report_service_client::ReportServiceClient, review_service_client::ReviewServiceClient,
 };
@@ -192,6 +193,8 @@ pub fn authed<T>(token: Option<&str>, message: T) -> Request<T> {
 /// The generated clients over one channel.
 #[derive(Debug, Clone)]
 pub struct Clients {
+    /// AdminService.
+    pub admin: AdminServiceClient<Channel>,
     /// AgencyService.
     pub agency: AgencyServiceClient<Channel>,
     /// ReportService.
@@ -213,6 +216,7 @@ impl Clients {
     /// server's limit is what refuses them.
     pub fn new(channel: Channel) -> Clients {
         Clients {
+            admin: AdminServiceClient::new(channel.clone()),
             agency: AgencyServiceClient::new(channel.clone()).max_encoding_message_size(usize::MAX),
             report: ReportServiceClient::new(channel.clone())
                 .max_encoding_message_size(usize::MAX)

@@ -40,7 +40,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::{Code, Status, body::Body};
 use tower::{Layer, Service};
 
-use crate::{auth::Principal, metrics::CallMetrics, services::Authenticator};
+use crate::{auth::Principal, error::ApiError, metrics::CallMetrics, services::Authenticator};
 
 /// Why a call was refused before a service saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -258,9 +258,9 @@ impl Shared {
         let caller = match self.auth.caller(headers) {
             Ok(Some(p)) => Some(p),
             Ok(None) if door == Door::Open => None,
-            Ok(None) | Err(()) => {
+            Ok(None) | Err(_) => {
                 self.refusals.refuse(Refusal::Unauthenticated, path, None);
-                return Err(Status::unauthenticated("missing or invalid bearer token"));
+                return Err(ApiError::Unauthenticated.into());
             }
         };
         let mut admitted = Admitted::default();
@@ -269,10 +269,10 @@ impl Shared {
                 admitted._principal = Some(self.principals.take(p).ok_or_else(|| {
                     self.refusals
                         .refuse(Refusal::PrincipalLimit, path, Some(p.as_ref()));
-                    Status::resource_exhausted(format!(
-                        "server overloaded: {} already has {} calls in flight, its share of the server; retry with backoff",
+                    Status::from(ApiError::Overloaded(format!(
+                        "{} already has {} calls in flight, its share of the server",
                         p.name, self.limits.per_principal
-                    ))
+                    )))
                 })?);
             }
             None => {
@@ -281,10 +281,10 @@ impl Shared {
                         .try_acquire_owned()
                         .map_err(|_| {
                             self.refusals.refuse(Refusal::AnonymousLimit, path, None);
-                            Status::resource_exhausted(format!(
-                                "server overloaded: {} calls without a token are in flight; retry with backoff, or with a token",
+                            Status::from(ApiError::Overloaded(format!(
+                                "{} calls without a token are in flight; call with a token",
                                 self.limits.anonymous
-                            ))
+                            )))
                         })?,
                 );
             }
@@ -292,9 +292,7 @@ impl Shared {
         admitted._server = Some(Arc::clone(&self.server).try_acquire_owned().map_err(|_| {
             self.refusals
                 .refuse(Refusal::Overloaded, path, caller.as_deref());
-            Status::resource_exhausted(
-                "server overloaded: too many calls in flight; retry with backoff",
-            )
+            Status::from(ApiError::Overloaded("too many calls in flight".into()))
         })?);
         Ok((caller, admitted))
     }
@@ -459,10 +457,10 @@ impl http_body::Body for BoundedBody {
                     this.path.path(),
                     this.caller.as_deref(),
                 );
-                Poll::Ready(Some(Err(Status::deadline_exceeded(format!(
-                    "the request body did not arrive within {} s of its headers (--request-body-timeout-secs)",
-                    this.shared.limits.request_body_timeout.as_secs()
-                )))))
+                Poll::Ready(Some(Err(ApiError::RequestBodyTimeout(
+                    this.shared.limits.request_body_timeout.as_secs(),
+                )
+                .into())))
             }
         }
     }

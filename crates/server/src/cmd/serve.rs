@@ -107,6 +107,11 @@ pub struct Args {
     /// Server-named backups kept in --backup-dir after each new one (0: all).
     #[arg(long, env = "GONGKAI_BACKUP_KEEP", default_value_t = 7)]
     pub backup_keep: usize,
+    /// Backups named by the caller kept in --backup-dir after each new one,
+    /// the newest by modification time (0: all); counted apart from the
+    /// server-named ones.
+    #[arg(long, env = "GONGKAI_BACKUP_KEEP_NAMED", default_value_t = 7)]
+    pub backup_keep_named: usize,
     /// 乡镇/街道 report deadlines per area (TOML, `[[township]] area, month,
     /// day`), which local rules set; without it townships have no deadline.
     #[arg(long, env = "GONGKAI_DEADLINES", value_name = "FILE")]
@@ -332,6 +337,7 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
         backup: args.backup_dir.clone().map(|dir| BackupConfig {
             dir,
             keep: args.backup_keep,
+            keep_named: args.backup_keep_named,
         }),
     };
     serve_with(listener, ctx, limits, tls, ops, shutdown_signal()).await?;

@@ -23,22 +23,6 @@ use crate::{
 #[derive(Clone, Debug)]
 pub struct AreaApi(pub Ctx);
 
-/// A google.protobuf.Timestamp as its documentation bounds it: nanos in
-/// 0..1e9, seconds within 0001-01-01 and 9999-12-31.
-fn moment(t: prost_types::Timestamp) -> Result<SystemTime, ApiError> {
-    const RANGE: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
-    if !(0..1_000_000_000).contains(&t.nanos) || !RANGE.contains(&t.seconds) {
-        return Err(ApiError::field(
-            "as_of",
-            format!(
-                "{{seconds: {}, nanos: {}}} is not a timestamp (nanos 0..1e9, years 1..=9999)",
-                t.seconds, t.nanos
-            ),
-        ));
-    }
-    SystemTime::try_from(t).map_err(|e| ApiError::field("as_of", e.to_string()))
-}
-
 /// The area's code, once the caller may read it.
 fn area_of(ctx: &Ctx, p: &crate::auth::Principal, name: &str) -> Result<String, ApiError> {
     let code = agency_code("area", name)?.to_owned();
@@ -238,7 +222,7 @@ impl AreaService for AreaApi {
                 let year = super::data_year("data_year", req.data_year)?;
                 let now = match req.as_of {
                     None => SystemTime::now(),
-                    Some(t) => moment(t)?,
+                    Some(t) => super::timestamp("as_of", t)?,
                 };
                 let deadlines = std::sync::Arc::clone(&ctx.deadlines);
                 ctx.blocking(move |s| coverage(s, &deadlines, &code, year, now))
