@@ -19,7 +19,7 @@ use std::{
 
 use common::{
     raw::{RawConn, RawReply, finish, frame},
-    serve::{AUDITOR, Principals, authed, credentials_file, http_get, metric, spawn_serve},
+    serve::{AUDITOR, Principals, authed, http_get, metric, spawn_in},
 };
 use gongkai_proto::v1 as pb;
 use tonic::Code;
@@ -56,19 +56,10 @@ fn refusal_lines(stderr: &str) -> BTreeMap<String, Vec<serde_json::Value>> {
 async fn header_only_calls_cannot_lock_out_another_principal() {
     let p = Principals::new(&[("attacker", "*", AUDITOR), ("victim", "*", AUDITOR)]);
     let tmp = tempfile::tempdir().expect("temporary directory");
-    let creds = credentials_file(tmp.path(), &p);
-    let data = tmp.path().join("data");
-    let path = |p: &std::path::Path| p.to_str().expect("UTF-8").to_owned();
-    let (creds, data) = (path(&creds), path(&data));
-    let mut server = spawn_serve(
+    let mut server = spawn_in(
+        tmp.path(),
+        &p,
         &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--credentials",
-            &creds,
-            "--data",
-            &data,
             "--max-concurrent-calls",
             "16",
             "--metrics-listen",

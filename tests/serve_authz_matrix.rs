@@ -838,33 +838,6 @@ async fn only_a_bearer_token_authenticates() {
     }
 }
 
-/// Every event `token` can list, one page of `size` at a time; each page
-/// must hold at least one event, and only the last may lack a next token.
-async fn pages(c: &mut Clients, token: &str, size: i32) -> Vec<Vec<pb::AuditEvent>> {
-    let mut pages = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let r = c
-            .audit
-            .list_audit_events(authed(
-                Some(token),
-                pb::ListAuditEventsRequest {
-                    page_size: size,
-                    page_token: page_token.clone(),
-                    ..Default::default()
-                },
-            ))
-            .await
-            .expect("a page")
-            .into_inner();
-        pages.push(r.events);
-        if r.next_page_token.is_empty() {
-            return pages;
-        }
-        page_token = r.next_page_token;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scoped_auditor_is_told_of_its_scope_only() {
     let (_server, mut c, p) = setup().await;
@@ -926,14 +899,14 @@ async fn a_scoped_auditor_is_told_of_its_scope_only() {
 
     // Pages of one: each holds one event of the scope, none is empty, and
     // the last says there is no more.
-    let paged = pages(&mut c, p.token("auditor"), 1).await;
+    let paged = c.audit_pages(p.token("auditor"), 1).await;
     let sizes: Vec<usize> = paged.iter().map(Vec::len).collect();
     assert_eq!(sizes, vec![1; scoped.len()], "page sizes");
     let sequences: Vec<u64> = paged.iter().flatten().map(|e| e.sequence).collect();
     let expected: Vec<u64> = scoped.iter().map(|e| e.sequence).collect();
     assert_eq!(sequences, expected);
     // Pages of two end the same way: full pages, then what is left.
-    let paged = pages(&mut c, p.token("auditor"), 2).await;
+    let paged = c.audit_pages(p.token("auditor"), 2).await;
     assert!(paged.iter().all(|page| !page.is_empty()), "{paged:?}");
     assert_eq!(paged.iter().map(Vec::len).sum::<usize>(), scoped.len());
 }

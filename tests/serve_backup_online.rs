@@ -9,7 +9,8 @@
 mod common;
 
 use common::serve::{
-    ADMIN, Principals, SUBMITTER, authed, county, credentials_file, gongkai_command, spawn_serve,
+    ADMIN, Principals, SUBMITTER, authed, county, credentials_file, gongkai_command, spawn_in,
+    spawn_serve,
 };
 use gongkai_proto::v1 as pb;
 use std::process::Output;
@@ -170,21 +171,11 @@ async fn backup_through_the_running_server_restores_and_verifies() {
 async fn caller_named_backups_are_kept_up_to_their_own_number() {
     let principals = Principals::new(&[("ops", "*", ADMIN)]);
     let tmp = tempfile::tempdir().expect("temporary directory");
-    let creds = credentials_file(tmp.path(), &principals);
     let backups = tmp.path().join("backups");
-    let p = |p: &std::path::Path| p.to_str().expect("UTF-8 path").to_owned();
-    let server = spawn_serve(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--credentials",
-            &p(&creds),
-            "--data",
-            &p(&tmp.path().join("data")),
-            "--backup-dir",
-            &p(&backups),
-        ],
+    let server = spawn_in(
+        tmp.path(),
+        &principals,
+        &["--backup-dir", backups.to_str().expect("UTF-8 path")],
         &[("GONGKAI_BACKUP_KEEP_NAMED", "2")],
     );
     let mut c = server.clients().await;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     raw::{RawConn, RawReply, finish, frame, read_without_release, rss_and_threads},
-    serve::{Principals, authed, corrected_report, credentials_file, spawn_serve, uscc},
+    serve::{Principals, authed, corrected_report, spawn_in, uscc},
 };
 use gongkai_proto::v1 as pb;
 use gongkai_server::auth::Role;
@@ -71,23 +71,11 @@ async fn unread_exports_hold_their_slots_and_little_memory_and_give_both_back() 
         ("reader", "*", &[Role::Auditor]),
     ]);
     let tmp = tempfile::tempdir().expect("temporary directory");
-    let creds = credentials_file(tmp.path(), &p);
-    let data = tmp.path().join("data");
-    let path = |p: &std::path::Path| p.to_str().expect("UTF-8").to_owned();
-    let (creds, data) = (path(&creds), path(&data));
     let limit = LIMIT.to_string();
-    let server = spawn_serve(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--credentials",
-            &creds,
-            "--data",
-            &data,
-            "--max-concurrent-calls",
-            &limit,
-        ],
+    let server = spawn_in(
+        tmp.path(),
+        &p,
+        &["--max-concurrent-calls", &limit],
         &[("GONGKAI_MAX_CALLS_PER_PRINCIPAL", &limit)],
     );
     let pid = server.child.id();

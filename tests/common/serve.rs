@@ -297,7 +297,17 @@ impl Clients {
 
     /// Every audit event, as `auditor` (paged through).
     pub async fn audit_events(&mut self, auditor: &str) -> Vec<pb::AuditEvent> {
-        let mut events = Vec::new();
+        self.audit_pages(auditor, 1000)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Every page of audit events as `auditor` sees them, `size` a page,
+    /// up to the first page without a next token.
+    pub async fn audit_pages(&mut self, auditor: &str, size: i32) -> Vec<Vec<pb::AuditEvent>> {
+        let mut pages = Vec::new();
         let mut page_token = String::new();
         loop {
             let r = self
@@ -305,7 +315,7 @@ impl Clients {
                 .list_audit_events(authed(
                     Some(auditor),
                     pb::ListAuditEventsRequest {
-                        page_size: 1000,
+                        page_size: size,
                         page_token: page_token.clone(),
                         ..Default::default()
                     },
@@ -313,9 +323,9 @@ impl Clients {
                 .await
                 .expect("list audit events")
                 .into_inner();
-            events.extend(r.events);
+            pages.push(r.events);
             if r.next_page_token.is_empty() {
-                return events;
+                return pages;
             }
             page_token = r.next_page_token;
         }
@@ -785,6 +795,32 @@ pub fn metric(text: &str, series: &str) -> Option<f64> {
             .and_then(|rest| rest.strip_prefix(' '))
             .map(|v| v.trim().parse::<f64>().expect("a number"))
     })
+}
+
+/// Starts `gongkai serve` on 127.0.0.1:0 with `principals` as its
+/// credentials file and its store, both in `dir`, and `extra` arguments and
+/// `envs` variables.
+pub fn spawn_in(
+    dir: &Path,
+    principals: &Principals,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> Running {
+    let creds = credentials_file(dir, principals);
+    let data = dir.join("data");
+    let path = |p: &Path| p.to_str().expect("UTF-8 path").to_owned();
+    let (creds, data) = (path(&creds), path(&data));
+    let mut args = vec![
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--credentials",
+        &creds,
+        "--data",
+        &data,
+    ];
+    args.extend_from_slice(extra);
+    spawn_serve(&args, envs)
 }
 
 /// Writes a credentials file into `dir` and returns its path.
