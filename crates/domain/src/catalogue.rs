@@ -10,7 +10,16 @@ use crate::Severity;
 /// `import.unreadable-cell` read as 0); `text.count-mismatch` also reads the
 /// prose of sections 二, 三 and 四; `aggregate.area-sum` added (a
 /// government's own report against the sum of its area).
-pub const RULESET_VERSION: &str = "2026.2";
+///
+/// 2026.3: a row the document did not contain is unknown, not zero:
+/// `import.row-missing` names it (from the check, so a report given over the
+/// wire is held to it too), and `t3.balance`, `t3.outcome-total` and
+/// `cross-year.carry-over` say once, as a warning, that they could not check
+/// instead of adding it up; `import.metadata` also names two sources of the
+/// year or agency that disagree; `text.count-mismatch` reads counts across
+/// spaces and line breaks (and 上年度结转 as R02); `text.fee-unstated` takes
+/// every usual way of saying that no fee was charged.
+pub const RULESET_VERSION: &str = "2026.3";
 
 /// First data year of any national format (the 2019 trial format).
 pub const FIRST_FORMAT_YEAR: u32 = 2019;
@@ -128,8 +137,8 @@ catalogue! {
         "行、列标签与官方格式用语不一致"
         "a row or column label differs from the official wording";
     IMPORT_ROW_MISSING "import.row-missing" Error FIRST_FORMAT_YEAR
-        "表格缺少应有的行（按0读取）"
-        "a table lacks a row of the format (its cells are unknown, read as 0)";
+        "表格缺少应有的行：其数值未知，需要这些数值的核对不进行（各自说明未能核对）"
+        "a table lacks a row of the format: its cells are unknown, and every rule that needs them says it could not check instead of adding them up";
     IMPORT_UNREADABLE_CELL "import.unreadable-cell" Error FIRST_FORMAT_YEAR
         "单元格内容无法识别为数量或金额"
         "a table cell holds something that is not a count or an amount";
@@ -140,8 +149,8 @@ catalogue! {
         "表格中有无法对应到格式的行，已忽略"
         "a table row whose label matches no row of the format was ignored";
     IMPORT_METADATA "import.metadata" Warning FIRST_FORMAT_YEAR
-        "无法从文本中识别机关名称或格式版本，已按推断处理"
-        "the agency name or the format could not be read from the text and was inferred";
+        "无法从文本中识别机关名称或格式版本，已按推断处理；或标题、网页标题、统计期限所述年度、机关不一致"
+        "the agency name or the format could not be read from the text and was inferred; or the title, the page title and the statistics period disagree on the year or agency";
 }
 
 /// A rule by id.

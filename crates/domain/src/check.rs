@@ -94,6 +94,7 @@ fn run_rules(report: &Report, previous: Option<&Report>) -> Vec<Finding> {
 
 /// The rules of each table the report has.
 fn table_rules(report: &Report, out: &mut Vec<Finding>) {
+    absent_rows_rule(report, out);
     if let Some(t3) = &report.t3 {
         t3_rules(t3, report.format, out);
     }
@@ -229,10 +230,80 @@ fn sections_rule(r: &Report, out: &mut Vec<Finding>) {
     }
 }
 
+/// `import.row-missing`: each row the document did not contain. Its cells
+/// are unknown, so the report cannot be submitted until they are given.
+fn absent_rows_rule(r: &Report, out: &mut Vec<Finding>) {
+    let mut missing = |location: Location, label: &str| {
+        out.push(Finding::new(
+            id::IMPORT_ROW_MISSING,
+            location.clone(),
+            format!(
+                "表格缺少“{label}”一行，其数值未知，相关核对未进行 — row {location} ({label}) is not in the document: its cells are unknown and no rule adds them up"
+            ),
+        ));
+    };
+    if let Some(t2) = &r.t2 {
+        for row in t2.absent_rows(r.format.t2_layout()) {
+            missing(Location::row("t2", row.key), row.label);
+        }
+    }
+    if let Some(t3) = &r.t3 {
+        for row in t3.absent_rows(r.format) {
+            missing(Location::row("t3", row.spec().id), row.spec().label);
+        }
+    }
+    if let Some(t4) = &r.t4 {
+        for b in T4_BLOCKS.iter().filter(|b| t4.is_absent(b.block)) {
+            missing(Location::row("t4", b.key), b.label);
+        }
+    }
+}
+
+/// A rule that needs rows the document did not contain says, once, that it
+/// could not check, naming them — never a sum over cells nobody published.
+fn not_checked(rule: &'static str, location: Location, missing: &[T3Row], what: &str) -> Finding {
+    let ids: Vec<&str> = missing.iter().map(|r| r.spec().id).collect();
+    Finding::new(
+        rule,
+        location,
+        format!(
+            "未能核对{what}：表格缺少{}，其数值未知 — {rule} not checked: the document lacks {}, whose cells it needs",
+            ids.join("、"),
+            ids.join(", ")
+        ),
+    )
+    .severity(crate::Severity::Warning)
+    .cells(ids.iter().map(|id| format!("t3.{id}")))
+}
+
 fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
     let outcomes: Vec<T3Row> = T3Row::outcomes_of(format).collect();
+    let absent = |rows: &mut dyn Iterator<Item = T3Row>| -> Vec<T3Row> {
+        rows.filter(|r| t.is_absent(*r)).collect()
+    };
+    let balance_missing = absent(&mut [T3Row::R01, T3Row::R02, T3Row::R24, T3Row::R25].into_iter());
+    let outcome_missing = absent(&mut outcomes.iter().copied().chain([T3Row::R24]));
+    if !balance_missing.is_empty() {
+        out.push(not_checked(
+            id::T3_BALANCE,
+            Location::row("t3", "R25"),
+            &balance_missing,
+            "第一项加第二项之和与第三项加第四项之和",
+        ));
+    }
+    if !outcome_missing.is_empty() {
+        out.push(not_checked(
+            id::T3_OUTCOME_TOTAL,
+            Location::row("t3", "R24"),
+            &outcome_missing,
+            "（七）总计与各项之和",
+        ));
+    }
     // t3.balance and t3.outcome-total, column by column.
-    for c in &T3_COLUMNS {
+    for c in T3_COLUMNS
+        .iter()
+        .filter(|_| balance_missing.is_empty() || outcome_missing.is_empty())
+    {
         let col = c.col;
         let g = |row| t.get(row, col);
         // Paths and locations are built only for a finding: this is the hot path.
@@ -240,6 +311,7 @@ fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
             || [T3Row::R01, T3Row::R02, T3Row::R24, T3Row::R25].map(|r| t3_path(r, col));
         let here = || Location::cell("t3", "R25", c.key);
         match (sum([g(T3Row::R01), g(T3Row::R02)]), sum([g(T3Row::R24), g(T3Row::R25)])) {
+            _ if !balance_missing.is_empty() => {}
             (Some(lhs), Some(rhs)) if lhs != rhs => out.push(
                 Finding::new(
                     id::T3_BALANCE,
@@ -265,6 +337,7 @@ fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
         };
         let here = || Location::cell("t3", "R24", c.key);
         match sum(outcomes.iter().map(|r| g(*r))) {
+            _ if !outcome_missing.is_empty() => {}
             Some(expected) if expected != g(T3Row::R24) => out.push(
                 Finding::new(
                     id::T3_OUTCOME_TOTAL,
@@ -281,8 +354,8 @@ fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
             None => out.push(overflow(here(), outcome_cells(), &format!("t3.outcome-total {}", c.key))),
         }
     }
-    // t3.row-total, row by row.
-    for row in T3Row::rows_of(format) {
+    // t3.row-total, row by row: a row not in the document has nothing to add.
+    for row in T3Row::rows_of(format).filter(|r| !t.is_absent(*r)) {
         let spec = row.spec();
         let cells = || -> Vec<String> {
             std::iter::once(t3_path(row, T3Col::Total))
@@ -311,7 +384,8 @@ fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
 }
 
 fn t4_rules(t: &T4, out: &mut Vec<Finding>) {
-    for b in &T4_BLOCKS {
+    // A block not in the document has nothing to add.
+    for b in T4_BLOCKS.iter().filter(|b| !t.is_absent(b.block)) {
         let cells = || -> Vec<String> {
             std::iter::once(t4_path(b.block, T4Col::Total))
                 .chain(T4_PARTS.iter().map(|c| t4_path(b.block, *c)))
@@ -419,7 +493,27 @@ fn t2_rules(r: &Report, t2: &T2, out: &mut Vec<Finding>) {
 
 fn cross_year_rules(r: &Report, prev: &Report, out: &mut Vec<Finding>) {
     if let (Some(t3), Some(p3)) = (&r.t3, &prev.t3) {
-        for c in &T3_COLUMNS {
+        if t3.is_absent(T3Row::R02) || p3.is_absent(T3Row::R25) {
+            let what = if t3.is_absent(T3Row::R02) {
+                "本年上年结转"
+            } else {
+                "上年报告的结转下年度继续办理"
+            };
+            out.push(
+                Finding::new(
+                    id::CROSS_YEAR_CARRY_OVER,
+                    Location::row("t3", "R02"),
+                    format!(
+                        "未能核对上年结转：{what}一行不在文件中 — cross-year.carry-over not checked: this year's R02 or last year's R25 is not in its document"
+                    ),
+                )
+                .cells(["t3.R02".to_owned(), "previous.t3.R25".to_owned()]),
+            );
+        }
+        for c in T3_COLUMNS
+            .iter()
+            .filter(|_| !t3.is_absent(T3Row::R02) && !p3.is_absent(T3Row::R25))
+        {
             let now = t3.get(T3Row::R02, c.col);
             let then = p3.get(T3Row::R25, c.col);
             if now != then {

@@ -198,8 +198,9 @@ fn store_status(e: StoreError, message: String) -> Status {
         StoreError::Corrupt { .. } => Status::data_loss(message),
         StoreError::NewerFormat { .. }
         | StoreError::RestoreTarget(_)
-        | StoreError::BadBackup(_) => Status::failed_precondition(message),
-        StoreError::Io(_) => Status::unavailable(message),
+        | StoreError::BadBackup(_)
+        | StoreError::Schema(_) => Status::failed_precondition(message),
+        StoreError::Io(_) | StoreError::Unavailable(_) => Status::unavailable(message),
     }
 }
 

@@ -26,6 +26,7 @@ mod codec;
 pub mod durability;
 mod keys;
 mod pending;
+pub mod postgres;
 mod sled_store;
 mod state;
 mod summary;
@@ -116,9 +117,19 @@ pub enum StoreError {
     /// A backup file that is not one, or is damaged.
     #[error("bad backup file: {0}")]
     BadBackup(String),
-    /// The disk or sled failed.
+    /// The disk or sled failed, or the database refused in a way a retry
+    /// will not change.
     #[error("storage failure: {0}")]
     Io(String),
+    /// The database could not be reached, or kept failing (lost
+    /// connections, serialisation failures, deadlocks) until the retry
+    /// bound ran out: worth trying again later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The database's schema is missing, incomplete or newer than this
+    /// gongkai: the message says what to run.
+    #[error("database schema: {0}")]
+    Schema(String),
 }
 
 impl From<sled::Error> for StoreError {

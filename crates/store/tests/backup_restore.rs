@@ -335,16 +335,16 @@ fn a_backup_of_a_newer_format_is_refused_as_such() {
     let mut data = std::fs::read(&backup).unwrap();
     let format = MAGIC.len()..MAGIC.len() + 4;
     assert_eq!(&data[..MAGIC.len()], MAGIC);
-    assert_eq!(data[format.clone()], 1u32.to_be_bytes());
-    data[format].copy_from_slice(&2u32.to_be_bytes());
+    assert_eq!(data[format.clone()], 2u32.to_be_bytes());
+    data[format].copy_from_slice(&3u32.to_be_bytes());
     reseal(&mut data);
     let err = refused(dir.path(), "newer", &data);
     assert!(
         matches!(
             err,
             StoreError::NewerFormat {
-                found: 2,
-                supported: 1
+                found: 3,
+                supported: 2
             }
         ),
         "{err}"

@@ -19,8 +19,17 @@ use prost::Message;
 
 /// A stored value: strip the format tag and decode.
 fn decode<M: Message + Default>(bytes: &[u8]) -> M {
-    assert_eq!(bytes.first(), Some(&1), "format tag of a stored value");
+    assert_eq!(
+        bytes.first().copied().map(u32::from),
+        Some(gongkai_store::STORE_FORMAT),
+        "format tag of a stored value"
+    );
     M::decode(&bytes[1..]).unwrap()
+}
+
+/// The format tag this build writes.
+fn tag() -> u8 {
+    u8::try_from(gongkai_store::STORE_FORMAT).unwrap()
 }
 
 /// Opens the store, verifies, closes it.
@@ -261,7 +270,7 @@ fn a_chain_head_rewound_or_damaged_is_found() {
         sequence: last - 1,
         event_sha256: previous_hash,
     };
-    let mut bytes = vec![1];
+    let mut bytes = vec![tag()];
     rewound.encode(&mut bytes).unwrap();
     let broken = with_edit(&f.path, "meta", b"audit_head", |_| Some(bytes))
         .expect("a rewound chain head went unnoticed");
@@ -305,13 +314,13 @@ fn an_edited_report_head_or_current_agency_is_found() {
     let mut head: ReportHead = decode(&raw[&b"heads"[..]][&head_key]);
     assert_eq!((head.latest_revision, head.approved_revision), (7, 6));
     head.approved_revision = 3;
-    let mut forged = vec![1];
+    let mut forged = vec![tag()];
     head.encode(&mut forged).unwrap();
     let head_edit = with_edit(&f.path, "heads", &head_key, |_| Some(forged));
     // The county's current record renamed.
     let mut agency: Agency = decode(&raw[&b"agencies"[..]][county.as_bytes()]);
     agency.display_name = "伪造的机关".into();
-    let mut forged = vec![1];
+    let mut forged = vec![tag()];
     agency.encode(&mut forged).unwrap();
     let agency_edit = with_edit(&f.path, "agencies", county.as_bytes(), |_| Some(forged));
     assert!(

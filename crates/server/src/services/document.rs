@@ -27,6 +27,8 @@ fn layout(l: Layout) -> pb::DocumentLayout {
         Layout::PipeRows => pb::DocumentLayout::PipeRows,
         Layout::CellPerLine => pb::DocumentLayout::CellPerLine,
         Layout::ProseOnly => pb::DocumentLayout::ProseOnly,
+        Layout::Docx => pb::DocumentLayout::Docx,
+        Layout::Pdf => pb::DocumentLayout::Pdf,
     }
 }
 
