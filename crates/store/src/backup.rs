@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 
 use crate::{Result, STORE_FORMAT, SledStore, StoreError, StoreOptions};
 
-const MAGIC: &[u8] = b"GONGKAI-BACKUP\n";
+/// The first bytes of every backup file.
+pub const MAGIC: &[u8] = b"GONGKAI-BACKUP\n";
 
 /// What a backup or restore moved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -35,7 +35,7 @@ mod writer;
 
 use std::time::SystemTime;
 
-pub use backup::{BackupStats, restore};
+pub use backup::{BackupStats, MAGIC as BACKUP_MAGIC, restore};
 pub use codec::STORE_FORMAT;
 use gongkai_proto::{
     store_v1::ReportHead,
@@ -448,6 +448,20 @@ pub trait ReportStore: Send + Sync + 'static {
 
     /// Audit events, oldest first.
     fn list_events(&self, filter: &EventFilter, page: &PageRequest) -> Result<Page<AuditEvent>>;
+    /// Audit events on the agencies of the subtree under `scope` (itself
+    /// included) and on their reports, oldest first, as `filter` narrows
+    /// them: what a scoped auditor may see. Unlike `list_events`, which may
+    /// end a page at an event it skipped, a page here ends just after an
+    /// event it returns, holds at least one unless the listing is empty, and
+    /// has a cursor only when another such event follows, so neither a page
+    /// nor its cursor tells anything of events outside the scope. It reads
+    /// every event up to the next page's first: O(events skipped).
+    fn list_events_within(
+        &self,
+        scope: &str,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>>;
     /// Walks the whole chain and every record it names, then recomputes
     /// from the chained records everything derived from them (heads,
     /// current agencies, `children` edges, every index, every idempotency

@@ -407,6 +407,20 @@ fn timestamp(t: SystemTime) -> prost_types::Timestamp {
     prost_types::Timestamp::from(t)
 }
 
+/// Whether an event passes `filter`; `agency` is the filter's agency as a
+/// resource name.
+fn event_kept(e: &AuditEvent, filter: &EventFilter, agency: Option<&str>) -> bool {
+    let time = e.time.and_then(|t| SystemTime::try_from(t).ok());
+    agency.is_none_or(|a| {
+        e.resource == a
+            || e.resource
+                .strip_prefix(a)
+                .is_some_and(|rest| rest.starts_with('/'))
+    }) && filter.action.is_none_or(|x| e.action() == x)
+        && filter.since.is_none_or(|s| time.is_some_and(|t| t >= s))
+        && filter.until.is_none_or(|u| time.is_some_and(|t| t < u))
+}
+
 pub(crate) fn agency_name(uscc: &str) -> String {
     format!("agencies/{uscc}")
 }
@@ -1668,14 +1682,57 @@ impl ReportStore for SledStore {
         let agency = filter.agency.as_deref().map(agency_name);
         self.scan(T::Events, "events", b"", page, |k, v| {
             let e: AuditEvent = codec::decode("events", k, v)?;
-            let time = e.time.and_then(|t| SystemTime::try_from(t).ok());
-            let keep = agency
-                .as_ref()
-                .is_none_or(|a| e.resource == *a || e.resource.starts_with(&format!("{a}/")))
-                && filter.action.is_none_or(|x| e.action() == x)
-                && filter.since.is_none_or(|s| time.is_some_and(|t| t >= s))
-                && filter.until.is_none_or(|u| time.is_some_and(|t| t < u));
-            Ok(keep.then_some(e))
+            Ok(event_kept(&e, filter, agency.as_deref()).then_some(e))
+        })
+    }
+
+    fn list_events_within(
+        &self,
+        scope: &str,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>> {
+        keys::uscc(scope)?;
+        if let Some(a) = &filter.agency {
+            keys::uscc(a)?;
+        }
+        let agency = filter.agency.as_deref().map(agency_name);
+        let inside: std::collections::HashSet<String> = self.subtree(scope)?.into_iter().collect();
+        let size = match page.size {
+            0 => 50,
+            n => usize::try_from(n.min(1000)).unwrap_or(1000),
+        };
+        let iter = match keys::parse_cursor("events", &page.cursor)? {
+            Some(after) => self
+                .tree(T::Events)
+                .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
+            None => self.tree(T::Events).iter(),
+        };
+        let mut items = Vec::new();
+        let mut last: Option<Vec<u8>> = None;
+        for kv in iter {
+            let (k, v) = kv?;
+            let e: AuditEvent = codec::decode("events", &k, &v)?;
+            let in_scope = e
+                .resource
+                .strip_prefix("agencies/")
+                .and_then(|r| r.split('/').next())
+                .is_some_and(|a| inside.contains(a));
+            if !in_scope || !event_kept(&e, filter, agency.as_deref()) {
+                continue;
+            }
+            if items.len() == size {
+                // Another event to show follows: the cursor is the last
+                // one shown, which the caller has seen.
+                let next_cursor = last.map(|l| keys::cursor("events", &l)).unwrap_or_default();
+                return Ok(Page { items, next_cursor });
+            }
+            items.push(e);
+            last = Some(k.to_vec());
+        }
+        Ok(Page {
+            items,
+            next_cursor: String::new(),
         })
     }
 
