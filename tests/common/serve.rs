@@ -32,7 +32,7 @@ use gongkai_server::{
     serve::{Limits, Ops, Tls, serve_with},
     services::{Authenticator, Ctx},
 };
-use gongkai_store::{SledStore, StoreOptions};
+use gongkai_store::{Store, StoreOptions};
 use tonic::{Code, Request, Status, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 use tonic_types::StatusExt;
@@ -539,14 +539,14 @@ impl TestServer {
         tls: Option<Tls>,
         deadlines: Deadlines,
         ops: Ops,
-        seed: impl FnOnce(&SledStore),
+        seed: impl FnOnce(&Store),
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let store = SledStore::open(dir.path().join("data"), &StoreOptions::default())
+        let store = Store::open_sled(dir.path().join("data"), &StoreOptions::default())
             .expect("open the store");
         seed(&store);
         let ctx = Ctx {
-            store: Arc::new(store),
+            store,
             auth: Authenticator::Tokens(Arc::new(
                 Credentials::parse(credentials).expect("credentials"),
             )),

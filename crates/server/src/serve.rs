@@ -144,7 +144,7 @@ pub async fn serve_with(
     // method is counted under its own name and nothing else can add series.
     let calls = Arc::new(CallMetrics::new(&descriptors)?);
     let metrics_task =
-        metrics.map(|l| tokio::spawn(serve_metrics(l, Arc::clone(&calls), Arc::clone(&ctx.store))));
+        metrics.map(|l| tokio::spawn(serve_metrics(l, Arc::clone(&calls), ctx.store.clone())));
 
     let max = limits.max_message_bytes;
     let admission = AdmissionLayer::new(
@@ -257,12 +257,11 @@ pub async fn serve_with(
             tracing::warn!(drain_timeout_s = limits.drain_timeout.as_secs(), "shutdown: calls still in flight after the drain bound; stopping");
         }
     }
-    let store = Arc::clone(&ctx.store);
-    let flushed = tokio::task::spawn_blocking(move || store.flush()).await;
+    let flushed = ctx.store.flush().await;
     if let Some(task) = metrics_task {
         task.abort();
     }
-    flushed??;
+    flushed?;
     tracing::info!("shutdown: store flushed");
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! its database through a crash, a failover and TLS.
 
 mod common;
+mod store_fixture;
 
 use std::{
     collections::BTreeSet,
@@ -155,11 +156,11 @@ async fn every_tree_round_trips_with_its_readable_columns() {
     let dir = tempfile::tempdir().unwrap();
     let history = {
         let store = common::open(dir.path());
-        common::build_history(&store)
+        store_fixture::build_history(&store).await
     };
     let dump = common::dump(dir.path());
     let tree_rows = |tree: Tree| -> Rows {
-        dump[tree.sled_name().as_bytes()]
+        dump[tree.name().as_bytes()]
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
@@ -554,7 +555,7 @@ async fn scans_page_in_bytewise_order_as_sled_does() {
         );
     }
     // Revision numbers past 2³¹ sort after the others, as big-endian bytes do.
-    let uscc = common::uscc(1);
+    let uscc = store_fixture::uscc(1);
     let revisions: Rows = [1u32, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff]
         .iter()
         .map(|&n| {

@@ -10,7 +10,7 @@ use gongkai_server::{
     serve::{Limits, Ops, Tls, serve_with},
     services::{Authenticator, BackupConfig, Ctx},
 };
-use gongkai_store::{SledStore, StoreOptions};
+use gongkai_store::{Store, StoreOptions};
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 /// Log output.
@@ -270,15 +270,11 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
     let options = StoreOptions {
         cache_capacity: args.cache_mb.saturating_mul(1024 * 1024),
     };
-    let store = tokio::task::spawn_blocking(move || SledStore::open(&data, &options))
+    let store = tokio::task::spawn_blocking(move || Store::open_sled(&data, &options))
         .await?
         .with_context(|| format!("opening the store at {}", args.data.display()))?;
-    let store = Arc::new(store);
-    if args.seed_sample {
-        let s = Arc::clone(&store);
-        if tokio::task::spawn_blocking(move || gongkai_server::sample::seed(s.as_ref())).await?? {
-            tracing::info!("seeded the sample agencies and the 宝清县 2024 report");
-        }
+    if args.seed_sample && gongkai_server::sample::seed(&store).await? {
+        tracing::info!("seeded the sample agencies and the 宝清县 2024 report");
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

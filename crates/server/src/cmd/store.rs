@@ -3,7 +3,7 @@
 
 use std::{io::Write, path::PathBuf, process::ExitCode};
 
-use gongkai_store::{ReportStore, SledStore, StoreOptions};
+use gongkai_store::{Store, StoreOptions};
 
 use super::remote;
 
@@ -74,11 +74,11 @@ pub struct RestoreArgs {
     store: DataDir,
 }
 
-fn open(dir: &DataDir) -> Result<SledStore, String> {
+fn open(dir: &DataDir) -> Result<Store, String> {
     if !dir.data.join("db").exists() {
         return Err(format!("{}: no store here", dir.data.display()));
     }
-    SledStore::open(&dir.data, &StoreOptions::default())
+    Store::open_sled(&dir.data, &StoreOptions::default())
         .map_err(|e| format!("{}: {e}", dir.data.display()))
 }
 
@@ -96,7 +96,11 @@ pub fn verify(args: &VerifyArgs, out: &mut impl Write) -> std::io::Result<ExitCo
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    match store.verify() {
+    let runtime = match remote::runtime() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    match runtime.block_on(store.verify()) {
         Ok(v) => match v.broken {
             None => {
                 writeln!(
@@ -172,7 +176,11 @@ pub fn backup(args: &BackupArgs, out: &mut impl Write) -> std::io::Result<ExitCo
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    match store.backup(file) {
+    let runtime = match remote::runtime() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    match runtime.block_on(store.backup(file)) {
         Ok(s) => {
             writeln!(
                 out,

@@ -30,6 +30,8 @@ pub type TxFuture<'t, R> = Pin<Box<dyn Future<Output = Result<R>> + Send + 't>>;
 /// Starts the transaction and takes the chain's lock (reading the head).
 const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE";
 const LOCK: &str = "SELECT value FROM store_meta WHERE key = $1 FOR UPDATE";
+/// Starts a read-only transaction that sees one point in time throughout.
+const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 /// The chain head's key in `store_meta` (keys.rs: `meta` / `audit_head`).
 const AUDIT_HEAD: &[u8] = b"audit_head";
 
@@ -362,14 +364,84 @@ fn array(ty: Ty, cells: Vec<Cell>) -> Box<dyn ToSql + Sync + Send> {
     }
 }
 
-/// One try of a transaction: connect, begin and lock, run `f`, flush and
-/// commit.
-pub(super) async fn attempt<'env, R, F>(pool: &Pool, f: &mut F) -> std::result::Result<R, Failure>
+/// What a transaction is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Writing: the chain's lock first, then commit what was staged.
+    Write,
+    /// Reading one point in time (REPEATABLE READ, read-only), taking no
+    /// lock, so writers go on; rolled back at the end.
+    Snapshot,
+}
+
+/// A transaction with nothing staged, on `client`.
+fn open_tx<'env>(client: Object) -> PgTx<'env> {
+    PgTx {
+        client: Some(client),
+        overlay: std::array::from_fn(|_| BTreeMap::new()),
+        known: std::array::from_fn(|_| BTreeMap::new()),
+        failure: Mutex::new(None),
+        env: PhantomData,
+    }
+}
+
+/// Runs `f` in `tx` and ends it: the first failed read's failure, or
+/// `f`'s refusal (nothing written), or `f`'s answer once committed (a
+/// snapshot is rolled back: it wrote nothing).
+async fn finish<'env, R, F>(
+    mut tx: PgTx<'env>,
+    f: &mut F,
+    mode: Mode,
+) -> std::result::Result<R, Failure>
+where
+    F: for<'t> FnMut(&'t mut PgTx<'env>) -> TxFuture<'t, R> + Send,
+    R: Send,
+{
+    let out = f(&mut tx).await;
+    let failed = tx
+        .failure
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    if let Some(failure) = failed {
+        tx.abort().await;
+        return Err(failure);
+    }
+    let value = match out {
+        Ok(v) => v,
+        Err(e) => {
+            tx.abort().await;
+            return Err(Failure::Fatal(e));
+        }
+    };
+    match mode {
+        Mode::Write => tx.commit().await?,
+        Mode::Snapshot => tx.abort().await,
+    }
+    Ok(value)
+}
+
+/// One try of a transaction: connect, begin (and for a write take the
+/// chain's lock), run `f`, then commit a write or roll back a snapshot.
+pub(super) async fn attempt<'env, R, F>(
+    pool: &Pool,
+    f: &mut F,
+    mode: Mode,
+) -> std::result::Result<R, Failure>
 where
     F: for<'t> FnMut(&'t mut PgTx<'env>) -> TxFuture<'t, R> + Send,
     R: Send,
 {
     let client = pool.get().await.map_err(pool_failure)?;
+    if mode == Mode::Snapshot {
+        if let Err(e) = client.batch_execute(BEGIN_SNAPSHOT).await {
+            if broken(&e) {
+                discard(client);
+            }
+            return Err(classify(&e));
+        }
+        return finish(open_tx(client), f, mode).await;
+    }
     let lock = match client.prepare_cached(LOCK).await {
         Ok(s) => s,
         Err(e) => {
@@ -379,13 +451,7 @@ where
             return Err(classify(&e));
         }
     };
-    let mut tx = PgTx {
-        client: Some(client),
-        overlay: std::array::from_fn(|_| BTreeMap::new()),
-        known: std::array::from_fn(|_| BTreeMap::new()),
-        failure: Mutex::new(None),
-        env: PhantomData,
-    };
+    let mut tx = open_tx(client);
     let head = {
         let c = tx.client().map_err(Failure::Fatal)?;
         let begin = Box::pin(async move { c.batch_execute(BEGIN).await.map(|()| None) })
@@ -416,23 +482,5 @@ where
         }
     };
     tx.known[Tree::Meta.index()].insert(AUDIT_HEAD.to_vec(), Some(head));
-    let out = f(&mut tx).await;
-    let failed = tx
-        .failure
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take();
-    if let Some(failure) = failed {
-        tx.abort().await;
-        return Err(failure);
-    }
-    let value = match out {
-        Ok(v) => v,
-        Err(e) => {
-            tx.abort().await;
-            return Err(Failure::Fatal(e));
-        }
-    };
-    tx.commit().await?;
-    Ok(value)
+    finish(tx, f, mode).await
 }
