@@ -28,7 +28,7 @@ use gongkai_store::{
 use prost::Message;
 
 /// Runs each named `async fn name(engine: Engine)` of the calling module
-/// on the engines: as `sled::name`.
+/// on both engines: as `sled::name` and `postgres::name`.
 #[allow(unused_macros)] // the engine-specific tests use the rest of the fixture
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -37,6 +37,14 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     super::$name($crate::store_fixture::Engine::Sled).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::store_fixture::Engine::Postgres).await
                 }
             )*
         }
@@ -192,6 +200,7 @@ impl Fixture {
     pub async fn reopen(&mut self) -> &Store {
         self.close();
         let store = self.try_open().await.expect("open the store");
+        assert_eq!(engine_of(&store), self.engine, "the store's engine");
         self.store.insert(store)
     }
 
