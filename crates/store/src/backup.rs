@@ -191,9 +191,9 @@ impl Reader<'_> {
     }
 }
 
-type Collection = (Vec<u8>, Vec<u8>, Vec<Vec<Vec<u8>>>);
+pub(crate) type Collection = (Vec<u8>, Vec<u8>, Vec<Vec<Vec<u8>>>);
 
-fn parse(data: &[u8]) -> Result<Vec<Collection>> {
+pub(crate) fn parse(data: &[u8]) -> Result<Vec<Collection>> {
     let body_len = data
         .len()
         .checked_sub(32)
@@ -277,12 +277,7 @@ fn import_and_verify(
         .path(dir)
         .cache_capacity(options.cache_capacity)
         .open()?;
-    db.import(
-        collections
-            .into_iter()
-            .map(|(k, n, e)| (k, n, e.into_iter()))
-            .collect(),
-    );
+    import(&db, collections);
     db.flush()?;
     let store = SledStore::with_db(db, dir.to_path_buf())?;
     let v = crate::ReportStore::verify(&store)?;
@@ -293,6 +288,16 @@ fn import_and_verify(
         )));
     }
     Ok(store)
+}
+
+/// Puts parsed collections into a new database.
+pub(crate) fn import(db: &sled::Db, collections: Vec<Collection>) {
+    db.import(
+        collections
+            .into_iter()
+            .map(|(k, n, e)| (k, n, e.into_iter()))
+            .collect(),
+    );
 }
 
 /// Puts the directory back as it was: removed, or emptied.

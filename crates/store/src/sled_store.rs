@@ -328,7 +328,7 @@ fn supervisor_code(s: &str) -> &str {
 }
 
 /// A named supervisor's code, validated: `agencies/` alone is not "none".
-fn named_supervisor(s: &str) -> Result<Option<String>> {
+pub(crate) fn named_supervisor(s: &str) -> Result<Option<String>> {
     if s.is_empty() {
         return Ok(None);
     }
@@ -976,7 +976,7 @@ pub(crate) struct AuditDraft {
 }
 
 /// `agencies/{uscc}/reports/{year}` back to a key.
-fn parse_report_name(name: &str) -> Result<ReportKey> {
+pub(crate) fn parse_report_name(name: &str) -> Result<ReportKey> {
     let bad = || {
         StoreError::InvalidArgument(format!(
             "'{name}' is not agencies/{{uscc}}/reports/{{year}}"

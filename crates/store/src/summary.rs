@@ -70,7 +70,7 @@ fn sum_key(area: &str, year: u32) -> Result<Vec<u8>> {
     Ok(keys::join(&[keys::uscc(area)?, &keys::year(year)?]))
 }
 
-fn decode_sum(key: &[u8], bytes: &[u8], year: u32) -> Result<AreaTotals> {
+pub(crate) fn decode_sum(key: &[u8], bytes: &[u8], year: u32) -> Result<AreaTotals> {
     let stored: AreaSum = codec::decode("area_sums", key, bytes)?;
     let corrupt = |reason: String| StoreError::Corrupt {
         tree: "area_sums",
@@ -113,7 +113,7 @@ fn read_sum(r: &impl Reader, area: &str, year: u32) -> Result<AreaTotals> {
 /// one that does not convert at all is refused. An approved revision
 /// without a report is damage (every write that approves carries the
 /// content it approves), not a report in another format.
-fn contribution(approved: &ReportRevision, key: &ReportKey) -> Result<AreaTotals> {
+pub(crate) fn contribution(approved: &ReportRevision, key: &ReportKey) -> Result<AreaTotals> {
     let Some(report) = approved.report.as_ref() else {
         return Err(StoreError::Corrupt {
             tree: "revisions",

@@ -1,0 +1,221 @@
+//! Target `requests`: every RPC's request, decoded from arbitrary bytes with
+//! prost as tonic decodes it, through the real handler — name parsing
+//! (`agencies/{uscc}/reports/{year}[/revisions/{n}]`), years, page sizes,
+//! request ids, timestamps, enums, reports over the wire → the domain's
+//! Report and its check, documents imported, reports rendered, review
+//! comments — and the error mapped to its status.
+//!
+//! The services run in process over a real, empty `SledStore` (one per
+//! process, in a temporary directory), called as two principals who cannot
+//! write anything there (an everywhere submitter/reviewer/auditor without
+//! the admin role, and an admin scoped to an agency that is not
+//! registered) or with an unknown token. So every call reaches the store
+//! at most to read, nothing is ever written, and each input gives the same
+//! answer every time. Input: one byte choosing the RPC, one the caller,
+//! then the request message.
+//!
+//! Bad input must come back as the caller's error: a status of INTERNAL,
+//! UNKNOWN, DATA_LOSS or UNAVAILABLE from an empty store is a bug.
+
+use std::sync::{Arc, OnceLock};
+
+use gongkai_proto::v1::{
+    self as pb, admin_service_server::AdminService, agency_service_server::AgencyService,
+    area_service_server::AreaService, audit_service_server::AuditService,
+    document_service_server::DocumentService, report_service_server::ReportService,
+    review_service_server::ReviewService,
+};
+use gongkai_server::{
+    auth::{Credentials, Role, entry_toml},
+    deadlines::Deadlines,
+    services::{
+        AdminApi, AgencyApi, AreaApi, AuditApi, Authenticator, Ctx, DocumentApi, ReportApi,
+        ReviewApi,
+    },
+};
+use gongkai_store::{SledStore, StoreOptions};
+use prost::Message;
+use tokio_stream::StreamExt;
+use tonic::{Code, Request, Response, Status};
+
+/// The RPCs, in the order of the first input byte.
+pub const RPCS: [&str; 20] = [
+    "ValidateReport",
+    "SaveDraft",
+    "SubmitReport",
+    "GetReport",
+    "ListReports",
+    "ListRevisions",
+    "RegisterAgency",
+    "GetAgency",
+    "ListAgencies",
+    "UpdateAgencySupervisor",
+    "GetAreaSummary",
+    "GetCoverage",
+    "ExportReports",
+    "ListAuditEvents",
+    "ImportDocument",
+    "RenderReport",
+    "ApproveReport",
+    "ReturnReport",
+    "ListPendingReviews",
+    "BackupStore",
+];
+
+/// The callers, in the order of the second input byte.
+const TOKENS: [&str; 3] = ["fuzz-everywhere", "fuzz-scoped-admin", "not-a-token"];
+
+/// The agency the scoped admin is scoped to; never registered.
+const UNREGISTERED: &str = "112305230123456785";
+
+struct Server {
+    rt: tokio::runtime::Runtime,
+    report: ReportApi,
+    agency: AgencyApi,
+    area: AreaApi,
+    audit: AuditApi,
+    document: DocumentApi,
+    review: ReviewApi,
+    admin: AdminApi,
+    // Kept for the life of the process: the store lives in it.
+    _dir: tempfile::TempDir,
+}
+
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("gongkai-fuzz-requests-")
+            .tempdir()
+            .expect("a temporary directory for the store");
+        let store = SledStore::open(
+            dir.path().join("data"),
+            &StoreOptions {
+                cache_capacity: 8 * 1024 * 1024,
+            },
+        )
+        .expect("open an empty store");
+        let everywhere = entry_toml(
+            "fuzz-everywhere",
+            "*",
+            &[Role::Submitter, Role::Reviewer, Role::Auditor],
+            TOKENS[0],
+        );
+        let scoped = entry_toml(
+            "fuzz-scoped-admin",
+            UNREGISTERED,
+            &[Role::Submitter, Role::Reviewer, Role::Auditor, Role::Admin],
+            TOKENS[1],
+        );
+        let credentials = Credentials::parse(&format!(
+            "{}\n{}",
+            everywhere.expect("credentials entry"),
+            scoped.expect("credentials entry")
+        ))
+        .expect("credentials");
+        let ctx = Ctx {
+            store: Arc::new(store),
+            auth: Authenticator::Tokens(Arc::new(credentials)),
+            deadlines: Arc::new(Deadlines::default()),
+        };
+        Server {
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime"),
+            report: ReportApi(ctx.clone()),
+            agency: AgencyApi(ctx.clone()),
+            area: AreaApi(ctx.clone()),
+            audit: AuditApi(ctx.clone()),
+            document: DocumentApi(ctx.clone()),
+            review: ReviewApi(ctx.clone()),
+            admin: AdminApi { ctx, backup: None },
+            _dir: dir,
+        }
+    })
+}
+
+/// The request as tonic hands it to a handler, with the caller's token.
+fn request<M: Message + Default>(bytes: &[u8], token: &str) -> Option<Request<M>> {
+    let mut r = Request::new(M::decode(bytes).ok()?);
+    let value = format!("Bearer {token}").parse().ok()?;
+    r.metadata_mut().insert("authorization", value);
+    Some(r)
+}
+
+/// A status an empty store must never answer bad input with.
+fn answered<T>(rpc: &str, result: Result<Response<T>, Status>) -> Option<T> {
+    match result {
+        Ok(r) => Some(r.into_inner()),
+        Err(s) => {
+            assert!(
+                !matches!(
+                    s.code(),
+                    Code::Internal | Code::Unknown | Code::DataLoss | Code::Unavailable
+                ),
+                "{rpc} answered {:?}: {}",
+                s.code(),
+                s.message()
+            );
+            None
+        }
+    }
+}
+
+macro_rules! unary {
+    ($s:expr, $rpc:expr, $api:expr, $method:ident, $bytes:expr, $token:expr) => {
+        if let Some(r) = request($bytes, $token) {
+            let _ = answered($rpc, $s.rt.block_on($api.$method(r)));
+        }
+    };
+}
+
+/// The body.
+pub fn run(data: &[u8]) {
+    let [which, caller, bytes @ ..] = data else {
+        return;
+    };
+    let rpc = RPCS[usize::from(*which) % RPCS.len()];
+    let token = TOKENS[usize::from(*caller) % TOKENS.len()];
+    let s = server();
+    match rpc {
+        "ValidateReport" => unary!(s, rpc, s.report, validate_report, bytes, token),
+        "SaveDraft" => unary!(s, rpc, s.report, save_draft, bytes, token),
+        "SubmitReport" => unary!(s, rpc, s.report, submit_report, bytes, token),
+        "GetReport" => unary!(s, rpc, s.report, get_report, bytes, token),
+        "ListReports" => unary!(s, rpc, s.report, list_reports, bytes, token),
+        "ListRevisions" => unary!(s, rpc, s.report, list_revisions, bytes, token),
+        "RegisterAgency" => unary!(s, rpc, s.agency, register_agency, bytes, token),
+        "GetAgency" => unary!(s, rpc, s.agency, get_agency, bytes, token),
+        "ListAgencies" => unary!(s, rpc, s.agency, list_agencies, bytes, token),
+        "UpdateAgencySupervisor" => {
+            unary!(s, rpc, s.agency, update_agency_supervisor, bytes, token)
+        }
+        "GetAreaSummary" => unary!(s, rpc, s.area, get_area_summary, bytes, token),
+        "GetCoverage" => unary!(s, rpc, s.area, get_coverage, bytes, token),
+        "ExportReports" => {
+            if let Some(r) = request::<pb::ExportReportsRequest>(bytes, token)
+                && let Some(mut stream) = answered(rpc, s.rt.block_on(s.area.export_reports(r)))
+            {
+                s.rt.block_on(async {
+                    while let Some(item) = stream.next().await {
+                        let _ = answered(rpc, item.map(Response::new));
+                    }
+                });
+            }
+        }
+        "ListAuditEvents" => unary!(s, rpc, s.audit, list_audit_events, bytes, token),
+        "ImportDocument" => unary!(s, rpc, s.document, import_document, bytes, token),
+        "RenderReport" => unary!(s, rpc, s.document, render_report, bytes, token),
+        "ApproveReport" => unary!(s, rpc, s.review, approve_report, bytes, token),
+        "ReturnReport" => unary!(s, rpc, s.review, return_report, bytes, token),
+        "ListPendingReviews" => unary!(s, rpc, s.review, list_pending_reviews, bytes, token),
+        _ => unary!(s, rpc, s.admin, backup_store, bytes, token),
+    }
+}
+
+/// An input for [`run`] (the seeds are made with it).
+pub fn input(rpc: &str, caller: u8, message: &[u8]) -> Option<Vec<u8>> {
+    let which = u8::try_from(RPCS.iter().position(|r| *r == rpc)?).ok()?;
+    Some([&[which, caller][..], message].concat())
+}
