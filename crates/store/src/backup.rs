@@ -4,9 +4,12 @@
 //! sled collection as `type`, `name` (length-prefixed) followed by its
 //! entries (`1`, then each field length-prefixed) and a `0`; last, the
 //! SHA-256 of everything before it. A damaged file is refused before anything
-//! is written. A backup never replaces an existing file.
+//! is written, and so is a sealed one that sled's import could not take (a
+//! key twice in a tree, an entry that is not a key and a value, a collection
+//! that is not a tree). A backup never replaces an existing file.
 
 use std::{
+    collections::{HashMap, HashSet},
     fs::File,
     io::{BufWriter, Write},
     path::Path,
@@ -216,17 +219,38 @@ pub(crate) fn parse(data: &[u8]) -> Result<Vec<Collection>> {
         });
     }
     let mut out = Vec::new();
+    // Keys per tree: sled's import panics on a key it already holds, on an
+    // entry that is not a key and a value, and on a collection that is not
+    // a tree, so a sealed file with any of them is refused here.
+    let mut keys: HashMap<Vec<u8>, HashSet<Vec<u8>>> = HashMap::new();
     while r.byte()? == 1 {
         let kind = r.field()?;
         let name = r.field()?;
+        let tree = String::from_utf8_lossy(&name).into_owned();
+        if kind != b"tree" {
+            return Err(StoreError::BadBackup(format!(
+                "collection {tree} is a '{}', not a tree",
+                String::from_utf8_lossy(&kind)
+            )));
+        }
+        let seen = keys.entry(name.clone()).or_default();
         let mut entries = Vec::new();
         while r.byte()? == 1 {
             let n = r.u32()?;
-            let mut entry = Vec::new();
-            for _ in 0..n {
-                entry.push(r.field()?);
+            if n != 2 {
+                return Err(StoreError::BadBackup(format!(
+                    "an entry of tree {tree} has {n} fields, not a key and a value"
+                )));
             }
-            entries.push(entry);
+            let key = r.field()?;
+            let value = r.field()?;
+            if !seen.insert(key.clone()) {
+                return Err(StoreError::BadBackup(format!(
+                    "tree {tree} holds key {} twice",
+                    hex::encode(&key)
+                )));
+            }
+            entries.push(vec![key, value]);
         }
         out.push((kind, name, entries));
     }
