@@ -5,17 +5,21 @@
 //! Report and its check, documents imported, reports rendered, review
 //! comments — and the error mapped to its status.
 //!
-//! The services run in process over a real, empty `SledStore` (one per
-//! process, in a temporary directory), called as two principals who cannot
-//! write anything there (an everywhere submitter/reviewer/auditor without
-//! the admin role, and an admin scoped to an agency that is not
-//! registered) or with an unknown token. So every call reaches the store
-//! at most to read, nothing is ever written, and each input gives the same
-//! answer every time. Input: one byte choosing the RPC, one the caller,
-//! then the request message.
+//! The services run in process over two real `SledStore`s (made once per
+//! process, in a temporary directory), as callers who cannot write there:
+//! - over an empty store: an everywhere submitter/reviewer/auditor without
+//!   the admin role (every conversion is reached; every write finds no
+//!   agency), an admin scoped to an agency that is not registered, and an
+//!   unknown token;
+//! - over a store holding the sample data (agencies, a draft, an approved
+//!   report and its area's sums): an everywhere auditor, who only reads.
+//!
+//! So nothing is ever written and each input gets the same answer every
+//! time. Input: one byte choosing the RPC, one the caller, then the request
+//! message.
 //!
 //! Bad input must come back as the caller's error: a status of INTERNAL,
-//! UNKNOWN, DATA_LOSS or UNAVAILABLE from an empty store is a bug.
+//! UNKNOWN, DATA_LOSS or UNAVAILABLE from an intact store is a bug.
 
 use std::sync::{Arc, OnceLock};
 
@@ -62,14 +66,20 @@ pub const RPCS: [&str; 20] = [
     "BackupStore",
 ];
 
-/// The callers, in the order of the second input byte.
-const TOKENS: [&str; 3] = ["fuzz-everywhere", "fuzz-scoped-admin", "not-a-token"];
+/// The callers, in the order of the second input byte; the last one calls
+/// the store holding the sample data.
+const TOKENS: [&str; 4] = [
+    "fuzz-everywhere",
+    "fuzz-scoped-admin",
+    "not-a-token",
+    "fuzz-auditor",
+];
 
 /// The agency the scoped admin is scoped to; never registered.
 const UNREGISTERED: &str = "112305230123456785";
 
-struct Server {
-    rt: tokio::runtime::Runtime,
+/// The services over one store.
+struct Apis {
     report: ReportApi,
     agency: AgencyApi,
     area: AreaApi,
@@ -77,7 +87,32 @@ struct Server {
     document: DocumentApi,
     review: ReviewApi,
     admin: AdminApi,
-    // Kept for the life of the process: the store lives in it.
+}
+
+impl Apis {
+    fn over(store: SledStore, credentials: &Arc<Credentials>) -> Apis {
+        let ctx = Ctx {
+            store: Arc::new(store),
+            auth: Authenticator::Tokens(Arc::clone(credentials)),
+            deadlines: Arc::new(Deadlines::default()),
+        };
+        Apis {
+            report: ReportApi(ctx.clone()),
+            agency: AgencyApi(ctx.clone()),
+            area: AreaApi(ctx.clone()),
+            audit: AuditApi(ctx.clone()),
+            document: DocumentApi(ctx.clone()),
+            review: ReviewApi(ctx.clone()),
+            admin: AdminApi { ctx, backup: None },
+        }
+    }
+}
+
+struct Server {
+    rt: tokio::runtime::Runtime,
+    empty: Apis,
+    sample: Apis,
+    // Kept for the life of the process: the stores live in it.
     _dir: tempfile::TempDir,
 }
 
@@ -87,49 +122,43 @@ fn server() -> &'static Server {
         let dir = tempfile::Builder::new()
             .prefix("gongkai-fuzz-requests-")
             .tempdir()
-            .expect("a temporary directory for the store");
-        let store = SledStore::open(
-            dir.path().join("data"),
+            .expect("a temporary directory for the stores");
+        let empty = SledStore::open(
+            dir.path().join("empty"),
             &StoreOptions {
                 cache_capacity: 8 * 1024 * 1024,
             },
         )
         .expect("open an empty store");
-        let everywhere = entry_toml(
-            "fuzz-everywhere",
-            "*",
-            &[Role::Submitter, Role::Reviewer, Role::Auditor],
-            TOKENS[0],
-        );
-        let scoped = entry_toml(
-            "fuzz-scoped-admin",
-            UNREGISTERED,
-            &[Role::Submitter, Role::Reviewer, Role::Auditor, Role::Admin],
-            TOKENS[1],
-        );
-        let credentials = Credentials::parse(&format!(
-            "{}\n{}",
-            everywhere.expect("credentials entry"),
-            scoped.expect("credentials entry")
-        ))
-        .expect("credentials");
-        let ctx = Ctx {
-            store: Arc::new(store),
-            auth: Authenticator::Tokens(Arc::new(credentials)),
-            deadlines: Arc::new(Deadlines::default()),
-        };
+        let sample =
+            crate::seeds::sample_store(&dir.path().join("sample")).expect("the sample store");
+        let entries = [
+            (
+                "fuzz-everywhere",
+                "*",
+                &[Role::Submitter, Role::Reviewer, Role::Auditor][..],
+            ),
+            (
+                "fuzz-scoped-admin",
+                UNREGISTERED,
+                &[Role::Submitter, Role::Reviewer, Role::Auditor, Role::Admin][..],
+            ),
+            ("fuzz-auditor", "*", &[Role::Auditor][..]),
+        ];
+        let toml: Vec<String> = entries
+            .iter()
+            .map(|(name, agency, roles)| {
+                entry_toml(name, agency, roles, name).expect("credentials entry")
+            })
+            .collect();
+        let credentials = Arc::new(Credentials::parse(&toml.join("\n")).expect("credentials"));
         Server {
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("a tokio runtime"),
-            report: ReportApi(ctx.clone()),
-            agency: AgencyApi(ctx.clone()),
-            area: AreaApi(ctx.clone()),
-            audit: AuditApi(ctx.clone()),
-            document: DocumentApi(ctx.clone()),
-            review: ReviewApi(ctx.clone()),
-            admin: AdminApi { ctx, backup: None },
+            empty: Apis::over(empty, &credentials),
+            sample: Apis::over(sample, &credentials),
             _dir: dir,
         }
     })
@@ -176,26 +205,32 @@ pub fn run(data: &[u8]) {
         return;
     };
     let rpc = RPCS[usize::from(*which) % RPCS.len()];
-    let token = TOKENS[usize::from(*caller) % TOKENS.len()];
+    let caller = usize::from(*caller) % TOKENS.len();
+    let token = TOKENS[caller];
     let s = server();
+    let apis = if caller == TOKENS.len() - 1 {
+        &s.sample
+    } else {
+        &s.empty
+    };
     match rpc {
-        "ValidateReport" => unary!(s, rpc, s.report, validate_report, bytes, token),
-        "SaveDraft" => unary!(s, rpc, s.report, save_draft, bytes, token),
-        "SubmitReport" => unary!(s, rpc, s.report, submit_report, bytes, token),
-        "GetReport" => unary!(s, rpc, s.report, get_report, bytes, token),
-        "ListReports" => unary!(s, rpc, s.report, list_reports, bytes, token),
-        "ListRevisions" => unary!(s, rpc, s.report, list_revisions, bytes, token),
-        "RegisterAgency" => unary!(s, rpc, s.agency, register_agency, bytes, token),
-        "GetAgency" => unary!(s, rpc, s.agency, get_agency, bytes, token),
-        "ListAgencies" => unary!(s, rpc, s.agency, list_agencies, bytes, token),
+        "ValidateReport" => unary!(s, rpc, apis.report, validate_report, bytes, token),
+        "SaveDraft" => unary!(s, rpc, apis.report, save_draft, bytes, token),
+        "SubmitReport" => unary!(s, rpc, apis.report, submit_report, bytes, token),
+        "GetReport" => unary!(s, rpc, apis.report, get_report, bytes, token),
+        "ListReports" => unary!(s, rpc, apis.report, list_reports, bytes, token),
+        "ListRevisions" => unary!(s, rpc, apis.report, list_revisions, bytes, token),
+        "RegisterAgency" => unary!(s, rpc, apis.agency, register_agency, bytes, token),
+        "GetAgency" => unary!(s, rpc, apis.agency, get_agency, bytes, token),
+        "ListAgencies" => unary!(s, rpc, apis.agency, list_agencies, bytes, token),
         "UpdateAgencySupervisor" => {
-            unary!(s, rpc, s.agency, update_agency_supervisor, bytes, token)
+            unary!(s, rpc, apis.agency, update_agency_supervisor, bytes, token)
         }
-        "GetAreaSummary" => unary!(s, rpc, s.area, get_area_summary, bytes, token),
-        "GetCoverage" => unary!(s, rpc, s.area, get_coverage, bytes, token),
+        "GetAreaSummary" => unary!(s, rpc, apis.area, get_area_summary, bytes, token),
+        "GetCoverage" => unary!(s, rpc, apis.area, get_coverage, bytes, token),
         "ExportReports" => {
             if let Some(r) = request::<pb::ExportReportsRequest>(bytes, token)
-                && let Some(mut stream) = answered(rpc, s.rt.block_on(s.area.export_reports(r)))
+                && let Some(mut stream) = answered(rpc, s.rt.block_on(apis.area.export_reports(r)))
             {
                 s.rt.block_on(async {
                     while let Some(item) = stream.next().await {
@@ -204,13 +239,13 @@ pub fn run(data: &[u8]) {
                 });
             }
         }
-        "ListAuditEvents" => unary!(s, rpc, s.audit, list_audit_events, bytes, token),
-        "ImportDocument" => unary!(s, rpc, s.document, import_document, bytes, token),
-        "RenderReport" => unary!(s, rpc, s.document, render_report, bytes, token),
-        "ApproveReport" => unary!(s, rpc, s.review, approve_report, bytes, token),
-        "ReturnReport" => unary!(s, rpc, s.review, return_report, bytes, token),
-        "ListPendingReviews" => unary!(s, rpc, s.review, list_pending_reviews, bytes, token),
-        _ => unary!(s, rpc, s.admin, backup_store, bytes, token),
+        "ListAuditEvents" => unary!(s, rpc, apis.audit, list_audit_events, bytes, token),
+        "ImportDocument" => unary!(s, rpc, apis.document, import_document, bytes, token),
+        "RenderReport" => unary!(s, rpc, apis.document, render_report, bytes, token),
+        "ApproveReport" => unary!(s, rpc, apis.review, approve_report, bytes, token),
+        "ReturnReport" => unary!(s, rpc, apis.review, return_report, bytes, token),
+        "ListPendingReviews" => unary!(s, rpc, apis.review, list_pending_reviews, bytes, token),
+        _ => unary!(s, rpc, apis.admin, backup_store, bytes, token),
     }
 }
 

@@ -109,13 +109,11 @@ fn check(repo: &Path) -> io::Result<Seeds> {
     ])
 }
 
-/// Every value a real store writes for the sample data (agencies, a draft,
-/// a report submitted and approved, its area's sum, events, requests) and
-/// the store's backup file.
-fn store_values() -> io::Result<Seeds> {
-    let dir = tempfile::tempdir()?;
-    let store =
-        SledStore::open(dir.path().join("data"), &StoreOptions::default()).map_err(other)?;
+/// A store at `path` holding the sample data (`gongkai serve
+/// --seed-sample`: agencies, the county's draft) and a department's report
+/// submitted and approved, so that every tree holds something.
+pub fn sample_store(path: &Path) -> io::Result<SledStore> {
+    let store = SledStore::open(path, &StoreOptions::default()).map_err(other)?;
     gongkai_server::sample::seed(&store).map_err(other)?;
     let w = |id: &str| WriteMeta {
         request_id: id.into(),
@@ -146,6 +144,14 @@ fn store_values() -> io::Result<Seeds> {
             Vec::new(),
         )
         .map_err(other)?;
+    Ok(store)
+}
+
+/// Every value a real store writes for the sample data and the store's
+/// backup file.
+fn store_values() -> io::Result<Seeds> {
+    let dir = tempfile::tempdir()?;
+    let store = sample_store(&dir.path().join("data"))?;
     let backup = dir.path().join("sample.backup");
     store.backup(&backup).map_err(other)?;
     drop(store);
@@ -170,7 +176,8 @@ fn store_values() -> io::Result<Seeds> {
 }
 
 /// A request of every RPC, as the everywhere caller (0) and, for the
-/// admin-only ones, as the scoped admin (1).
+/// admin-only ones, as the scoped admin (1); reads of the sample store as
+/// its auditor (3).
 fn requests(repo: &Path) -> io::Result<Seeds> {
     use crate::requests::input;
     let sample = imported(repo, "testdata/reports/baoqing-county-2024.md")?;
@@ -400,6 +407,84 @@ fn requests(repo: &Path) -> io::Result<Seeds> {
             data_year: 2024,
             page_size: 10,
             page_token: String::new(),
+        }
+        .encode_to_vec(),
+    );
+    // Reads of the store holding the sample data, as its auditor (3).
+    let finance = format!("agencies/{FINANCE}/reports/2024");
+    add(
+        "GetReport",
+        3,
+        pb::GetReportRequest {
+            name: finance.clone(),
+            view: pb::ReportView::LatestApproved.into(),
+        }
+        .encode_to_vec(),
+    );
+    add(
+        "ListRevisions",
+        3,
+        pb::ListRevisionsRequest {
+            name: finance.clone(),
+            page_size: 1,
+            page_token: String::new(),
+        }
+        .encode_to_vec(),
+    );
+    add(
+        "ListReports",
+        3,
+        pb::ListReportsRequest {
+            data_year: 2024,
+            area: city.clone(),
+            ..pb::ListReportsRequest::default()
+        }
+        .encode_to_vec(),
+    );
+    add(
+        "GetAreaSummary",
+        3,
+        pb::GetAreaSummaryRequest {
+            area: city.clone(),
+            data_year: 2024,
+        }
+        .encode_to_vec(),
+    );
+    add(
+        "ExportReports",
+        3,
+        pb::ExportReportsRequest {
+            area: city.clone(),
+            data_year: 2024,
+        }
+        .encode_to_vec(),
+    );
+    add(
+        "GetCoverage",
+        3,
+        pb::GetCoverageRequest {
+            area: agency.clone(),
+            data_year: 2024,
+            as_of: None,
+        }
+        .encode_to_vec(),
+    );
+    add(
+        "ListAuditEvents",
+        3,
+        pb::ListAuditEventsRequest {
+            page_size: 4,
+            ..pb::ListAuditEventsRequest::default()
+        }
+        .encode_to_vec(),
+    );
+    add(
+        "RenderReport",
+        3,
+        pb::RenderReportRequest {
+            target: pb::RenderTarget::Markdown.into(),
+            view: pb::ReportView::LatestApproved.into(),
+            source: Some(Source::Name(finance.clone())),
         }
         .encode_to_vec(),
     );
