@@ -279,14 +279,16 @@ const INTERESTING: [u64; 12] = [
     2024,
 ];
 
-/// A seed changed by one to eight mutations.
+/// A seed changed by one to four mutations.
 fn mutate(rng: &mut StdRng, corpus: &[Vec<u8>], max_len: usize) -> Vec<u8> {
     if rng.random_ratio(1, 50) {
         let len = rng.random_range(0..512);
         return (0..len).map(|_| rng.random()).collect();
     }
     let mut data = corpus[rng.random_range(0..corpus.len())].clone();
-    for _ in 0..rng.random_range(1..=8) {
+    // One, two or four: most inputs stay close to a seed, so that formats
+    // as brittle as protobuf still decode and reach the code behind them.
+    for _ in 0..1 << rng.random_range(0..3) {
         let len = data.len();
         match rng.random_range(0..9) {
             0 if len > 0 => {
