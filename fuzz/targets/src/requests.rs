@@ -21,7 +21,10 @@
 //! Bad input must come back as the caller's error: a status of INTERNAL,
 //! UNKNOWN, DATA_LOSS or UNAVAILABLE from an intact store is a bug.
 
-use std::sync::{Arc, OnceLock};
+use std::{
+    path::Path,
+    sync::{Arc, OnceLock},
+};
 
 use gongkai_proto::v1::{
     self as pb, admin_service_server::AdminService, agency_service_server::AgencyService,
@@ -116,11 +119,35 @@ struct Server {
     _dir: tempfile::TempDir,
 }
 
+const DIR_PREFIX: &str = "gongkai-fuzz-requests-";
+
+fn remove_stale_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix(DIR_PREFIX)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
+        // A static is never dropped, so the directory outlives the process:
+        // it is named after the process, and each start removes those of
+        // processes gone (a fuzzer starts one per minimisation step).
+        remove_stale_dirs();
         let dir = tempfile::Builder::new()
-            .prefix("gongkai-fuzz-requests-")
+            .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
             .tempdir()
             .expect("a temporary directory for the stores");
         let empty = SledStore::open(
