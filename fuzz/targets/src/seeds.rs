@@ -300,15 +300,18 @@ fn requests(repo: &Path) -> io::Result<Seeds> {
         }
         .encode_to_vec(),
     );
-    add(
-        "GetAreaSummary",
-        0,
-        pb::GetAreaSummaryRequest {
-            area: city.clone(),
-            data_year: 2024,
-        }
-        .encode_to_vec(),
-    );
+    // The empty store's caller and the sample store's auditor (3).
+    for caller in [0, 3] {
+        add(
+            "GetAreaSummary",
+            caller,
+            pb::GetAreaSummaryRequest {
+                area: city.clone(),
+                data_year: 2024,
+            }
+            .encode_to_vec(),
+        );
+    }
     add(
         "GetCoverage",
         0,
@@ -319,15 +322,18 @@ fn requests(repo: &Path) -> io::Result<Seeds> {
         }
         .encode_to_vec(),
     );
-    add(
-        "ExportReports",
-        0,
-        pb::ExportReportsRequest {
-            area: city.clone(),
-            data_year: 2024,
-        }
-        .encode_to_vec(),
-    );
+    // The empty store's caller and the sample store's auditor (3).
+    for caller in [0, 3] {
+        add(
+            "ExportReports",
+            caller,
+            pb::ExportReportsRequest {
+                area: city.clone(),
+                data_year: 2024,
+            }
+            .encode_to_vec(),
+        );
+    }
     add(
         "ListAuditEvents",
         0,
@@ -366,16 +372,20 @@ fn requests(repo: &Path) -> io::Result<Seeds> {
         }
         .encode_to_vec(),
     );
-    add(
-        "RenderReport",
-        2,
-        pb::RenderReportRequest {
-            target: pb::RenderTarget::Markdown.into(),
-            view: pb::ReportView::LatestApproved.into(),
-            source: Some(Source::Name(name.clone())),
-        }
-        .encode_to_vec(),
-    );
+    // By name: with an unknown token (2), and as the sample store's auditor (3).
+    let finance = format!("agencies/{FINANCE}/reports/2024");
+    for (caller, stored) in [(2, &name), (3, &finance)] {
+        add(
+            "RenderReport",
+            caller,
+            pb::RenderReportRequest {
+                target: pb::RenderTarget::Markdown.into(),
+                view: pb::ReportView::LatestApproved.into(),
+                source: Some(Source::Name(stored.clone())),
+            }
+            .encode_to_vec(),
+        );
+    }
     add(
         "ApproveReport",
         0,
@@ -411,7 +421,6 @@ fn requests(repo: &Path) -> io::Result<Seeds> {
         .encode_to_vec(),
     );
     // Reads of the store holding the sample data, as its auditor (3).
-    let finance = format!("agencies/{FINANCE}/reports/2024");
     add(
         "GetReport",
         3,
@@ -442,24 +451,6 @@ fn requests(repo: &Path) -> io::Result<Seeds> {
         .encode_to_vec(),
     );
     add(
-        "GetAreaSummary",
-        3,
-        pb::GetAreaSummaryRequest {
-            area: city.clone(),
-            data_year: 2024,
-        }
-        .encode_to_vec(),
-    );
-    add(
-        "ExportReports",
-        3,
-        pb::ExportReportsRequest {
-            area: city.clone(),
-            data_year: 2024,
-        }
-        .encode_to_vec(),
-    );
-    add(
         "GetCoverage",
         3,
         pb::GetCoverageRequest {
@@ -475,16 +466,6 @@ fn requests(repo: &Path) -> io::Result<Seeds> {
         pb::ListAuditEventsRequest {
             page_size: 4,
             ..pb::ListAuditEventsRequest::default()
-        }
-        .encode_to_vec(),
-    );
-    add(
-        "RenderReport",
-        3,
-        pb::RenderReportRequest {
-            target: pb::RenderTarget::Markdown.into(),
-            view: pb::ReportView::LatestApproved.into(),
-            source: Some(Source::Name(finance.clone())),
         }
         .encode_to_vec(),
     );
