@@ -422,9 +422,11 @@ fn restore_does_not_trip_over_its_own_sled_lock() {
     );
 }
 
-/// A sealed backup in the file's own layout: `collections` of (type, name,
-/// entries of fields).
-fn sealed(collections: &[(&[u8], &[u8], Vec<Vec<&[u8]>>)]) -> Vec<u8> {
+/// A collection of a backup file: type, name, entries of fields.
+type Collection<'a> = (&'a [u8], &'a [u8], Vec<Vec<&'a [u8]>>);
+
+/// A sealed backup in the file's own layout.
+fn sealed(collections: &[Collection]) -> Vec<u8> {
     let field = |out: &mut Vec<u8>, f: &[u8]| {
         out.extend_from_slice(&u32::try_from(f.len()).unwrap().to_be_bytes());
         out.extend_from_slice(f);
