@@ -53,7 +53,7 @@ if [ "${GONGKAI_FUZZ_STABLE:-}" != 1 ] && command -v rustup >/dev/null &&
             -artifact_prefix="fuzz/artifacts/$t/" -print_final_stats=1 >"$work.log" 2>&1
         status=$?
         set -e
-        grep -E '^(#[0-9]+ +DONE|Done |stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb))' "$work.log" || true
+        grep -E '^(#[0-9]+[[:space:]]+DONE|Done |stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb))' "$work.log" || true
         if [ "$status" -ne 0 ]; then
             tail -n 80 "$work.log"
             echo "fuzz target $t failed (exit $status); the input is in fuzz/artifacts/$t/"
