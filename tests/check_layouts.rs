@@ -1,6 +1,7 @@
 //! `gongkai check` sniffs each file's layout and encoding: the sample in
 //! every published layout gives the sample's verdict and findings, and says
-//! which layout and encoding it read.
+//! which layout and encoding it read — told by the bytes (every file is
+//! checked under a `.txt` name).
 
 mod common;
 
@@ -22,9 +23,18 @@ fn every_layout_gives_the_samples_findings() {
             "cell-per-line",
             "UTF-8",
         ),
+        ("baoqing-county-2024.docx", "docx", "UTF-8"),
+        ("baoqing-county-2024.wps.docx", "docx", "UTF-8"),
+        // Sniffed by %PDF-, not the name: the same bytes under a .txt name.
+        ("baoqing-county-2024.pdf", "pdf", "PDF"),
+        ("baoqing-county-2024.unruled.pdf", "pdf", "PDF"),
     ] {
         let path = dir.join(file);
-        let (code, report) = check_json(path.to_str().unwrap());
+        let renamed =
+            std::env::temp_dir().join(format!("gongkai-check-{}-{file}.txt", std::process::id()));
+        std::fs::copy(&path, &renamed).unwrap();
+        let (code, report) = check_json(renamed.to_str().unwrap());
+        let _ = std::fs::remove_file(&renamed);
         assert_eq!(code, Some(1), "{file}");
         assert_eq!(report["layout"], layout, "{file}");
         assert_eq!(report["encoding"], encoding, "{file}");

@@ -21,6 +21,14 @@
 //! (subtree), nobody else. ListAgencies,
 //! ListPendingReviews and VerifyAuditChain name no agency: the out-of-scope
 //! column is the same call, and what comes back is filtered to the scope.
+//!
+//! Issue 13 adds: ListReports with an agency in scope and an area outside
+//! it (each filter is checked on its own); BackupStore, which only an admin
+//! of the whole store may call (every principal of the matrix is scoped);
+//! what a scoped auditor is told by VerifyAuditChain and by the pages of
+//! ListAuditEvents (its scope only); the Bearer scheme in any case; and,
+//! pinned by decision, that a scoped admin learns whether a
+//! 统一社会信用代码 is registered elsewhere.
 
 mod common;
 
@@ -53,6 +61,9 @@ enum Rpc {
     GetAreaSummary,
     GetCoverage,
     ExportReports,
+    /// ListReports naming the county's agency and the target as the area.
+    ListReportsInArea,
+    BackupStore,
 }
 
 const OK: Code = Code::Ok;
@@ -63,7 +74,7 @@ const ROLES: [&str; 4] = ["submitter", "reviewer", "auditor", "admin"];
 
 /// (RPC, [(in scope, out of scope); submitter, reviewer, auditor, admin]).
 /// No token and a bad token are UNAUTHENTICATED for every RPC.
-const MATRIX: [(Rpc, [(Code, Code); 4]); 18] = [
+const MATRIX: [(Rpc, [(Code, Code); 4]); 20] = [
     //                            submitter  reviewer   auditor    admin
     (
         Rpc::RegisterAgency,
@@ -136,6 +147,14 @@ const MATRIX: [(Rpc, [(Code, Code); 4]); 18] = [
     (
         Rpc::ExportReports,
         /*     */ [(PD, PD), (OK, PD), (OK, PD), (PD, PD)],
+    ),
+    (
+        Rpc::ListReportsInArea,
+        /* */ [(PD, PD), (OK, PD), (OK, PD), (PD, PD)],
+    ),
+    (
+        Rpc::BackupStore,
+        /*       */ [(PD, PD), (PD, PD), (PD, PD), (PD, PD)],
     ),
 ];
 
@@ -390,6 +409,28 @@ async fn call(
             ))
             .await
             .map(drop),
+        Rpc::ListReportsInArea => c
+            .report
+            .list_reports(authed(
+                token,
+                pb::ListReportsRequest {
+                    agency: agency_name(&county()),
+                    area: agency_name(target),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .map(drop),
+        Rpc::BackupStore => c
+            .admin
+            .backup_store(authed(
+                token,
+                pb::BackupStoreRequest {
+                    file_name: format!("matrix-{n}.backup"),
+                },
+            ))
+            .await
+            .map(drop),
         Rpc::ExportReports => {
             let mut stream = c
                 .area
@@ -491,7 +532,7 @@ async fn every_rpc_by_every_role_in_and_out_of_scope() {
         wrong.len(),
         wrong.join("\n")
     );
-    assert_eq!(cells, 18 * (4 * 3 + 2 * 3));
+    assert_eq!(cells, 20 * (4 * 3 + 2 * 3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -775,6 +816,10 @@ async fn only_a_bearer_token_authenticates() {
     for (header, ok) in [
         (format!("Bearer {token}"), true),
         (format!("bearer {token}"), true),
+        // The scheme's name is case-insensitive (RFC 7235 §2.1).
+        (format!("BEARER {token}"), true),
+        (format!("bEaReR {token}"), true),
+        (format!("Bearer  {token}"), true),
         (token.to_owned(), false),
         (format!("Basic {token}"), false),
         (format!("Bearer {token}x"), false),
@@ -791,4 +836,110 @@ async fn only_a_bearer_token_authenticates() {
             assert_eq!(s.code(), Code::Unauthenticated, "{header:?}: {s:?}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scoped_auditor_is_told_of_its_scope_only() {
+    let (_server, mut c, p) = setup().await;
+    // Activity in the other tree after the county's: years of 金华市's
+    // reports, then one more event in scope.
+    let seeder = p.token("seeder").to_owned();
+    for year in [2021, 2022, 2025] {
+        c.submit(
+            &seeder,
+            &report_name(OTHER, year),
+            Some(report_for(year)),
+            0,
+            &format!("other-{year}"),
+        )
+        .await
+        .expect("the other tree's activity");
+    }
+    c.submit(
+        &seeder,
+        &report_name(&county(), 2022),
+        Some(report_for(2022)),
+        0,
+        "county-2022",
+    )
+    .await
+    .expect("the county's");
+
+    let scoped = c.audit_events(p.token("auditor")).await;
+    let all = c.audit_events(p.token("inspector")).await;
+    assert!(
+        scoped.len() < all.len(),
+        "{} of {}",
+        scoped.len(),
+        all.len()
+    );
+    assert!(scoped.iter().all(|e| !e.resource.contains(OTHER)));
+
+    // VerifyAuditChain: counts of the scope for the scoped auditor.
+    let verify = |token: &str| authed(Some(token), pb::VerifyAuditChainRequest {});
+    let v = c
+        .audit
+        .verify_audit_chain(verify(p.token("auditor")))
+        .await
+        .expect("verify as the scoped auditor")
+        .into_inner();
+    assert!(v.intact, "{v:?}");
+    assert_eq!(
+        (v.events, v.records),
+        (scoped.len() as u64, scoped.len() as u64),
+        "a scoped auditor is told the counts of its scope"
+    );
+    let v = c
+        .audit
+        .verify_audit_chain(verify(p.token("inspector")))
+        .await
+        .expect("verify as the inspector")
+        .into_inner();
+    assert_eq!(v.events, all.len() as u64);
+
+    // Pages of one: each holds one event of the scope, none is empty, and
+    // the last says there is no more.
+    let paged = c.audit_pages(p.token("auditor"), 1).await;
+    let sizes: Vec<usize> = paged.iter().map(Vec::len).collect();
+    assert_eq!(sizes, vec![1; scoped.len()], "page sizes");
+    let sequences: Vec<u64> = paged.iter().flatten().map(|e| e.sequence).collect();
+    let expected: Vec<u64> = scoped.iter().map(|e| e.sequence).collect();
+    assert_eq!(sequences, expected);
+    // Pages of two end the same way: full pages, then what is left.
+    let paged = c.audit_pages(p.token("auditor"), 2).await;
+    assert!(paged.iter().all(|page| !page.is_empty()), "{paged:?}");
+    assert_eq!(paged.iter().map(Vec::len).sum::<usize>(), scoped.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scoped_admin_learns_whether_a_code_is_registered_elsewhere() {
+    // Accepted by decision (access.rs, "What a refusal tells"): codes are
+    // unique, government bodies' codes are public, and only an admin can
+    // register, so a scoped admin registering a code taken in another tree
+    // is told ALREADY_EXISTS.
+    let (_server, mut c, p) = setup().await;
+    let taken = c
+        .register(
+            p.token("admin"),
+            OTHER,
+            "金华市市场监督管理局",
+            "330700",
+            pb::AgencyLevel::Prefectural,
+            pb::AgencyKind::Department,
+            Some(&county()),
+        )
+        .await
+        .expect_err("the code is registered in another tree");
+    assert_eq!(taken.code(), Code::AlreadyExists, "{taken:?}");
+    c.register(
+        p.token("admin"),
+        NOWHERE,
+        "宁国市商务局",
+        "341702",
+        pb::AgencyLevel::County,
+        pb::AgencyKind::Department,
+        Some(&county()),
+    )
+    .await
+    .expect("a free code registers under the admin's scope");
 }

@@ -2,13 +2,17 @@
 //! the live store, so `gongkai backup --server URL` asks the server, which
 //! writes the file into its --backup-dir while it keeps serving. Only an
 //! admin may; a server without --backup-dir refuses; the file restores into
-//! a store whose audit chain verifies.
+//! a store whose audit chain verifies. Issue 13: backups named by the caller
+//! are kept up to --backup-keep-named, the oldest removed first, apart from
+//! the server-named ones.
 
 mod common;
 
 use common::serve::{
-    ADMIN, Principals, SUBMITTER, county, credentials_file, gongkai_command, spawn_serve,
+    ADMIN, Principals, SUBMITTER, authed, county, credentials_file, gongkai_command, spawn_in,
+    spawn_serve,
 };
+use gongkai_proto::v1 as pb;
 use std::process::Output;
 
 fn run(args: &[&str]) -> Output {
@@ -161,4 +165,62 @@ async fn backup_through_the_running_server_restores_and_verifies() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_named_backups_are_kept_up_to_their_own_number() {
+    let principals = Principals::new(&[("ops", "*", ADMIN)]);
+    let tmp = tempfile::tempdir().expect("temporary directory");
+    let backups = tmp.path().join("backups");
+    let server = spawn_in(
+        tmp.path(),
+        &principals,
+        &["--backup-dir", backups.to_str().expect("UTF-8 path")],
+        &[("GONGKAI_BACKUP_KEEP_NAMED", "2")],
+    );
+    let mut c = server.clients().await;
+    let ops = principals.token("ops");
+    let backup = |name: &str| {
+        let mut admin = c.admin.clone();
+        let request = authed(
+            Some(ops),
+            pb::BackupStoreRequest {
+                file_name: name.to_owned(),
+            },
+        );
+        async move {
+            admin
+                .backup_store(request)
+                .await
+                .expect("a backup")
+                .into_inner()
+        }
+    };
+    // A server-named one, and a file that is not a backup: neither counts.
+    let server_named = backup("").await;
+    std::fs::write(backups.join("README"), "not a backup").expect("a file of the operator's");
+    // Names in the order they are made, should two files share a
+    // modification time (the tie is broken by name).
+    assert!(backup("a-first.backup").await.removed.is_empty());
+    assert!(backup("b-second.backup").await.removed.is_empty());
+    assert_eq!(backup("c-third.backup").await.removed, ["a-first.backup"]);
+    let mut left: Vec<String> = std::fs::read_dir(&backups)
+        .expect("the backup directory")
+        .map(|e| e.expect("entry").file_name().into_string().expect("UTF-8"))
+        .collect();
+    left.sort();
+    let server_file = std::path::Path::new(&server_named.path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("a file name")
+        .to_owned();
+    let mut expected = vec![
+        "README".to_owned(),
+        "b-second.backup".to_owned(),
+        "c-third.backup".to_owned(),
+        server_file,
+    ];
+    expected.sort();
+    assert_eq!(left, expected);
+    drop(c.health().await);
 }

@@ -785,3 +785,239 @@ async fn undecodable_request_bytes_are_refused_and_write_nothing() {
     }
     w.assert_unchanged_and_serving().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_or_revision_has_one_name_only() {
+    let mut w = world().await;
+    let all = w.t("everything");
+    let county = county();
+    let shape = "is not agencies/{uscc}/reports/{year}[/revisions/{n}]";
+    for name in [
+        format!("agencies/{county}/reports/+2024"),
+        format!("agencies/{county}/reports/02024"),
+        format!("agencies/{county}/reports/ 2024"),
+        format!("agencies/{county}/reports/2024/revisions/+1"),
+        format!("agencies/{county}/reports/2024/revisions/01"),
+    ] {
+        let r = w.c.report.get_report(authed(Some(&all), get(&name))).await;
+        assert_invalid(r, "name", &format!("'{name}' {shape}"));
+    }
+    w.assert_unchanged_and_serving().await;
+}
+
+/// A value of a mebibyte, where a name or a code belongs.
+fn mebibyte(prefix: &str) -> String {
+    format!("{prefix}{}", "x".repeat(1 << 20))
+}
+
+/// INVALID_ARGUMENT naming `field`, whose message quotes the value's first
+/// 64 characters and its length only.
+#[track_caller]
+fn assert_quoted<T: std::fmt::Debug>(r: Result<T, Status>, field: &str, value: &str) {
+    let s = r.expect_err("bad input must be refused");
+    assert_eq!(s.code(), Code::InvalidArgument, "{:?}", s.code());
+    assert_eq!(bad_fields(&s), [field]);
+    assert!(s.message().len() <= 1024, "{} bytes", s.message().len());
+    let quoted = format!("'{}…' ({} bytes)", &value[..64], value.len());
+    assert!(s.message().contains(&quoted), "{}", s.message());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_value_is_quoted_by_its_first_characters_only() {
+    let mut w = world().await;
+    let all = w.t("everything");
+    let name = mebibyte("agencies/");
+    let r = w.c.report.get_report(authed(Some(&all), get(&name))).await;
+    assert_quoted(r, "name", &name);
+    let r =
+        w.c.agency
+            .get_agency(authed(
+                Some(&all),
+                pb::GetAgencyRequest { name: name.clone() },
+            ))
+            .await;
+    // Shaped as an agency's name: the code in it is what is wrong.
+    assert_quoted(r, "name", &name["agencies/".len()..]);
+    let code = mebibyte("1123");
+    let cell = mebibyte("t3.");
+    let token = mebibyte("reports:");
+    let r =
+        w.c.agency
+            .register_agency(authed(
+                Some(&all),
+                pb::RegisterAgencyRequest {
+                    agency: Some(pb::Agency {
+                        uscc: code.clone(),
+                        display_name: "宝清县测试局".into(),
+                        ..Default::default()
+                    }),
+                    request_id: "huge-uscc".into(),
+                },
+            ))
+            .await;
+    assert_quoted(r, "agency.uscc", &code);
+    let r =
+        w.c.review
+            .return_report(authed(
+                Some(&all),
+                pb::ReturnReportRequest {
+                    name: report_name(&county(), 2024),
+                    expected_revision: 1,
+                    comments: vec![pb::ReviewComment {
+                        text: "请核对".into(),
+                        cell: cell.clone(),
+                    }],
+                    request_id: "huge-cell".into(),
+                },
+            ))
+            .await;
+    assert_quoted(r, "comments[0].cell", &cell);
+    let r =
+        w.c.report
+            .list_reports(authed(
+                Some(&all),
+                pb::ListReportsRequest {
+                    page_token: token.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await;
+    assert_quoted(r, "page_token", &token);
+    w.assert_unchanged_and_serving().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn free_text_is_bounded_and_the_bound_named() {
+    let mut w = world().await;
+    let all = w.t("everything");
+    let register = |display_name: String, n: u32| pb::RegisterAgencyRequest {
+        agency: Some(pb::Agency {
+            uscc: common::serve::uscc(&format!("11230523MC{n:07}")),
+            display_name,
+            region_code: "230523".into(),
+            level: pb::AgencyLevel::County.into(),
+            kind: pb::AgencyKind::Department.into(),
+            supervisor: agency_name(&county()),
+            ..Default::default()
+        }),
+        request_id: format!("bounded-{n}"),
+    };
+    // 768 KiB of 机关名称, then one character over the bound.
+    for (n, display_name) in [(1, "局".repeat(768 * 1024 / 3)), (2, "局".repeat(129))] {
+        let r =
+            w.c.agency
+                .register_agency(authed(Some(&all), register(display_name, n)))
+                .await;
+        assert_invalid(r, "agency.display_name", "at most 128 characters");
+    }
+    let comment = |text: String| pb::ReviewComment {
+        text,
+        cell: String::new(),
+    };
+    let return_with = |comments: Vec<pb::ReviewComment>| pb::ReturnReportRequest {
+        name: report_name(&county(), 2024),
+        expected_revision: 1,
+        comments,
+        request_id: "bounded-return".into(),
+    };
+    let r =
+        w.c.review
+            .return_report(authed(
+                Some(&all),
+                return_with(vec![comment("请".repeat(2001))]),
+            ))
+            .await;
+    assert_invalid(r, "comments[0].text", "at most 2000 characters");
+    let r =
+        w.c.review
+            .return_report(authed(
+                Some(&all),
+                return_with((0..101).map(|_| comment("请核对".into())).collect()),
+            ))
+            .await;
+    assert_invalid(r, "comments", "at most 100");
+    let mut report = corrected_report();
+    report.metadata.as_mut().expect("metadata").agency_name = "县".repeat(129);
+    let r =
+        w.c.report
+            .validate_report(authed(
+                Some(&all),
+                pb::ValidateReportRequest {
+                    report: Some(report),
+                    name: String::new(),
+                },
+            ))
+            .await;
+    assert_invalid(r, "report.metadata.agency_name", "at most 128 characters");
+    let r =
+        w.c.document
+            .import_document(authed(
+                Some(&all),
+                pb::ImportDocumentRequest {
+                    content: common::sample().into_bytes(),
+                    hints: Some(pb::ImportHints {
+                        agency_name: "县".repeat(129),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await;
+    assert_invalid(r, "hints.agency_name", "at most 128 characters");
+    // At the bound: accepted.
+    w.c.agency
+        .register_agency(authed(Some(&all), register("局".repeat(128), 3)))
+        .await
+        .expect("128 characters are allowed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rpc_reads_a_timestamp_alike() {
+    let mut w = world().await;
+    let all = w.t("everything");
+    let coverage = |as_of| pb::GetCoverageRequest {
+        area: agency_name(&common::serve::city()),
+        data_year: 2024,
+        as_of: Some(as_of),
+    };
+    let events = |start_time, end_time| pb::ListAuditEventsRequest {
+        start_time,
+        end_time,
+        ..Default::default()
+    };
+    let ts = |seconds, nanos| prost_types::Timestamp { seconds, nanos };
+    // Outside 0001-01-01 ..= 9999-12-31, or nanos outside 0..1e9.
+    for bad in [
+        ts(0, -1),
+        ts(0, 1_000_000_000),
+        ts(253_402_300_800, 0),
+        ts(-62_135_596_801, 0),
+    ] {
+        let r =
+            w.c.area
+                .get_coverage(authed(Some(&all), coverage(bad)))
+                .await;
+        assert_invalid(r, "as_of", "is not a timestamp");
+        let r =
+            w.c.audit
+                .list_audit_events(authed(Some(&all), events(Some(bad), None)))
+                .await;
+        assert_invalid(r, "start_time", "is not a timestamp");
+        let r =
+            w.c.audit
+                .list_audit_events(authed(Some(&all), events(None, Some(bad))))
+                .await;
+        assert_invalid(r, "end_time", "is not a timestamp");
+    }
+    // The last moment of 9999 and the first of year 1: accepted by both.
+    for good in [ts(253_402_300_799, 999_999_999), ts(-62_135_596_800, 0)] {
+        w.c.area
+            .get_coverage(authed(Some(&all), coverage(good)))
+            .await
+            .expect("a timestamp in range, as_of");
+        w.c.audit
+            .list_audit_events(authed(Some(&all), events(Some(good), Some(good))))
+            .await
+            .expect("a timestamp in range, start and end");
+    }
+    w.assert_unchanged_and_serving().await;
+}

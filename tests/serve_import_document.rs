@@ -74,6 +74,18 @@ async fn every_layout_imports_to_the_sample_with_the_same_findings() {
             pb::DocumentLayout::CellPerLine,
             "UTF-8",
         ),
+        // Told by its bytes (a zip holding word/document.xml), not a name.
+        (
+            "baoqing-county-2024.docx",
+            pb::DocumentLayout::Docx,
+            "UTF-8",
+        ),
+        (
+            "baoqing-county-2024.wps.docx",
+            pb::DocumentLayout::Docx,
+            "UTF-8",
+        ),
+        ("baoqing-county-2024.pdf", pb::DocumentLayout::Pdf, "PDF"),
     ] {
         let r = c
             .document
@@ -155,6 +167,13 @@ async fn bytes_that_are_not_a_report_are_invalid_argument_naming_content() {
             .as_bytes()
             .to_vec(),
         Vec::new(),
+        // A legacy .doc / .wps (OLE2 compound file), and a damaged .docx.
+        [
+            &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1][..],
+            &[0; 504],
+        ]
+        .concat(),
+        fixture("baoqing-county-2024.docx")[..4096].to_vec(),
     ] {
         let status = c
             .import_document(authed(

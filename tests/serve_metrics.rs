@@ -9,46 +9,13 @@
 
 mod common;
 
-use std::net::SocketAddr;
-
 use common::serve::{
     ADMIN, Principals, SUBMITTER, TestServer, authed, corrected_report, county, credentials_file,
-    dept1, report_for, report_name, sample_report, spawn_serve,
+    dept1, http_get, metric, report_for, report_name, sample_report, spawn_serve,
 };
 use gongkai_proto::v1 as pb;
 use gongkai_server::serve::Ops;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
-
-/// `GET path` over plain HTTP/1.1: (status line, body).
-async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
-    let mut s = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connect to the metrics port");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    s.write_all(request.as_bytes()).await.expect("send");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.expect("read the response");
-    let text = String::from_utf8(raw).expect("UTF-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("headers, then body");
-    let status = head.lines().next().expect("status line").to_owned();
-    assert!(
-        !head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"),
-        "a whole body with its length expected:\n{head}"
-    );
-    (status, body.to_owned())
-}
-
-/// The value of the sample line whose name and labels are exactly `series`.
-fn value(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| {
-        l.strip_prefix(series)
-            .and_then(|rest| rest.strip_prefix(' '))
-            .map(|v| v.trim().parse::<f64>().expect("a number"))
-    })
-}
 
 fn handled(service: &str, method: &str, code: &str) -> String {
     format!(
@@ -85,7 +52,7 @@ async fn scrape_after_real_calls_counts_each_by_method_and_code() {
     );
     for state in ["draft", "submitted", "returned", "approved"] {
         assert_eq!(
-            value(&before, &format!("gongkai_reports{{state=\"{state}\"}}")),
+            metric(&before, &format!("gongkai_reports{{state=\"{state}\"}}")),
             Some(0.0),
             "{state} before:\n{before}"
         );
@@ -176,7 +143,7 @@ async fn scrape_after_real_calls_counts_each_by_method_and_code() {
         ("gongkai_reports{state=\"approved\"}".to_owned(), 0.0),
     ];
     for (series, n) in &expect {
-        assert_eq!(value(&after, series), Some(*n), "{series} in:\n{after}");
+        assert_eq!(metric(&after, series), Some(*n), "{series} in:\n{after}");
     }
     // Exactly these calls, nothing else counted (the scrapes are not calls).
     let counted: f64 = after
@@ -191,7 +158,7 @@ async fn scrape_after_real_calls_counts_each_by_method_and_code() {
         })
         .sum();
     assert_eq!(counted, 11.0, "3 + 4 + 1 + 2 + 1 calls:\n{after}");
-    let size = value(&after, "gongkai_store_size_bytes").expect("store size");
+    let size = metric(&after, "gongkai_store_size_bytes").expect("store size");
     assert!(size > 0.0, "the store takes room on disk: {size}");
 
     let (status, _) = http_get(metrics_addr, "/other").await;
@@ -220,20 +187,18 @@ async fn the_binary_serves_metrics_where_it_says() {
             ("GONGKAI_METRICS_LISTEN", "127.0.0.1:0"),
         ],
     );
-    let line = server.next_line().expect("the metrics line");
-    let url = line
-        .strip_prefix("gongkai metrics on http://")
-        .and_then(|rest| rest.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("unexpected line: {line}"));
-    let metrics_addr: SocketAddr = url.parse().expect("an address");
+    let metrics_addr = server.metrics_addr();
     let mut c = server.clients().await;
     c.health().await.expect("health");
     let (status, text) = http_get(metrics_addr, "/metrics").await;
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert_eq!(
-        value(&text, &handled("grpc.health.v1.Health", "Check", "OK")),
+        metric(&text, &handled("grpc.health.v1.Health", "Check", "OK")),
         Some(1.0),
         "{text}"
     );
-    assert!(value(&text, "gongkai_store_size_bytes").is_some(), "{text}");
+    assert!(
+        metric(&text, "gongkai_store_size_bytes").is_some(),
+        "{text}"
+    );
 }

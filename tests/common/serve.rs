@@ -21,7 +21,8 @@ use std::{
 };
 
 use gongkai_proto::v1::{
-    self as pb, agency_service_client::AgencyServiceClient, area_service_client::AreaServiceClient,
+    self as pb, admin_service_client::AdminServiceClient,
+    agency_service_client::AgencyServiceClient, area_service_client::AreaServiceClient,
     audit_service_client::AuditServiceClient, document_service_client::DocumentServiceClient,
     report_service_client::ReportServiceClient, review_service_client::ReviewServiceClient,
 };
@@ -192,6 +193,8 @@ pub fn authed<T>(token: Option<&str>, message: T) -> Request<T> {
 /// The generated clients over one channel.
 #[derive(Debug, Clone)]
 pub struct Clients {
+    /// AdminService.
+    pub admin: AdminServiceClient<Channel>,
     /// AgencyService.
     pub agency: AgencyServiceClient<Channel>,
     /// ReportService.
@@ -213,6 +216,7 @@ impl Clients {
     /// server's limit is what refuses them.
     pub fn new(channel: Channel) -> Clients {
         Clients {
+            admin: AdminServiceClient::new(channel.clone()),
             agency: AgencyServiceClient::new(channel.clone()).max_encoding_message_size(usize::MAX),
             report: ReportServiceClient::new(channel.clone())
                 .max_encoding_message_size(usize::MAX)
@@ -293,7 +297,17 @@ impl Clients {
 
     /// Every audit event, as `auditor` (paged through).
     pub async fn audit_events(&mut self, auditor: &str) -> Vec<pb::AuditEvent> {
-        let mut events = Vec::new();
+        self.audit_pages(auditor, 1000)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Every page of audit events as `auditor` sees them, `size` a page,
+    /// up to the first page without a next token.
+    pub async fn audit_pages(&mut self, auditor: &str, size: i32) -> Vec<Vec<pb::AuditEvent>> {
+        let mut pages = Vec::new();
         let mut page_token = String::new();
         loop {
             let r = self
@@ -301,7 +315,7 @@ impl Clients {
                 .list_audit_events(authed(
                     Some(auditor),
                     pb::ListAuditEventsRequest {
-                        page_size: 1000,
+                        page_size: size,
                         page_token: page_token.clone(),
                         ..Default::default()
                     },
@@ -309,9 +323,9 @@ impl Clients {
                 .await
                 .expect("list audit events")
                 .into_inner();
-            events.extend(r.events);
+            pages.push(r.events);
             if r.next_page_token.is_empty() {
-                return events;
+                return pages;
             }
             page_token = r.next_page_token;
         }
@@ -696,6 +710,17 @@ impl Running {
             .to_owned()
     }
 
+    /// After a start with `--metrics-listen`: the metrics address from the
+    /// line that follows the listening line.
+    pub fn metrics_addr(&mut self) -> SocketAddr {
+        let line = self.next_line().expect("the metrics line");
+        line.strip_prefix("gongkai metrics on http://")
+            .and_then(|rest| rest.strip_suffix("/metrics"))
+            .unwrap_or_else(|| panic!("not the metrics line: {line}"))
+            .parse()
+            .expect("an address")
+    }
+
     /// Its stderr so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
@@ -739,6 +764,63 @@ impl Drop for Running {
             let _ = self.child.wait();
         }
     }
+}
+
+/// `GET path` over plain HTTP/1.1: (status line, body).
+pub async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the metrics port");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.expect("read the response");
+    let text = String::from_utf8(raw).expect("UTF-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("headers, then body");
+    let status = head.lines().next().expect("status line").to_owned();
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "a whole body with its length expected:\n{head}"
+    );
+    (status, body.to_owned())
+}
+
+/// The value of the metrics sample whose name and labels are exactly `series`.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .map(|v| v.trim().parse::<f64>().expect("a number"))
+    })
+}
+
+/// Starts `gongkai serve` on 127.0.0.1:0 with `principals` as its
+/// credentials file and its store, both in `dir`, and `extra` arguments and
+/// `envs` variables.
+pub fn spawn_in(
+    dir: &Path,
+    principals: &Principals,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> Running {
+    let creds = credentials_file(dir, principals);
+    let data = dir.join("data");
+    let path = |p: &Path| p.to_str().expect("UTF-8 path").to_owned();
+    let (creds, data) = (path(&creds), path(&data));
+    let mut args = vec![
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--credentials",
+        &creds,
+        "--data",
+        &data,
+    ];
+    args.extend_from_slice(extra);
+    spawn_serve(&args, envs)
 }
 
 /// Writes a credentials file into `dir` and returns its path.

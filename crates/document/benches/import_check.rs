@@ -2,7 +2,8 @@
 //! published text, in every layout it is published in. Baselines in the same
 //! run: import alone, check alone, and a plain UTF-8 validation plus line
 //! split of the same bytes (the floor any reader of this text pays); per
-//! layout, import alone and import + check.
+//! layout, import alone and import + check; for `.docx`, unzip + XML text
+//! extraction of the same file with the same crates.
 
 use std::hint::black_box;
 
@@ -98,6 +99,37 @@ fn bench(c: &mut Criterion) {
     g.bench_function("html/baseline_html5ever_tokenize", |b| {
         b.iter(|| black_box(count_tokens(black_box(page))))
     });
+    // A Word file (the sample as LibreOffice writes it from the rendered
+    // layout): import + check against the floor of reading it at all with
+    // the same crates, unzipping the main part and pulling its text out with
+    // quick-xml.
+    let docx = include_bytes!("../../../testdata/reports/layouts/baoqing-county-2024.docx");
+    g.bench_function("docx/import_and_check", |b| {
+        b.iter(|| {
+            let imported = gongkai_document::import(black_box(docx));
+            black_box(imported.map(|i| gongkai_domain::check_alone(&i.report)))
+        })
+    });
+    g.bench_function("docx/baseline_unzip_xml_text", |b| {
+        b.iter(|| black_box(docx_text(black_box(docx))))
+    });
+    // PDF: the sample as LibreOffice exports the rendered layout (ruled
+    // tables, T3 over two pages), and the same without rulings. Baseline:
+    // the chosen crates' bare text extraction of the same file.
+    for (name, bytes) in [("pdf", SAMPLE_PDF), ("pdf-unruled", SAMPLE_PDF_UNRULED)] {
+        g.bench_function(format!("{name}/import"), |b| {
+            b.iter(|| black_box(gongkai_document::import(black_box(bytes))))
+        });
+        g.bench_function(format!("{name}/import_and_check"), |b| {
+            b.iter(|| {
+                let imported = gongkai_document::import(black_box(bytes));
+                black_box(imported.map(|i| gongkai_domain::check_alone(&i.report)))
+            })
+        });
+        g.bench_function(format!("{name}/baseline_hayro_text"), |b| {
+            b.iter(|| black_box(bare_text(black_box(bytes))))
+        });
+    }
     for (name, target) in [
         (
             "render/markdown",
@@ -110,6 +142,100 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
+}
+
+const SAMPLE_PDF: &[u8] =
+    include_bytes!("../../../testdata/reports/layouts/baoqing-county-2024.pdf");
+const SAMPLE_PDF_UNRULED: &[u8] =
+    include_bytes!("../../../testdata/reports/layouts/baoqing-county-2024.unruled.pdf");
+
+/// Bare text extraction with the crates the importer is built on: the file
+/// opened by hayro-syntax, each page's content decoded and its operators
+/// walked, each shown string mapped through its font's ToUnicode map
+/// (hayro-cmap; parsed once per font), the characters appended to one
+/// string. No positions, no layout, no limits: the floor any reader of this
+/// PDF pays.
+fn bare_text(bytes: &[u8]) -> usize {
+    use hayro_cmap::{BfString, CMap};
+    use hayro_syntax::content::ops::TypedInstruction as Op;
+    use hayro_syntax::object::{Name, Object, Stream};
+    use std::collections::HashMap;
+    let Ok(pdf) = hayro_syntax::Pdf::new(bytes.to_vec()) else {
+        return 0;
+    };
+    let mut text = String::new();
+    let mut maps: HashMap<Vec<u8>, Option<std::rc::Rc<(CMap, usize)>>> = HashMap::new();
+    for page in pdf.pages().iter() {
+        let resources = page.resources();
+        let mut font: Option<std::rc::Rc<(CMap, usize)>> = None;
+        let show = |font: &Option<std::rc::Rc<(CMap, usize)>>, bytes: &[u8], text: &mut String| {
+            let Some(f) = font else { return };
+            let (map, width) = &**f;
+            for code in bytes.chunks(*width) {
+                let code = code.iter().fold(0u32, |c, b| (c << 8) | u32::from(*b));
+                match map.lookup_bf_string(code) {
+                    Some(BfString::Char(c)) => text.push(c),
+                    Some(BfString::String(s)) => text.push_str(&s),
+                    None => {}
+                }
+            }
+        };
+        let mut ops = page.typed_operations();
+        while let Some(op) = ops.next() {
+            match op {
+                Op::TextFont(f) => {
+                    let key = f.0.to_vec();
+                    font = maps
+                        .entry(key)
+                        .or_insert_with(|| {
+                            let dict = resources.get_font(f.0)?;
+                            let width = if dict.get::<Name<'_>>(b"Subtype").as_deref()
+                                == Some(b"Type0".as_slice())
+                            {
+                                2
+                            } else {
+                                1
+                            };
+                            let data = dict.get::<Stream<'_>>(b"ToUnicode")?.decoded().ok()?;
+                            Some(std::rc::Rc::new((CMap::parse(&data, |_| None)?, width)))
+                        })
+                        .clone();
+                }
+                Op::ShowText(s) => show(&font, s.0.as_bytes(), &mut text),
+                Op::ShowTexts(a) => {
+                    for item in a.0.iter::<Object<'_>>() {
+                        if let Object::String(s) = item {
+                            show(&font, s.as_bytes(), &mut text);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    text.len()
+}
+
+/// The bytes of text in a `.docx`'s main part: the zip crate unzips it,
+/// quick-xml reads its events; nothing else.
+fn docx_text(bytes: &[u8]) -> usize {
+    use std::io::Read;
+    let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) else {
+        return 0;
+    };
+    let mut xml = String::new();
+    if let Ok(mut part) = zip.by_name("word/document.xml") {
+        let _ = part.read_to_string(&mut xml);
+    }
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let mut text = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Text(t)) => text = text.saturating_add(t.len()),
+            Ok(quick_xml::events::Event::Eof) | Err(_) => return text,
+            Ok(_) => {}
+        }
+    }
 }
 
 /// Tokens in a page, by html5ever's tokenizer alone.

@@ -31,7 +31,13 @@ fn fold_rows(rows: &[&[String]]) -> String {
 
 /// Recognises a table by labels only it has, from its cells folded.
 fn classify(all: &str) -> Option<TableKind> {
-    if all.contains("自然人") || all.contains("本年新收") || all.contains("本年度办理结果")
+    if all.contains("自然人")
+        || all.contains("本年新收")
+        || all.contains("本年度办理结果")
+        || all.contains("不予公开")
+        || all.contains("无法提供")
+        || all.contains("不予处理")
+        || all.contains("结转下年度")
     {
         Some(TableKind::T3)
     } else if all.contains("尚未审结") || all.contains("复议后起诉") || all.contains("结果维持")
@@ -66,36 +72,143 @@ pub(crate) fn section_of(line: &str) -> Option<usize> {
     })
 }
 
-/// Year and agency name from a title such as "宝清县人民政府2024年政府信息公开工作年度报告".
+/// Year and agency from a title such as "宝清县人民政府2024年政府信息公开工作年度报告",
+/// also "2024年宝清县人民政府政府信息公开…", after a crawler's or CMS's label
+/// ("标题：", "【标题】") and before a page title's site name ("…年度报告_宝清县人民政府").
 /// The name is kept as published (full-width brackets stay full-width): only
 /// spacing and emphasis are dropped.
 fn title_parts(line: &str) -> Option<(u32, String)> {
     let light = strip_spacing(line);
     let at = light.find("政府信息公开")?;
-    let head = light[..at].trim_end_matches('度').trim_end_matches('年');
-    // The year: the last four characters, ASCII or full-width digits.
+    let head = &light[..at];
     let digit = |c: char| match c {
         '0'..='9' => c.to_digit(10),
         '０'..='９' => Some(u32::from(c).wrapping_sub(u32::from('０'))),
         _ => None,
     };
-    // Exactly four: the fifth character from the end is not a digit.
-    let tail: Vec<(usize, Option<u32>)> = head
-        .char_indices()
-        .rev()
-        .take(5)
-        .map(|(i, c)| (i, digit(c)))
-        .collect();
-    let year_digits: Vec<u32> = tail.iter().take(4).map_while(|(_, d)| *d).collect();
-    if year_digits.len() != 4 || tail.get(4).is_some_and(|(_, d)| d.is_some()) {
+    let chars: Vec<(usize, char)> = head.char_indices().collect();
+    // The last run of exactly four digits followed by 年, or ending the head.
+    let mut found = None;
+    let mut i = 0usize;
+    while let Some(rest) = chars.get(i..) {
+        let run = rest.iter().take_while(|(_, c)| digit(*c).is_some()).count();
+        if rest.is_empty() {
+            break;
+        }
+        if run == 0 {
+            i = i.saturating_add(1);
+            continue;
+        }
+        let end = i.saturating_add(run);
+        let next = chars.get(end).map(|(_, c)| *c);
+        if run == 4 && (next == Some('年') || next.is_none()) {
+            found = Some((i, end));
+        }
+        i = end;
+    }
+    let (start, end) = found?;
+    let year = chars
+        .get(start..end)?
+        .iter()
+        .filter_map(|(_, c)| digit(*c))
+        .fold(0u32, |y, d| y.saturating_mul(10).saturating_add(d));
+    let byte = |i: usize| chars.get(i).map_or(head.len(), |(b, _)| *b);
+    let before = head.get(..byte(start)).unwrap_or_default();
+    let after = head
+        .get(byte(end)..)
+        .unwrap_or_default()
+        .trim_start_matches('年')
+        .trim_start_matches('度');
+    let name = if before.is_empty() { after } else { before };
+    Some((year, clean_name(name)))
+}
+
+/// An agency name without what stands before it on a crawled title line: a
+/// label ending in a colon (标题：), a bracketed label (【标题】), 关于.
+fn clean_name(name: &str) -> String {
+    let name = name.rsplit([':', '：']).next().unwrap_or(name);
+    let name = match name.strip_prefix('【').and_then(|n| n.split_once('】')) {
+        Some((_, rest)) => rest,
+        None => name,
+    };
+    name.trim_start_matches("关于").to_owned()
+}
+
+/// Whether a line can be an agency's name standing alone above the title.
+fn looks_like_name(line: &str) -> bool {
+    let f = fold(line);
+    !f.is_empty()
+        && !f.contains("报告")
+        && !f.contains(':')
+        && f.chars().count() <= 40
+        && f.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+/// The year and agency the document's own title gives: one line; one line
+/// with the agency on the line above; or a title broken over two lines.
+fn body_title(preamble: &[&str]) -> Option<(u32, String)> {
+    let lines: Vec<&str> = preamble.iter().take(12).copied().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some((year, name)) = title_parts(line) {
+            let above = i.checked_sub(1).and_then(|j| lines.get(j));
+            let name = match above {
+                Some(a) if name.is_empty() && looks_like_name(a) => clean_name(&strip_spacing(a)),
+                _ => name,
+            };
+            return Some((year, name));
+        }
+        if let Some(next) = lines.get(i.saturating_add(1))
+            && line.chars().count() <= 60
+            && title_parts(next).is_none()
+            && let Some(found) = title_parts(&format!("{line}{next}"))
+        {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// The data year the statistics period states (统计期限自2025年1月1日起至
+/// 2025年12月31日止, or …至12月31日), read across line breaks.
+fn period_year<'a>(lines: impl Iterator<Item = &'a str>) -> Option<u32> {
+    const KEYS: &[&str] = &[
+        "统计期限",
+        "统计期间",
+        "统计时限",
+        "统计时间",
+        "统计区间",
+        "统计时段",
+    ];
+    let mut all = String::new();
+    for line in lines.take(200) {
+        fold_into(&mut all, line);
+        if all.len() > 64 * 1024 {
+            break;
+        }
+    }
+    let at = KEYS.iter().filter_map(|k| all.find(k)).min()?;
+    let window: String = all.get(at..)?.chars().take(60).collect();
+    let start = window.find("年1月1日")?;
+    let year = four_digits_before(window.get(..start)?)?;
+    let rest = window.get(start..)?;
+    let end = rest.find("12月31日")?;
+    // A period ending in another year is not one data year.
+    let before_end = rest.get(..end)?;
+    if let Some(head) = before_end.strip_suffix('年')
+        && four_digits_before(head) != Some(year)
+    {
         return None;
     }
-    let start = tail.get(3).map(|(i, _)| *i)?;
-    let year = year_digits
-        .iter()
-        .rev()
-        .fold(0u32, |y, d| y.saturating_mul(10).saturating_add(*d));
-    Some((year, head[..start].to_owned()))
+    Some(year)
+}
+
+/// The four ASCII digits that end a string, as a year.
+fn four_digits_before(s: &str) -> Option<u32> {
+    let digits = s.get(s.len().checked_sub(4)?..)?;
+    let before = s.get(..s.len().saturating_sub(4))?;
+    (digits.bytes().all(|b| b.is_ascii_digit()) && !before.ends_with(|c: char| c.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
 }
 
 /// The value after a label such as "统一社会信用代码：" on a line.
@@ -128,8 +241,11 @@ struct Table<'a> {
 }
 
 /// Ends a run of table rows: files it under the table it is, or reports it.
+/// A run in section 二, 三 or 四 that names no table of its own (a table
+/// broken by a page, published as several) is that section's table.
 fn flush<'a>(
     run: &mut Vec<&'a [String]>,
+    section: Option<usize>,
     tables: &mut Vec<Table<'a>>,
     findings: &mut Vec<Finding>,
 ) {
@@ -138,7 +254,13 @@ fn flush<'a>(
     }
     let rows = std::mem::take(run);
     let folded = fold_rows(&rows);
-    match classify(&folded) {
+    let by_section = match section {
+        Some(1) => Some(TableKind::T2),
+        Some(2) => Some(TableKind::T3),
+        Some(3) => Some(TableKind::T4),
+        _ => None,
+    };
+    match classify(&folded).or(by_section) {
         // A table split by a heading or a line of prose is one table.
         Some(kind) => match tables.iter_mut().find(|t| t.kind == kind) {
             Some(existing) => {
@@ -173,14 +295,18 @@ pub(crate) fn assemble(blocks: &[Block]) -> Result<(Report, Vec<Finding>), Impor
     let mut tables: Vec<Table<'_>> = Vec::new();
     let mut run: Vec<&[String]> = Vec::new();
 
+    let mut page_title: Option<&str> = None;
     for block in blocks {
         match block {
             Block::Row(cells) => {
                 run.push(cells.as_slice());
                 continue;
             }
+            Block::DocumentTitle(text) => {
+                page_title.get_or_insert(text);
+            }
             Block::Heading(text) | Block::Text(text) => {
-                flush(&mut run, &mut tables, &mut findings);
+                flush(&mut run, current, &mut tables, &mut findings);
                 match section_of(text) {
                     Some(i) if current.is_none_or(|c| i > c) => {
                         current = Some(i);
@@ -194,20 +320,29 @@ pub(crate) fn assemble(blocks: &[Block]) -> Result<(Report, Vec<Finding>), Impor
             }
         }
     }
-    flush(&mut run, &mut tables, &mut findings);
+    flush(&mut run, current, &mut tables, &mut findings);
 
     // Other annual reports (法治政府建设年度报告 …) share 一、总体情况; take a
     // document as this report only on a table of the format, a title that
     // says 政府信息公开, or most of the six section headings.
     let headings_found = sections.iter().filter(|s| s.is_some()).count();
-    let titled = preamble.iter().any(|l| fold(l).contains("政府信息公开"));
+    let titled = preamble
+        .iter()
+        .chain(page_title.as_slice())
+        .any(|l| fold(l).contains("政府信息公开"));
     if tables.is_empty() && !titled && headings_found < 3 {
         return Err(ImportError::NotAReport(format!(
             "没有该格式的表格，标题不含“政府信息公开”，六个部分标题只找到{headings_found}个 — no table of the format, no 政府信息公开 in the title, and {headings_found} of the six section headings"
         )));
     }
 
-    let metadata = read_metadata(&preamble, blocks, &mut findings);
+    let metadata = read_metadata(
+        &preamble,
+        sections[0].as_deref(),
+        page_title,
+        blocks,
+        &mut findings,
+    );
     let table = |kind| tables.iter().find(|t| t.kind == kind);
     let rows = |kind| table(kind).map(|t| t.rows.as_slice());
     let format = detect_format(
@@ -228,24 +363,86 @@ pub(crate) fn assemble(blocks: &[Block]) -> Result<(Report, Vec<Finding>), Impor
     Ok((report, findings))
 }
 
-fn read_metadata(preamble: &[&str], blocks: &[Block], findings: &mut Vec<Finding>) -> Metadata {
+/// A finding naming two sources of the metadata that disagree.
+fn sources_disagree(field: &str, first: (&str, &str), other: (&str, &str)) -> Finding {
+    Finding::new(
+        id::IMPORT_METADATA,
+        Location::row("metadata", field),
+        format!(
+            "{}为“{}”，{}为“{}”，不一致，按前者读取 — the {} says {} \"{}\", the {} \"{}\"; the first is kept",
+            first.0,
+            first.1,
+            other.0,
+            other.1,
+            english(first.0),
+            field,
+            first.1,
+            english(other.0),
+            other.1
+        ),
+    )
+}
+
+fn english(source: &str) -> &'static str {
+    match source {
+        "标题" => "title",
+        "网页标题" => "page title",
+        _ => "statistics period",
+    }
+}
+
+/// Metadata from wherever the document states it: the year and agency from
+/// its title (one line, or broken over two, after a crawler's label), else
+/// from the page's `<title>`, else the year from the statistics period.
+/// Sources that disagree are a finding naming both.
+fn read_metadata(
+    preamble: &[&str],
+    overview: Option<&[&str]>,
+    page_title: Option<&str>,
+    blocks: &[Block],
+    findings: &mut Vec<Finding>,
+) -> Metadata {
     let mut m = Metadata::default();
-    for line in preamble {
-        if let Some((year, name)) = title_parts(line) {
-            m.data_year = year;
-            if !name.is_empty() {
-                m.agency_name = name;
+    let body = body_title(preamble);
+    let page = page_title.and_then(title_parts);
+    let period = period_year(preamble.iter().chain(overview.unwrap_or_default()).copied());
+    let years: Vec<(&str, u32)> = [
+        ("标题", body.as_ref().map(|b| b.0)),
+        ("网页标题", page.as_ref().map(|p| p.0)),
+        ("统计期限", period),
+    ]
+    .into_iter()
+    .filter_map(|(source, year)| Some((source, year?)))
+    .collect();
+    if let Some((source, year)) = years.first() {
+        m.data_year = *year;
+        let first = (*source, year.to_string());
+        for (other, y) in years.iter().skip(1).filter(|(_, y)| y != year) {
+            findings.push(sources_disagree(
+                "data_year",
+                (first.0, &first.1),
+                (other, &y.to_string()),
+            ));
+        }
+    }
+    let names: Vec<(&str, String)> = [("标题", body.map(|b| b.1)), ("网页标题", page.map(|p| p.1))]
+        .into_iter()
+        .filter_map(|(source, name)| Some((source, name.filter(|n| !n.is_empty())?)))
+        .collect();
+    if let Some((source, name)) = names.first() {
+        m.agency_name.clone_from(name);
+        // One name inside the other (洪泽区人民政府, 淮安市洪泽区人民政府) is the same agency.
+        for (other, n) in names.iter().skip(1) {
+            let (a, b) = (fold(name), fold(n));
+            if !a.contains(&b) && !b.contains(&a) {
+                findings.push(sources_disagree("agency_name", (source, name), (other, n)));
             }
-            break;
         }
     }
     if m.agency_name.is_empty() {
-        // The agency on a title line of its own, as in the sample.
-        if let Some(name) = preamble.iter().find(|l| {
-            let f = fold(l);
-            !f.contains("报告") && f.chars().count() <= 40 && !f.contains(':')
-        }) {
-            m.agency_name = strip_spacing(name);
+        // The agency on a title line of its own.
+        if let Some(name) = preamble.iter().find(|l| looks_like_name(l)) {
+            m.agency_name = clean_name(&strip_spacing(name));
         }
     }
     if m.agency_name.is_empty() {
@@ -257,7 +454,7 @@ fn read_metadata(preamble: &[&str], blocks: &[Block], findings: &mut Vec<Finding
     }
     let lines = blocks.iter().filter_map(|b| match b {
         Block::Heading(t) | Block::Text(t) => Some(t.as_str()),
-        Block::Row(_) => None,
+        Block::Row(_) | Block::DocumentTitle(_) => None,
     });
     for line in lines {
         if m.agency_uscc.is_none() {

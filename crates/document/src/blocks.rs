@@ -13,6 +13,9 @@ pub enum Block {
     Text(String),
     /// A table row: its cells, merged cells flattened to empty ones.
     Row(Vec<String>),
+    /// The title a file gives itself outside its text (an HTML page's
+    /// `<title>`): read for the year and agency when the text does not say.
+    DocumentTitle(String),
 }
 
 /// The layout a document's tables were published in, as sniffed.
@@ -29,6 +32,11 @@ pub enum Layout {
     CellPerLine,
     /// Text with no table rows at all.
     ProseOnly,
+    /// A Word document (`.docx`, from Word or WPS): tables from its own
+    /// table structure.
+    Docx,
+    /// A PDF file's text layer (tables by their rulings and columns).
+    Pdf,
 }
 
 impl Layout {
@@ -40,6 +48,8 @@ impl Layout {
             Layout::PipeRows => "pipe-rows",
             Layout::CellPerLine => "cell-per-line",
             Layout::ProseOnly => "prose-only",
+            Layout::Docx => "docx",
+            Layout::Pdf => "pdf",
         }
     }
 }

@@ -1013,9 +1013,17 @@ fn read(elements: &[Element], events: &[Event], text: &str) -> Result<Vec<Block>
     let mut skipping: Option<usize> = None;
     let mut table: Option<(usize, TableGrid)> = None;
     let mut cell: Option<(String, usize, usize)> = None;
+    // The page's <title> (the first), read though the head is skipped: some
+    // pages state the year and agency nowhere else.
+    let mut title_el: Option<usize> = None;
+    let mut title = String::new();
+    let mut titled = false;
     for event in events {
         match event {
             Event::Text(run) => {
+                if title_el.is_some() {
+                    push_text(&mut title, text.get(run.clone()).unwrap_or_default());
+                }
                 if skipping.is_some() {
                     continue;
                 }
@@ -1026,6 +1034,10 @@ fn read(elements: &[Element], events: &[Event], text: &str) -> Result<Vec<Block>
                 }
             }
             Event::Open(id) => {
+                if !titled && el(*id).is_some_and(|e| e.name() == "title") {
+                    title_el = Some(*id);
+                    titled = true;
+                }
                 if skipping.is_some() {
                     continue;
                 }
@@ -1068,6 +1080,9 @@ fn read(elements: &[Element], events: &[Event], text: &str) -> Result<Vec<Block>
                 }
             }
             Event::Close(id) => {
+                if title_el == Some(*id) {
+                    title_el = None;
+                }
                 if let Some(skipped) = skipping {
                     if skipped == *id {
                         skipping = None;
@@ -1099,6 +1114,10 @@ fn read(elements: &[Element], events: &[Event], text: &str) -> Result<Vec<Block>
         }
     }
     flush_line(&mut line, &mut out);
+    let title = title.trim();
+    if !title.is_empty() {
+        out.insert(0, Block::DocumentTitle(title.to_owned()));
+    }
     Ok(out)
 }
 
@@ -1114,9 +1133,11 @@ mod tests {
 831条。</p></div>
 <div id="footer">版权所有</div></body></html>"#;
         let blocks = from_html(page).unwrap();
+        // The page's <title> is kept apart from its text, first.
         assert_eq!(
             blocks,
             vec![
+                Block::DocumentTitle("x".into()),
                 Block::Text("一、总体情况".into()),
                 Block::Text("全年\u{a0}更新 831条。".into()),
             ]
@@ -1217,7 +1238,13 @@ mod tests {
     #[test]
     fn raw_text_elements_hold_no_markup() {
         let page = "<title>宝清县人民政府</title><script>document.write('<table><tr><td>9</td></tr></table><p>');</script><p>正文</p><style>p{}</style>";
-        assert_eq!(from_html(page).unwrap(), vec![Block::Text("正文".into())]);
+        assert_eq!(
+            from_html(page).unwrap(),
+            vec![
+                Block::DocumentTitle("宝清县人民政府".into()),
+                Block::Text("正文".into())
+            ]
+        );
     }
 
     #[test]

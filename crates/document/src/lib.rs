@@ -19,7 +19,9 @@ mod assemble;
 pub mod blocks;
 pub mod cells;
 pub mod decode;
+pub mod docx;
 pub mod html;
+pub mod pdf;
 pub mod render;
 mod tables;
 
@@ -67,17 +69,46 @@ pub enum ImportError {
     /// Beyond what a report page can be (elements, table cells).
     #[error("文件结构过于复杂：{0}")]
     TooComplex(String),
+    /// A PDF that cannot be read as text: damaged, encrypted, beyond the
+    /// bounds, without a text layer, or in fonts with no way to Unicode.
+    #[error("{0}")]
+    Pdf(#[from] pdf::PdfError),
     /// Holds nothing of the annual report's format.
     #[error("不是政府信息公开工作年度报告：{0}")]
     NotAReport(String),
+    /// A legacy binary Word or WPS file (an OLE2 compound file).
+    #[error(
+        "这是旧版Word/WPS二进制文件（.doc/.wps），无法读取，请另存为.docx或PDF后再提交 — a legacy binary Word/WPS file (.doc/.wps) cannot be read: save it as .docx or PDF"
+    )]
+    LegacyBinary,
+    /// A file of a known format whose structure is broken.
+    #[error("{format}文件已损坏：{reason}")]
+    Damaged {
+        /// The format, e.g. `docx`.
+        format: &'static str,
+        /// What is broken, and where.
+        reason: String,
+    },
 }
 
-/// Reads a published report from bytes: the encoding detected (UTF-8,
-/// UTF-16 with a BOM, the page's declared charset, else GB18030/GBK), the
+/// Reads a published report from bytes, told by the bytes, never a name: a
+/// PDF by its `%PDF-` signature; a Word file (`.docx`, a zip holding
+/// `word/document.xml`); a legacy `.doc` or `.wps` is refused with the advice
+/// to save it as `.docx` or PDF; else text, the encoding detected (UTF-8,
+/// UTF-16 with a BOM, the page's declared charset, else GB18030/GBK) and the
 /// layout sniffed (HTML, tab-separated, pipe rows, one cell per line).
 pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(ImportError::TooLarge(bytes.len()));
+    }
+    if pdf::is_pdf(bytes) {
+        return from_blocks(&pdf::from_pdf(bytes)?, Layout::Pdf, "PDF");
+    }
+    if docx::is_zip(bytes) {
+        return from_blocks(&docx::from_docx(bytes)?, Layout::Docx, "UTF-8");
+    }
+    if docx::is_ole2(bytes) {
+        return Err(ImportError::LegacyBinary);
     }
     let decoded = decode::decode(bytes)?;
     let mut imported = import_str(&decoded.text)?;
@@ -99,11 +130,20 @@ pub fn import_str(text: &str) -> Result<Imported, ImportError> {
     } else {
         blocks::from_text(text)
     };
-    let (report, findings) = assemble::assemble(&blocks)?;
+    from_blocks(&blocks, layout, "UTF-8")
+}
+
+/// The report a layout reader's blocks hold.
+fn from_blocks(
+    blocks: &[blocks::Block],
+    layout: Layout,
+    encoding: &'static str,
+) -> Result<Imported, ImportError> {
+    let (report, findings) = assemble::assemble(blocks)?;
     Ok(Imported {
         report,
         findings,
         layout,
-        encoding: "UTF-8",
+        encoding,
     })
 }

@@ -83,7 +83,12 @@ fn t2_grid(t2: &T2, format: FormatVersion) -> Grid {
             header.push(cell(col.label, 1, cols, true));
         }
         rows.push(header);
-        for row in block.rows {
+        // A row the document did not contain is left out, as it was.
+        for row in block
+            .rows
+            .iter()
+            .filter(|r| !t2.is_row_absent(layout, r.key))
+        {
             let mut line = vec![cell(row.label, 1, 1, false)];
             for (i, col) in block.columns.iter().enumerate() {
                 let value = layout
@@ -131,7 +136,10 @@ fn t3_grid(t3: &T3, format: FormatVersion) -> Grid {
     // The outcome group (三、本年度办理结果) holds every row with a group; a
     // row whose group is another label sits in that sub-group too.
     let outcome_group = T3Row::R03.spec().group;
-    let in_format: Vec<T3Row> = T3Row::rows_of(format).collect();
+    // A row the document did not contain is left out, as it was.
+    let in_format: Vec<T3Row> = T3Row::rows_of(format)
+        .filter(|r| !t3.is_absent(*r))
+        .collect();
     let count_in = |group: &str| {
         in_format
             .iter()
@@ -195,7 +203,11 @@ fn t4_grid(t4: &T4) -> Grid {
         .flat_map(|b| {
             T4_COLUMNS
                 .iter()
-                .map(move |c| cell(t4.get(b.block, c.col).to_string(), 1, 1, false))
+                // A block the document did not contain is left blank.
+                .map(move |c| {
+                    let v = t4.cell(b.block, c.col).map(|v| v.to_string());
+                    cell(v.unwrap_or_default(), 1, 1, false)
+                })
         })
         .collect();
     Grid {

@@ -9,8 +9,8 @@ use gongkai_domain::{
     Finding, FormatVersion, Location,
     catalogue::id,
     shape::{
-        CellKind, T2, T2_CONTENT, T3, T3_COLUMNS, T3_ORGANISATION_GROUP, T3_ROWS, T3Col, T3Row, T4,
-        T4_BLOCKS, T4_COLUMNS, T4Col,
+        CellKind, T2, T2_CONTENT, T3, T3_APPLICANTS, T3_COLUMNS, T3_ORGANISATION_GROUP, T3_ROWS,
+        T3Col, T3Row, T4, T4_BLOCKS, T4_COLUMNS, T4Col,
     },
 };
 
@@ -26,6 +26,8 @@ struct Folded {
     t3_cols: Vec<String>,
     /// The merged header over the organisation columns, folded.
     t3_group: String,
+    /// The merged header over all seven columns, folded.
+    t3_applicants: String,
     /// Per T4 block: folded label.
     t4_blocks: Vec<String>,
     /// Per T4 column: folded label.
@@ -39,6 +41,7 @@ static FOLDED: LazyLock<Folded> = LazyLock::new(|| Folded {
         .collect(),
     t3_cols: T3_COLUMNS.iter().map(|s| fold(s.label)).collect(),
     t3_group: fold(T3_ORGANISATION_GROUP),
+    t3_applicants: fold(T3_APPLICANTS),
     t4_blocks: T4_BLOCKS.iter().map(|s| fold(s.label)).collect(),
     t4_cols: T4_COLUMNS.iter().map(|s| fold(s.label)).collect(),
 });
@@ -97,14 +100,6 @@ fn too_many(location: Location, found: usize, expected: usize) -> Finding {
         format!(
             "{location}一行有{found}个数值，应为{expected}个，无法对应到列 — row {location} has {found} values, {expected} expected"
         ),
-    )
-}
-
-fn missing_row(location: Location, label: &str) -> Finding {
-    Finding::new(
-        id::IMPORT_ROW_MISSING,
-        location.clone(),
-        format!("表格缺少“{label}”一行，按0读取 — row {location} ({label}) is missing, read as 0"),
     )
 }
 
@@ -250,28 +245,207 @@ fn values_at<'r>(
     )
 }
 
-/// Reads T3 from its table rows.
+/// Group labels of T3 that head rows but are no row of their own: a label
+/// that is one of them is never matched to a row by closeness.
+const T3_GROUP_CORES: &[&str] = &[
+    "本年度办理结果",
+    "不予公开",
+    "无法提供",
+    "不予处理",
+    "其他处理",
+];
+
+/// A label's ordinal: 三、 (Chinese), （三） (bracketed), 3. (Arabic).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ordinal {
+    Chinese(usize),
+    Bracketed(usize),
+    Arabic(usize),
+}
+
+fn ordinal_of(folded: &str) -> Option<Ordinal> {
+    let chinese = |c: char| {
+        "一二三四五六七八九十"
+            .chars()
+            .position(|d| d == c)
+            .map(|i| i.saturating_add(1))
+    };
+    let mut chars = folded.chars();
+    let first = chars.next()?;
+    if let Some(n) = chinese(first) {
+        return (chars.next() == Some(',')).then_some(Ordinal::Chinese(n));
+    }
+    if first == '(' {
+        let n = chinese(chars.next()?)?;
+        return (chars.next() == Some(')')).then_some(Ordinal::Bracketed(n));
+    }
+    let digits: String = folded.chars().take_while(char::is_ascii_digit).collect();
+    let n = digits.parse().ok()?;
+    matches!(folded[digits.len()..].chars().next(), Some('.' | ',')).then_some(Ordinal::Arabic(n))
+}
+
+/// The letters of a label, for comparing wording: no ordinal, no
+/// punctuation, no quotes.
+fn letters(folded: &str) -> Vec<char> {
+    crate::cells::strip_ordinal(folded)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+/// How alike two labels read, 0..=100: twice their longest common
+/// subsequence over their lengths (a dropped or swapped character or two
+/// keeps a long label close).
+fn closeness(a: &[char], b: &[char]) -> usize {
+    let total = a.len().saturating_add(b.len());
+    if total == 0 {
+        return 0;
+    }
+    let mut row = vec![0usize; b.len().saturating_add(1)];
+    for x in a {
+        let mut diagonal = 0usize;
+        for (j, y) in b.iter().enumerate() {
+            let up = row.get(j.saturating_add(1)).copied().unwrap_or(0);
+            let left = row.get(j).copied().unwrap_or(0);
+            let v = if x == y {
+                diagonal.saturating_add(1)
+            } else {
+                up.max(left)
+            };
+            diagonal = up;
+            if let Some(slot) = row.get_mut(j.saturating_add(1)) {
+                *slot = v;
+            }
+        }
+    }
+    let lcs = row.last().copied().unwrap_or(0);
+    lcs.saturating_mul(200).checked_div(total).unwrap_or(0)
+}
+
+/// Finds the row a misprinted or shortened label means: among the rows not
+/// yet found, the one with the same ordinal whose wording is closest (at
+/// least half alike, clearly closer than the next), or failing an ordinal,
+/// one much closer than any other.
+fn closest_t3_row(label: &str, format: FormatVersion, found: &[T3Row]) -> Option<T3Row> {
+    let folded = fold(label);
+    let mine = letters(&folded);
+    if mine.is_empty() || mine.len() > 80 {
+        return None;
+    }
+    let core: String = mine.iter().collect();
+    if T3_GROUP_CORES.contains(&core.as_str()) {
+        return None;
+    }
+    let ordinal = ordinal_of(&folded);
+    let scored: Vec<(usize, T3Row, bool)> = T3Row::rows_of(format)
+        .filter(|r| !found.contains(r))
+        .map(|r| {
+            let official = fold(r.spec().label);
+            let same = ordinal.is_some() && ordinal_of(&official) == ordinal;
+            (closeness(&mine, &letters(&official)), r, same)
+        })
+        .collect();
+    let best = |same_only: bool, least: usize, margin: usize| {
+        let mut pool: Vec<&(usize, T3Row, bool)> =
+            scored.iter().filter(|(_, _, s)| *s || !same_only).collect();
+        pool.sort_by_key(|s| std::cmp::Reverse(s.0));
+        match pool.as_slice() {
+            [first, rest @ ..]
+                if first.0 >= least
+                    && rest
+                        .first()
+                        .is_none_or(|second| first.0 >= second.0.saturating_add(margin)) =>
+            {
+                Some(first.1)
+            }
+            _ => None,
+        }
+    };
+    best(true, 50, 10).or_else(|| best(false, 60, 20))
+}
+
+/// How many cells of rows name a T3 column, its merged group or its note
+/// (a header names several; a row whose label is 总计 or 其他 names one).
+fn column_names(rows: &[&[String]]) -> usize {
+    rows.iter()
+        .flat_map(|r| r.iter())
+        .filter(|cell| {
+            let c = core(cell);
+            c == FOLDED.t3_group
+                || FOLDED.t3_cols.contains(&c)
+                || c == FOLDED.t3_applicants
+                || c.contains("勾稽关系")
+        })
+        .count()
+}
+
+/// Reads T3 from its table rows, which may be several tables (a table
+/// broken by pages, or published as one table per group, as PDF converters
+/// write it): rows are found by their labels wherever they stand, and rows
+/// without values that name columns are a header for the rows under them.
 pub(crate) fn read_t3(
     rows: &[&[String]],
     format: FormatVersion,
     findings: &mut Vec<Finding>,
 ) -> T3 {
-    let first_data = rows
-        .iter()
-        .position(|r| has_values(r))
-        .unwrap_or(rows.len());
-    let header: Vec<&[String]> = rows.iter().take(first_data).copied().collect();
-    let (order, positions) = t3_column_order(&header, findings);
-    let mut t3 = T3::default();
-    let mut seen: Vec<T3Row> = Vec::new();
-    for row in rows.iter().skip(first_data).filter(|r| has_values(r)) {
-        let Some(li) = last_label(row) else {
+    // Each row: a header row, or a row of the table with the columns it is
+    // read in and the row its label names (None: not yet known).
+    struct Line<'r> {
+        row: &'r [String],
+        label: usize,
+        columns: usize,
+        matched: Option<(T3Row, bool)>,
+    }
+    let mut columns: Vec<(Vec<T3Col>, Option<Vec<usize>>)> = Vec::new();
+    let mut header: Vec<&[String]> = Vec::new();
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    for row in rows {
+        let label = last_label(row);
+        let values = has_values(row);
+        // Below the first row with values, a row without any whose label
+        // names a row (and that is no repeated header) had its cells left
+        // blank: it is that row, blank, not a header and not missing.
+        let blank_row = !values && !lines.is_empty() && column_names(&[row]) < 2;
+        let matched = label
+            .filter(|_| values || blank_row)
+            .and_then(|li| match_t3_row(&row[li], format));
+        if !values && matched.is_none() {
+            header.push(row);
+            continue;
+        }
+        if columns.is_empty() || column_names(&header) >= 2 {
+            columns.push(t3_column_order(&header, findings));
+        }
+        header.clear();
+        let Some(label) = label else {
             findings.push(unknown_row("t3", &row.join(" ")));
             continue;
         };
-        let label = row[li].as_str();
-        let Some((t3row, drifted)) = match_t3_row(label, format) else {
-            findings.push(unknown_row("t3", label));
+        lines.push(Line {
+            row,
+            label,
+            columns: columns.len().saturating_sub(1),
+            matched,
+        });
+    }
+    // Misprinted labels are matched once every row that reads as published
+    // has taken its place.
+    let mut found: Vec<T3Row> = lines
+        .iter()
+        .filter_map(|l| l.matched.map(|m| m.0))
+        .collect();
+    for line in lines.iter_mut().filter(|l| l.matched.is_none()) {
+        if let Some(row) = closest_t3_row(&line.row[line.label], format, &found) {
+            found.push(row);
+            line.matched = Some((row, true));
+        }
+    }
+    let mut t3 = T3::default();
+    let mut seen: Vec<T3Row> = Vec::new();
+    for line in &lines {
+        let label = line.row[line.label].as_str();
+        let Some((t3row, drifted)) = line.matched else {
+            findings.push(unknown_t3_row(label, format));
             continue;
         };
         let spec = t3row.spec();
@@ -284,6 +458,10 @@ pub(crate) fn read_t3(
         if drifted {
             findings.push(drift(here.clone(), label, spec.label));
         }
+        let Some((order, positions)) = columns.get(line.columns) else {
+            continue;
+        };
+        let (row, li) = (line.row, line.label);
         let aligned = positions.as_deref().and_then(|p| values_at(row, li, p));
         let values = match aligned.map_or_else(
             || values_after(&row[li.saturating_add(1)..], order.len()),
@@ -302,13 +480,27 @@ pub(crate) fn read_t3(
             }
         }
     }
+    // Rows not in the document are unknown, never zeros: the check names
+    // each (import.row-missing) and adds none of them up.
     for r in T3Row::rows_of(format).filter(|r| !seen.contains(r)) {
-        findings.push(missing_row(
-            Location::row("t3", r.spec().id),
-            r.spec().label,
-        ));
+        t3.set_absent(r);
     }
     t3
+}
+
+/// A T3 row matching no row of the format; the trial format's single
+/// （六）其他处理 in a 2021-format table says what it is.
+fn unknown_t3_row(label: &str, format: FormatVersion) -> Finding {
+    if format == FormatVersion::Current2021 && core(label) == "其他处理" {
+        return Finding::new(
+            id::IMPORT_UNKNOWN_ROW,
+            Location::row("t3", ""),
+            format!(
+                "“{label}”是2019年试行格式的单行，2021年格式在此分列R21、R22、R23三行，已忽略 — \"{label}\" is the 2019 trial format's single row; the 2021 format has R21, R22 and R23 in its place, so it was ignored"
+            ),
+        );
+    }
+    unknown_row("t3", label)
 }
 
 // --------------------------------------------------------------------- T4
@@ -420,10 +612,7 @@ pub(crate) fn read_t4(rows: &[&[String]], findings: &mut Vec<Finding>) -> T4 {
             .unwrap_or(&official_cols);
         let start = bi.saturating_mul(5);
         if got < start.saturating_add(5) {
-            findings.push(missing_row(
-                Location::row("t4", block.spec().key),
-                block.spec().label,
-            ));
+            t4.set_absent(*block);
             continue;
         }
         for (ci, col) in cols.iter().enumerate() {
@@ -545,7 +734,7 @@ pub(crate) fn read_t2(
     }
     for block in layout.blocks {
         for r in block.rows.iter().filter(|r| !seen.contains(&r.key)) {
-            findings.push(missing_row(Location::row("t2", r.key), r.label));
+            t2.set_row_absent(layout, r.key);
         }
     }
     t2

@@ -164,3 +164,181 @@ proptest! {
         let _ = import(lines.join("\n").as_bytes());
     }
 }
+
+// ------------------------------------------------------------------- .docx
+
+const DOCX: &[u8] = include_bytes!("../../../testdata/reports/layouts/baoqing-county-2024.docx");
+
+/// A `.docx` of the given parts, each deflated (level 1: fast in a debug build).
+fn docx(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(1))
+        .large_file(false);
+    for (name, bytes) in parts {
+        w.start_file(*name, options).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// A main part of `body`, wrapped as Word writes it.
+fn document(body: &str) -> Vec<u8> {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_docx_zip_bomb_is_refused_within_its_bound() {
+    // 40 MiB of zeros deflate to some 40 KiB: more than the 32 MiB the main
+    // part may decompress to.
+    let zeros = vec![b'0'; 40 * 1024 * 1024];
+    let bomb = docx(&[("word/document.xml", &zeros)]);
+    assert!(bomb.len() < 1024 * 1024, "{}", bomb.len());
+    let err = timed(|| import(&bomb)).unwrap_err();
+    assert!(matches!(err, ImportError::TooComplex(_)), "{err:?}");
+    assert!(err.to_string().contains("word/document.xml"), "{err}");
+    // The same bomb with its declared sizes lowered to 1 KiB: the read is
+    // cut at the bound all the same (or the part is short of its data),
+    // never read whole.
+    let mut lying = bomb.clone();
+    let declared = u32::try_from(zeros.len()).unwrap().to_le_bytes();
+    let mut at = 0;
+    while let Some(i) = lying[at..].windows(4).position(|w| w == declared) {
+        lying[at + i..at + i + 4].copy_from_slice(&1024u32.to_le_bytes());
+        at += i + 4;
+    }
+    let err = timed(|| import(&lying)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ImportError::TooComplex(_) | ImportError::Damaged { .. }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_docx_with_a_huge_number_of_entries_is_refused_before_its_directory_is_read() {
+    let names: Vec<String> = (0..10_001).map(|i| format!("x/{i}")).collect();
+    let parts: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+    let many = docx(&parts);
+    let err = timed(|| import(&many)).unwrap_err();
+    assert!(matches!(err, ImportError::TooComplex(_)), "{err:?}");
+    assert!(err.to_string().contains("10001"), "{err}");
+}
+
+#[test]
+fn malformed_docx_xml_is_a_clear_error_naming_where() {
+    for body in [
+        "<w:p><w:r><w:t>一、总体情况</w:t></w:r></w:p><w:p>",
+        "<w:p><w:r><w:t>一、总体情况</w:r></w:t></w:p>",
+        "<w:p><w:r><w:t>&#xFFFFFFFF;</w:t></w:r></w:p>",
+    ] {
+        let bytes = docx(&[("word/document.xml", &document(body))]);
+        let err = timed(|| import(&bytes)).unwrap_err();
+        assert!(
+            matches!(err, ImportError::Damaged { .. }),
+            "{body}: {err:?}"
+        );
+        assert!(err.to_string().contains("word/document.xml"), "{err}");
+    }
+    // Not UTF-8.
+    let bytes = docx(&[("word/document.xml", &b"<w:document>\xff\xfe"[..])]);
+    let err = import(&bytes).unwrap_err();
+    assert!(err.to_string().contains("UTF-8"), "{err}");
+}
+
+#[test]
+fn deeply_nested_docx_tables_are_refused_and_xml_nesting_bounded() {
+    let nested = "<w:tbl><w:tr><w:tc>".repeat(100);
+    let bytes = docx(&[("word/document.xml", &document(&nested))]);
+    let err = timed(|| import(&bytes)).unwrap_err();
+    assert!(matches!(err, ImportError::TooComplex(_)), "{err:?}");
+    assert!(err.to_string().contains("nested"), "{err}");
+    let deep = "<w:sdt><w:sdtContent>".repeat(5_000);
+    let bytes = docx(&[("word/document.xml", &document(&deep))]);
+    let err = timed(|| import(&bytes)).unwrap_err();
+    assert!(err.to_string().contains("deep"), "{err}");
+    // Tables a few deep are read: the outer ones lay out the page.
+    let inner = "<w:tbl><w:tr><w:tc><w:p><w:r><w:t>行政复议</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>1</w:t></w:r></w:p></w:tc></w:tr></w:tbl>";
+    let mut body = String::from("<w:p><w:r><w:t>2024年政府信息公开工作年度报告</w:t></w:r></w:p>");
+    body.push_str(&"<w:tbl><w:tr><w:tc>".repeat(5));
+    body.push_str(inner);
+    body.push_str(&"<w:p/></w:tc></w:tr></w:tbl>".repeat(5));
+    let bytes = docx(&[("word/document.xml", &document(&body))]);
+    assert!(timed(|| import(&bytes)).is_ok());
+}
+
+#[test]
+fn legacy_word_and_wps_files_are_told_to_be_saved_as_docx_or_pdf() {
+    let mut ole = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    ole.extend([0u8; 504]);
+    let err = import(&ole).unwrap_err();
+    assert_eq!(err, ImportError::LegacyBinary);
+    let m = err.to_string();
+    assert!(
+        m.contains(".docx") && m.contains("PDF") && m.contains(".wps"),
+        "{m}"
+    );
+}
+
+#[test]
+fn a_zip_that_is_no_word_document_says_so() {
+    let bytes = docx(&[("content.xml", &b"<office:document/>"[..])]);
+    let err = import(&bytes).unwrap_err();
+    assert!(matches!(err, ImportError::NotAReport(_)), "{err:?}");
+    assert!(err.to_string().contains("word/document.xml"), "{err}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The fixture with bytes changed, cut or inserted anywhere: an error or a
+    /// report, never a panic.
+    #[test]
+    fn mutated_docx_bytes_never_panic(
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..16)
+    ) {
+        let mut bytes = DOCX.to_vec();
+        for (at, byte, kind) in edits {
+            let i = at.index(bytes.len().max(1));
+            match kind {
+                0 => if let Some(b) = bytes.get_mut(i) { *b = byte },
+                1 => bytes.insert(i, byte),
+                _ => bytes.truncate(i.max(4)),
+            }
+        }
+        let _ = import(&bytes);
+    }
+
+    /// The fixture's main part with its XML changed and zipped again: the
+    /// zip is sound, so this reaches the XML reader and the table layout.
+    #[test]
+    fn mutated_docx_xml_never_panics(
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), "[<>/=\"a-z:0-9 ]{0,12}", any::<bool>()), 1..12)
+    ) {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(DOCX)).unwrap();
+        let mut xml = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").unwrap(), &mut xml).unwrap();
+        for (at, text, cut) in edits {
+            let mut i = at.index(xml.len().max(1));
+            while !xml.is_char_boundary(i) {
+                i -= 1;
+            }
+            if cut {
+                let mut end = (i + text.len()).min(xml.len());
+                while !xml.is_char_boundary(end) {
+                    end -= 1;
+                }
+                xml.replace_range(i..end, "");
+            }
+            xml.insert_str(i, &text);
+        }
+        let _ = import(&docx(&[("word/document.xml", xml.as_bytes())]));
+    }
+}

@@ -4,16 +4,9 @@
 
 use gongkai_document::{ImportError, import};
 
-/// The process's peak resident memory (VmHWM), in KiB.
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmHWM")
-}
+mod common;
+
+use common::peak_rss_kib;
 
 #[test]
 fn a_row_of_wide_cells_is_refused_before_it_is_laid_out() {

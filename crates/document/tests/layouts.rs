@@ -171,6 +171,20 @@ fn one_cell_per_line_without_bar_lines() {
 }
 
 #[test]
+fn docx_as_libreoffice_writes_it_from_the_rendered_layout() {
+    clean(fixture!("baoqing-county-2024.docx"), Layout::Docx, "UTF-8");
+}
+
+#[test]
+fn docx_as_wps_writes_it_valueless_vmerge_tables_in_content_controls_numbered_headings() {
+    clean(
+        fixture!("baoqing-county-2024.wps.docx"),
+        Layout::Docx,
+        "UTF-8",
+    );
+}
+
+#[test]
 fn the_sample_itself_is_tab_separated() {
     clean(SAMPLE, Layout::TabSeparated, "UTF-8");
 }
@@ -277,11 +291,28 @@ fn a_changed_cell_is_found_where_it_was_planted() {
 #[test]
 fn a_missing_row_is_found_where_it_was_planted() {
     let imported = import(fixture!("defects/row-missing.html")).unwrap();
-    assert_eq!(
-        found(&imported.findings),
-        [("import.row-missing", "t3.R17".to_owned())]
-    );
+    assert!(imported.findings.is_empty(), "{:#?}", imported.findings);
+    let t3 = imported.report.t3.as_ref().unwrap();
+    assert!(t3.is_absent(T3Row::R17));
+    assert_eq!(imported.report.absent_rows(), ["t3.R17"]);
     assert_cells(&imported.report, &[]);
+    // The check names the row; the outcome total, which needs it, says it
+    // could not check (a warning), instead of a sum over an invented 0; the
+    // balance, which does not need it, still finds the sample's real error.
+    let f = check_alone(&imported.report);
+    assert_eq!(
+        found(&f),
+        [
+            ("t3.balance", "t3.R25.natural_person".to_owned()),
+            ("t3.balance", "t3.R25.total".to_owned()),
+            ("t3.outcome-total", "t3.R24".to_owned()),
+            ("import.row-missing", "t3.R17".to_owned()),
+        ]
+    );
+    let not_checked = &f[2];
+    assert_eq!(not_checked.severity, gongkai_domain::Severity::Warning);
+    assert_eq!(not_checked.cells, ["t3.R24", "t3.R17"]);
+    assert_eq!(f[3].severity, gongkai_domain::Severity::Error);
 }
 
 #[test]
@@ -374,4 +405,248 @@ fn empty_lines_in_a_copied_table_are_empty_cells_in_their_columns() {
     // The blanks were 0 in the sample; every value after them stays in its
     // column (R04’s 总计 26 is not read as 其他).
     assert_eq!(assert_cells(&imported.report, &[]), 200);
+}
+
+// ------------------------------------------ as real reports are published (issue 12)
+
+#[test]
+fn t3_published_as_one_table_per_group_each_with_its_own_header() {
+    clean(
+        fixture!("baoqing-county-2024.t3-split.md"),
+        Layout::TabSeparated,
+        "UTF-8",
+    );
+}
+
+#[test]
+fn t3_split_as_a_pdf_to_markdown_converter_writes_it() {
+    clean(
+        fixture!("baoqing-county-2024.t3-split.pipe.md"),
+        Layout::PipeRows,
+        "UTF-8",
+    );
+}
+
+/// Imports a copy of the sample with one thing changed: every cell but those
+/// listed is the sample's, the agency and year are the sample's; returns the
+/// import and the check findings that the sample does not have.
+fn changed_copy(bytes: &[u8], except: &[(&str, &str)]) -> (Imported, Vec<gongkai_domain::Finding>) {
+    let imported = import(bytes).unwrap();
+    assert_eq!(assert_cells(&imported.report, except), 200);
+    assert_eq!(imported.report.metadata.agency_name, "宝清县人民政府");
+    assert_eq!(imported.report.metadata.data_year, 2024);
+    let known = found(&check_alone(&sample()));
+    let new = check_alone(&imported.report)
+        .into_iter()
+        .filter(|f| !known.contains(&(f.rule, f.location.path())))
+        .collect();
+    (imported, new)
+}
+
+#[test]
+fn year_and_agency_only_in_the_page_title() {
+    let (imported, new) = changed_copy(fixture!("defects/page-title-only.html"), &[]);
+    assert!(imported.findings.is_empty(), "{:#?}", imported.findings);
+    assert!(new.is_empty(), "{new:#?}");
+}
+
+#[test]
+fn a_title_broken_over_two_lines_after_a_crawler_label() {
+    let (imported, new) = changed_copy(fixture!("defects/title-split-after-label.md"), &[]);
+    assert!(imported.findings.is_empty(), "{:#?}", imported.findings);
+    assert!(new.is_empty(), "{new:#?}");
+}
+
+#[test]
+fn the_year_only_in_the_statistics_period_is_no_data_year_error() {
+    let (imported, new) = changed_copy(fixture!("defects/period-only.md"), &[]);
+    assert!(imported.findings.is_empty(), "{:#?}", imported.findings);
+    assert!(new.is_empty(), "{new:#?}");
+}
+
+#[test]
+fn a_title_and_a_statistics_period_that_disagree_are_named_both() {
+    let (imported, new) = changed_copy(fixture!("defects/years-disagree.md"), &[]);
+    assert_eq!(
+        found(&imported.findings),
+        [("import.metadata", "metadata.data_year".to_owned())]
+    );
+    let m = &imported.findings[0].message;
+    assert!(m.contains("2024") && m.contains("2023"), "{m}");
+    assert!(m.contains("标题") && m.contains("统计期限"), "{m}");
+    assert!(new.is_empty(), "{new:#?}");
+}
+
+#[test]
+fn misprinted_and_shortened_labels_are_drift_never_a_missing_row() {
+    let (imported, new) = changed_copy(fixture!("defects/labels-misprinted.md"), &[]);
+    assert_eq!(
+        found(&imported.findings),
+        [
+            ("import.label-drift", "t3.R06".to_owned()),
+            ("import.label-drift", "t3.R07".to_owned()),
+            ("import.label-drift", "t3.R14".to_owned()),
+        ]
+    );
+    assert!(imported.findings[1].message.contains("属于三安一稳定"));
+    assert!(new.is_empty(), "{new:#?}");
+    assert!(imported.report.absent_rows().is_empty());
+}
+
+#[test]
+fn the_trial_single_other_row_in_a_2021_table_leaves_r21_to_r23_unknown_not_zero() {
+    let (imported, new) = changed_copy(
+        fixture!("defects/trial-other-row.md"),
+        // R21's 3 is in the single row; R21..R23 are not in the document.
+        &[("t3.R21.natural_person", "0"), ("t3.R21.total", "0")],
+    );
+    assert_eq!(
+        found(&imported.findings),
+        [("import.unknown-row", "t3".to_owned())]
+    );
+    assert!(imported.findings[0].message.contains("R21"));
+    assert_eq!(
+        imported.report.absent_rows(),
+        ["t3.R21", "t3.R22", "t3.R23"]
+    );
+    assert_eq!(
+        found(&new),
+        [
+            ("t3.outcome-total", "t3.R24".to_owned()),
+            ("import.row-missing", "t3.R21".to_owned()),
+            ("import.row-missing", "t3.R22".to_owned()),
+            ("import.row-missing", "t3.R23".to_owned()),
+        ]
+    );
+    // No rule reports an error over a cell the document did not contain.
+    for f in check_alone(&imported.report) {
+        if f.severity == gongkai_domain::Severity::Error && f.rule != "import.row-missing" {
+            assert!(
+                !f.cells.iter().any(|c| ["R21", "R22", "R23"]
+                    .iter()
+                    .any(|r| c.starts_with(&format!("t3.{r}")))),
+                "{f:?}"
+            );
+        }
+    }
+    assert_eq!(new[0].severity, gongkai_domain::Severity::Warning);
+}
+
+#[test]
+fn a_row_with_its_label_and_every_cell_blank_is_blank_cells_not_missing() {
+    let (imported, new) = changed_copy(fixture!("defects/blank-row.md"), &[]);
+    let want: Vec<(&str, String)> = T3_COLUMNS
+        .iter()
+        .map(|c| ("import.blank-cell", format!("t3.R17.{}", c.key)))
+        .collect();
+    assert_eq!(found(&imported.findings), want);
+    assert!(imported.report.absent_rows().is_empty());
+    assert!(new.is_empty(), "{new:#?}");
+}
+
+#[test]
+fn no_fee_said_otherwise_beside_the_regulation_title_is_a_stated_fee() {
+    let (imported, new) = changed_copy(fixture!("defects/no-fee-said-otherwise.md"), &[]);
+    assert!(imported.findings.is_empty(), "{:#?}", imported.findings);
+    assert!(
+        imported.report.sections[5]
+            .as_deref()
+            .unwrap()
+            .contains("本年度未收取任何费用")
+    );
+    assert!(new.is_empty(), "{new:#?}");
+}
+
+#[test]
+fn a_count_written_with_a_space_and_a_line_break_is_read_by_the_text_rules() {
+    let (imported, new) = changed_copy(fixture!("defects/numbers-spaced.md"), &[]);
+    assert!(imported.findings.is_empty(), "{:#?}", imported.findings);
+    assert_eq!(
+        new.iter()
+            .map(|f| (f.rule, f.location.path(), f.expected, f.actual))
+            .collect::<Vec<_>>(),
+        [(
+            "text.count-mismatch",
+            "t3.R24.total".to_owned(),
+            Some(Value::Count(78)),
+            Some(Value::Count(80))
+        )]
+    );
+}
+
+// ---------------------------------------------------------------- PDF
+// Built by make_pdf_fixtures.py: the sample rendered to the official layout
+// by gongkai, exported to PDF by LibreOffice.
+
+/// No line of the running header or the page numbers survives into the
+/// report's text.
+fn no_page_furniture(report: &Report) {
+    for (i, section) in report.sections.iter().enumerate() {
+        let text = section.as_deref().unwrap_or_default();
+        assert!(!text.contains("人民政府门户网站"), "section {i}: {text}");
+        assert!(
+            !text.contains("- 2 -") && !text.contains("-2-"),
+            "section {i}: {text}"
+        );
+    }
+}
+
+#[test]
+fn pdf_with_t3_across_two_pages() {
+    let bytes = fixture!("baoqing-county-2024.pdf");
+    clean(bytes, Layout::Pdf, "PDF");
+    no_page_furniture(&import(bytes).unwrap().report);
+}
+
+#[test]
+fn pdf_with_t3_header_repeated_on_the_next_page() {
+    let bytes = fixture!("baoqing-county-2024.repeated-header.pdf");
+    clean(bytes, Layout::Pdf, "PDF");
+    no_page_furniture(&import(bytes).unwrap().report);
+}
+
+#[test]
+fn pdf_without_rulings() {
+    clean(
+        fixture!("baoqing-county-2024.unruled.pdf"),
+        Layout::Pdf,
+        "PDF",
+    );
+}
+
+#[test]
+fn pdf_is_sniffed_by_its_bytes_not_a_name() {
+    // Bytes before the signature are allowed (the standard's first 1024).
+    let mut bytes = b"\r\n\x00junk".to_vec();
+    bytes.extend_from_slice(fixture!("baoqing-county-2024.pdf"));
+    assert_eq!(import(&bytes).unwrap().layout, Layout::Pdf);
+}
+
+fn pdf_error(bytes: &[u8]) -> String {
+    match import(bytes) {
+        Err(gongkai_document::ImportError::Pdf(e)) => e.to_string(),
+        other => panic!("expected a PDF error, got {other:?}"),
+    }
+}
+
+#[test]
+fn pdf_without_tounicode_maps_is_a_clear_error_naming_the_font() {
+    let err = pdf_error(fixture!("defects/no-tounicode.pdf"));
+    assert!(err.contains("ToUnicode"), "{err}");
+    assert!(err.contains("NotoSerifCJK"), "{err}");
+    assert!(err.contains("第1页"), "{err}");
+}
+
+#[test]
+fn pdf_with_text_as_outlines_is_a_clear_error() {
+    let err = pdf_error(fixture!("defects/outlines.pdf"));
+    assert!(err.contains("没有文字层"), "{err}");
+    assert!(err.contains("outlines"), "{err}");
+}
+
+#[test]
+fn scanned_pdf_is_a_clear_error() {
+    let err = pdf_error(fixture!("defects/scanned.pdf"));
+    assert!(err.contains("没有文字层"), "{err}");
+    assert!(err.contains("scan"), "{err}");
 }

@@ -2,6 +2,9 @@
 //! both formats: every cell, the sections' prose, the metadata the layout
 //! prints (agency, year, 统一社会信用代码, 行政区划代码, 发布日期).
 //!
+//! Rows of T2 and T3 the document did not contain are left out of the
+//! rendering and read back absent.
+//!
 //! The agency's level is not part of the published layout and is left unset.
 //! A table is published under its section's heading, so a report with a
 //! table has that section (its prose may be empty).
@@ -84,9 +87,11 @@ fn report() -> impl Strategy<Value = Report> {
                 26 * 7,
             )),
             proptest::option::of(proptest::collection::vec(any::<u64>(), 15)),
+            // Rows the document did not contain: left out, read back absent.
+            proptest::collection::vec(proptest::bool::weighted(0.1), 26 + 8),
         )
             .prop_map(
-                move |((name, year, uscc, region, date), sections, t2v, t3v, t4v)| {
+                move |((name, year, uscc, region, date), sections, t2v, t3v, t4v, absent)| {
                     let mut r = Report::empty(format, year);
                     r.metadata = Metadata {
                         agency_name: name,
@@ -111,9 +116,20 @@ fn report() -> impl Strategy<Value = Report> {
                             for (j, col) in T3_COLUMNS.iter().enumerate() {
                                 t3.set(row, col.col, values[i * 7 + j]);
                             }
+                            if absent[i] {
+                                t3.set_absent(row);
+                            }
                         }
                         t3
                     });
+                    if let Some(t2) = r.t2.as_mut() {
+                        let rows = layout.blocks.iter().flat_map(|b| b.rows.iter());
+                        for (row, gone) in rows.zip(&absent[26..]) {
+                            if *gone {
+                                t2.set_row_absent(layout, row.key);
+                            }
+                        }
+                    }
                     r.t4 = t4v.map(|values| {
                         let mut t4 = gongkai_domain::shape::T4::default();
                         for (i, b) in T4_BLOCKS.iter().enumerate() {

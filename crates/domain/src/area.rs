@@ -20,6 +20,15 @@ pub enum SumError {
         /// The sum's format.
         sum: FormatVersion,
     },
+    /// A cell of the report is outside `value.range`'s bounds, which are
+    /// what keeps every sum from overflowing: it is not added.
+    #[error("{path}: {message}")]
+    OutOfRange {
+        /// The first such cell, e.g. `t2.penalty.decisions`.
+        path: String,
+        /// The `value.range` finding's message.
+        message: String,
+    },
     /// A cell's sum does not fit, or a subtraction goes below what was added.
     #[error("{cell}: {what}")]
     Cell {
@@ -61,6 +70,20 @@ fn count(a: u64, b: u64, sign: Sign) -> Option<u64> {
     match sign {
         Sign::Add => a.checked_add(b),
         Sign::Subtract => a.checked_sub(b),
+    }
+}
+
+/// Whether `r` may join an area's sum: every cell within `value.range`'s
+/// bounds. With at most [`MAX_AGENCIES`](crate::catalogue::MAX_AGENCIES)
+/// such reports in a sum, no cell of it can overflow (the argument is in
+/// the catalogue), so adding a summable report never fails.
+pub fn summable(r: &Report) -> Result<(), SumError> {
+    match crate::check::range_findings(r).into_iter().next() {
+        None => Ok(()),
+        Some(f) => Err(SumError::OutOfRange {
+            path: f.location.path(),
+            message: f.message,
+        }),
     }
 }
 

@@ -10,7 +10,70 @@ use crate::Severity;
 /// `import.unreadable-cell` read as 0); `text.count-mismatch` also reads the
 /// prose of sections 二, 三 and 四; `aggregate.area-sum` added (a
 /// government's own report against the sum of its area).
-pub const RULESET_VERSION: &str = "2026.2";
+///
+/// 2026.3: a row the document did not contain is unknown, not zero:
+/// `import.row-missing` names it (from the check, so a report given over the
+/// wire is held to it too), and `t3.balance`, `t3.outcome-total` and
+/// `cross-year.carry-over` say once, as a warning, that they could not check
+/// instead of adding it up; `import.metadata` also names two sources of the
+/// year or agency that disagree; `text.count-mismatch` reads counts across
+/// spaces and line breaks (and 上年度结转 as R02); `text.fee-unstated` takes
+/// every usual way of saying that no fee was charged.
+///
+/// 2026.4: `value.range` bounds every cell (see [`MAX_COUNT`]), so no set
+/// of accepted reports can overflow an area's sum.
+pub const RULESET_VERSION: &str = "2026.4";
+
+// ---------------------------------------------------------------------------
+// value.range: plausibility bounds
+// ---------------------------------------------------------------------------
+//
+// Every cell of a report is bounded, and so is the number of reports one
+// area sum can hold; the product of the two fits the sum's type, so adding an
+// accepted report to an area's sum can never overflow, and an approval can
+// never fail on account of the sum (the store refuses an approval only for
+// the report's own content). The argument:
+//
+// - an area sum (area · year) adds at most one approved report per agency
+//   of the area's subtree, and a store registers at most [`MAX_AGENCIES`]
+//   agencies, so a sum holds at most `MAX_AGENCIES` reports;
+// - each count is ≤ [`MAX_COUNT`]: a count of the sum is ≤ 10⁸ × 10¹⁰ =
+//   10¹⁸ < u64::MAX ≈ 1.8 × 10¹⁹;
+// - each 本年增/减 is within ±[`MAX_CHANGE`]: a change of the sum is within
+//   ±10¹⁸ < i64::MAX ≈ 9.2 × 10¹⁸;
+// - each amount is 0 ≤ a ≤ [`MAX_AMOUNT_WAN_YUAN`] 万元 with at most 6
+//   decimals, a mantissa ≤ 10⁹ × 10⁶ = 10¹⁵ at scale 6: an amount of the sum
+//   is a mantissa ≤ 10⁸ × 10¹⁵ = 10²³ < i128::MAX ≈ 1.7 × 10³⁸.
+//
+// The bounds are far above anything real (there are about 1.4 × 10⁹ people;
+// the national 行政事业性收费 come to a few 10⁷ 万元 a year; China has some
+// 2 × 10⁵ administrative bodies), so a figure above one is a typing error or
+// an attack, never a report. The compiler checks the products below.
+
+/// The most any count may be: 一百亿 (10¹⁰).
+pub const MAX_COUNT: u64 = 10_000_000_000;
+
+/// The most a signed change (本年增/减, 2019 trial format) may be either way.
+pub const MAX_CHANGE: i64 = 10_000_000_000;
+
+/// The most an amount may be, in 万元: 十万亿元 (10⁹ 万元).
+pub const MAX_AMOUNT_WAN_YUAN: u64 = 1_000_000_000;
+
+/// The most agencies one store registers (一亿), hence the most reports one
+/// area sum adds up for a year.
+pub const MAX_AGENCIES: u64 = 100_000_000;
+
+/// The compiler's check of the argument above.
+const _: () = {
+    let agencies = MAX_AGENCIES as u128;
+    assert!(matches!(agencies.checked_mul(MAX_COUNT as u128), Some(n) if n <= u64::MAX as u128));
+    assert!(matches!(agencies.checked_mul(MAX_CHANGE as u128), Some(n) if n <= i64::MAX as u128));
+    // An amount's mantissa at the 分 (scale 6) is the amount × 10⁶.
+    assert!(matches!(
+        (MAX_AMOUNT_WAN_YUAN as u128).checked_mul(1_000_000),
+        Some(micro) if matches!(agencies.checked_mul(micro), Some(n) if n <= i128::MAX as u128)
+    ));
+};
 
 /// First data year of any national format (the 2019 trial format).
 pub const FIRST_FORMAT_YEAR: u32 = 2019;
@@ -80,8 +143,8 @@ catalogue! {
         "行政复议、行政诉讼各栏：总计等于结果维持、结果纠正、其他结果、尚未审结之和"
         "in each T4 block, 总计 = 维持 + 纠正 + 其他 + 尚未审结";
     VALUE_RANGE "value.range" Error FIRST_FORMAT_YEAR
-        "数量为非负整数，合计不得溢出；金额非负且最多精确到分（万元下6位小数）"
-        "counts are integers ≥ 0 and sums do not overflow; money is ≥ 0 and exact to the 分 (6 decimals of 万元)";
+        "数量为非负整数且不超过一百亿，增减不超过±一百亿，合计不得溢出；金额非负、不超过十万亿元（10亿万元）且最多精确到分（万元下6位小数）"
+        "counts are integers 0..=10¹⁰ (changes within ±10¹⁰) and sums do not overflow; money is 0..=10⁹ 万元 and exact to the 分 (6 decimals of 万元)";
     AGENCY_USCC "agency.uscc" Error FIRST_FORMAT_YEAR
         "统一社会信用代码格式正确、校验码正确"
         "the agency's 统一社会信用代码 is well formed and its check character is right";
@@ -128,8 +191,8 @@ catalogue! {
         "行、列标签与官方格式用语不一致"
         "a row or column label differs from the official wording";
     IMPORT_ROW_MISSING "import.row-missing" Error FIRST_FORMAT_YEAR
-        "表格缺少应有的行（按0读取）"
-        "a table lacks a row of the format (its cells are unknown, read as 0)";
+        "表格缺少应有的行：其数值未知，需要这些数值的核对不进行（各自说明未能核对）"
+        "a table lacks a row of the format: its cells are unknown, and every rule that needs them says it could not check instead of adding them up";
     IMPORT_UNREADABLE_CELL "import.unreadable-cell" Error FIRST_FORMAT_YEAR
         "单元格内容无法识别为数量或金额"
         "a table cell holds something that is not a count or an amount";
@@ -140,8 +203,8 @@ catalogue! {
         "表格中有无法对应到格式的行，已忽略"
         "a table row whose label matches no row of the format was ignored";
     IMPORT_METADATA "import.metadata" Warning FIRST_FORMAT_YEAR
-        "无法从文本中识别机关名称或格式版本，已按推断处理"
-        "the agency name or the format could not be read from the text and was inferred";
+        "无法从文本中识别机关名称或格式版本，已按推断处理；或标题、网页标题、统计期限所述年度、机关不一致"
+        "the agency name or the format could not be read from the text and was inferred; or the title, the page title and the statistics period disagree on the year or agency";
 }
 
 /// A rule by id.

@@ -5,11 +5,11 @@
 //! overflows is a `value.range` finding in place of the rule it would feed.
 
 use crate::{
-    Finding, FormatVersion, Location, Report, Section,
-    catalogue::{self, id},
+    Finding, FormatVersion, Location, Money, Report, Section,
+    catalogue::{self, MAX_AMOUNT_WAN_YUAN, MAX_CHANGE, MAX_COUNT, id},
     ids,
     shape::{
-        CellKind, T2, T2Layout, T3, T3_COLUMNS, T3_PARTS, T3Col, T3Row, T4, T4_BLOCKS, T4_PARTS,
+        T2, T2Layout, T3, T3_COLUMNS, T3_PARTS, T3Col, T3Row, T4, T4_BLOCKS, T4_COLUMNS, T4_PARTS,
         T4Col, Value, t3_path, t4_path,
     },
     text,
@@ -72,11 +72,20 @@ pub fn check_alone(report: &Report) -> Vec<Finding> {
 }
 
 /// Only the table rules (T2, T3, T4 arithmetic and ranges): for a sum of
-/// reports, which has no prose, metadata or agency of its own.
+/// reports, which has no prose, metadata or agency of its own. The
+/// plausibility bounds are one report's: a sum of many may pass them, so
+/// here `value.range` is only an amount below zero or finer than the 分.
 pub fn check_tables(report: &Report) -> Vec<Finding> {
     let mut out = Vec::new();
-    table_rules(report, &mut out);
+    table_rules(report, Of::Sum, &mut out);
     in_catalogue_order(report, out)
+}
+
+/// What the tables checked are: one report's, or a sum of reports.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Of {
+    Report,
+    Sum,
 }
 
 /// Every rule, with `previous` already known to be the year before.
@@ -84,7 +93,7 @@ fn run_rules(report: &Report, previous: Option<&Report>) -> Vec<Finding> {
     let mut out = Vec::new();
     metadata_rules(report, &mut out);
     sections_rule(report, &mut out);
-    table_rules(report, &mut out);
+    table_rules(report, Of::Report, &mut out);
     if let Some(prev) = previous {
         cross_year_rules(report, prev, &mut out);
     }
@@ -93,7 +102,9 @@ fn run_rules(report: &Report, previous: Option<&Report>) -> Vec<Finding> {
 }
 
 /// The rules of each table the report has.
-fn table_rules(report: &Report, out: &mut Vec<Finding>) {
+fn table_rules(report: &Report, of: Of, out: &mut Vec<Finding>) {
+    absent_rows_rule(report, out);
+    range_rules(report, of, out);
     if let Some(t3) = &report.t3 {
         t3_rules(t3, report.format, out);
     }
@@ -229,10 +240,80 @@ fn sections_rule(r: &Report, out: &mut Vec<Finding>) {
     }
 }
 
+/// `import.row-missing`: each row the document did not contain. Its cells
+/// are unknown, so the report cannot be submitted until they are given.
+fn absent_rows_rule(r: &Report, out: &mut Vec<Finding>) {
+    let mut missing = |location: Location, label: &str| {
+        out.push(Finding::new(
+            id::IMPORT_ROW_MISSING,
+            location.clone(),
+            format!(
+                "表格缺少“{label}”一行，其数值未知，相关核对未进行 — row {location} ({label}) is not in the document: its cells are unknown and no rule adds them up"
+            ),
+        ));
+    };
+    if let Some(t2) = &r.t2 {
+        for row in t2.absent_rows(r.format.t2_layout()) {
+            missing(Location::row("t2", row.key), row.label);
+        }
+    }
+    if let Some(t3) = &r.t3 {
+        for row in t3.absent_rows(r.format) {
+            missing(Location::row("t3", row.spec().id), row.spec().label);
+        }
+    }
+    if let Some(t4) = &r.t4 {
+        for b in T4_BLOCKS.iter().filter(|b| t4.is_absent(b.block)) {
+            missing(Location::row("t4", b.key), b.label);
+        }
+    }
+}
+
+/// A rule that needs rows the document did not contain says, once, that it
+/// could not check, naming them — never a sum over cells nobody published.
+fn not_checked(rule: &'static str, location: Location, missing: &[T3Row], what: &str) -> Finding {
+    let ids: Vec<&str> = missing.iter().map(|r| r.spec().id).collect();
+    Finding::new(
+        rule,
+        location,
+        format!(
+            "未能核对{what}：表格缺少{}，其数值未知 — {rule} not checked: the document lacks {}, whose cells it needs",
+            ids.join("、"),
+            ids.join(", ")
+        ),
+    )
+    .severity(crate::Severity::Warning)
+    .cells(ids.iter().map(|id| format!("t3.{id}")))
+}
+
 fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
     let outcomes: Vec<T3Row> = T3Row::outcomes_of(format).collect();
+    let absent = |rows: &mut dyn Iterator<Item = T3Row>| -> Vec<T3Row> {
+        rows.filter(|r| t.is_absent(*r)).collect()
+    };
+    let balance_missing = absent(&mut [T3Row::R01, T3Row::R02, T3Row::R24, T3Row::R25].into_iter());
+    let outcome_missing = absent(&mut outcomes.iter().copied().chain([T3Row::R24]));
+    if !balance_missing.is_empty() {
+        out.push(not_checked(
+            id::T3_BALANCE,
+            Location::row("t3", "R25"),
+            &balance_missing,
+            "第一项加第二项之和与第三项加第四项之和",
+        ));
+    }
+    if !outcome_missing.is_empty() {
+        out.push(not_checked(
+            id::T3_OUTCOME_TOTAL,
+            Location::row("t3", "R24"),
+            &outcome_missing,
+            "（七）总计与各项之和",
+        ));
+    }
     // t3.balance and t3.outcome-total, column by column.
-    for c in &T3_COLUMNS {
+    for c in T3_COLUMNS
+        .iter()
+        .filter(|_| balance_missing.is_empty() || outcome_missing.is_empty())
+    {
         let col = c.col;
         let g = |row| t.get(row, col);
         // Paths and locations are built only for a finding: this is the hot path.
@@ -240,6 +321,7 @@ fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
             || [T3Row::R01, T3Row::R02, T3Row::R24, T3Row::R25].map(|r| t3_path(r, col));
         let here = || Location::cell("t3", "R25", c.key);
         match (sum([g(T3Row::R01), g(T3Row::R02)]), sum([g(T3Row::R24), g(T3Row::R25)])) {
+            _ if !balance_missing.is_empty() => {}
             (Some(lhs), Some(rhs)) if lhs != rhs => out.push(
                 Finding::new(
                     id::T3_BALANCE,
@@ -265,6 +347,7 @@ fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
         };
         let here = || Location::cell("t3", "R24", c.key);
         match sum(outcomes.iter().map(|r| g(*r))) {
+            _ if !outcome_missing.is_empty() => {}
             Some(expected) if expected != g(T3Row::R24) => out.push(
                 Finding::new(
                     id::T3_OUTCOME_TOTAL,
@@ -281,8 +364,8 @@ fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
             None => out.push(overflow(here(), outcome_cells(), &format!("t3.outcome-total {}", c.key))),
         }
     }
-    // t3.row-total, row by row.
-    for row in T3Row::rows_of(format) {
+    // t3.row-total, row by row: a row not in the document has nothing to add.
+    for row in T3Row::rows_of(format).filter(|r| !t.is_absent(*r)) {
         let spec = row.spec();
         let cells = || -> Vec<String> {
             std::iter::once(t3_path(row, T3Col::Total))
@@ -311,7 +394,8 @@ fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
 }
 
 fn t4_rules(t: &T4, out: &mut Vec<Finding>) {
-    for b in &T4_BLOCKS {
+    // A block not in the document has nothing to add.
+    for b in T4_BLOCKS.iter().filter(|b| !t.is_absent(b.block)) {
         let cells = || -> Vec<String> {
             std::iter::once(t4_path(b.block, T4Col::Total))
                 .chain(T4_PARTS.iter().map(|c| t4_path(b.block, *c)))
@@ -338,37 +422,145 @@ fn t4_rules(t: &T4, out: &mut Vec<Finding>) {
     }
 }
 
-fn t2_rules(r: &Report, t2: &T2, out: &mut Vec<Finding>) {
-    let layout = r.format.t2_layout();
-    // value.range on money: ≥ 0 and exact to the 分.
-    for cell in layout.cells().filter(|c| c.column.kind == CellKind::Money) {
-        if let Value::Money(m) = t2.get(&cell) {
-            let here = Location::cell("t2", cell.row.key, cell.column.key);
-            if m.is_negative() {
-                out.push(
+/// `value.range` on every cell, in table order (T2, T3, T4): a count above
+/// [`MAX_COUNT`], a change beyond ±[`MAX_CHANGE`], an amount below zero,
+/// finer than the 分 or above [`MAX_AMOUNT_WAN_YUAN`]. The bounds are what
+/// keeps every area sum from overflowing (see the catalogue).
+pub fn range_findings(report: &Report) -> Vec<Finding> {
+    let mut out = Vec::new();
+    range_rules(report, Of::Report, &mut out);
+    out
+}
+
+fn range_rules(r: &Report, of: Of, out: &mut Vec<Finding>) {
+    if let Some(t2) = &r.t2 {
+        for cell in r.format.t2_layout().cells() {
+            let here = || Location::cell("t2", cell.row.key, cell.column.key);
+            let label = || format!("{}{}", cell.row.label, cell.column.label);
+            match t2.get(&cell) {
+                Value::Money(m) => {
+                    money_in_range(out, here(), cell.row.label, &cell.path(), m, of);
+                }
+                _ if of == Of::Sum => {}
+                Value::Count(n) => count_in_range(out, here, label, n),
+                Value::Delta(d) if d.unsigned_abs() > MAX_CHANGE.unsigned_abs() => out.push(
                     Finding::new(
                         id::VALUE_RANGE,
-                        here,
+                        here(),
                         format!(
-                            "“{}”金额{m}万元为负数 — {}: amount {m} is negative",
-                            cell.row.label,
+                            "“{}”为{d}，超出合理范围±{MAX_CHANGE} — {}: {d} is beyond the plausible bound of ±{MAX_CHANGE}",
+                            label(),
                             cell.path()
                         ),
                     )
-                    .values(Value::Money(crate::Money::ZERO), Value::Money(m)),
-                );
-            } else if m.scale() > crate::money::MAX_SCALE {
-                out.push(Finding::new(
-                    id::VALUE_RANGE,
-                    here,
-                    format!(
-                        "“{}”金额{m}万元精确到分以下（{}位小数，最多6位） — {}: {m} has {} decimals of 万元, at most 6 (the 分)",
-                        cell.row.label, m.scale(), cell.path(), m.scale()
-                    ),
-                ));
+                    .values(Value::Delta(MAX_CHANGE.saturating_mul(d.signum())), Value::Delta(d)),
+                ),
+                Value::Delta(_) => {}
             }
         }
     }
+    if of == Of::Sum {
+        return;
+    }
+    if let Some(t3) = &r.t3 {
+        for row in T3Row::rows_of(r.format) {
+            for c in &T3_COLUMNS {
+                count_in_range(
+                    out,
+                    || Location::cell("t3", row.spec().id, c.key),
+                    || format!("{}（{}）", row.spec().label, c.label),
+                    t3.get(row, c.col),
+                );
+            }
+        }
+    }
+    if let Some(t4) = &r.t4 {
+        for b in &T4_BLOCKS {
+            for c in &T4_COLUMNS {
+                count_in_range(
+                    out,
+                    || Location::cell("t4", b.key, c.key),
+                    || format!("{}{}{}", b.group, b.label, c.label),
+                    t4.get(b.block, c.col),
+                );
+            }
+        }
+    }
+}
+
+/// A count above [`MAX_COUNT`]. Locations and labels are made only for a
+/// finding: this runs on every cell.
+fn count_in_range(
+    out: &mut Vec<Finding>,
+    here: impl FnOnce() -> Location,
+    label: impl FnOnce() -> String,
+    n: u64,
+) {
+    if n <= MAX_COUNT {
+        return;
+    }
+    let here = here();
+    let path = here.path();
+    out.push(
+        Finding::new(
+            id::VALUE_RANGE,
+            here,
+            format!(
+                "“{}”为{n}，超出合理上限{MAX_COUNT} — {path} is {n}, above the plausible bound of {MAX_COUNT}",
+                label()
+            ),
+        )
+        .values(Value::Count(MAX_COUNT), Value::Count(n)),
+    );
+}
+
+/// An amount below zero, finer than the 分, or (in one report) above
+/// [`MAX_AMOUNT_WAN_YUAN`].
+fn money_in_range(
+    out: &mut Vec<Finding>,
+    here: Location,
+    label: &str,
+    path: &str,
+    m: Money,
+    of: Of,
+) {
+    let max = Money::from_wan_yuan(MAX_AMOUNT_WAN_YUAN);
+    if m.is_negative() {
+        out.push(
+            Finding::new(
+                id::VALUE_RANGE,
+                here,
+                format!("“{label}”金额{m}万元为负数 — {path}: amount {m} is negative"),
+            )
+            .values(Value::Money(Money::ZERO), Value::Money(m)),
+        );
+    } else if m.scale() > crate::money::MAX_SCALE {
+        out.push(Finding::new(
+            id::VALUE_RANGE,
+            here,
+            format!(
+                "“{label}”金额{m}万元精确到分以下（{}位小数，最多6位） — {path}: {m} has {} decimals of 万元, at most 6 (the 分)",
+                m.scale(),
+                m.scale()
+            ),
+        ));
+    } else if of == Of::Report && m > max {
+        // Both are exact to the 分 here, so they compare exactly.
+        out.push(
+            Finding::new(
+                id::VALUE_RANGE,
+                here,
+                format!(
+                    "“{label}”金额{m}万元超出合理上限{max}万元 — {path}: amount {m} is above the plausible bound of {max} 万元"
+                ),
+            )
+            .values(Value::Money(max), Value::Money(m)),
+        );
+    }
+}
+
+fn t2_rules(r: &Report, t2: &T2, out: &mut Vec<Finding>) {
+    let layout = r.format.t2_layout();
     if r.format != FormatVersion::Current2021 {
         return;
     }
@@ -419,7 +611,27 @@ fn t2_rules(r: &Report, t2: &T2, out: &mut Vec<Finding>) {
 
 fn cross_year_rules(r: &Report, prev: &Report, out: &mut Vec<Finding>) {
     if let (Some(t3), Some(p3)) = (&r.t3, &prev.t3) {
-        for c in &T3_COLUMNS {
+        if t3.is_absent(T3Row::R02) || p3.is_absent(T3Row::R25) {
+            let what = if t3.is_absent(T3Row::R02) {
+                "本年上年结转"
+            } else {
+                "上年报告的结转下年度继续办理"
+            };
+            out.push(
+                Finding::new(
+                    id::CROSS_YEAR_CARRY_OVER,
+                    Location::row("t3", "R02"),
+                    format!(
+                        "未能核对上年结转：{what}一行不在文件中 — cross-year.carry-over not checked: this year's R02 or last year's R25 is not in its document"
+                    ),
+                )
+                .cells(["t3.R02".to_owned(), "previous.t3.R25".to_owned()]),
+            );
+        }
+        for c in T3_COLUMNS
+            .iter()
+            .filter(|_| !t3.is_absent(T3Row::R02) && !p3.is_absent(T3Row::R25))
+        {
             let now = t3.get(T3Row::R02, c.col);
             let then = p3.get(T3Row::R25, c.col);
             if now != then {

@@ -26,7 +26,7 @@ pub mod shape;
 pub mod text;
 
 pub use catalogue::{RULES, RULESET_VERSION, Rule};
-pub use check::{CheckError, check, check_alone, check_tables};
+pub use check::{CheckError, check, check_alone, check_tables, range_findings};
 pub use finding::{Finding, Location, Severity, Verdict};
 pub use money::{Money, MoneyError};
 pub use report::{

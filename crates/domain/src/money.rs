@@ -42,6 +42,14 @@ impl Money {
         scale: 0,
     };
 
+    /// A whole number of 万元, written without decimals.
+    pub fn from_wan_yuan(n: u64) -> Money {
+        Money {
+            mantissa: i128::from(n),
+            scale: 0,
+        }
+    }
+
     /// Digits after the decimal point, as published.
     pub fn scale(&self) -> u32 {
         self.scale

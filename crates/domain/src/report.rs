@@ -213,6 +213,34 @@ impl Report {
         }
     }
 
+    /// A report a caller sends: as `TryFrom`, and every amount of a T2
+    /// that is present must be stated (`"0"` for none), unless its row is
+    /// listed in `absent_rows` (unknown: `import.row-missing`). The wire form
+    /// cannot tell an amount left out from 0, and a missing amount is not
+    /// 0: a caller is told so ([`ConvertError::AmountMissing`]), as a
+    /// published table's blank cell is the importer's `import.blank-cell`
+    /// (read as 0, and said). Stored reports are read with `TryFrom`, which
+    /// keeps reading such an amount as the 0 it was accepted as before.
+    pub fn from_request(p: &pb::AnnualReport) -> Result<Report, ConvertError> {
+        let report = match Report::try_from(p) {
+            // Blank but present: the same missing amount.
+            Err(ConvertError::Money {
+                field,
+                reason: crate::MoneyError::Empty,
+            }) => return Err(ConvertError::AmountMissing(field)),
+            other => other?,
+        };
+        let unstated = report
+            .t2
+            .as_ref()
+            .zip(p.active_disclosure_table.as_ref())
+            .and_then(|(t2, wire)| t2.unstated_amount(wire));
+        match unstated {
+            Some(field) => Err(ConvertError::AmountMissing(field)),
+            None => Ok(report),
+        }
+    }
+
     /// The text of a section, if present.
     pub fn section(&self, s: Section) -> Option<&str> {
         self.sections[s as usize].as_deref()
@@ -272,9 +300,24 @@ pub enum ConvertError {
         /// Why.
         reason: crate::MoneyError,
     },
+    /// An amount of a T2 that is present, left out or empty: a missing
+    /// amount is not 0 (see [`Report::from_request`]).
+    #[error(
+        "{0}: no amount given; a missing amount is not 0 (send \"0\" when there was none, or list the row in absent_rows when it is unknown)"
+    )]
+    AmountMissing(&'static str),
     /// A publication date that is not YYYY-MM-DD.
     #[error("metadata.publication_date '{0}' is not a date YYYY-MM-DD")]
     Date(String),
+    /// An `absent_rows` entry that names no row of a table present in the
+    /// report's format.
+    #[error(
+        "absent_rows: '{0}' is not a row of a table present in this format (t3.R21, t2.licensing, t4.reconsideration …)"
+    )]
+    UnknownAbsentRow(String),
+    /// A row listed as absent that carries values.
+    #[error("absent_rows: '{0}' is listed as absent but holds values")]
+    AbsentRowHasValues(String),
 }
 
 fn non_empty(s: &str) -> Option<String> {
@@ -341,11 +384,16 @@ impl TryFrom<&pb::AnnualReport> for Report {
                 });
             }
         };
-        let t3 = match &p.applications {
+        let mut t3 = match &p.applications {
             None => None,
             Some(t) => {
                 let (t3, missing) = T3::from_proto(t, format)?;
-                if let Some(row) = missing.first() {
+                // A row left out is an error unless it is listed as absent.
+                if let Some(row) = missing.iter().find(|r| {
+                    !p.absent_rows
+                        .iter()
+                        .any(|a| a.strip_prefix("t3.") == Some(r.spec().id))
+                }) {
                     return Err(ConvertError::Incomplete(format!(
                         "applications.{}",
                         row.spec().key
@@ -354,11 +402,15 @@ impl TryFrom<&pb::AnnualReport> for Report {
                 Some(t3)
             }
         };
-        let t4 = match &p.reconsideration_litigation {
+        let mut t4 = match &p.reconsideration_litigation {
             None => None,
             Some(t) => {
                 let (t4, missing) = T4::from_proto(t);
-                if let Some(block) = missing.first() {
+                if let Some(block) = missing.iter().find(|b| {
+                    !p.absent_rows
+                        .iter()
+                        .any(|a| a.strip_prefix("t4.") == Some(b.spec().key))
+                }) {
                     return Err(ConvertError::Incomplete(format!(
                         "reconsideration_litigation.{}",
                         block.spec().key
@@ -367,6 +419,10 @@ impl TryFrom<&pb::AnnualReport> for Report {
                 Some(t4)
             }
         };
+        let mut t2 = t2;
+        for path in &p.absent_rows {
+            mark_absent(path, format, &mut t2, &mut t3, &mut t4)?;
+        }
         Ok(Report {
             metadata,
             format,
@@ -375,6 +431,84 @@ impl TryFrom<&pb::AnnualReport> for Report {
             t3,
             t4,
         })
+    }
+}
+
+/// Marks the row an `absent_rows` path names, refusing one that names no
+/// row of a present table or that carries values.
+fn mark_absent(
+    path: &str,
+    format: FormatVersion,
+    t2: &mut Option<T2>,
+    t3: &mut Option<T3>,
+    t4: &mut Option<T4>,
+) -> Result<(), ConvertError> {
+    use crate::shape::{T3_COLUMNS, T3_ROWS, T4_BLOCKS, T4_COLUMNS, Value};
+    let unknown = || ConvertError::UnknownAbsentRow(path.to_owned());
+    let has_values = || ConvertError::AbsentRowHasValues(path.to_owned());
+    let (table, row) = path.split_once('.').ok_or_else(unknown)?;
+    match (table, t2, t3, t4) {
+        ("t3", _, Some(t), _) => {
+            let spec = T3_ROWS
+                .iter()
+                .find(|s| s.id == row && s.row.in_format(format))
+                .ok_or_else(unknown)?;
+            if T3_COLUMNS.iter().any(|c| t.get(spec.row, c.col) != 0) {
+                return Err(has_values());
+            }
+            t.set_absent(spec.row);
+        }
+        ("t4", _, _, Some(t)) => {
+            let spec = T4_BLOCKS
+                .iter()
+                .find(|b| b.key == row)
+                .ok_or_else(unknown)?;
+            if T4_COLUMNS.iter().any(|c| t.get(spec.block, c.col) != 0) {
+                return Err(has_values());
+            }
+            t.set_absent(spec.block);
+        }
+        ("t2", Some(t), _, _) => {
+            let layout = format.t2_layout();
+            let mut cells = layout.cells().filter(|c| c.row.key == row).peekable();
+            if cells.peek().is_none() {
+                return Err(unknown());
+            }
+            if cells.any(|c| t.get(&c) != Value::zero(c.column.kind)) {
+                return Err(has_values());
+            }
+            t.set_row_absent(layout, row);
+        }
+        _ => return Err(unknown()),
+    }
+    Ok(())
+}
+
+impl Report {
+    /// The rows of its tables the published document did not contain, as
+    /// location paths (`t3.R21`, `t2.licensing`, `t4.reconsideration`), in
+    /// table order.
+    pub fn absent_rows(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(t2) = &self.t2 {
+            let layout = self.format.t2_layout();
+            out.extend(t2.absent_rows(layout).map(|r| format!("t2.{}", r.key)));
+        }
+        if let Some(t3) = &self.t3 {
+            out.extend(
+                t3.absent_rows(self.format)
+                    .map(|r| format!("t3.{}", r.spec().id)),
+            );
+        }
+        if let Some(t4) = &self.t4 {
+            out.extend(
+                crate::shape::T4_BLOCKS
+                    .iter()
+                    .filter(|b| t4.is_absent(b.block))
+                    .map(|b| format!("t4.{}", b.key)),
+            );
+        }
+        out
     }
 }
 
@@ -425,6 +559,7 @@ impl From<&Report> for pb::AnnualReport {
             active_disclosure_table: r.t2.as_ref().map(|t| t.to_proto(r.format)),
             applications: r.t3.as_ref().map(|t| t.to_proto(r.format)),
             reconsideration_litigation: r.t4.as_ref().map(T4::to_proto),
+            absent_rows: r.absent_rows(),
         }
     }
 }

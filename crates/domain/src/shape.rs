@@ -255,21 +255,47 @@ impl T3Row {
 /// Number of T3 row slots (25 rows plus the trial format's single row).
 pub const T3_ROW_SLOTS: usize = 26;
 
-/// T3: every cell, indexed `[row as usize][col as usize]`.
+/// T3: every cell, indexed `[row as usize][col as usize]`, and the rows
+/// the published document did not contain.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct T3 {
     cells: [[u64; 7]; T3_ROW_SLOTS],
+    /// Rows not in the document: their cells are unknown (held as 0), and no
+    /// rule adds them up.
+    absent: [bool; T3_ROW_SLOTS],
 }
 
 impl T3 {
-    /// One cell.
+    /// One cell; 0 for a row the document did not contain (see [`T3::cell`]).
     pub fn get(&self, row: T3Row, col: T3Col) -> u64 {
         self.cells[row as usize][col as usize]
     }
 
-    /// Sets one cell.
+    /// One cell, `None` when its row is absent from the document.
+    pub fn cell(&self, row: T3Row, col: T3Col) -> Option<u64> {
+        (!self.is_absent(row)).then(|| self.get(row, col))
+    }
+
+    /// Sets one cell; its row is present from then on.
     pub fn set(&mut self, row: T3Row, col: T3Col, value: u64) {
         self.cells[row as usize][col as usize] = value;
+        self.absent[row as usize] = false;
+    }
+
+    /// Marks a row as absent from the document: its cells become unknown.
+    pub fn set_absent(&mut self, row: T3Row) {
+        self.cells[row as usize] = [0; 7];
+        self.absent[row as usize] = true;
+    }
+
+    /// Whether the document did not contain this row.
+    pub fn is_absent(&self, row: T3Row) -> bool {
+        self.absent[row as usize]
+    }
+
+    /// The rows of a format the document did not contain, in published order.
+    pub fn absent_rows(&self, format: FormatVersion) -> impl Iterator<Item = T3Row> + '_ {
+        T3Row::rows_of(format).filter(|r| self.is_absent(*r))
     }
 
     /// To the wire form, with the rows of `format` present.
@@ -430,21 +456,41 @@ impl T4Col {
     }
 }
 
-/// T4: every cell, indexed `[block as usize][col as usize]`.
+/// T4: every cell, indexed `[block as usize][col as usize]`, and the blocks
+/// the published document did not contain.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct T4 {
     cells: [[u64; 5]; 3],
+    /// Blocks not in the document: their cells are unknown (held as 0).
+    absent: [bool; 3],
 }
 
 impl T4 {
-    /// One cell.
+    /// One cell; 0 for a block the document did not contain.
     pub fn get(&self, block: T4Block, col: T4Col) -> u64 {
         self.cells[block as usize][col as usize]
     }
 
-    /// Sets one cell.
+    /// One cell, `None` when its block is absent from the document.
+    pub fn cell(&self, block: T4Block, col: T4Col) -> Option<u64> {
+        (!self.is_absent(block)).then(|| self.get(block, col))
+    }
+
+    /// Sets one cell; its block is present from then on.
     pub fn set(&mut self, block: T4Block, col: T4Col, value: u64) {
         self.cells[block as usize][col as usize] = value;
+        self.absent[block as usize] = false;
+    }
+
+    /// Marks a block as absent from the document: its cells become unknown.
+    pub fn set_absent(&mut self, block: T4Block) {
+        self.cells[block as usize] = [0; 5];
+        self.absent[block as usize] = true;
+    }
+
+    /// Whether the document did not contain this block.
+    pub fn is_absent(&self, block: T4Block) -> bool {
+        self.absent[block as usize]
     }
 
     /// To the wire form.
@@ -527,11 +573,16 @@ type ProtoRead<P> = fn(&P) -> Result<Value, crate::ConvertError>;
 /// Write a cell's value into the wire form.
 type ProtoWrite<P> = fn(&mut P, Value);
 
+/// Whether the wire message states an amount (absent or empty: it does not).
+type ProtoStated<P> = fn(&P) -> bool;
+
 /// How one T2 cell maps onto its wire message `P`.
 #[derive(Debug)]
 pub struct T2ProtoCell<P: 'static> {
     read: ProtoRead<P>,
     write: ProtoWrite<P>,
+    /// For an amount: its wire field and whether a message states it.
+    amount: Option<(&'static str, ProtoStated<P>)>,
 }
 
 /// The layout of T2 in one format: blocks, and the wire mapping of every cell
@@ -848,6 +899,11 @@ fn money_of(m: Option<&pb::Money>, field: &'static str) -> Result<Value, crate::
     }
 }
 
+/// Whether a wire amount is stated: present and not blank.
+fn money_stated(m: Option<&pb::Money>) -> bool {
+    m.is_some_and(|m| !m.wan_yuan.trim().is_empty())
+}
+
 fn money_to(v: Value) -> Option<pb::Money> {
     match v {
         Value::Money(m) => Some(pb::Money {
@@ -879,30 +935,37 @@ macro_rules! t2_cell {
         T2ProtoCell {
             read: |p| Ok(Value::Count(p.$row.as_ref().map_or(0, |r| r.$field))),
             write: |p, v| p.$row.get_or_insert_default().$field = count(v),
+            amount: None,
         }
     };
     (delta $row:ident . $field:ident) => {
         T2ProtoCell {
             read: |p| Ok(Value::Delta(p.$row.as_ref().map_or(0, |r| r.$field))),
             write: |p, v| p.$row.get_or_insert_default().$field = delta(v),
+            amount: None,
         }
     };
     (count $field:ident) => {
         T2ProtoCell {
             read: |p| Ok(Value::Count(p.$field)),
             write: |p, v| p.$field = count(v),
+            amount: None,
         }
     };
     (money $field:ident, $path:literal) => {
         T2ProtoCell {
             read: |p| money_of(p.$field.as_ref(), $path),
             write: |p, v| p.$field = money_to(v),
+            amount: Some(($path, |p| money_stated(p.$field.as_ref()))),
         }
     };
     (money $row:ident . $field:ident, $path:literal) => {
         T2ProtoCell {
             read: |p| money_of(p.$row.as_ref().and_then(|r| r.$field.as_ref()), $path),
             write: |p, v| p.$row.get_or_insert_default().$field = money_to(v),
+            amount: Some(($path, |p| {
+                money_stated(p.$row.as_ref().and_then(|r| r.$field.as_ref()))
+            })),
         }
     };
 }
@@ -947,18 +1010,55 @@ pub const T2_2019_PROTO: [T2ProtoCell<pb::ActiveDisclosureTrial>; 22] = [
     t2_cell!(money procurement.amount, "active_disclosure_trial.procurement.amount"),
 ];
 
-/// T2: every cell of its format's layout, in block → row → column order.
+/// T2: every cell of its format's layout, in block → row → column order,
+/// and which of them the published document did not contain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct T2 {
     values: Vec<Value>,
+    /// Per cell: not in the document (its row was missing), held as zero.
+    absent: Vec<bool>,
 }
 
 impl T2 {
     /// All zeros in a layout.
     pub fn zeros(layout: &T2Layout) -> T2 {
+        let values: Vec<Value> = layout.cells().map(|c| Value::zero(c.column.kind)).collect();
         T2 {
-            values: layout.cells().map(|c| Value::zero(c.column.kind)).collect(),
+            absent: vec![false; values.len()],
+            values,
         }
+    }
+
+    /// Marks a row as absent from the document: its cells become unknown
+    /// (zero, and `None` from [`T2::count`]).
+    pub fn set_row_absent(&mut self, layout: &T2Layout, row: &str) {
+        for c in layout.cells().filter(|c| c.row.key == row) {
+            if let (Some(v), Some(a)) = (self.values.get_mut(c.index), self.absent.get_mut(c.index))
+            {
+                *v = Value::zero(c.column.kind);
+                *a = true;
+            }
+        }
+    }
+
+    /// Whether the document did not contain a row (any of its cells).
+    pub fn is_row_absent(&self, layout: &T2Layout, row: &str) -> bool {
+        layout
+            .cells()
+            .filter(|c| c.row.key == row)
+            .any(|c| self.absent.get(c.index).copied().unwrap_or(false))
+    }
+
+    /// The keys of the rows the document did not contain, in layout order.
+    pub fn absent_rows<'l>(
+        &'l self,
+        layout: &'l T2Layout,
+    ) -> impl Iterator<Item = &'static T2RowSpec> + 'l {
+        layout
+            .blocks
+            .iter()
+            .flat_map(|b| b.rows.iter())
+            .filter(|r| self.is_row_absent(layout, r.key))
     }
 
     /// One cell; zero of its kind if the index is out of range.
@@ -969,9 +1069,13 @@ impl T2 {
             .unwrap_or(Value::zero(cell.column.kind))
     }
 
-    /// The count in a cell, by row and column key (0 if it is not a count).
+    /// The count in a cell, by row and column key; `None` if it is not a
+    /// count or the document did not contain it.
     pub fn count(&self, layout: &T2Layout, row: &str, column: &str) -> Option<u64> {
-        layout.cell(row, column).and_then(|c| self.get(&c).count())
+        layout
+            .cell(row, column)
+            .filter(|c| !self.absent.get(c.index).copied().unwrap_or(false))
+            .and_then(|c| self.get(&c).count())
     }
 
     /// Sets one cell. A value of the wrong kind is refused.
@@ -985,6 +1089,9 @@ impl T2 {
         match self.values.get_mut(cell.index) {
             Some(slot) if kind_ok => {
                 *slot = value;
+                if let Some(a) = self.absent.get_mut(cell.index) {
+                    *a = false;
+                }
                 true
             }
             _ => false,
@@ -1002,11 +1109,39 @@ impl T2 {
     }
 
     fn read_proto<P>(cells: &[T2ProtoCell<P>], p: &P) -> Result<T2, crate::ConvertError> {
-        let values = cells
+        let values: Vec<Value> = cells
             .iter()
             .map(|c| (c.read)(p))
             .collect::<Result<_, _>>()?;
-        Ok(T2 { values })
+        Ok(T2 {
+            absent: vec![false; values.len()],
+            values,
+        })
+    }
+
+    /// The wire field of the first amount the wire T2 `t` (this table's
+    /// source) leaves unstated (left out, or an empty string) in a row not
+    /// listed as absent, if any. The wire form reads such an amount as 0; a
+    /// caller's report must say 0 to mean it, or list the row in
+    /// `absent_rows` when it is unknown.
+    pub fn unstated_amount(
+        &self,
+        t: &pb::annual_report::ActiveDisclosureTable,
+    ) -> Option<&'static str> {
+        use pb::annual_report::ActiveDisclosureTable as Table;
+        fn first<P>(cells: &[T2ProtoCell<P>], p: &P, absent: &[bool]) -> Option<&'static str> {
+            cells
+                .iter()
+                .zip(absent)
+                .filter(|(_, absent)| !**absent)
+                .filter_map(|(c, _)| c.amount)
+                .find(|(_, stated)| !stated(p))
+                .map(|(field, _)| field)
+        }
+        match t {
+            Table::ActiveDisclosure(p) => first(&T2_2021_PROTO, p, &self.absent),
+            Table::ActiveDisclosureTrial(p) => first(&T2_2019_PROTO, p, &self.absent),
+        }
     }
 
     /// The wire form, in the format's own message.

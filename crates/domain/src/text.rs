@@ -4,6 +4,8 @@
 //! single "N件"; anything else (宝政发28件, 更新831条, 政策解读文件14件, a
 //! comparison with last year) is not about a table cell and raises nothing.
 
+use std::borrow::Cow;
+
 use crate::{
     Finding, FormatVersion, Location, Report, Section,
     catalogue::id,
@@ -46,8 +48,10 @@ pub struct Statement {
     pub number: u64,
 }
 
+/// Punctuation that ends a clause. A line break does not: PDF and Word
+/// text breaks lines inside sentences, even inside 「1024\n件」.
 const CLAUSE_BREAKS: &[char] = &[
-    '。', '；', ';', '，', ',', '、', '！', '？', '：', ':', '\n', '（', '）', '(', ')',
+    '。', '；', ';', '，', ',', '、', '！', '？', '：', ':', '（', '）', '(', ')',
 ];
 
 /// Words that make a clause a comparison or a part, not a statement of a cell.
@@ -65,11 +69,22 @@ const HEDGES: &[&str] = &[
     "占",
 ];
 
-/// Splits prose into clauses.
-pub fn clauses(text: &str) -> impl Iterator<Item = &str> {
+/// Splits prose into clauses, each without white space: 「申请 25 件」 and
+/// 「申请25\n件」 read as 「申请25件」.
+pub fn clauses(text: &str) -> impl Iterator<Item = Cow<'_, str>> + '_ {
     text.split(CLAUSE_BREAKS)
-        .map(str::trim)
+        .map(without_spacing)
         .filter(|c| !c.is_empty())
+}
+
+/// Text without white space (spaces, line breaks, the ideographic space);
+/// borrowed when it has none, as most clauses.
+fn without_spacing(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_whitespace) {
+        Cow::Owned(text.chars().filter(|c| !c.is_whitespace()).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// The numbers followed by 件 in a clause, with the byte offset each starts at.
@@ -108,7 +123,11 @@ fn has_any(s: &str, words: &[&str]) -> bool {
 
 fn subject_of(head: &str) -> Option<Subject> {
     let applications = head.contains("申请");
-    if head.contains("上年结转") {
+    // 上年结转, also 上年度结转 / 上一年度结转 (含上年度结转申请34件).
+    if has_any(
+        head,
+        &["上年结转", "上年度结转", "上一年结转", "上一年度结转"],
+    ) {
         return Some(Subject::CarriedOver);
     }
     if head.contains("结转") {
@@ -160,19 +179,19 @@ pub fn statements(report: &Report) -> Vec<Statement> {
             continue;
         };
         for clause in clauses(text) {
-            if has_any(clause, HEDGES) {
+            if has_any(&clause, HEDGES) {
                 continue;
             }
-            let counts = counts_in(clause);
+            let counts = counts_in(&clause);
             let [(at, number)] = counts.as_slice() else {
                 continue;
             };
-            if let Some(subject) = subject_of(&clause[..*at]) {
+            if let Some(subject) = clause.get(..*at).and_then(subject_of) {
                 out.push(Statement {
                     section,
-                    clause: clause.to_owned(),
                     subject,
                     number: *number,
+                    clause: clause.into_owned(),
                 });
             }
         }
@@ -189,9 +208,10 @@ struct Compared {
 }
 
 fn table_value(report: &Report, subject: Subject) -> Option<Compared> {
-    let total = |row| report.t3.as_ref().map(|t| t.get(row, T3Col::Total));
+    // A cell the document did not contain is compared with nothing.
+    let total = |row| report.t3.as_ref()?.cell(row, T3Col::Total);
     let received_and_carried = || total(T3Row::R01)?.checked_add(total(T3Row::R02)?);
-    let t4 = |b| report.t4.as_ref().map(|t| t.get(b, T4Col::Total));
+    let t4 = |b| report.t4.as_ref()?.cell(b, T4Col::Total);
     let t2 = |col| {
         report
             .t2
@@ -303,18 +323,31 @@ pub(crate) fn text_rules(report: &Report, out: &mut Vec<Finding>) {
     fee_rule(report, out);
 }
 
-/// Words in section 六 that state that no fee was charged.
+/// Words in section 六 that state that no fee was charged, in the ways
+/// reports say it (本年度未收取任何费用, 没有产生信息处理费用, 信息处理费为零,
+/// 不涉及信息处理费 …).
 const NO_FEE: &[&str] = &[
     "为零",
     "为0",
     "为０",
     "零元",
     "未收取",
+    "未曾收取",
     "没有收取",
     "不收取",
+    "未收费",
+    "没有收费",
+    "无收费",
+    "未产生",
+    "没有产生",
     "未发生",
+    "没有发生",
     "免收",
+    "免予收取",
+    "免于收取",
     "无收取",
+    "不涉及",
+    "无信息处理费",
 ];
 
 /// Whether a clause states an amount: a number followed by 元 or 万元, or
@@ -339,14 +372,14 @@ fn states_amount(clause: &str) -> bool {
 
 fn fee_rule(report: &Report, out: &mut Vec<Finding>) {
     let r22 = match (report.format, &report.t3) {
-        (FormatVersion::Current2021, Some(t3)) => t3.get(T3Row::R22, T3Col::Total),
+        (FormatVersion::Current2021, Some(t3)) => t3.cell(T3Row::R22, T3Col::Total).unwrap_or(0),
         _ => 0,
     };
     let mentioned = report
         .sections
         .iter()
         .flatten()
-        .any(|t| t.contains("信息处理费"));
+        .any(|t| without_spacing(t).contains("信息处理费"));
     if r22 == 0 && !mentioned {
         return;
     }
@@ -354,10 +387,14 @@ fn fee_rule(report: &Report, out: &mut Vec<Finding>) {
         return;
     };
     // The amount may sit in the clause after the one naming the fee
-    // ("收取信息处理费，共计120元"), so look at whole sentences.
+    // ("收取信息处理费，共计120元"), so look at whole sentences, across line
+    // breaks; any sentence on a fee (费用, 收费, 处理费) that states an amount
+    // or that none was charged will do, also beside a citation of
+    // 《政府信息公开信息处理费管理办法》.
     let stated = six
-        .split(['。', '；', ';', '\n'])
-        .any(|sentence| sentence.contains("处理费") && states_amount(sentence));
+        .split(['。', '；', ';'])
+        .map(without_spacing)
+        .any(|sentence| sentence.contains('费') && states_amount(&sentence));
     if stated {
         return;
     }
@@ -443,6 +480,20 @@ mod tests {
     }
 
     #[test]
+    fn carried_over_from_last_year_is_r02_however_the_year_is_named() {
+        // 淮安市's 2024 report: 答复3050件（含上年度结转申请34件…）; R02 is 34.
+        for said in [
+            "含上年度结转申请34件",
+            "上一年度结转申请34件",
+            "上年结转申请34件",
+        ] {
+            let s = statements(&report_with(said));
+            assert_eq!(s.len(), 1, "{said}");
+            assert_eq!(s[0].subject, Subject::CarriedOver, "{said}");
+        }
+    }
+
+    #[test]
     fn comparisons_and_parts_are_not_statements() {
         let r = report_with("共办理申请比上年增加5件。其中自然人申请3件。同比增长2件。");
         assert!(statements(&r).is_empty());
@@ -477,5 +528,48 @@ mod tests {
             fee_rule(&r, &mut out);
             assert!(out.is_empty(), "{stated}");
         }
+    }
+
+    #[test]
+    fn numbers_with_spaces_or_a_line_break_read_as_written_together() {
+        for overview in [
+            "2024年，全县共受理政府信息公开申请 25 件。",
+            "2024年，全县共受理政府信息公开申请25\n件。",
+            "2024年，全县共受理政府信息公\n开申请 25\n件。",
+        ] {
+            let r = report_with(overview);
+            let s = statements(&r);
+            assert_eq!(s.len(), 1, "{overview:?}: {s:?}");
+            assert_eq!(s[0].subject, Subject::ApplicationsReceived);
+            assert_eq!(s[0].number, 25, "{overview:?}");
+        }
+        let r = report_with("受理政府信息公开申请 1024\n件");
+        assert_eq!(statements(&r)[0].number, 1024);
+    }
+
+    #[test]
+    fn every_usual_way_of_saying_no_fee_was_charged_is_a_stated_fee() {
+        let mut r = report_with("");
+        r.t3.as_mut().unwrap().set(T3Row::R22, T3Col::Total, 1);
+        for six in [
+            "本年度未收取任何费用。",
+            "本机关没有产生信息处理费用。",
+            "本年度信息处理费为零。",
+            "本年度未收取信息处理费。",
+            "严格落实《政府信息公开信息处理费管理办法》，本年度未收取任何费用。",
+            "依据《政府信息公开信息处理费管理办法》，本机关没有产生信息处理费用。",
+            "严格落实《政府信息公开信息处理费管理办\n法》，全年收取政府信息公开信息处理费 0\n元。",
+            "本年度不涉及信息处理费。",
+        ] {
+            r.sections[5] = Some(six.to_owned());
+            let mut out = Vec::new();
+            fee_rule(&r, &mut out);
+            assert!(out.is_empty(), "{six:?}: {out:?}");
+        }
+        // A citation of the regulation alone states nothing.
+        r.sections[5] = Some("严格落实《政府信息公开信息处理费管理办法》。".to_owned());
+        let mut out = Vec::new();
+        fee_rule(&r, &mut out);
+        assert_eq!(out.len(), 1);
     }
 }

@@ -16,7 +16,7 @@ use chrono::NaiveDate;
 use common::*;
 use gongkai_domain::{
     AgencyLevel, FormatVersion, Metadata, Money, Report, Severity,
-    catalogue::id,
+    catalogue::{MAX_AMOUNT_WAN_YUAN, MAX_CHANGE, id},
     check,
     shape::{CellKind, T2, T3, T3_PARTS, T3Col, T3Row, T4, T4_PARTS, T4Block, T4Col, Value},
 };
@@ -42,9 +42,11 @@ fn money_of(negative: bool, mantissa: u64, scale: usize) -> Money {
     money(&text)
 }
 
-/// A fee exact to the 分 at most, ≥ 0.
+/// A fee exact to the 分 at most, 0 ..= value.range's bound.
 fn valid_money() -> impl Strategy<Value = Money> {
-    (0u64..=1_000_000_000_000, 0usize..=6).prop_map(|(m, s)| money_of(false, m, s))
+    (0usize..=6)
+        .prop_flat_map(|s| (0u64..=MAX_AMOUNT_WAN_YUAN * 10u64.pow(s as u32), Just(s)))
+        .prop_map(|(m, s)| money_of(false, m, s))
 }
 
 /// Any amount the wire can carry: negative, or finer than the 分.
@@ -60,7 +62,8 @@ fn t2_values(format: FormatVersion, valid: bool) -> impl Strategy<Value = T2> {
         .map(|c| match (c.column.kind, valid) {
             (CellKind::Count, true) => (0u64..=100_000).prop_map(Value::Count).boxed(),
             (CellKind::Count, false) => any::<u64>().prop_map(Value::Count).boxed(),
-            (CellKind::Delta, _) => any::<i64>().prop_map(Value::Delta).boxed(),
+            (CellKind::Delta, true) => (-MAX_CHANGE..=MAX_CHANGE).prop_map(Value::Delta).boxed(),
+            (CellKind::Delta, false) => any::<i64>().prop_map(Value::Delta).boxed(),
             (CellKind::Money, true) => valid_money().prop_map(Value::Money).boxed(),
             (CellKind::Money, false) => any_money().prop_map(Value::Money).boxed(),
         })

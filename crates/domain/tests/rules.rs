@@ -358,6 +358,8 @@ fn value_range_is_silent_for_fees_exact_to_the_fen() {
     }
 }
 
+/// A cell above the bound is a `value.range` finding of its own; where such
+/// cells make a rule's sum overflow, that is one more, in place of the rule.
 #[test]
 fn value_range_replaces_t3_balance_when_its_sum_overflows() {
     let mut r = blank(F21, Y);
@@ -367,17 +369,28 @@ fn value_range_replaces_t3_balance_when_its_sum_overflows() {
         t.set(T3Row::R02, col, 1);
     }
     let fs = findings(&r);
-    assert_eq!(fs.len(), 2, "{fs:#?}");
+    assert_eq!(
+        paths(&of_rule(&fs, id::VALUE_RANGE)),
+        [
+            "t3.R01.natural_person",
+            "t3.R01.total",
+            "t3.R25.natural_person",
+            "t3.R25.total"
+        ],
+        "{fs:#?}"
+    );
+    assert_eq!(fs.len(), 4, "{fs:#?}");
+    assert_eq!(fs[0].actual, count(u64::MAX));
     assert_shape(
-        &fs[0],
+        &fs[2],
         id::VALUE_RANGE,
         Severity::Error,
         "t3.R25.natural_person",
     );
     for row in [T3Row::R01, T3Row::R02, T3Row::R24, T3Row::R25] {
-        assert!(fs[0].cells.contains(&t3_path(row, T3Col::NaturalPerson)));
+        assert!(fs[2].cells.contains(&t3_path(row, T3Col::NaturalPerson)));
     }
-    assert_shape(&fs[1], id::VALUE_RANGE, Severity::Error, "t3.R25.total");
+    assert_shape(&fs[3], id::VALUE_RANGE, Severity::Error, "t3.R25.total");
     assert!(of_rule(&fs, id::T3_BALANCE).is_empty());
 }
 
@@ -392,7 +405,12 @@ fn value_range_replaces_t3_outcome_total_and_row_total_on_overflow() {
     let fs = findings(&r);
     assert_eq!(
         paths(&of_rule(&fs, id::VALUE_RANGE)),
-        ["t3.R24.natural_person", "t3.R24.total"]
+        [
+            "t3.R03.natural_person",
+            "t3.R03.total",
+            "t3.R24.natural_person",
+            "t3.R24.total"
+        ]
     );
     assert!(of_rule(&fs, id::T3_OUTCOME_TOTAL).is_empty(), "{fs:#?}");
 
@@ -402,8 +420,12 @@ fn value_range_replaces_t3_outcome_total_and_row_total_on_overflow() {
     t.set(T3Row::R17, T3Col::OtherOrganization, 1);
     let fs = findings(&r);
     let range = of_rule(&fs, id::VALUE_RANGE);
-    assert_eq!(paths(&range), ["t3.R17.total"], "{fs:#?}");
-    assert_eq!(range[0].cells.len(), 7);
+    assert_eq!(
+        paths(&range),
+        ["t3.R17.natural_person", "t3.R17.total"],
+        "{fs:#?}"
+    );
+    assert_eq!(range[1].cells.len(), 7);
     assert!(
         !of_rule(&fs, id::T3_ROW_TOTAL)
             .iter()
@@ -419,24 +441,32 @@ fn value_range_replaces_t4_block_total_on_overflow() {
     t.set(T4Block::LitigationDirect, T4Col::Upheld, u64::MAX);
     t.set(T4Block::LitigationDirect, T4Col::Corrected, 1);
     let fs = findings(&r);
-    assert_eq!(fs.len(), 1, "{fs:#?}");
+    assert_eq!(fs.len(), 2, "{fs:#?}");
     assert_shape(
         &fs[0],
+        id::VALUE_RANGE,
+        Severity::Error,
+        "t4.litigation_direct.upheld",
+    );
+    assert_shape(
+        &fs[1],
         id::VALUE_RANGE,
         Severity::Error,
         "t4.litigation_direct.total",
     );
 }
 
+/// The bound, not the type, is the largest count: sums of counts at the
+/// bound are far from overflowing, and say nothing.
 #[test]
-fn value_range_is_silent_for_the_largest_sums_that_fit() {
+fn value_range_is_silent_for_the_largest_counts_within_the_bound() {
     let mut r = blank(F21, Y);
     let t = t3(&mut r);
     for col in [T3Col::NaturalPerson, T3Col::Total] {
-        t.set(T3Row::R01, col, u64::MAX - 1);
+        t.set(T3Row::R01, col, catalogue::MAX_COUNT - 1);
         t.set(T3Row::R02, col, 1);
-        t.set(T3Row::R03, col, u64::MAX);
-        t.set(T3Row::R24, col, u64::MAX);
+        t.set(T3Row::R03, col, catalogue::MAX_COUNT);
+        t.set(T3Row::R24, col, catalogue::MAX_COUNT);
     }
     assert!(findings(&r).is_empty(), "{:#?}", findings(&r));
 }

@@ -1,6 +1,29 @@
 //! Who may do what, where (SPEC.md "Who does what"). Every RPC asks here
 //! before it touches data; an agency outside the caller's scope gets
 //! PERMISSION_DENIED whether or not it exists, so nothing leaks.
+//!
+//! The caller was authenticated before its call was admitted
+//! (`admission.rs`); here it is a [`Principal`]: roles and a scope.
+//!
+//! # What a refusal tells
+//!
+//! - Outside the scope: PERMISSION_DENIED with the same message whether the
+//!   agency or report exists or not.
+//! - Listings and pages show what is in scope only: ListAgencies and
+//!   ListReports filter to the scope (each filter a caller gives is checked
+//!   on its own, an `area` too when an `agency` is given), a scoped
+//!   auditor's ListAuditEvents pages end only after an event of its scope
+//!   (their tokens name such an event), and its VerifyAuditChain counts its
+//!   scope's events and says only whether the chain holds; where it breaks
+//!   is shown to an auditor of the whole store.
+//! - BackupStore writes every agency's data into one file: only an admin
+//!   of the whole store (agency `"*"`) may call it.
+//! - **Decision (issue 13):** RegisterAgency answers ALREADY_EXISTS for a
+//!   统一社会信用代码 registered anywhere, also outside the admin's scope,
+//!   and so tells a scoped admin that the code is registered elsewhere.
+//!   Accepted: codes are unique, government bodies' codes are public, and
+//!   only an admin can register. Pinned by `tests/serve_authz_matrix.rs`
+//!   (`a_scoped_admin_learns_whether_a_code_is_registered_elsewhere`).
 
 use gongkai_store::{ReportStore, StoreError};
 

@@ -226,6 +226,17 @@ impl Credentials {
     }
 }
 
+/// The token of an `authorization` header value of the Bearer scheme: the
+/// scheme name matched without regard to case and followed by one or more
+/// spaces (RFC 7235 §2.1, RFC 6750 §2.1), the token one word after it.
+/// None for another scheme, or no token.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    let token = token.trim_matches(' ');
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
+}
+
 /// A credentials file entry as TOML, for `gongkai token`.
 pub fn entry_toml(name: &str, agency: &str, roles: &[Role], token: &str) -> Result<String, String> {
     let file = File {
@@ -294,6 +305,25 @@ mod tests {
             assert_eq!(c.authenticate(t).unwrap().name, format!("p{i}"));
         }
         assert!(c.authenticate(&new_token()).is_none());
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_matched_without_regard_to_case() {
+        for (header, token) in [
+            ("Bearer gk_1", Some("gk_1")),
+            ("bearer gk_1", Some("gk_1")),
+            ("BEARER gk_1", Some("gk_1")),
+            ("bEaReR   gk_1", Some("gk_1")),
+            ("Bearer gk_1 ", Some("gk_1")),
+            ("Bearer ", None),
+            ("Bearer", None),
+            ("Bearer a b", None),
+            ("Basic gk_1", None),
+            ("Bearergk_1", None),
+            ("gk_1", None),
+        ] {
+            assert_eq!(bearer_token(header), token, "{header:?}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 )]
 
 pub mod access;
+pub mod admission;
 pub mod auth;
 pub mod deadlines;
 pub mod error;

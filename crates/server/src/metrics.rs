@@ -13,8 +13,9 @@
 //! Names follow go-grpc-prometheus, so existing dashboards and alerts read
 //! them: `grpc_server_handled_total{grpc_service, grpc_method, grpc_type,
 //! grpc_code}` and `grpc_server_handling_seconds{grpc_service, grpc_method,
-//! grpc_type}`; then `gongkai_reports{state}` and
-//! `gongkai_store_size_bytes`.
+//! grpc_type}`; then `gongkai_refused_calls_total{reason}` (calls the
+//! admission layer refused before they reached a service, see
+//! `admission.rs`), `gongkai_reports{state}` and `gongkai_store_size_bytes`.
 
 use std::{
     collections::HashMap,
@@ -39,6 +40,8 @@ use prometheus_client::{
 };
 use tonic::body::Body;
 use tower::{Layer, Service};
+
+use crate::admission::Refusal;
 
 /// Upper bounds of the latency buckets, microseconds (then +Inf). Health
 /// checks answer in about 0.1 ms, submissions in 1–50 ms.
@@ -129,6 +132,8 @@ pub struct CallMetrics {
     methods: Vec<MethodStats>,
     /// `/package.Service/Method` → index into `methods`.
     by_path: HashMap<String, usize>,
+    /// Calls refused before a service saw them, by [`Refusal`].
+    refused: [AtomicU64; Refusal::ALL.len()],
 }
 
 impl CallMetrics {
@@ -157,7 +162,11 @@ impl CallMetrics {
             }
         }
         methods.push(MethodStats::new("unknown", "unknown", "unknown"));
-        Ok(CallMetrics { methods, by_path })
+        Ok(CallMetrics {
+            methods,
+            by_path,
+            refused: std::array::from_fn(|_| AtomicU64::new(0)),
+        })
     }
 
     /// The slot of a request path (the last one for a path naming no method).
@@ -171,6 +180,13 @@ impl CallMetrics {
     fn record(&self, slot: usize, code: usize, elapsed: Duration) {
         if let Some(m) = self.methods.get(slot) {
             m.record(code, elapsed);
+        }
+    }
+
+    /// Counts one call refused for `reason`.
+    pub fn refused(&self, reason: Refusal) {
+        if let Some(n) = self.refused.get(reason as usize) {
+            n.fetch_add(1, Relaxed);
         }
     }
 }
@@ -205,6 +221,24 @@ impl Collector for CallMetrics {
                             None::<&Exemplar<NoLabelSet, u64>>,
                         )?;
                 }
+            }
+        }
+        {
+            // Every reason, zeros too: an alert can be written before the first refusal.
+            let mut family = encoder.encode_descriptor(
+                "gongkai_refused_calls",
+                "Calls refused before a service saw them, by reason (unauthenticated, overloaded, principal_limit, anonymous_limit, request_body_timeout).",
+                None,
+                MetricType::Counter,
+            )?;
+            for (reason, count) in Refusal::ALL.iter().zip(&self.refused) {
+                let labels = [("reason", reason.as_str())];
+                family
+                    .encode_family(&labels)?
+                    .encode_counter::<NoLabelSet, _, u64>(
+                        &count.load(Relaxed),
+                        None::<&Exemplar<NoLabelSet, u64>>,
+                    )?;
             }
         }
         let mut family = encoder.encode_descriptor(

@@ -1,13 +1,9 @@
-//! The gRPC server: services, reflection (v1 and v1alpha), health, limits,
-//! TLS and graceful shutdown. Takes an already bound listener, so tests bind
+//! The gRPC server: services, reflection (v1 and v1alpha), health,
+//! admission (who calls, and the limits: `admission.rs`), TLS and graceful
+//! shutdown. Takes an already bound listener, so tests bind
 //! port 0 and read the address instead of sleeping.
 
-use std::{
-    future::Future,
-    sync::Arc,
-    task::{Context, Poll},
-    time::Duration,
-};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use gongkai_proto::v1::{
     admin_service_server::AdminServiceServer, agency_service_server::AgencyServiceServer,
@@ -15,15 +11,11 @@ use gongkai_proto::v1::{
     document_service_server::DocumentServiceServer, report_service_server::ReportServiceServer,
     review_service_server::ReviewServiceServer,
 };
-use tokio::{net::TcpListener, sync::Semaphore};
-use tonic::{
-    Status,
-    body::Body,
-    transport::{Certificate, Identity, Server, ServerTlsConfig, server::TcpIncoming},
-};
-use tower::{Layer, Service};
+use tokio::net::TcpListener;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig, server::TcpIncoming};
 
 use crate::{
+    admission::{AdmissionLayer, AdmissionLimits},
     metrics::{CallMetrics, MetricsLayer, serve_metrics},
     services::{
         AdminApi, AgencyApi, AreaApi, AuditApi, BackupConfig, Ctx, DocumentApi, ReportApi,
@@ -40,8 +32,24 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Calls in flight before new ones get RESOURCE_EXHAUSTED.
     pub max_concurrent_calls: usize,
+    /// Calls one principal may have in flight; None: a quarter of
+    /// `max_concurrent_calls` (at least 1).
+    pub max_calls_per_principal: Option<usize>,
+    /// Calls without a token (reflection) in flight, all such callers together.
+    pub max_anonymous_calls: usize,
+    /// Longest from a call's headers to the end of its request body.
+    pub request_body_timeout: Duration,
     /// How long shutdown waits for calls in flight.
     pub drain_timeout: Duration,
+}
+
+impl Limits {
+    /// The slots one principal may hold.
+    pub fn per_principal(&self) -> usize {
+        self.max_calls_per_principal
+            .unwrap_or(self.max_concurrent_calls / 4)
+            .clamp(1, self.max_concurrent_calls.max(1))
+    }
 }
 
 impl Default for Limits {
@@ -50,6 +58,9 @@ impl Default for Limits {
             max_message_bytes: 4 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             max_concurrent_calls: 256,
+            max_calls_per_principal: None,
+            max_anonymous_calls: 8,
+            request_body_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(20),
         }
     }
@@ -136,11 +147,21 @@ pub async fn serve_with(
         metrics.map(|l| tokio::spawn(serve_metrics(l, Arc::clone(&calls), Arc::clone(&ctx.store))));
 
     let max = limits.max_message_bytes;
-    // The metrics layer is outermost, so calls refused for overload count too.
+    let admission = AdmissionLayer::new(
+        ctx.auth.clone(),
+        AdmissionLimits {
+            max_calls: limits.max_concurrent_calls,
+            per_principal: limits.per_principal(),
+            anonymous: limits.max_anonymous_calls,
+            request_body_timeout: limits.request_body_timeout,
+        },
+        Arc::clone(&calls),
+    );
+    // The metrics layer is outermost, so refused calls count too.
     let mut builder = Server::builder()
         .timeout(limits.request_timeout)
         .layer(MetricsLayer::new(Arc::clone(&calls)))
-        .layer(OverloadLayer::new(limits.max_concurrent_calls));
+        .layer(admission);
     if let Some(tls) = tls {
         let mut config = ServerTlsConfig::new().identity(Identity::from_pem(tls.cert, tls.key));
         if let Some(ca) = tls.client_ca {
@@ -244,77 +265,4 @@ pub async fn serve_with(
     flushed??;
     tracing::info!("shutdown: store flushed");
     Ok(())
-}
-
-/// Answers RESOURCE_EXHAUSTED once `max` calls are in flight, instead of
-/// queueing without bound. Health checks are never refused, so probes see
-/// an overloaded server as alive.
-#[derive(Clone, Debug)]
-pub struct OverloadLayer {
-    permits: Arc<Semaphore>,
-}
-
-impl OverloadLayer {
-    /// Admits at most `max` calls at once.
-    pub fn new(max: usize) -> OverloadLayer {
-        OverloadLayer {
-            permits: Arc::new(Semaphore::new(max.max(1))),
-        }
-    }
-}
-
-impl<S> Layer<S> for OverloadLayer {
-    type Service = Overload<S>;
-    fn layer(&self, inner: S) -> Overload<S> {
-        Overload {
-            inner,
-            permits: Arc::clone(&self.permits),
-        }
-    }
-}
-
-/// The service [`OverloadLayer`] makes.
-#[derive(Clone, Debug)]
-pub struct Overload<S> {
-    inner: S,
-    permits: Arc<Semaphore>,
-}
-
-impl<S> Service<http::Request<Body>> for Overload<S>
-where
-    S: Service<http::Request<Body>, Response = http::Response<Body>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = http::Response<Body>;
-    type Error = S::Error;
-    type Future =
-        std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        let exempt = req.uri().path().starts_with("/grpc.health.v1.");
-        let permit = if exempt {
-            None
-        } else {
-            Some(Arc::clone(&self.permits).try_acquire_owned())
-        };
-        // Take the ready service, leave a fresh clone (tower's usual dance).
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        match permit {
-            Some(Err(_)) => Box::pin(async move {
-                let status = Status::resource_exhausted(
-                    "server overloaded: too many calls in flight; retry with backoff",
-                );
-                Ok(status.into_http())
-            }),
-            permit => Box::pin(async move {
-                let _permit = permit;
-                inner.call(req).await
-            }),
-        }
-    }
 }

@@ -1,15 +1,13 @@
-//! Backup to one file, restore into an empty directory only.
+//! Backup to one file; restore into a missing or empty directory only,
+//! built beside it and renamed into place once verified.
 //!
 //! File layout: `GONGKAI-BACKUP\n`, the store format (u32 BE), then every
 //! sled collection as `type`, `name` (length-prefixed) followed by its
 //! entries (`1`, then each field length-prefixed) and a `0`; last, the
 //! SHA-256 of everything before it. A damaged file is refused before anything
-//! is written, and so is a sealed one that sled's import could not take (a
-//! key twice in a tree, an entry that is not a key and a value, a collection
-//! that is not a tree). A backup never replaces an existing file.
+//! is written. A backup never replaces an existing file.
 
 use std::{
-    collections::{HashMap, HashSet},
     fs::File,
     io::{BufWriter, Write},
     path::Path,
@@ -19,7 +17,8 @@ use sha2::{Digest, Sha256};
 
 use crate::{Result, STORE_FORMAT, SledStore, StoreError, StoreOptions};
 
-const MAGIC: &[u8] = b"GONGKAI-BACKUP\n";
+/// The first bytes of every backup file.
+pub const MAGIC: &[u8] = b"GONGKAI-BACKUP\n";
 
 /// What a backup or restore moved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -218,39 +217,38 @@ pub(crate) fn parse(data: &[u8]) -> Result<Vec<Collection>> {
             supported: STORE_FORMAT,
         });
     }
-    let mut out = Vec::new();
-    // Keys per tree: sled's import panics on a key it already holds, on an
-    // entry that is not a key and a value, and on a collection that is not
-    // a tree, so a sealed file with any of them is refused here.
-    let mut keys: HashMap<Vec<u8>, HashSet<Vec<u8>>> = HashMap::new();
+    let mut out: Vec<Collection> = Vec::new();
+    // What sled's import takes without panicking: trees, each named once,
+    // of key/value pairs in strictly ascending key order (as exported).
     while r.byte()? == 1 {
         let kind = r.field()?;
         let name = r.field()?;
-        let tree = String::from_utf8_lossy(&name).into_owned();
+        let shown = String::from_utf8_lossy(&name).into_owned();
         if kind != b"tree" {
             return Err(StoreError::BadBackup(format!(
-                "collection {tree} is a '{}', not a tree",
+                "collection {shown} is a {}, not a tree",
                 String::from_utf8_lossy(&kind)
             )));
         }
-        let seen = keys.entry(name.clone()).or_default();
-        let mut entries = Vec::new();
+        if out.iter().any(|(_, n, _)| *n == name) {
+            return Err(StoreError::BadBackup(format!(
+                "collection {shown} appears twice"
+            )));
+        }
+        let mut entries: Vec<Vec<Vec<u8>>> = Vec::new();
         while r.byte()? == 1 {
-            let n = r.u32()?;
-            if n != 2 {
+            if r.u32()? != 2 {
                 return Err(StoreError::BadBackup(format!(
-                    "an entry of tree {tree} has {n} fields, not a key and a value"
+                    "an entry of {shown} is not a key and a value"
                 )));
             }
-            let key = r.field()?;
-            let value = r.field()?;
-            if !seen.insert(key.clone()) {
+            let entry = vec![r.field()?, r.field()?];
+            if entries.last().is_some_and(|last| last[0] >= entry[0]) {
                 return Err(StoreError::BadBackup(format!(
-                    "tree {tree} holds key {} twice",
-                    hex::encode(&key)
+                    "the keys of {shown} are out of order or repeated"
                 )));
             }
-            entries.push(vec![key, value]);
+            entries.push(entry);
         }
         out.push((kind, name, entries));
     }
@@ -262,22 +260,26 @@ pub(crate) fn parse(data: &[u8]) -> Result<Vec<Collection>> {
     Ok(out)
 }
 
-/// Restores a backup into `dir`, which must not exist or be empty; the
-/// restored store's audit chain is verified before it is returned. On any
-/// failure the directory is left as it was found (missing or empty).
-pub fn restore(
-    backup: &Path,
-    dir: &Path,
-    options: &StoreOptions,
-) -> Result<(SledStore, BackupStats)> {
-    let existed = dir.exists();
-    if existed && std::fs::read_dir(dir)?.next().is_some() {
-        return Err(StoreError::RestoreTarget(format!(
-            "{} is not empty",
-            dir.display()
-        )));
-    }
-    // Everything that can be refused is refused before the directory is touched.
+/// Restores a backup into `dir`, which must not exist or be empty, and
+/// says what it moved; open the store at `dir` to use it.
+///
+/// The store is built beside `dir`, under a hidden name in the same parent
+/// (`.{name}.restoring-{pid}-{n}`): imported, verified in full (the chain,
+/// every record and everything derived from them), closed, synced, and only
+/// then renamed to `dir` (a rename onto a missing or empty directory, one
+/// step). So a restore killed at any moment leaves nothing under `dir`: it
+/// is absent (or the empty directory it was) until it is a complete,
+/// verified store. Restores beside one target take turns (a lock on the
+/// parent directory), so the temporary directories one finds are killed
+/// restores' leftovers, and it removes them. Everything that can be refused
+/// (the target, the file) is refused before anything is written.
+pub fn restore(backup: &Path, dir: &Path, options: &StoreOptions) -> Result<BackupStats> {
+    let name = dir
+        .file_name()
+        .ok_or_else(|| StoreError::RestoreTarget(format!("{} names no directory", dir.display())))?
+        .to_string_lossy()
+        .into_owned();
+    refuse_target(dir)?;
     let data = std::fs::read(backup)?;
     let collections = parse(&data)?;
     let stats = BackupStats {
@@ -285,33 +287,79 @@ pub fn restore(
         entries: collections.iter().map(|c| c.2.len() as u64).sum(),
         bytes: data.len() as u64,
     };
-    let result = import_and_verify(dir, options, collections);
-    if result.is_err() {
-        let _ = clear(dir, existed);
+    let parent = dir_of(dir);
+    let turn = File::open(parent)?;
+    rustix::fs::flock(&turn, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| StoreError::Io(format!("locking {}: {e}", parent.display())))?;
+    remove_leftovers(parent, &name)?;
+    // Another restore may have placed a store meanwhile.
+    refuse_target(dir)?;
+    let tmp = create_tmp_dir(parent, &name)?;
+    let placed = build(&tmp, options, collections).and_then(|()| {
+        std::fs::rename(&tmp, dir).map_err(|e| {
+            StoreError::RestoreTarget(format!("{}: {e} (it was filled meanwhile)", dir.display()))
+        })?;
+        // The new name is an entry of the parent: make it survive a crash.
+        File::open(parent)?.sync_all()?;
+        Ok(())
+    });
+    if placed.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
     }
-    result.map(|store| (store, stats))
+    placed?;
+    Ok(stats)
 }
 
-fn import_and_verify(
-    dir: &Path,
-    options: &StoreOptions,
-    collections: Vec<Collection>,
-) -> Result<SledStore> {
-    let db = sled::Config::new()
-        .path(dir)
-        .cache_capacity(options.cache_capacity)
-        .open()?;
-    import(&db, collections);
-    db.flush()?;
-    let store = SledStore::with_db(db, dir.to_path_buf())?;
-    let v = crate::ReportStore::verify(&store)?;
-    if let Some(b) = v.broken {
-        return Err(StoreError::BadBackup(format!(
-            "restored chain does not verify: event {}: {}",
-            b.event, b.detail
-        )));
+/// The prefix of a restore's temporary directories beside `name`.
+fn tmp_prefix(name: &str) -> String {
+    format!(".{name}.restoring-")
+}
+
+/// Refuses a target that holds anything, or is not a directory.
+fn refuse_target(dir: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+        Ok(m) if !m.is_dir() => Err(StoreError::RestoreTarget(format!(
+            "{} is not a directory",
+            dir.display()
+        ))),
+        Ok(_) if std::fs::read_dir(dir)?.next().is_some() => Err(StoreError::RestoreTarget(
+            format!("{} is not empty", dir.display()),
+        )),
+        Ok(_) => Ok(()),
     }
-    Ok(store)
+}
+
+/// Removes the temporary directories of restores into `name` that were
+/// killed (the caller holds the parent's lock, so no running restore owns
+/// one).
+fn remove_leftovers(parent: &Path, name: &str) -> Result<()> {
+    let prefix = tmp_prefix(name);
+    for entry in std::fs::read_dir(parent)? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            std::fs::remove_dir_all(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// A new directory beside the target, under a name no caller gives.
+fn create_tmp_dir(parent: &Path, name: &str) -> Result<std::path::PathBuf> {
+    let pid = std::process::id();
+    for n in 0..64u32 {
+        let tmp = parent.join(format!("{}{pid}-{n}", tmp_prefix(name)));
+        match std::fs::create_dir(&tmp) {
+            Ok(()) => return Ok(tmp),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Io(format!(
+        "no free temporary name beside {}",
+        parent.join(name).display()
+    )))
 }
 
 /// Puts parsed collections into a new database.
@@ -324,18 +372,63 @@ pub(crate) fn import(db: &sled::Db, collections: Vec<Collection>) {
     );
 }
 
-/// Puts the directory back as it was: removed, or emptied.
-fn clear(dir: &Path, existed: bool) -> std::io::Result<()> {
-    if !existed {
-        return std::fs::remove_dir_all(dir);
+/// Imports the collections into `tmp`, verifies the store in full, closes
+/// it (waiting until sled has let go of its files) and syncs every file
+/// and directory of it.
+fn build(tmp: &Path, options: &StoreOptions, collections: Vec<Collection>) -> Result<()> {
+    // No periodic flusher: it is flushed below, and a flusher asleep would
+    // hold the files for up to its period after the store is dropped.
+    let db = sled::Config::new()
+        .path(tmp)
+        .cache_capacity(options.cache_capacity)
+        .flush_every_ms(None)
+        .open()?;
+    import(&db, collections);
+    db.flush()?;
+    let store = SledStore::with_db(db, tmp.to_path_buf())?;
+    let v = crate::ReportStore::verify(&store)?;
+    if let Some(b) = v.broken {
+        return Err(StoreError::BadBackup(format!(
+            "restored store does not verify: {b}"
+        )));
     }
+    crate::ReportStore::flush(&store)?;
+    store.db().flush()?;
+    drop(store);
+    wait_until_closed(&tmp.join("db"))?;
+    sync_all_under(tmp)
+}
+
+/// Waits until sled has let go of the store's file: it holds an exclusive
+/// lock on it until its last thread is done, a moment after the last
+/// handle is dropped. Nothing writes to the store after this.
+fn wait_until_closed(db_file: &Path) -> Result<()> {
+    let file = File::open(db_file)?;
+    let start = std::time::Instant::now();
+    loop {
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(()),
+            Err(e) if start.elapsed() > std::time::Duration::from_secs(60) => {
+                return Err(StoreError::Io(format!(
+                    "sled did not let go of {} within a minute: {e}",
+                    db_file.display()
+                )));
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(2)),
+        }
+    }
+}
+
+/// fsyncs every file and directory under `dir`, and `dir` itself.
+fn sync_all_under(dir: &Path) -> Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
-            std::fs::remove_dir_all(path)?;
+            sync_all_under(&path)?;
         } else {
-            std::fs::remove_file(path)?;
+            File::open(&path)?.sync_all()?;
         }
     }
+    File::open(dir)?.sync_all()?;
     Ok(())
 }

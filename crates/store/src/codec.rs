@@ -6,10 +6,15 @@ use prost::Message;
 use crate::{Result, StoreError};
 
 /// The format this build writes and the newest it reads.
-pub const STORE_FORMAT: u32 = 1;
+///
+/// 2: a stored report may list `absent_rows` (rows its document did not
+/// contain); a format-1 reader would take their cells for zeros, so it must
+/// refuse these values rather than misread them.
+pub const STORE_FORMAT: u32 = 2;
 
-/// The tag byte of [`STORE_FORMAT`] values.
-const VALUE_TAG: u8 = 1;
+/// The tag byte of [`STORE_FORMAT`] values; every older tag (from 1) still
+/// reads, as protobuf only ever gained fields.
+const VALUE_TAG: u8 = 2;
 
 /// Encodes a message as a stored value.
 pub(crate) fn encode<M: Message>(m: &M) -> Vec<u8> {
@@ -23,7 +28,7 @@ pub(crate) fn encode<M: Message>(m: &M) -> Vec<u8> {
 /// The protobuf of a stored value, undecoded (its format tag checked).
 pub(crate) fn body<'a>(tree: &'static str, key: &[u8], bytes: &'a [u8]) -> Result<&'a [u8]> {
     match bytes.split_first() {
-        Some((&VALUE_TAG, body)) => Ok(body),
+        Some((&tag, body)) if (1..=VALUE_TAG).contains(&tag) => Ok(body),
         Some((&tag, _)) if u32::from(tag) > STORE_FORMAT => Err(StoreError::NewerFormat {
             found: u32::from(tag),
             supported: STORE_FORMAT,
@@ -73,12 +78,16 @@ mod tests {
             Err(StoreError::Corrupt { .. })
         ));
         assert!(matches!(
-            decode::<Agency>("agencies", b"k", &[2, 0]),
+            decode::<Agency>("agencies", b"k", &[3, 0]),
             Err(StoreError::NewerFormat {
-                found: 2,
-                supported: 1
+                found: 3,
+                supported: 2
             })
         ));
+        // A value of format 1, as stores written before format 2 hold it.
+        let mut old = bytes.clone();
+        old[0] = 1;
+        assert_eq!(decode::<Agency>("agencies", b"k", &old).unwrap(), a);
         assert!(matches!(
             decode::<Agency>("agencies", b"k", &[1, 0xff, 0xff]),
             Err(StoreError::Corrupt { .. })
@@ -89,8 +98,8 @@ mod tests {
             Err(StoreError::Corrupt { .. })
         ));
         assert!(matches!(
-            body("agencies", b"k", &[2, 0]),
-            Err(StoreError::NewerFormat { found: 2, .. })
+            body("agencies", b"k", &[3, 0]),
+            Err(StoreError::NewerFormat { found: 3, .. })
         ));
     }
 }

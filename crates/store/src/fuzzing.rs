@@ -16,6 +16,7 @@ use crate::{
     Result, StoreError, codec, keys,
     sled_store::{TREE_NAMES, parse_report_name},
     state_name,
+    summary::Approval,
 };
 
 /// The trees [`decode_value`] knows, by name.
@@ -61,7 +62,10 @@ pub fn decode_value(tree: &str, key: &[u8], value: &[u8]) -> Result<()> {
                 let _ = Report::try_from(report);
             }
             if rev.state() == ReviewState::Approved {
-                crate::summary::contribution(&rev, &k)?;
+                // As an approval does (held to value.range's bounds), and
+                // as the sums already kept are recomputed.
+                crate::summary::contribution(&rev, &k, Approval::New)?;
+                crate::summary::contribution(&rev, &k, Approval::Kept)?;
             }
         }
         "events" => {

@@ -113,6 +113,122 @@ pub(crate) fn parse_report(tree: &'static str, key: &[u8]) -> Result<ReportKey> 
     year_uscc_suffix(tree, &[&key[USCC_LEN..], &key[..USCC_LEN]].concat())
 }
 
+/// A key of `tree` for people, and what it concerns: its parts joined by
+/// ` · ` (codes as text, years and numbers in decimal, states by name), and
+/// the report, revision or agency it names. Hex, and no subject, for a key
+/// of no known shape.
+pub(crate) fn describe(tree: &str, key: &[u8]) -> (String, String) {
+    fn code(b: &[u8]) -> Option<&str> {
+        std::str::from_utf8(b)
+            .ok()
+            .filter(|s| s.len() == USCC_LEN && s.bytes().all(|c| c.is_ascii_alphanumeric()))
+    }
+    fn year(b: &[u8]) -> Option<u16> {
+        Some(u16::from_be_bytes(b.try_into().ok()?))
+    }
+    fn state(b: u8) -> &'static str {
+        gongkai_proto::v1::ReviewState::try_from(i32::from(b))
+            .map_or("(unknown state)", crate::state_name)
+    }
+    let report = |u: &str, y: u16| format!("agencies/{u}/reports/{y}");
+    let split = |at: &[usize]| -> Vec<&[u8]> {
+        let mut parts = Vec::new();
+        let mut rest = key;
+        for n in at {
+            let (a, b) = rest.split_at((*n).min(rest.len()));
+            parts.push(a);
+            rest = b;
+        }
+        parts.push(rest);
+        parts
+    };
+    let (u, y) = (USCC_LEN, 2);
+    const USCC_VERSION: usize = USCC_LEN + 4;
+    const USCC_USCC: usize = USCC_LEN * 2;
+    const USCC_YEAR: usize = USCC_LEN + 2;
+    const USCC_YEAR_REVISION: usize = USCC_LEN + 6;
+    const YEAR_USCC: usize = USCC_LEN + 2;
+    const STATE_YEAR_USCC: usize = USCC_LEN + 3;
+    const USCC_YEAR_USCC: usize = USCC_LEN * 2 + 2;
+    const USCC_STATE_YEAR_USCC: usize = USCC_LEN * 2 + 3;
+    let named: Option<(String, String)> = match (tree, key.len()) {
+        ("agencies", USCC_LEN) => code(key).map(|c| (c.to_owned(), format!("agencies/{c}"))),
+        ("agency_versions", USCC_VERSION) => {
+            let p = split(&[u]);
+            let v = u32::from_be_bytes(p[1].try_into().unwrap_or_default());
+            code(p[0]).map(|c| (format!("{c} · {v}"), format!("agencies/{c} version {v}")))
+        }
+        ("children", USCC_USCC) => {
+            let p = split(&[u]);
+            code(p[0])
+                .zip(code(p[1]))
+                .map(|(a, b)| (format!("{a} · {b}"), format!("agencies/{b}")))
+        }
+        ("heads" | "area_sums", USCC_YEAR) => {
+            let p = split(&[u]);
+            code(p[0]).zip(year(p[1])).map(|(c, yr)| {
+                let subject = if tree == "heads" {
+                    report(c, yr)
+                } else {
+                    format!("the {yr} sum of agencies/{c}")
+                };
+                (format!("{c} · {yr}"), subject)
+            })
+        }
+        ("revisions", USCC_YEAR_REVISION) => {
+            let p = split(&[u, y]);
+            let rev = u32::from_be_bytes(p[2].try_into().unwrap_or_default());
+            code(p[0]).zip(year(p[1])).map(|(c, yr)| {
+                (
+                    format!("{c} · {yr} · {rev}"),
+                    format!("{}/revisions/{rev}", report(c, yr)),
+                )
+            })
+        }
+        ("by_year", YEAR_USCC) => {
+            let p = split(&[y]);
+            year(p[0])
+                .zip(code(p[1]))
+                .map(|(yr, c)| (format!("{yr} · {c}"), report(c, yr)))
+        }
+        ("by_state", STATE_YEAR_USCC) => {
+            let p = split(&[1, y]);
+            year(p[1])
+                .zip(code(p[2]))
+                .map(|(yr, c)| (format!("{} · {yr} · {c}", state(p[0][0])), report(c, yr)))
+        }
+        ("area_year", USCC_YEAR_USCC) => {
+            let p = split(&[u, y]);
+            code(p[0])
+                .zip(year(p[1]))
+                .zip(code(p[2]))
+                .map(|((a, yr), c)| (format!("{a} · {yr} · {c}"), report(c, yr)))
+        }
+        ("area_state", USCC_STATE_YEAR_USCC) => {
+            let p = split(&[u, 1, y]);
+            code(p[0])
+                .zip(year(p[2]))
+                .zip(code(p[3]))
+                .map(|((a, yr), c)| {
+                    (
+                        format!("{a} · {} · {yr} · {c}", state(p[1][0])),
+                        report(c, yr),
+                    )
+                })
+        }
+        ("events" | "event_hashes", 8) => {
+            let seq = u64::from_be_bytes(key.try_into().unwrap_or_default());
+            Some((seq.to_string(), format!("events/{seq}")))
+        }
+        ("meta", _) | ("requests", _) => std::str::from_utf8(key)
+            .ok()
+            .filter(|k| !k.chars().any(char::is_control))
+            .map(|k| (k.to_owned(), String::new())),
+        _ => None,
+    };
+    named.unwrap_or_else(|| (hex::encode(key), String::new()))
+}
+
 /// A page cursor: the last key returned, hex, tagged with the listing so a
 /// cursor of one listing is refused by another.
 pub(crate) fn cursor(listing: &str, last_key: &[u8]) -> String {

@@ -28,14 +28,16 @@ pub mod durability;
 pub mod fuzzing;
 mod keys;
 mod pending;
+pub mod postgres;
 mod sled_store;
 mod state;
 mod summary;
+mod verify;
 mod writer;
 
 use std::time::SystemTime;
 
-pub use backup::{BackupStats, restore};
+pub use backup::{BackupStats, MAGIC as BACKUP_MAGIC, restore};
 pub use codec::STORE_FORMAT;
 use gongkai_proto::{
     store_v1::ReportHead,
@@ -92,7 +94,24 @@ pub enum StoreError {
     /// A request id used before with different parameters.
     #[error("request id {0} was already used for a different request")]
     RequestIdReused(String),
-    /// Stored bytes that do not decode, or a key of the wrong shape in a tree.
+    /// An approval refused for the report's own content: a cell outside
+    /// `value.range`'s bounds (a report accepted before the bounds existed)
+    /// would be added to its area's sums, which the bounds keep from
+    /// overflowing. Return the report for correction.
+    #[error("cannot approve {resource}: {reason}")]
+    OutOfRange {
+        /// The report.
+        resource: String,
+        /// The cell and its value.
+        reason: String,
+    },
+    /// The store holds the most agencies its area sums are proven for
+    /// ([`gongkai_domain::catalogue::MAX_AGENCIES`]).
+    #[error("the store holds {0} agencies, the most it registers")]
+    Full(u64),
+    /// Stored bytes that do not decode or that sled cannot read (a damaged
+    /// page), a key of the wrong shape in a tree, or a supervision tree with
+    /// a cycle: the store is damaged, retrying will not help.
     #[error("corrupt store: tree {tree}, key {key}: {reason}")]
     Corrupt {
         /// Which tree.
@@ -118,14 +137,34 @@ pub enum StoreError {
     /// A backup file that is not one, or is damaged.
     #[error("bad backup file: {0}")]
     BadBackup(String),
-    /// The disk or sled failed.
+    /// The disk or sled failed, or the database refused in a way a retry
+    /// will not change.
     #[error("storage failure: {0}")]
     Io(String),
+    /// The database could not be reached, or kept failing (lost
+    /// connections, serialisation failures, deadlocks) until the retry
+    /// bound ran out: worth trying again later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The database's schema is missing, incomplete or newer than this
+    /// gongkai: the message says what to run.
+    #[error("database schema: {0}")]
+    Schema(String),
 }
 
 impl From<sled::Error> for StoreError {
+    /// sled's own corruption (a page that fails its checksum) is damage,
+    /// not an I/O hiccup to retry. Where the tree and key are known, reads
+    /// name them ([`sled_store::storage_error`]); here they are not.
     fn from(e: sled::Error) -> Self {
-        StoreError::Io(e.to_string())
+        match e {
+            sled::Error::Corruption { .. } => StoreError::Corrupt {
+                tree: "(unknown)",
+                key: String::new(),
+                reason: e.to_string(),
+            },
+            e => StoreError::Io(e.to_string()),
+        }
     }
 }
 
@@ -245,13 +284,33 @@ pub struct Verification {
     pub broken: Option<BrokenLink>,
 }
 
-/// Where the chain breaks.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where the chain, or a record derived from it, breaks: the first
+/// difference found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BrokenLink {
-    /// Sequence number of the event at fault.
+    /// Sequence number of the event at fault (the one that recorded what
+    /// the damaged record should say; the last event when none did).
     pub event: u64,
+    /// The tree the difference is in, e.g. `area_year`.
+    pub tree: &'static str,
+    /// Its key, readable: parts joined by ` · ` (`11…X · 2024 · 11…Y`),
+    /// hex where the key has no known shape.
+    pub key: String,
+    /// The report, revision or agency it concerns
+    /// (`agencies/…/reports/2024`), or the event (`events/17`).
+    pub subject: String,
     /// What differs.
     pub detail: String,
+}
+
+impl std::fmt::Display for BrokenLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "event {}: tree {}, key {}, {}: {}",
+            self.event, self.tree, self.key, self.subject, self.detail
+        )
+    }
 }
 
 /// The store the server codes against. Methods block; call them from a
@@ -391,7 +450,25 @@ pub trait ReportStore: Send + Sync + 'static {
 
     /// Audit events, oldest first.
     fn list_events(&self, filter: &EventFilter, page: &PageRequest) -> Result<Page<AuditEvent>>;
-    /// Walks the whole chain and every record it names.
+    /// Audit events on the agencies of the subtree under `scope` (itself
+    /// included) and on their reports, oldest first, as `filter` narrows
+    /// them: what a scoped auditor may see. Unlike `list_events`, which may
+    /// end a page at an event it skipped, a page here ends just after an
+    /// event it returns, holds at least one unless the listing is empty, and
+    /// has a cursor only when another such event follows, so neither a page
+    /// nor its cursor tells anything of events outside the scope. It reads
+    /// every event up to the next page's first: O(events skipped).
+    fn list_events_within(
+        &self,
+        scope: &str,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>>;
+    /// Walks the whole chain and every record it names, then recomputes
+    /// from the chained records everything derived from them (heads,
+    /// current agencies, `children` edges, every index, every idempotency
+    /// record, the area sums) and names the first difference. Damage sled
+    /// reports while reading is a difference too, named by tree and key.
     fn verify(&self) -> Result<Verification>;
 
     /// Writes a consistent copy of the whole store to a new file `path`.

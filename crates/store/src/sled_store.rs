@@ -34,8 +34,8 @@ use sled::{
 };
 
 use crate::{
-    Action, BrokenLink, Checked, EventFilter, Page, PageRequest, ReportFilter, ReportKey,
-    ReportStore, ReportSummary, Result, StoreError, StoreStats, Verification, WriteMeta,
+    Action, Checked, EventFilter, Page, PageRequest, ReportFilter, ReportKey, ReportStore,
+    ReportSummary, Result, StoreError, StoreStats, Verification, WriteMeta,
     backup::{self, BackupStats},
     codec::{self, STORE_FORMAT},
     durability::GroupCommit,
@@ -83,9 +83,13 @@ pub(crate) const TREE_NAMES: [&str; 14] = [
 ];
 
 const FORMAT_KEY: &[u8] = b"format";
-const AUDIT_HEAD_KEY: &[u8] = b"audit_head";
-/// Deepest supervision tree walked (national → province → city → county → township is 5).
-const MAX_DEPTH: usize = 64;
+pub(crate) const AUDIT_HEAD_KEY: &[u8] = b"audit_head";
+/// Key in `meta` of the number of registered agencies (u64 BE).
+pub(crate) const AGENCY_COUNT_KEY: &[u8] = b"agency_count";
+/// Deepest supervision tree, in levels (national → province → city →
+/// county → township is 5): registrations and moves that would go deeper
+/// are refused, and every walk of the tree stops there.
+pub(crate) const MAX_DEPTH: usize = 64;
 /// Most index or event entries examined for one page of a filtered listing.
 const SCAN_LIMIT: usize = 10_000;
 
@@ -115,6 +119,8 @@ pub struct SledStore {
     gate: Arc<RwLock<()>>,
     commit: Arc<GroupCommit>,
     path: PathBuf,
+    /// The most agencies registered: `MAX_AGENCIES`, lower in tests.
+    max_agencies: u64,
 }
 
 /// What a retried request's first call wrote.
@@ -248,13 +254,28 @@ impl Reader for SledStore {
     }
 }
 
+/// A sled error while reading `key` of `t`: sled's own corruption (a page
+/// failing its checksum) is damage named by tree and key, so it reaches
+/// the caller as DATA_LOSS rather than as a retryable failure with a file
+/// offset; anything else is a storage failure.
+pub(crate) fn storage_error(t: T, key: &[u8], e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Corruption { .. } => StoreError::Corrupt {
+            tree: TREE_NAMES[t as usize],
+            key: hex::encode(key),
+            reason: format!("sled cannot read it: {e}"),
+        },
+        e => StoreError::from(e),
+    }
+}
+
 /// Every tree in [`T`] order: what the writer's answers read with.
 impl Reader for Vec<sled::Tree> {
     fn raw(&self, t: T, key: &[u8]) -> Result<Option<sled::IVec>> {
         let tree = self
             .get(t as usize)
             .ok_or_else(|| StoreError::Io(format!("tree {} missing", TREE_NAMES[t as usize])))?;
-        Ok(tree.get(key)?)
+        tree.get(key).map_err(|e| storage_error(t, key, e))
     }
 }
 
@@ -262,7 +283,10 @@ impl Reader for Vec<sled::Tree> {
 pub(crate) struct TxView<'a>(pub(crate) &'a [sled::transaction::TransactionalTree]);
 
 fn tx_err(e: sled::transaction::UnabortableTransactionError) -> StoreError {
-    StoreError::Io(format!("transaction: {e}"))
+    match e {
+        sled::transaction::UnabortableTransactionError::Storage(e) => StoreError::from(e),
+        e => StoreError::Io(format!("transaction: {e}")),
+    }
 }
 
 impl Reader for TxView<'_> {
@@ -273,7 +297,10 @@ impl Reader for TxView<'_> {
                 TREE_NAMES[t as usize]
             ))
         })?;
-        tree.get(key).map_err(tx_err)
+        tree.get(key).map_err(|e| match e {
+            sled::transaction::UnabortableTransactionError::Storage(e) => storage_error(t, key, e),
+            e => tx_err(e),
+        })
     }
 }
 
@@ -289,9 +316,12 @@ pub(crate) fn read_msg<M: Message + Default>(
     }
 }
 
-/// The agency's ancestors, nearest first (not itself).
+/// The agency's ancestors, nearest first (not itself). At most
+/// `MAX_DEPTH - 1`: a longer chain, or one that comes back to an agency
+/// already on it (a cycle planted in the store: no write makes one), is
+/// damage naming the agencies, never an endless walk.
 pub(crate) fn ancestors_in(r: &impl Reader, uscc: &str) -> Result<Vec<String>> {
-    let mut out = Vec::new();
+    let mut out: Vec<String> = Vec::new();
     let mut at = uscc.to_owned();
     for _ in 0..MAX_DEPTH {
         let Some(a) = read_msg::<Agency>(r, T::Agencies, at.as_bytes())? else {
@@ -300,17 +330,76 @@ pub(crate) fn ancestors_in(r: &impl Reader, uscc: &str) -> Result<Vec<String>> {
         if a.supervisor.is_empty() {
             return Ok(out);
         }
-        at = supervisor_code(&a.supervisor).to_owned();
+        let next = supervisor_code(&a.supervisor).to_owned();
+        if next == uscc || out.contains(&next) {
+            let chain: Vec<String> = std::iter::once(uscc)
+                .chain(out.iter().map(String::as_str))
+                .chain(std::iter::once(next.as_str()))
+                .map(agency_name)
+                .collect();
+            return Err(StoreError::Corrupt {
+                tree: "agencies",
+                key: hex::encode(&at),
+                reason: format!(
+                    "the supervision chain comes back on itself: {}",
+                    chain.join(" → ")
+                ),
+            });
+        }
+        at = next;
         out.push(at.clone());
     }
     Err(StoreError::Corrupt {
         tree: "agencies",
         key: hex::encode(uscc),
-        reason: format!("supervision chain deeper than {MAX_DEPTH}"),
+        reason: format!(
+            "the supervision chain of {} is deeper than {MAX_DEPTH} levels",
+            agency_name(uscc)
+        ),
     })
 }
 
-fn sha256(bytes: &[u8]) -> Vec<u8> {
+/// Entries of a tree in key order; a read that fails names the tree and
+/// the last key read before it (the damaged entry lies just after).
+pub(crate) struct Entries {
+    tree: T,
+    last: Option<sled::IVec>,
+    inner: sled::Iter,
+}
+
+impl Entries {
+    pub(crate) fn new(tree: T, inner: sled::Iter) -> Entries {
+        Entries {
+            tree,
+            last: None,
+            inner,
+        }
+    }
+}
+
+impl Iterator for Entries {
+    type Item = Result<(sled::IVec, sled::IVec)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(match self.inner.next()? {
+            Ok((k, v)) => {
+                self.last = Some(k.clone());
+                Ok((k, v))
+            }
+            Err(e @ sled::Error::Corruption { .. }) => Err(StoreError::Corrupt {
+                tree: TREE_NAMES[self.tree as usize],
+                key: self.last.as_ref().map(hex::encode).unwrap_or_default(),
+                reason: match &self.last {
+                    Some(_) => format!("sled cannot read the entry after this key: {e}"),
+                    None => format!("sled cannot read the tree's first entry: {e}"),
+                },
+            }),
+            Err(e) => Err(StoreError::from(e)),
+        })
+    }
+}
+
+pub(crate) fn sha256(bytes: &[u8]) -> Vec<u8> {
     Sha256::digest(bytes).to_vec()
 }
 
@@ -318,12 +407,26 @@ fn timestamp(t: SystemTime) -> prost_types::Timestamp {
     prost_types::Timestamp::from(t)
 }
 
-fn agency_name(uscc: &str) -> String {
+/// Whether an event passes `filter`; `agency` is the filter's agency as a
+/// resource name.
+fn event_kept(e: &AuditEvent, filter: &EventFilter, agency: Option<&str>) -> bool {
+    let time = e.time.and_then(|t| SystemTime::try_from(t).ok());
+    agency.is_none_or(|a| {
+        e.resource == a
+            || e.resource
+                .strip_prefix(a)
+                .is_some_and(|rest| rest.starts_with('/'))
+    }) && filter.action.is_none_or(|x| e.action() == x)
+        && filter.since.is_none_or(|s| time.is_some_and(|t| t >= s))
+        && filter.until.is_none_or(|u| time.is_some_and(|t| t < u))
+}
+
+pub(crate) fn agency_name(uscc: &str) -> String {
     format!("agencies/{uscc}")
 }
 
 /// Accepts a supervisor as `agencies/{uscc}` or a bare code.
-fn supervisor_code(s: &str) -> &str {
+pub(crate) fn supervisor_code(s: &str) -> &str {
     s.strip_prefix("agencies/").unwrap_or(s)
 }
 
@@ -349,8 +452,8 @@ impl SledStore {
         SledStore::with_db(db, path)
     }
 
-    /// The store over an open sled database (restore keeps its handle rather
-    /// than reopening: sled lets go of its file lock only a moment after a drop).
+    /// The store over an open sled database (restore builds its store over
+    /// a database it opened to import into).
     pub(crate) fn with_db(db: sled::Db, path: PathBuf) -> Result<SledStore> {
         let trees = TREE_NAMES
             .iter()
@@ -401,9 +504,38 @@ impl SledStore {
             gate,
             commit,
             path,
+            max_agencies: gongkai_domain::catalogue::MAX_AGENCIES,
         };
         crate::summary::build_if_missing(&store)?;
+        store.count_agencies_if_missing()?;
         Ok(store)
+    }
+
+    /// Counts the agencies of a store written before the count was kept,
+    /// once, when it is opened.
+    fn count_agencies_if_missing(&self) -> Result<()> {
+        let meta = self.tree(T::Meta);
+        if meta
+            .get(AGENCY_COUNT_KEY)
+            .map_err(|e| storage_error(T::Meta, AGENCY_COUNT_KEY, e))?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let mut n: u64 = 0;
+        for kv in self.entries(T::Agencies) {
+            kv?;
+            n = n.saturating_add(1);
+        }
+        meta.insert(AGENCY_COUNT_KEY, &n.to_be_bytes())?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Lowers the most agencies registered, so a test can fill the store.
+    #[cfg(test)]
+    pub(crate) fn set_max_agencies(&mut self, n: u64) {
+        self.max_agencies = n;
     }
 
     /// Where the store lives.
@@ -425,6 +557,16 @@ impl SledStore {
 
     pub(crate) fn tree(&self, t: T) -> &sled::Tree {
         &self.trees[t as usize]
+    }
+
+    /// Every entry of `t`, in key order (see [`Entries`]).
+    pub(crate) fn entries(&self, t: T) -> Entries {
+        Entries::new(t, self.tree(t).iter())
+    }
+
+    /// The entries of `t` whose keys start with `prefix`.
+    pub(crate) fn entries_under(&self, t: T, prefix: &[u8]) -> Entries {
+        Entries::new(t, self.tree(t).scan_prefix(prefix))
     }
 
     pub(crate) fn db(&self) -> &sled::Db {
@@ -462,26 +604,73 @@ impl SledStore {
 
     // ------------------------------------------------------------ the tree
 
-    /// The agency and every agency under it.
+    /// The agency and every agency under it, breadth first.
     pub(crate) fn subtree(&self, uscc: &str) -> Result<Vec<String>> {
+        Ok(self.subtree_levels(uscc)?.0)
+    }
+
+    /// [`SledStore::subtree`], and how many levels it spans (1: the agency
+    /// alone). The walk keeps every agency it met: one met again (a cycle
+    /// of `children` edges, or an agency under two supervisors, which no
+    /// write makes) or a subtree deeper than `MAX_DEPTH` is damage naming
+    /// the agencies, never an endless walk; the walk holds at most one entry
+    /// per registered agency.
+    pub(crate) fn subtree_levels(&self, uscc: &str) -> Result<(Vec<String>, usize)> {
         let mut out = vec![uscc.to_owned()];
-        let mut i = 0;
-        while let Some(parent) = out.get(i).cloned() {
-            for kv in self.tree(T::Children).scan_prefix(parent.as_bytes()) {
-                let (k, _) = kv?;
-                let child = k
-                    .get(keys::USCC_LEN..)
-                    .and_then(|c| std::str::from_utf8(c).ok())
-                    .ok_or_else(|| StoreError::Corrupt {
-                        tree: "children",
-                        key: hex::encode(&k),
-                        reason: "edge key of the wrong shape".into(),
-                    })?;
-                out.push(child.to_owned());
+        // Each agency met, with the agency it was met under.
+        let mut met: std::collections::HashMap<String, String> =
+            std::collections::HashMap::from([(uscc.to_owned(), String::new())]);
+        let (mut start, mut levels) = (0, 0);
+        while start < out.len() {
+            if levels == MAX_DEPTH {
+                return Err(StoreError::Corrupt {
+                    tree: "children",
+                    key: hex::encode(uscc),
+                    reason: format!(
+                        "the subtree of {} is deeper than {MAX_DEPTH} levels",
+                        agency_name(uscc)
+                    ),
+                });
             }
-            i = i.saturating_add(1);
+            let end = out.len();
+            for i in start..end {
+                let parent = out[i].clone();
+                for kv in self.entries_under(T::Children, parent.as_bytes()) {
+                    let (k, _) = kv?;
+                    let child = k
+                        .get(keys::USCC_LEN..)
+                        .and_then(|c| std::str::from_utf8(c).ok())
+                        .ok_or_else(|| StoreError::Corrupt {
+                            tree: "children",
+                            key: hex::encode(&k),
+                            reason: "edge key of the wrong shape".into(),
+                        })?;
+                    if let Some(first) = met.get(child) {
+                        let before = if first.is_empty() {
+                            "it is where the walk began".to_owned()
+                        } else {
+                            format!("it was met under {} already", agency_name(first))
+                        };
+                        return Err(StoreError::Corrupt {
+                            tree: "children",
+                            key: hex::encode(&k),
+                            reason: format!(
+                                "walking the subtree of {}, the edge {} → {} meets {} again ({before}): the children edges make a cycle or give it two supervisors",
+                                agency_name(uscc),
+                                agency_name(&parent),
+                                agency_name(child),
+                                agency_name(child),
+                            ),
+                        });
+                    }
+                    met.insert(child.to_owned(), parent.clone());
+                    out.push(child.to_owned());
+                }
+            }
+            start = end;
+            levels = levels.saturating_add(1);
         }
-        Ok(out)
+        Ok((out, levels))
     }
 
     // ------------------------------------------------------------ writing
@@ -633,9 +822,22 @@ impl SledStore {
         checked: Checked,
         comments: Vec<ReviewComment>,
     ) -> Result<Next> {
-        let number = expected
-            .checked_add(1)
-            .ok_or_else(|| StoreError::InvalidArgument("revision numbers exhausted".into()))?;
+        let Some(number) = expected.checked_add(1) else {
+            // The expectation is judged first: it is stale unless it is the
+            // latest revision, and only then are the numbers exhausted.
+            let latest = self.head(key)?.map_or(0, |h| h.latest_revision);
+            if latest != expected {
+                return Err(StoreError::Conflict {
+                    resource: key.name(),
+                    expected,
+                    actual: latest,
+                });
+            }
+            return Err(StoreError::InvalidArgument(format!(
+                "{}: revision numbers exhausted",
+                key.name()
+            )));
+        };
         let content = match content {
             Some(c) => Some(c),
             None if expected == 0 => None,
@@ -673,23 +875,7 @@ impl SledStore {
         op: Op,
     ) -> Result<Pending<ReportRevision>> {
         keys::report(key)?;
-        let method = match op {
-            Op::SaveDraft => "save_draft",
-            Op::SaveAndSubmit => "save_and_submit",
-            Op::Review(_) => {
-                return Err(StoreError::InvalidArgument(
-                    "a review action carries no content".into(),
-                ));
-            }
-        };
-        let fp = fingerprint(
-            method,
-            &[
-                key.name().as_bytes(),
-                &expected.to_be_bytes(),
-                &report.encode_to_vec(),
-            ],
-        );
+        let fp = content_fingerprint(op, key, expected, &report)?;
         let next = self.prepare(w, key, expected, op, Some(report), checked, Vec::new())?;
         Ok(self.write_revision(w, fp, key, expected, op, next))
     }
@@ -916,13 +1102,16 @@ impl SledStore {
                 reason: format!("'{}' belongs to another query", page.cursor),
             });
         }
-        let iter = match &after {
-            Some(a) => self.tree(t).range((
-                std::ops::Bound::Excluded(a.clone()),
-                std::ops::Bound::Unbounded,
-            )),
-            None => self.tree(t).range(prefix.to_vec()..),
-        };
+        let iter = Entries::new(
+            t,
+            match &after {
+                Some(a) => self.tree(t).range((
+                    std::ops::Bound::Excluded(a.clone()),
+                    std::ops::Bound::Unbounded,
+                )),
+                None => self.tree(t).range(prefix.to_vec()..),
+            },
+        );
         let mut items = Vec::new();
         let mut last: Option<Vec<u8>> = None;
         let mut examined = 0usize;
@@ -973,6 +1162,35 @@ pub(crate) struct AuditDraft {
     resource: String,
     revision: u32,
     record_sha256: Vec<u8>,
+}
+
+/// A supervisor under which the supervision tree would grow deeper than
+/// every walk of it goes.
+fn too_deep(supervisor: &str, depth: usize) -> StoreError {
+    StoreError::InvalidField {
+        field: "supervisor",
+        reason: format!(
+            "under {} the supervision tree would be {depth} levels deep; at most {MAX_DEPTH}",
+            agency_name(supervisor)
+        ),
+    }
+}
+
+/// How many agencies are registered (kept in `meta`, counted once when a
+/// store older than the count is opened).
+pub(crate) fn agency_count(r: &impl Reader) -> Result<u64> {
+    match r.raw(T::Meta, AGENCY_COUNT_KEY)? {
+        None => Ok(0),
+        Some(v) => v
+            .as_ref()
+            .try_into()
+            .map(u64::from_be_bytes)
+            .map_err(|_| StoreError::Corrupt {
+                tree: "meta",
+                key: hex::encode(AGENCY_COUNT_KEY),
+                reason: "the agency count is not a u64".into(),
+            }),
+    }
 }
 
 /// `agencies/{uscc}/reports/{year}` back to a key.
@@ -1036,6 +1254,8 @@ pub(crate) fn apply_write(
     }
 }
 
+/// A request's fingerprint: the SHA-256 of its method and its parameters,
+/// each length-prefixed. A retried request id must come with the same one.
 fn fingerprint(method: &str, parts: &[&[u8]]) -> Vec<u8> {
     let mut h = Sha256::new();
     h.update(method.as_bytes());
@@ -1044,6 +1264,67 @@ fn fingerprint(method: &str, parts: &[&[u8]]) -> Vec<u8> {
         h.update(p);
     }
     h.finalize().to_vec()
+}
+
+/// The fingerprint of a write of new content (`SaveDraft`, `SaveAndSubmit`):
+/// also what `verify` recomputes from the revision it stored.
+pub(crate) fn content_fingerprint(
+    op: Op,
+    key: &ReportKey,
+    expected: u32,
+    report: &AnnualReport,
+) -> Result<Vec<u8>> {
+    let method = match op {
+        Op::SaveDraft => "save_draft",
+        Op::SaveAndSubmit => "save_and_submit",
+        Op::Review(_) => {
+            return Err(StoreError::InvalidArgument(
+                "a review action carries no content".into(),
+            ));
+        }
+    };
+    Ok(fingerprint(
+        method,
+        &[
+            key.name().as_bytes(),
+            &expected.to_be_bytes(),
+            &report.encode_to_vec(),
+        ],
+    ))
+}
+
+/// The fingerprint of a review action: also what `verify` recomputes from
+/// the revision it stored.
+pub(crate) fn review_fingerprint(
+    op: Op,
+    key: &ReportKey,
+    expected: u32,
+    comments: &[ReviewComment],
+) -> Vec<u8> {
+    // Each comment is its own length-prefixed part, so regrouped comments differ.
+    let encoded: Vec<Vec<u8>> = comments.iter().map(Message::encode_to_vec).collect();
+    let name = key.name();
+    let expected_bytes = expected.to_be_bytes();
+    let mut parts: Vec<&[u8]> = vec![name.as_bytes(), &expected_bytes];
+    parts.extend(encoded.iter().map(Vec::as_slice));
+    fingerprint(op.verb(), &parts)
+}
+
+/// The fingerprint of a supervisor change: also what `verify` recomputes
+/// from the agency version it stored.
+pub(crate) fn supervisor_fingerprint(
+    uscc: &str,
+    supervisor: Option<&str>,
+    expected_version: u32,
+) -> Vec<u8> {
+    fingerprint(
+        "set_supervisor",
+        &[
+            uscc.as_bytes(),
+            supervisor.unwrap_or("").as_bytes(),
+            &expected_version.to_be_bytes(),
+        ],
+    )
 }
 
 impl ReportStore for SledStore {
@@ -1056,11 +1337,22 @@ impl ReportStore for SledStore {
             )));
         }
         let fp = fingerprint("register_agency", &[&agency.encode_to_vec()]);
+        let max_agencies = self.max_agencies;
         // Exclusive: a tree change must not interleave with set_supervisor's scans.
         let out = self.write(self.exclusive(), w, &fp, |r, plan| {
             if r.raw(T::Agencies, agency.uscc.as_bytes())?.is_some() {
                 return Err(StoreError::AlreadyExists(agency_name(&agency.uscc)));
             }
+            // The area sums are proven not to overflow for so many agencies.
+            let registered = agency_count(r)?;
+            if registered >= max_agencies {
+                return Err(StoreError::Full(registered));
+            }
+            plan.put(
+                T::Meta,
+                AGENCY_COUNT_KEY,
+                registered.saturating_add(1).to_be_bytes(),
+            );
             let supervisor = named_supervisor(&agency.supervisor)?.unwrap_or_default();
             if !supervisor.is_empty() {
                 if r.raw(T::Agencies, supervisor.as_bytes())?.is_none() {
@@ -1068,6 +1360,11 @@ impl ReportStore for SledStore {
                         "supervisor {}",
                         agency_name(&supervisor)
                     )));
+                }
+                // Itself, its supervisor and the supervisor's ancestors.
+                let depth = ancestors_in(r, &supervisor)?.len().saturating_add(2);
+                if depth > MAX_DEPTH {
+                    return Err(too_deep(&supervisor, depth));
                 }
                 plan.put(
                     T::Children,
@@ -1108,23 +1405,16 @@ impl ReportStore for SledStore {
             Some(s) => named_supervisor(s)?,
             None => None,
         };
-        let fp = fingerprint(
-            "set_supervisor",
-            &[
-                uscc.as_bytes(),
-                new_sup.as_deref().unwrap_or("").as_bytes(),
-                &expected_version.to_be_bytes(),
-            ],
-        );
+        let fp = supervisor_fingerprint(uscc, new_sup.as_deref(), expected_version);
         // Exclusive: the scans below must see the tree no other write is changing.
         let gate = self.exclusive();
         let current = self
             .get::<Agency>(T::Agencies, uscc.as_bytes())?
             .ok_or_else(|| StoreError::NotFound(agency_name(uscc)))?;
-        let members = self.subtree(uscc)?;
+        let (members, levels) = self.subtree_levels(uscc)?;
         let mut reports = Vec::new();
         for m in &members {
-            for kv in self.tree(T::Heads).scan_prefix(m.as_bytes()) {
+            for kv in self.entries_under(T::Heads, m.as_bytes()) {
                 let (k, v) = kv?;
                 let head: ReportHead = codec::decode("heads", &k, &v)?;
                 reports.push((keys::parse_report("heads", &k)?, head.latest_state()));
@@ -1168,6 +1458,10 @@ impl ReportStore for SledStore {
                 }
                 None => Vec::new(),
             };
+            let depth = new_above.len().saturating_add(levels);
+            if let Some(s) = new_sup.as_ref().filter(|_| depth > MAX_DEPTH) {
+                return Err(too_deep(s, depth));
+            }
             crate::summary::plan_move(r, plan, uscc, &reports, &old_above, &new_above)?;
             // Move every report of the subtree from the old ancestors' area
             // indexes to the new ones'.
@@ -1274,13 +1568,7 @@ impl ReportStore for SledStore {
         let start = || -> Result<Pending<ReportRevision>> {
             keys::report(key)?;
             let op = Op::Review(action);
-            // Each comment is its own length-prefixed part, so regrouped comments differ.
-            let encoded: Vec<Vec<u8>> = comments.iter().map(Message::encode_to_vec).collect();
-            let name = key.name();
-            let expected_bytes = expected.to_be_bytes();
-            let mut parts: Vec<&[u8]> = vec![name.as_bytes(), &expected_bytes];
-            parts.extend(encoded.iter().map(Vec::as_slice));
-            let fp = fingerprint(op.verb(), &parts);
+            let fp = review_fingerprint(op, key, expected, &comments);
             let next = self.prepare(w, key, expected, op, None, checked, comments)?;
             Ok(self.write_revision(w, fp, key, expected, op, next))
         };
@@ -1301,7 +1589,7 @@ impl ReportStore for SledStore {
         revision: u32,
     ) -> Result<Option<prost::bytes::Bytes>> {
         let k = keys::revision(key, revision)?;
-        let Some(v) = self.tree(T::Revisions).get(&k)? else {
+        let Some(v) = self.raw(T::Revisions, &k)? else {
             return Ok(None);
         };
         // The body after the format tag, as a view of sled's own buffer.
@@ -1394,14 +1682,57 @@ impl ReportStore for SledStore {
         let agency = filter.agency.as_deref().map(agency_name);
         self.scan(T::Events, "events", b"", page, |k, v| {
             let e: AuditEvent = codec::decode("events", k, v)?;
-            let time = e.time.and_then(|t| SystemTime::try_from(t).ok());
-            let keep = agency
-                .as_ref()
-                .is_none_or(|a| e.resource == *a || e.resource.starts_with(&format!("{a}/")))
-                && filter.action.is_none_or(|x| e.action() == x)
-                && filter.since.is_none_or(|s| time.is_some_and(|t| t >= s))
-                && filter.until.is_none_or(|u| time.is_some_and(|t| t < u));
-            Ok(keep.then_some(e))
+            Ok(event_kept(&e, filter, agency.as_deref()).then_some(e))
+        })
+    }
+
+    fn list_events_within(
+        &self,
+        scope: &str,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>> {
+        keys::uscc(scope)?;
+        if let Some(a) = &filter.agency {
+            keys::uscc(a)?;
+        }
+        let agency = filter.agency.as_deref().map(agency_name);
+        let inside: std::collections::HashSet<String> = self.subtree(scope)?.into_iter().collect();
+        let size = match page.size {
+            0 => 50,
+            n => usize::try_from(n.min(1000)).unwrap_or(1000),
+        };
+        let iter = match keys::parse_cursor("events", &page.cursor)? {
+            Some(after) => self
+                .tree(T::Events)
+                .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
+            None => self.tree(T::Events).iter(),
+        };
+        let mut items = Vec::new();
+        let mut last: Option<Vec<u8>> = None;
+        for kv in iter {
+            let (k, v) = kv?;
+            let e: AuditEvent = codec::decode("events", &k, &v)?;
+            let in_scope = e
+                .resource
+                .strip_prefix("agencies/")
+                .and_then(|r| r.split('/').next())
+                .is_some_and(|a| inside.contains(a));
+            if !in_scope || !event_kept(&e, filter, agency.as_deref()) {
+                continue;
+            }
+            if items.len() == size {
+                // Another event to show follows: the cursor is the last
+                // one shown, which the caller has seen.
+                let next_cursor = last.map(|l| keys::cursor("events", &l)).unwrap_or_default();
+                return Ok(Page { items, next_cursor });
+            }
+            items.push(e);
+            last = Some(k.to_vec());
+        }
+        Ok(Page {
+            items,
+            next_cursor: String::new(),
         })
     }
 
@@ -1409,7 +1740,7 @@ impl ReportStore for SledStore {
         // A write in flight could show an event without its chain head (or
         // the reverse) to an unlocked reader; verify one point in time.
         let _gate = self.exclusive();
-        verify(self)
+        crate::verify::verify(self)
     }
 
     fn backup(&self, path: &Path) -> Result<BackupStats> {
@@ -1426,8 +1757,8 @@ impl ReportStore for SledStore {
         // by_state holds one key per report, `state u8 · year · uscc`: a
         // key-only walk, counted by the first byte.
         let mut counts: std::collections::BTreeMap<u8, u64> = std::collections::BTreeMap::new();
-        let mut keys = self.tree(T::ByState).iter().keys();
-        while let Some(key) = keys.next().transpose()? {
+        let mut keys = Entries::new(T::ByState, self.tree(T::ByState).iter());
+        while let Some((key, _)) = keys.next().transpose()? {
             if let Some(&s) = key.first() {
                 let n = counts.entry(s).or_insert(0);
                 *n = n.saturating_add(1);
@@ -1449,285 +1780,69 @@ impl ReportStore for SledStore {
     }
 }
 
-/// Walks the audit chain: each event's bytes against its stored hash and the
-/// next event's back link, each record against the hash its event holds, and
-/// the last event against the chain head.
-pub(crate) fn verify(store: &SledStore) -> Result<Verification> {
-    // (resource, revision) → the event that recorded it.
-    let mut named: std::collections::HashMap<(String, u32), u64> = std::collections::HashMap::new();
-    let mut previous = vec![0u8; 32];
-    let mut expected_seq: u64 = 1;
-    let mut events: u64 = 0;
-    let mut records: u64 = 0;
-    let broken = |event: u64, detail: String, events, records| {
-        Ok(Verification {
-            events,
-            records,
-            broken: Some(BrokenLink { event, detail }),
-        })
-    };
-    for kv in store.tree(T::Events).iter() {
-        let (k, v) = kv?;
-        let seq = match <[u8; 8]>::try_from(k.as_ref()) {
-            Ok(b) => u64::from_be_bytes(b),
-            Err(_) => {
-                return broken(
-                    expected_seq,
-                    format!("event key {} is not a sequence number", hex::encode(&k)),
-                    events,
-                    records,
-                );
-            }
-        };
-        if seq != expected_seq {
-            return broken(
-                expected_seq,
-                format!("event {expected_seq} is missing (next stored is {seq})"),
-                events,
-                records,
-            );
-        }
-        let sha = sha256(&v);
-        let stored_sha = store.tree(T::EventHashes).get(k.as_ref())?;
-        if stored_sha.as_deref() != Some(sha.as_slice()) {
-            return broken(
-                seq,
-                format!("event {seq}'s stored bytes do not match its recorded SHA-256"),
-                events,
-                records,
-            );
-        }
-        let event: AuditEvent = match codec::decode("events", &k, &v) {
-            Ok(e) => e,
-            Err(e) => {
-                return broken(
-                    seq,
-                    format!("event {seq} does not decode: {e}"),
-                    events,
-                    records,
-                );
-            }
-        };
-        if event.sequence != seq {
-            return broken(
-                seq,
-                format!("event {seq} says it is event {}", event.sequence),
-                events,
-                records,
-            );
-        }
-        if event.previous_event_sha256 != previous {
-            return broken(
-                seq,
-                format!(
-                    "event {seq}'s link does not match event {}'s SHA-256",
-                    seq.saturating_sub(1)
-                ),
-                events,
-                records,
-            );
-        }
-        // The record it names.
-        let record = if let Some(uscc) = event
-            .resource
-            .strip_prefix("agencies/")
-            .filter(|r| !r.contains('/'))
-        {
-            let key = keys::join(&[uscc.as_bytes(), &event.revision.to_be_bytes()]);
-            store.tree(T::AgencyVersions).get(key)?
-        } else {
-            match parse_report_name(&event.resource) {
-                Ok(key) => store
-                    .tree(T::Revisions)
-                    .get(keys::revision(&key, event.revision)?)?,
-                Err(_) => None,
-            }
-        };
-        match record {
-            None => {
-                return broken(
-                    seq,
-                    format!(
-                        "event {seq} names {} revision {}, which is not stored",
-                        event.resource, event.revision
-                    ),
-                    events,
-                    records,
-                );
-            }
-            Some(bytes) if sha256(&bytes) != event.revision_sha256 => {
-                return broken(
-                    seq,
-                    format!(
-                        "{} revision {} no longer matches the SHA-256 event {seq} recorded",
-                        event.resource, event.revision
-                    ),
-                    events,
-                    records,
-                );
-            }
-            Some(_) => {
-                records = records.saturating_add(1);
-                named.insert((event.resource.clone(), event.revision), seq);
-            }
-        }
-        events = events.saturating_add(1);
-        previous = sha;
-        expected_seq = seq.saturating_add(1);
-    }
-    let head = store
-        .get::<AuditHead>(T::Meta, AUDIT_HEAD_KEY)?
-        .unwrap_or_default();
-    let last = expected_seq.saturating_sub(1);
-    if head.sequence != last || (last > 0 && head.event_sha256 != previous) {
-        return broken(
-            last,
-            format!(
-                "the chain head names event {}, the chain ends at event {last} with another hash",
-                head.sequence
-            ),
-            events,
-            records,
-        );
-    }
-    if let Some((event, detail)) = derived_state(store, &named, last)? {
-        return broken(event, detail, events, records);
-    }
-    if let Some(detail) = crate::summary::verify(store)? {
-        return broken(last, detail, events, records);
-    }
-    Ok(Verification {
-        events,
-        records,
-        broken: None,
-    })
-}
+#[cfg(test)]
+mod tests {
+    use gongkai_proto::v1::Agency;
 
-/// Checks what is derived from the chained records: every stored revision
-/// and agency version was recorded by an event, each report head says what
-/// its revisions say, and each current agency is its newest version. Returns
-/// the event at fault (the one that recorded what the derived record should
-/// say) and what differs.
-fn derived_state(
-    store: &SledStore,
-    named: &std::collections::HashMap<(String, u32), u64>,
-    last: u64,
-) -> Result<Option<(u64, String)>> {
-    // Revisions: grouped by report, in order.
-    let mut expected_heads: std::collections::BTreeMap<Vec<u8>, ReportHead> =
-        std::collections::BTreeMap::new();
-    for kv in store.tree(T::Revisions).iter() {
-        let (k, v) = kv?;
-        let (report_key, number) = k.split_at(k.len().saturating_sub(4));
-        let key = keys::parse_report("revisions", report_key)?;
-        let number = u32::from_be_bytes(number.try_into().map_err(|_| StoreError::Corrupt {
-            tree: "revisions",
-            key: hex::encode(&k),
-            reason: "revision key of the wrong shape".into(),
-        })?);
-        if !named.contains_key(&(key.name(), number)) {
-            return Ok(Some((
-                last,
-                format!("{} is recorded by no event", key.revision_name(number)),
-            )));
-        }
-        let rev: ReportRevision = codec::decode("revisions", &k, &v)?;
-        let head = expected_heads.entry(report_key.to_vec()).or_default();
-        head.latest_revision = number;
-        head.latest_state = rev.state;
-        if rev.state() == ReviewState::Approved {
-            head.approved_revision = number;
+    use super::*;
+
+    fn meta(id: &str) -> WriteMeta {
+        WriteMeta {
+            request_id: id.into(),
+            principal: "tester".into(),
+            time: SystemTime::now(),
         }
     }
-    let mut stored_heads = 0usize;
-    for kv in store.tree(T::Heads).iter() {
-        let (k, v) = kv?;
-        stored_heads = stored_heads.saturating_add(1);
-        let key = keys::parse_report("heads", &k)?;
-        let head: ReportHead = codec::decode("heads", &k, &v)?;
-        let want = expected_heads.get(k.as_ref()).cloned().unwrap_or_default();
-        if head != want {
-            let event = named
-                .get(&(key.name(), want.latest_revision))
-                .copied()
-                .unwrap_or(last);
-            return Ok(Some((
-                event,
-                format!(
-                    "the head of {} says latest {} ({}), approved {}; its revisions say latest {} ({}), approved {}",
-                    key.name(),
-                    head.latest_revision,
-                    state_name(head.latest_state()),
-                    head.approved_revision,
-                    want.latest_revision,
-                    state_name(want.latest_state()),
-                    want.approved_revision
-                ),
-            )));
+
+    fn agency(n: u32) -> Agency {
+        let first17 = format!("11330700{n:09}");
+        let check = gongkai_domain::ids::uscc_check_character(&first17).unwrap();
+        Agency {
+            uscc: format!("{first17}{check}"),
+            display_name: format!("机关{n}"),
+            ..Agency::default()
         }
     }
-    if stored_heads != expected_heads.len() {
-        return Ok(Some((
-            last,
-            format!(
-                "{} reports have revisions but {stored_heads} have a head",
-                expected_heads.len()
-            ),
-        )));
-    }
-    // Agencies: each current record is its newest stored version.
-    let mut newest: std::collections::BTreeMap<Vec<u8>, (u32, sled::IVec)> =
-        std::collections::BTreeMap::new();
-    for kv in store.tree(T::AgencyVersions).iter() {
-        let (k, v) = kv?;
-        let (uscc, version) = k.split_at(k.len().saturating_sub(4));
-        let version = u32::from_be_bytes(version.try_into().map_err(|_| StoreError::Corrupt {
-            tree: "agency_versions",
-            key: hex::encode(&k),
-            reason: "version key of the wrong shape".into(),
-        })?);
-        let name = agency_name(&String::from_utf8_lossy(uscc));
-        if !named.contains_key(&(name.clone(), version)) {
-            return Ok(Some((
-                last,
-                format!("{name} version {version} is recorded by no event"),
-            )));
+
+    /// The area sums are proven for at most MAX_AGENCIES agencies: a full
+    /// store registers no more, and says so; a retried registration still
+    /// replays.
+    #[test]
+    fn a_full_store_registers_no_more_agencies() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SledStore::open(dir.path().join("db"), &StoreOptions::default()).unwrap();
+        store.set_max_agencies(3);
+        for n in 1..=3 {
+            store
+                .register_agency(&meta(&format!("r{n}")), agency(n))
+                .unwrap();
         }
-        newest.insert(uscc.to_vec(), (version, v));
+        let e = store.register_agency(&meta("r4"), agency(4)).unwrap_err();
+        assert!(matches!(e, StoreError::Full(3)), "{e}");
+        assert_eq!(store.agency(&agency(4).uscc).unwrap(), None);
+        let again = store.register_agency(&meta("r3"), agency(3)).unwrap();
+        assert_eq!(again.version, 1);
+        assert_eq!(agency_count(&store).unwrap(), 3);
+        assert_eq!(store.verify().unwrap().broken, None);
     }
-    let mut stored_agencies = 0usize;
-    for kv in store.tree(T::Agencies).iter() {
-        let (k, v) = kv?;
-        stored_agencies = stored_agencies.saturating_add(1);
-        let name = agency_name(&String::from_utf8_lossy(&k));
-        match newest.get(k.as_ref()) {
-            Some((_, bytes)) if *bytes == v => {}
-            Some((version, _)) => {
-                let event = named
-                    .get(&(name.clone(), *version))
-                    .copied()
-                    .unwrap_or(last);
-                return Ok(Some((
-                    event,
-                    format!("the current record of {name} differs from its version {version}"),
-                )));
-            }
-            None => {
-                return Ok(Some((
-                    last,
-                    format!("{name} has a current record but no version"),
-                )));
-            }
-        }
+
+    /// sled's own corruption is damage (DATA_LOSS in the server), named by
+    /// tree and key where a read knows them; other sled errors stay
+    /// storage failures.
+    #[test]
+    fn sled_corruption_is_corrupt_named_by_tree_and_key() {
+        let e = storage_error(
+            T::Revisions,
+            b"k",
+            sled::Error::Corruption { at: None, bt: () },
+        );
+        assert!(
+            matches!(&e, StoreError::Corrupt { tree: "revisions", key, reason } if key == "6b" && reason.contains("sled cannot read it")),
+            "{e:?}"
+        );
+        let e = StoreError::from(sled::Error::Corruption { at: None, bt: () });
+        assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
+        let e = StoreError::from(sled::Error::Unsupported("x".into()));
+        assert!(matches!(e, StoreError::Io(_)), "{e:?}");
     }
-    if stored_agencies != newest.len() {
-        return Ok(Some((
-            last,
-            format!(
-                "{} agencies have versions but {stored_agencies} a current record",
-                newest.len()
-            ),
-        )));
-    }
-    Ok(None)
 }

@@ -28,7 +28,7 @@ use gongkai_proto::{
 };
 
 use crate::{
-    ReportKey, Result, StoreError, codec, keys,
+    BrokenLink, ReportKey, Result, StoreError, codec, keys,
     sled_store::{Plan, Reader, SledStore, T, ancestors_in, read_msg},
 };
 
@@ -108,12 +108,27 @@ fn read_sum(r: &impl Reader, area: &str, year: u32) -> Result<AreaTotals> {
     }
 }
 
+/// Whether a contribution is a new approval, held to `value.range`'s
+/// bounds, or one already in the sums, taken as it was added.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Approval {
+    New,
+    Kept,
+}
+
 /// What one approved revision adds to the sums above its agency. A report
 /// in another format than its year's (or in none) is counted, not summed;
 /// one that does not convert at all is refused. An approved revision
 /// without a report is damage (every write that approves carries the
-/// content it approves), not a report in another format.
-pub(crate) fn contribution(approved: &ReportRevision, key: &ReportKey) -> Result<AreaTotals> {
+/// content it approves), not a report in another format. A new approval
+/// of a report with a cell outside `value.range`'s bounds (one submitted
+/// before they existed) is refused for that cell: within the bounds no sum
+/// can overflow, so the sum itself never refuses an approval.
+pub(crate) fn contribution(
+    approved: &ReportRevision,
+    key: &ReportKey,
+    when: Approval,
+) -> Result<AreaTotals> {
     let Some(report) = approved.report.as_ref() else {
         return Err(StoreError::Corrupt {
             tree: "revisions",
@@ -129,6 +144,12 @@ pub(crate) fn contribution(approved: &ReportRevision, key: &ReportKey) -> Result
     c.agencies = 1;
     match Report::try_from(report) {
         Ok(r) if r.format == gongkai_domain::FormatVersion::of_year(key.year) => {
+            if when == Approval::New {
+                area::summable(&r).map_err(|e| StoreError::OutOfRange {
+                    resource: key.name(),
+                    reason: format!("{} ({})", e, gongkai_domain::catalogue::id::VALUE_RANGE),
+                })?;
+            }
             area::accumulate(&mut c.sum, &r, Sign::Add).map_err(|e| sum_refused(key, &e))?;
         }
         Ok(_) | Err(ConvertError::FormatUnspecified) => c.other_format = 1,
@@ -203,10 +224,14 @@ pub(crate) fn plan_approval(
     superseded: u32,
     approved: &ReportRevision,
 ) -> Result<()> {
-    let new = contribution(approved, key)?;
+    let new = contribution(approved, key, Approval::New)?;
     let old = match superseded {
         0 => None,
-        n => Some(contribution(&approved_revision(r, key, n)?, key)?),
+        n => Some(contribution(
+            &approved_revision(r, key, n)?,
+            key,
+            Approval::Kept,
+        )?),
     };
     for a in ancestors {
         let mut s = read_sum(r, a, key.year)?;
@@ -249,7 +274,7 @@ pub(crate) fn plan_move(
             && head.approved_revision > 0
         {
             let rev = approved_revision(r, &own, head.approved_revision)?;
-            let c = contribution(&rev, &own)?;
+            let c = contribution(&rev, &own, Approval::Kept)?;
             combine(&mut moved, &c, Sign::Add, uscc, year)?;
         }
         if moved.agencies == 0 {
@@ -271,7 +296,7 @@ pub(crate) fn plan_move(
 fn recompute(store: &SledStore) -> Result<BTreeMap<Vec<u8>, (String, u32, AreaTotals)>> {
     let mut out: BTreeMap<Vec<u8>, (String, u32, AreaTotals)> = BTreeMap::new();
     let mut above: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for kv in store.tree(T::Heads).iter() {
+    for kv in store.entries(T::Heads) {
         let (k, v) = kv?;
         let head: ReportHead = codec::decode("heads", &k, &v)?;
         if head.approved_revision == 0 {
@@ -279,7 +304,7 @@ fn recompute(store: &SledStore) -> Result<BTreeMap<Vec<u8>, (String, u32, AreaTo
         }
         let key = keys::parse_report("heads", &k)?;
         let rev = approved_revision(store, &key, head.approved_revision)?;
-        let c = contribution(&rev, &key)?;
+        let c = contribution(&rev, &key, Approval::Kept)?;
         if !above.contains_key(&key.uscc) {
             above.insert(key.uscc.clone(), ancestors_in(store, &key.uscc)?);
         }
@@ -299,10 +324,10 @@ fn parse_sum_key(k: &[u8]) -> Result<(String, u32)> {
 }
 
 /// Compares every kept sum with one recomputed from the approved
-/// revisions; says what differs first.
-pub(crate) fn verify(store: &SledStore) -> Result<Option<String>> {
+/// revisions; names the first that differs (charged to event `last`).
+pub(crate) fn verify(store: &SledStore, last: u64) -> Result<Option<BrokenLink>> {
     let mut want = recompute(store)?;
-    for kv in store.tree(T::AreaSums).iter() {
+    for kv in store.entries(T::AreaSums) {
         let (k, v) = kv?;
         let (area_code, year) = parse_sum_key(&k)?;
         let kept = decode_sum(&k, &v, year)?;
@@ -314,21 +339,31 @@ pub(crate) fn verify(store: &SledStore) -> Result<Option<String>> {
             || kept.other_format != expected.other_format
             || !cells.is_empty()
         {
-            return Ok(Some(format!(
-                "the {year} sum of the area of agencies/{area_code} counts {} approved reports ({} not summed), its approved reports {} ({}); cells that differ: [{}]",
-                kept.agencies,
-                kept.other_format,
-                expected.agencies,
-                expected.other_format,
-                cells.join(", ")
+            return Ok(Some(crate::verify::link(
+                last,
+                "area_sums",
+                &k,
+                format!(
+                    "the {year} sum of the area of agencies/{area_code} counts {} approved reports ({} not summed), its approved reports {} ({}); cells that differ: [{}]",
+                    kept.agencies,
+                    kept.other_format,
+                    expected.agencies,
+                    expected.other_format,
+                    cells.join(", ")
+                ),
             )));
         }
     }
-    if let Some((_, (area_code, year, t))) = want.into_iter().find(|(_, (_, _, t))| t.agencies > 0)
+    if let Some((k, (area_code, year, t))) = want.into_iter().find(|(_, (_, _, t))| t.agencies > 0)
     {
-        return Ok(Some(format!(
-            "the area of agencies/{area_code} has {} approved reports for {year} but no kept sum",
-            t.agencies
+        return Ok(Some(crate::verify::link(
+            last,
+            "area_sums",
+            &k,
+            format!(
+                "the area of agencies/{area_code} has {} approved reports for {year} but no kept sum",
+                t.agencies
+            ),
         )));
     }
     Ok(None)
@@ -355,7 +390,7 @@ pub(crate) fn build_if_missing(store: &SledStore) -> Result<()> {
 pub(crate) fn area_sum(store: &SledStore, area_code: &str, year: u32) -> Result<AreaTotals> {
     keys::uscc(area_code)?;
     keys::year(year)?;
-    if store.tree(T::Agencies).get(area_code.as_bytes())?.is_none() {
+    if store.raw(T::Agencies, area_code.as_bytes())?.is_none() {
         return Err(StoreError::NotFound(format!("agencies/{area_code}")));
     }
     read_sum(store, area_code, year)
@@ -370,7 +405,7 @@ pub(crate) fn coverage(
 ) -> Result<Vec<CoverageEntry>> {
     keys::uscc(area_code)?;
     keys::year(year)?;
-    if store.tree(T::Agencies).get(area_code.as_bytes())?.is_none() {
+    if store.raw(T::Agencies, area_code.as_bytes())?.is_none() {
         return Err(StoreError::NotFound(format!("agencies/{area_code}")));
     }
     let mut out = Vec::new();
@@ -439,7 +474,7 @@ mod tests {
             report: None,
             ..ReportRevision::default()
         };
-        let e = contribution(&bare, &key()).unwrap_err();
+        let e = contribution(&bare, &key(), Approval::Kept).unwrap_err();
         assert!(
             matches!(&e, StoreError::Corrupt { tree: "revisions", reason, .. } if reason.contains("approved revision 2") && reason.contains("holds no report")),
             "{e:?}"
@@ -449,7 +484,7 @@ mod tests {
             report: Some(AnnualReport::default()),
             ..bare
         };
-        let c = contribution(&unformatted, &key()).unwrap();
+        let c = contribution(&unformatted, &key(), Approval::Kept).unwrap();
         assert_eq!((c.agencies, c.other_format), (1, 1));
         assert_eq!(c.sum, AreaTotals::zero(2024).sum);
     }

@@ -12,7 +12,7 @@ use gongkai_domain::{
     shape::{T3Col, T3Row, Value},
 };
 use gongkai_proto::v1::AnnualReport;
-use gongkai_store::{Action, Checked, ReportKey, ReportStore, SledStore};
+use gongkai_store::{Checked, ReportKey, ReportStore, SledStore};
 
 const YEAR: u32 = 2024;
 
@@ -45,26 +45,7 @@ fn approve(store: &SledStore, uscc: &str, report: AnnualReport, tag: &str) {
         uscc: uscc.into(),
         year: YEAR,
     };
-    let latest = store.head(&key).unwrap().map_or(0, |h| h.latest_revision);
-    let sub = store
-        .save_and_submit(
-            &meta(&format!("{tag}-submit")),
-            &key,
-            latest,
-            report,
-            Checked::default(),
-        )
-        .unwrap();
-    store
-        .transition(
-            &meta(&format!("{tag}-approve")),
-            &key,
-            sub.revision,
-            Action::Approve,
-            Checked::default(),
-            Vec::new(),
-        )
-        .unwrap();
+    submit_and_approve(store, &key, report, tag).unwrap();
 }
 
 fn r01(store: &SledStore, area: &str) -> (u64, u64, String) {

@@ -469,3 +469,40 @@ fn page_sizes_at_the_extremes_are_served() {
         assert_eq!(p.items.len(), if size == 1 { 1 } else { 3 }, "size {size}");
     }
 }
+
+/// `expected_revision` 4294967295 is judged against the latest revision
+/// first: stale, a conflict (ABORTED), not "revision numbers exhausted"
+/// (issue 13, point 6). Nothing is written.
+#[test]
+fn an_expected_revision_of_u32_max_is_a_conflict_with_the_latest() {
+    let (_dir, store, _, key) = setup();
+    let before = n_events(&store);
+    for write in [
+        store.save_draft(&w("x1"), &key, u32::MAX, content("x"), Checked::default()),
+        store.save_and_submit(&w("x2"), &key, u32::MAX, content("x"), Checked::default()),
+        store.transition(
+            &w("x3"),
+            &key,
+            u32::MAX,
+            Action::Submit,
+            Checked::default(),
+            vec![],
+        ),
+    ] {
+        let e = write.unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Conflict { expected: u32::MAX, actual: 1, resource } if *resource == key.name()),
+            "{e:?}"
+        );
+    }
+    // A report with no revision: the latest is 0.
+    let fresh = ReportKey {
+        year: 2023,
+        ..key.clone()
+    };
+    let e = store
+        .save_draft(&w("x4"), &fresh, u32::MAX, content("x"), Checked::default())
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict { actual: 0, .. }), "{e:?}");
+    assert_eq!(n_events(&store), before);
+}

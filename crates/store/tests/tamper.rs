@@ -19,8 +19,17 @@ use prost::Message;
 
 /// A stored value: strip the format tag and decode.
 fn decode<M: Message + Default>(bytes: &[u8]) -> M {
-    assert_eq!(bytes.first(), Some(&1), "format tag of a stored value");
+    assert_eq!(
+        bytes.first().copied().map(u32::from),
+        Some(gongkai_store::STORE_FORMAT),
+        "format tag of a stored value"
+    );
     M::decode(&bytes[1..]).unwrap()
+}
+
+/// The format tag this build writes.
+fn tag() -> u8 {
+    u8::try_from(gongkai_store::STORE_FORMAT).unwrap()
 }
 
 /// Opens the store, verifies, closes it.
@@ -261,7 +270,7 @@ fn a_chain_head_rewound_or_damaged_is_found() {
         sequence: last - 1,
         event_sha256: previous_hash,
     };
-    let mut bytes = vec![1];
+    let mut bytes = vec![tag()];
     rewound.encode(&mut bytes).unwrap();
     let broken = with_edit(&f.path, "meta", b"audit_head", |_| Some(bytes))
         .expect("a rewound chain head went unnoticed");
@@ -305,17 +314,265 @@ fn an_edited_report_head_or_current_agency_is_found() {
     let mut head: ReportHead = decode(&raw[&b"heads"[..]][&head_key]);
     assert_eq!((head.latest_revision, head.approved_revision), (7, 6));
     head.approved_revision = 3;
-    let mut forged = vec![1];
+    let mut forged = vec![tag()];
     head.encode(&mut forged).unwrap();
     let head_edit = with_edit(&f.path, "heads", &head_key, |_| Some(forged));
     // The county's current record renamed.
     let mut agency: Agency = decode(&raw[&b"agencies"[..]][county.as_bytes()]);
     agency.display_name = "伪造的机关".into();
-    let mut forged = vec![1];
+    let mut forged = vec![tag()];
     agency.encode(&mut forged).unwrap();
     let agency_edit = with_edit(&f.path, "agencies", county.as_bytes(), |_| Some(forged));
     assert!(
         head_edit.is_some() && agency_edit.is_some(),
         "verify passed an edited head ({head_edit:?}) or agency ({agency_edit:?})"
     );
+}
+
+// ---------------------------------------------------------------------------
+// What is derived from the chain (issue 13, point 4): every index, the
+// children edges and every request record are recomputed by verify, and
+// the first difference is named by tree, key and report or agency.
+// ---------------------------------------------------------------------------
+
+/// Moves the value of `old` to `new` in `tree`, verifies, and moves it back.
+fn with_rekey(path: &Path, tree: &str, old: &[u8], new: &[u8]) -> Option<BrokenLink> {
+    with_raw_tree(path, tree, |t| {
+        let v = t.remove(old).unwrap().expect("the key to move exists");
+        assert!(t.insert(new, v).unwrap().is_none(), "the new key is free");
+    });
+    let broken = verify(path);
+    with_raw_tree(path, tree, |t| {
+        let v = t.remove(new).unwrap().unwrap();
+        t.insert(old, v).unwrap();
+    });
+    broken
+}
+
+/// Inserts `key` → `value` into `tree`, verifies, and removes it again.
+fn with_extra(path: &Path, tree: &str, key: &[u8], value: &[u8]) -> Option<BrokenLink> {
+    with_raw_tree(path, tree, |t| {
+        assert!(t.insert(key, value).unwrap().is_none(), "the key is new");
+    });
+    let broken = verify(path);
+    with_raw_tree(path, tree, |t| t.remove(key).unwrap());
+    broken
+}
+
+fn key3(a: &[u8], b: &[u8], c: &[u8]) -> Vec<u8> {
+    [a, b, c].concat()
+}
+
+/// The fixture's agencies: province, city, county (under the city), bureau
+/// (moved from the city to the province).
+fn codes() -> [String; 4] {
+    [1, 2, 3, 4].map(common::uscc)
+}
+
+fn report_name(uscc: &str, year: u16) -> String {
+    format!("agencies/{uscc}/reports/{year}")
+}
+
+#[test]
+fn a_changed_area_year_key_is_named() {
+    let f = fixture();
+    let [province, city, _, bureau] = codes();
+    let y = 2024u16.to_be_bytes();
+    // The bureau's report moved into the city's listing (the city is not
+    // above the bureau): another area's report in a reviewer's export.
+    let broken = with_rekey(
+        &f.path,
+        "area_year",
+        &key3(province.as_bytes(), &y, bureau.as_bytes()),
+        &key3(city.as_bytes(), &y, bureau.as_bytes()),
+    )
+    .expect("a changed area_year key went unnoticed");
+    assert_eq!(broken.tree, "area_year", "{broken}");
+    assert_eq!(broken.key, format!("{city} · 2024 · {bureau}"), "{broken}");
+    assert_eq!(broken.subject, report_name(&bureau, 2024), "{broken}");
+    assert!(broken.detail.contains(&city), "{broken}");
+    // The event that recorded the report's latest revision.
+    assert_eq!(
+        broken.event,
+        f.recorded_by[&(report_name(&bureau, 2024), 2)]
+    );
+    assert_eq!(verify(&f.path), None, "every edit was undone");
+}
+
+#[test]
+fn a_changed_children_edge_is_named() {
+    let f = fixture();
+    let [province, _, county, bureau] = codes();
+    // The bureau's edge moved under the county: a foreign agency in the
+    // county's coverage.
+    let broken = with_rekey(
+        &f.path,
+        "children",
+        &[province.as_bytes(), bureau.as_bytes()].concat(),
+        &[county.as_bytes(), bureau.as_bytes()].concat(),
+    )
+    .expect("a changed children edge went unnoticed");
+    assert_eq!(broken.tree, "children", "{broken}");
+    assert_eq!(broken.key, format!("{county} · {bureau}"), "{broken}");
+    assert_eq!(broken.subject, format!("agencies/{bureau}"), "{broken}");
+    assert!(broken.detail.contains(&province), "{broken}");
+    assert_eq!(verify(&f.path), None, "every edit was undone");
+}
+
+#[test]
+fn a_repointed_request_record_is_named() {
+    use gongkai_proto::store_v1::IdempotencyRecord;
+    let f = fixture();
+    let [_, _, county, bureau] = codes();
+    let raw = dump(&f.path);
+    // The request that approved the county's 2024 report (revision 3) made
+    // to answer with the bureau's revision 2, event and all.
+    let (request, record) = raw[&b"requests"[..]]
+        .iter()
+        .map(|(k, v)| (k.clone(), decode::<IdempotencyRecord>(v)))
+        .find(|(_, r)| r.resource == report_name(&county, 2024) && r.revision == 3)
+        .expect("the approval's request record");
+    let forged = IdempotencyRecord {
+        resource: report_name(&bureau, 2024),
+        revision: 2,
+        event_sequence: f.recorded_by[&(report_name(&bureau, 2024), 2)],
+        ..record
+    };
+    let mut bytes = vec![1];
+    forged.encode(&mut bytes).unwrap();
+    let broken = with_edit(&f.path, "requests", &request, |_| Some(bytes))
+        .expect("a re-pointed request record went unnoticed");
+    assert_eq!(broken.tree, "requests", "{broken}");
+    assert_eq!(broken.key, String::from_utf8(request).unwrap(), "{broken}");
+    assert_eq!(
+        broken.subject,
+        format!("{}/revisions/3", report_name(&county, 2024)),
+        "{broken}"
+    );
+    assert!(broken.detail.contains(&bureau), "{broken}");
+    assert_eq!(verify(&f.path), None, "every edit was undone");
+}
+
+#[test]
+fn a_deleted_by_state_key_is_named() {
+    let f = fixture();
+    let [_, _, _, bureau] = codes();
+    // The bureau's 2024 report is a draft (state 1): dropped from the listing.
+    let key = key3(&[1], &2024u16.to_be_bytes(), bureau.as_bytes());
+    let broken = with_edit(&f.path, "by_state", &key, |_| None)
+        .expect("a deleted by_state key went unnoticed");
+    assert_eq!(broken.tree, "by_state", "{broken}");
+    assert_eq!(broken.key, format!("draft · 2024 · {bureau}"), "{broken}");
+    assert_eq!(broken.subject, report_name(&bureau, 2024), "{broken}");
+    assert!(broken.detail.contains("missing"), "{broken}");
+    assert_eq!(verify(&f.path), None, "every edit was undone");
+}
+
+#[test]
+fn an_extra_index_entry_is_named() {
+    let f = fixture();
+    let [province, _, county, _] = codes();
+    // A listing of a report that does not exist.
+    let broken = with_extra(
+        &f.path,
+        "by_year",
+        &[&2022u16.to_be_bytes()[..], county.as_bytes()].concat(),
+        b"",
+    )
+    .expect("an extra by_year entry went unnoticed");
+    assert_eq!(broken.tree, "by_year", "{broken}");
+    assert_eq!(broken.key, format!("2022 · {county}"), "{broken}");
+    assert_eq!(broken.subject, report_name(&county, 2022), "{broken}");
+    // A report listed in a state it is not in (the county's 2024 report is
+    // approved, state 3), under an area that is above it.
+    let broken = with_extra(
+        &f.path,
+        "area_state",
+        &[
+            province.as_bytes(),
+            &[2],
+            &2024u16.to_be_bytes(),
+            county.as_bytes(),
+        ]
+        .concat(),
+        b"",
+    )
+    .expect("an extra area_state entry went unnoticed");
+    assert_eq!(broken.tree, "area_state", "{broken}");
+    assert_eq!(
+        broken.key,
+        format!("{province} · submitted · 2024 · {county}"),
+        "{broken}"
+    );
+    assert_eq!(broken.subject, report_name(&county, 2024), "{broken}");
+    assert!(broken.detail.contains("approved"), "{broken}");
+    assert_eq!(verify(&f.path), None, "every edit was undone");
+}
+
+/// Every entry of every tree derived from the chain, removed, is found in
+/// that tree; so is one entry too many of each index.
+#[test]
+fn every_derived_entry_removed_or_one_too_many_is_found() {
+    let f = fixture();
+    let raw = dump(&f.path);
+    let mut checked = 0;
+    for tree in [
+        "children",
+        "by_year",
+        "by_state",
+        "area_year",
+        "area_state",
+        "requests",
+        "event_hashes",
+    ] {
+        for key in raw[tree.as_bytes()].keys() {
+            let broken = with_edit(&f.path, tree, key, |_| None)
+                .unwrap_or_else(|| panic!("{tree} {}: removed unnoticed", hex::encode(key)));
+            // An event's hash is read with its event.
+            let named = if tree == "event_hashes" {
+                "events"
+            } else {
+                tree
+            };
+            assert_eq!(broken.tree, named, "{tree}: {broken}");
+            assert!(!broken.subject.is_empty(), "{tree}: {broken}");
+            checked += 1;
+        }
+    }
+    // 3 edges, 3 reports in by_year and by_state, 3 + 3 + 2 area entries
+    // in each area index, 17 request records and event hashes.
+    assert_eq!(checked, 3 + 3 + 3 + 8 + 8 + 17 + 17);
+    // An index entry of a report of an agency under no one, in each index.
+    let stranger = common::uscc(99);
+    let y = 2024u16.to_be_bytes();
+    let [province, ..] = codes();
+    for (tree, key) in [
+        (
+            "children",
+            [province.as_bytes(), stranger.as_bytes()].concat(),
+        ),
+        ("by_year", [&y[..], stranger.as_bytes()].concat()),
+        ("by_state", key3(&[1], &y, stranger.as_bytes())),
+        (
+            "area_year",
+            key3(province.as_bytes(), &y, stranger.as_bytes()),
+        ),
+        (
+            "area_state",
+            [province.as_bytes(), &[1], &y, stranger.as_bytes()].concat(),
+        ),
+    ] {
+        let broken = with_extra(&f.path, tree, &key, b"")
+            .unwrap_or_else(|| panic!("an extra {tree} entry went unnoticed"));
+        assert_eq!(broken.tree, tree, "{broken}");
+        assert!(broken.key.contains(&stranger), "{broken}");
+        assert!(broken.subject.contains(&stranger), "{broken}");
+    }
+    // The agency count.
+    let broken = with_edit(&f.path, "meta", b"agency_count", |_| {
+        Some(5u64.to_be_bytes().to_vec())
+    })
+    .expect("a wrong agency count went unnoticed");
+    assert_eq!((broken.tree, broken.key.as_str()), ("meta", "agency_count"));
+    assert_eq!(verify(&f.path), None, "every edit was undone");
 }

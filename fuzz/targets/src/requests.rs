@@ -33,7 +33,7 @@ use gongkai_proto::v1::{
     review_service_server::ReviewService,
 };
 use gongkai_server::{
-    auth::{Credentials, Role, entry_toml},
+    auth::{Credentials, Principal, Role, entry_toml},
     deadlines::Deadlines,
     services::{
         AdminApi, AgencyApi, AreaApi, AuditApi, Authenticator, Ctx, DocumentApi, ReportApi,
@@ -113,6 +113,7 @@ impl Apis {
 
 struct Server {
     rt: tokio::runtime::Runtime,
+    auth: Authenticator,
     empty: Apis,
     sample: Apis,
     // Kept for the life of the process: the stores live in it.
@@ -179,11 +180,22 @@ fn server() -> &'static Server {
             })
             .collect();
         let credentials = Arc::new(Credentials::parse(&toml.join("\n")).expect("credentials"));
+        let auth = Authenticator::Tokens(Arc::clone(&credentials));
+        // Were the callers not known, every call would stop at
+        // UNAUTHENTICATED and nothing behind it would be fuzzed.
+        for token in &TOKENS[..2] {
+            let r = request::<pb::GetAgencyRequest>(&[], token, &auth).expect("a request");
+            assert!(
+                r.extensions().get::<Arc<Principal>>().is_some(),
+                "{token} is not a caller"
+            );
+        }
         Server {
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("a tokio runtime"),
+            auth,
             empty: Apis::over(empty, &credentials),
             sample: Apis::over(sample, &credentials),
             _dir: dir,
@@ -191,11 +203,20 @@ fn server() -> &'static Server {
     })
 }
 
-/// The request as tonic hands it to a handler, with the caller's token.
-fn request<M: Message + Default>(bytes: &[u8], token: &str) -> Option<Request<M>> {
+/// The request as tonic hands it to a handler, with the caller's token,
+/// and the caller read from it as the admission layer does before any
+/// handler runs (an unknown token gets no principal: UNAUTHENTICATED).
+fn request<M: Message + Default>(
+    bytes: &[u8],
+    token: &str,
+    auth: &Authenticator,
+) -> Option<Request<M>> {
     let mut r = Request::new(M::decode(bytes).ok()?);
     let value = format!("Bearer {token}").parse().ok()?;
     r.metadata_mut().insert("authorization", value);
+    if let Ok(Some(principal)) = auth.caller(&r.metadata().clone().into_headers()) {
+        r.extensions_mut().insert(principal);
+    }
     Some(r)
 }
 
@@ -220,7 +241,7 @@ fn answered<T>(rpc: &str, result: Result<Response<T>, Status>) -> Option<T> {
 
 macro_rules! unary {
     ($s:expr, $rpc:expr, $api:expr, $method:ident, $bytes:expr, $token:expr) => {
-        if let Some(r) = request($bytes, $token) {
+        if let Some(r) = request($bytes, $token, &$s.auth) {
             let _ = answered($rpc, $s.rt.block_on($api.$method(r)));
         }
     };
@@ -256,7 +277,7 @@ pub fn run(data: &[u8]) {
         "GetAreaSummary" => unary!(s, rpc, apis.area, get_area_summary, bytes, token),
         "GetCoverage" => unary!(s, rpc, apis.area, get_coverage, bytes, token),
         "ExportReports" => {
-            if let Some(r) = request::<pb::ExportReportsRequest>(bytes, token)
+            if let Some(r) = request::<pb::ExportReportsRequest>(bytes, token, &s.auth)
                 && let Some(mut stream) = answered(rpc, s.rt.block_on(apis.area.export_reports(r)))
             {
                 s.rt.block_on(async {

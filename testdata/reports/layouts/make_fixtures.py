@@ -3,8 +3,12 @@
 
 Every fixture carries the sample's text and its 200 table cells, published in
 another layout: an HTML page (UTF-8, and GBK), pipe rows, one cell per line
-with and without lone "|" lines; plus the 2019 trial format, and copies with
-planted defects under defects/. Run it from anywhere; it rewrites the files
+with and without lone "|" lines, T3 split into one table per group; plus the
+2019 trial format, and copies with planted defects under defects/ (among
+them what real published reports do: the title only in <title>, broken over
+two lines, or only the statistics period; misprinted labels; the trial
+format's single （六）其他处理 row; a blank row; ways of saying no fee).
+make_docx_fixtures.py beside it builds the Word files. Run it from anywhere; it rewrites the files
 beside it. The tests in crates/document/tests/layouts.rs say what each must
 import to.
 """
@@ -315,6 +319,38 @@ def cell_lines(bars, t3_rows=T3, overview=OVERVIEW, cell=lambda loc, v: v):
     return "\n".join(o) + "\n"
 
 
+# ----------------------------------------------------------------- tab-separated T3
+def t3_rows_tab(rows, opened):
+    """T3 rows as the sample writes them: group labels (each once, where it
+    opens, across tables) in the first two cells, the label, seven values."""
+    out = []
+    for group, label, n in rows:
+        cells = ["", "", ""]
+        if not group:
+            cells[0] = label
+        else:
+            if OUTCOME not in opened:
+                opened.add(OUTCOME)
+                cells[0] = OUTCOME
+            if group == OUTCOME:
+                cells[1] = label
+            else:
+                if group not in opened:
+                    opened.add(group)
+                    cells[1] = group
+                cells[2] = label
+        out.append("\t".join(cells + t3_values(n)))
+    return out
+
+
+T3_HEADER_TAB = [
+    f"{NOTE}\t\t\t申请人情况\t\t\t\t\t\t",
+    "\t\t\t自然人\t法人或其他组织\t\t\t\t\t总计",
+    "\t\t\t\t" + "\t".join(ORGS) + "\t",
+]
+
+
+
 # ----------------------------------------------------------------- 2019 trial
 def trial_2020():
     """The sample as its 2020 report would have been published in the 2019
@@ -338,29 +374,11 @@ def trial_2020():
         for label, values in rows:
             o.append(f"{label}\t" + "\t".join(values) + "\t" * (3 - len(values)))
     o += ["", f"### {HEADINGS['三']}", ""]
-    o.append(f"{NOTE}\t\t\t申请人情况\t\t\t\t\t\t")
-    o.append("\t\t\t自然人\t法人或其他组织\t\t\t\t\t总计")
-    o.append("\t\t\t\t" + "\t".join(ORGS) + "\t")
+    o += T3_HEADER_TAB
     rows = [r for r in T3 if r[0] != "（六）其他处理"]
     at = next(i for i, r in enumerate(rows) if r[1] == "（七）总计")
     rows.insert(at, (OUTCOME, "（六）其他处理", 3))
-    opened = set()
-    for group, label, n in rows:
-        cells = ["", "", ""]
-        if not group:
-            cells[0] = label
-        else:
-            if OUTCOME not in opened:
-                opened.add(OUTCOME)
-                cells[0] = OUTCOME
-            if group == OUTCOME:
-                cells[1] = label
-            else:
-                if group not in opened:
-                    opened.add(group)
-                    cells[1] = group
-                cells[2] = label
-        o.append("\t".join(cells + t3_values(n)))
+    o += t3_rows_tab(rows, set())
     o += ["", f"### {HEADINGS['四']}", ""]
     o.append("行政复议\t\t\t\t\t行政诉讼\t\t\t\t\t\t\t\t\t")
     o.append("\t".join(T4_COLS) + "\t未经复议直接起诉\t\t\t\t\t复议后起诉\t\t\t\t")
@@ -419,6 +437,118 @@ DISAGREEING = [line.replace("共办理政府信息公开申请78件", "共办理
 DISAGREEING.append("本年度新收政府信息公开申请78件，上年结转0件，行政复议4件，制发规范性文件12件。")
 
 
+# ----------------------------------------------------------------- as really published (issue 12)
+# Each made from the sample's own text (SAMPLE, tab-separated) or layouts
+# above, with one thing changed the way real published reports have it.
+SAMPLE_TITLE = "# 宝清县人民政府\n\n## 2024年政府信息公开工作年度报告\n"
+assert SAMPLE_TITLE in SAMPLE
+
+
+def sample_with(*pairs):
+    text = SAMPLE
+    for old, new in pairs:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+OVERVIEW_HEAD = "### 一、总体情况\n\n"
+
+
+def page_title_only():
+    """The year and agency only in the page's <title>: the article starts
+    with its first section."""
+    page = html_page()
+    for line in ('<h1 class="article-title">宝清县人民政府</h1>',
+                 '<p style="text-align:center"><strong>2024年政府信息公开工作年度报告</strong></p>'):
+        assert line in page
+        page = page.replace(line + "\n", "")
+    return page
+
+
+def t3_chunks():
+    """T3 in five tables, one per group, as PDF pages and converters split it."""
+    bounds = [0, 4, 12, 15, 20, 25]
+    return [T3[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def sample_t3(replacement):
+    """The sample with its T3 (header and rows) replaced."""
+    start = SAMPLE.index("(本列数据的勾稽关系为")
+    end = SAMPLE.index("四、结转下年度继续办理")
+    end = SAMPLE.index("\n", end) + 1
+    return SAMPLE[:start] + replacement + SAMPLE[end:]
+
+
+def t3_split_tab():
+    """Tab-separated, T3 as five tables with their own header rows; one
+    (（四）无法提供) broken off by a page without a repeated header."""
+    parts, opened = [], set()
+    for i, chunk in enumerate(t3_chunks()):
+        if i:
+            parts.append(f"续表{i}")
+        if i != 2:
+            parts += T3_HEADER_TAB
+        parts += t3_rows_tab(chunk, opened)
+    return sample_t3("\n".join(parts) + "\n")
+
+
+def t3_split_markdown():
+    """T3 as a PDF-to-Markdown converter writes it: one pipe table per page,
+    each with a one-row header and its separator."""
+    parts = []
+    header = "| 申请人情况 | | " + " | ".join(COLS) + " |"
+    for chunk in t3_chunks():
+        parts += ["", header, "|" + "---|" * (len(COLS) + 2)]
+        opened = set()
+        for group, label, n in chunk:
+            first = group if group and group != OUTCOME and group not in opened else ""
+            opened.add(group)
+            parts.append(f"| {first} | {label} | " + " | ".join(t3_values(n)) + " |")
+    parts.append("")
+    return sample_t3("\n".join(parts) + "\n")
+
+
+MISPRINTS = [
+    ("2. 其他法律行政法规禁止公开", "2. 其他法律行政法规禁公开"),
+    ("3. 危及“三安全一稳定”", "属于三安一稳定"),
+    ("2. 没有现成信息需要另行制作", "2. 没有现成信需另行制作"),
+]
+
+TRIAL_OTHER = (
+    "\t(六) 其他处理\t1. 申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请\t3\t0\t0\t0\t0\t0\t3\n"
+    "\t\t2. 申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请\t0\t0\t0\t0\t0\t0\t0\n"
+    "3. 其他\t\t0\t0\t0\t0\t0\t0\t0\t\n",
+    "\t(六) 其他处理\t3\t0\t0\t0\t0\t0\t3\n",
+)
+
+
+def issue_12():
+    """Fixtures of what real reports do (issue 12, item 3)."""
+    return {
+        "baoqing-county-2024.t3-split.md": t3_split_tab(),
+        "baoqing-county-2024.t3-split.pipe.md": t3_split_markdown(),
+        "defects/page-title-only.html": page_title_only(),
+        "defects/title-split-after-label.md": sample_with(
+            (SAMPLE_TITLE, "标题：宝清县人民政府2024年政府信息\n公开工作年度报告\n")),
+        "defects/period-only.md": sample_with(
+            ("## 2024年政府信息公开工作年度报告", "## 政府信息公开工作年度报告"),
+            (OVERVIEW_HEAD, OVERVIEW_HEAD + "本报告所列数据统计期限自2024年1月1日至12月31日。\n\n")),
+        "defects/years-disagree.md": sample_with(
+            (OVERVIEW_HEAD, OVERVIEW_HEAD
+             + "本报告中所列数据统计期限自2023年1月1日起至2023年12月31日止。\n\n")),
+        "defects/labels-misprinted.md": sample_with(*MISPRINTS),
+        "defects/trial-other-row.md": sample_with(TRIAL_OTHER),
+        "defects/blank-row.md": sample_with(
+            ("\t\t2. 重复申请\t0\t0\t0\t0\t0\t0\t0\n", "\t\t2. 重复申请\t\t\t\t\t\t\t\n")),
+        "defects/no-fee-said-otherwise.md": sample_with(
+            ("依据《政信息公开信息处理费管理办法》，本年度收取信息处理费用为0。",
+             "严格落实《政府信息公开信息处理费管理办法》。\n\n本年度未收取任何费用。")),
+        "defects/numbers-spaced.md": sample_with(
+            ("共办理政府信息公开申请78件。", "共办理政府信息公开申请 80\n件。")),
+    }
+
+
 def main():
     out = {
         "baoqing-county-2024.html": html_page(),
@@ -433,6 +563,7 @@ def main():
         "defects/prose-disagrees.html": html_page(overview=DISAGREEING),
         "defects/blank-and-units.html": html_page(cell=blank_and_units),
         "defects/blank-lines.cells-nobars.txt": cell_lines(bars=False, cell=blank_lines),
+        **issue_12(),
     }
     for name, text in out.items():
         path = HERE / name

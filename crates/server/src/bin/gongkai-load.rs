@@ -310,6 +310,10 @@ async fn spawn_server(args: &Args) -> anyhow::Result<Server> {
         "--listen",
         "127.0.0.1:0",
         "--local-trial",
+        // One principal (the trial's) makes every call: it may use every
+        // slot, not only its share.
+        "--max-calls-per-principal",
+        "256",
         "--data",
     ])
     .arg(data.join("store"))

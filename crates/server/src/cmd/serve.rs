@@ -80,6 +80,19 @@ pub struct Args {
     /// Calls in flight before new ones are refused with RESOURCE_EXHAUSTED.
     #[arg(long, env = "GONGKAI_MAX_CONCURRENT_CALLS", default_value_t = 256)]
     pub max_concurrent_calls: usize,
+    /// Calls one principal may have in flight, so that no caller alone takes
+    /// every slot [default: a quarter of --max-concurrent-calls].
+    #[arg(long, env = "GONGKAI_MAX_CALLS_PER_PRINCIPAL", value_name = "N")]
+    pub max_calls_per_principal: Option<usize>,
+    /// Calls without a token (server reflection) in flight, all such callers
+    /// together; health checks are never limited.
+    #[arg(long, env = "GONGKAI_MAX_ANONYMOUS_CALLS", default_value_t = 8)]
+    pub max_anonymous_calls: usize,
+    /// Longest from a call's headers to the end of its request body,
+    /// seconds; a call that takes longer ends with DEADLINE_EXCEEDED and
+    /// gives its slot back (4 MiB in 10 s is 3.4 Mbit/s).
+    #[arg(long, env = "GONGKAI_REQUEST_BODY_TIMEOUT_SECS", default_value_t = 10)]
+    pub request_body_timeout_secs: u64,
     /// On SIGTERM, how long calls in flight may finish, seconds.
     #[arg(long, env = "GONGKAI_DRAIN_TIMEOUT_SECS", default_value_t = 20)]
     pub drain_timeout_secs: u64,
@@ -94,6 +107,11 @@ pub struct Args {
     /// Server-named backups kept in --backup-dir after each new one (0: all).
     #[arg(long, env = "GONGKAI_BACKUP_KEEP", default_value_t = 7)]
     pub backup_keep: usize,
+    /// Backups named by the caller kept in --backup-dir after each new one,
+    /// the newest by modification time (0: all); counted apart from the
+    /// server-named ones.
+    #[arg(long, env = "GONGKAI_BACKUP_KEEP_NAMED", default_value_t = 7)]
+    pub backup_keep_named: usize,
     /// 乡镇/街道 report deadlines per area (TOML, `[[township]] area, month,
     /// day`), which local rules set; without it townships have no deadline.
     #[arg(long, env = "GONGKAI_DEADLINES", value_name = "FILE")]
@@ -304,6 +322,9 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
         max_message_bytes: args.max_message_bytes,
         request_timeout: Duration::from_secs(args.request_timeout_secs),
         max_concurrent_calls: args.max_concurrent_calls,
+        max_calls_per_principal: args.max_calls_per_principal,
+        max_anonymous_calls: args.max_anonymous_calls,
+        request_body_timeout: Duration::from_secs(args.request_body_timeout_secs),
         drain_timeout: Duration::from_secs(args.drain_timeout_secs),
     };
     let ctx = Ctx {
@@ -316,6 +337,7 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
         backup: args.backup_dir.clone().map(|dir| BackupConfig {
             dir,
             keep: args.backup_keep,
+            keep_named: args.backup_keep_named,
         }),
     };
     serve_with(listener, ctx, limits, tls, ops, shutdown_signal()).await?;

@@ -66,7 +66,10 @@ pub struct RestoreArgs {
     /// The backup file to read.
     #[arg(value_name = "FILE")]
     file: PathBuf,
-    /// Directory to restore into; must not exist or be empty.
+    /// Directory to restore into; must not exist or be empty. The store is
+    /// built and verified beside it (hidden, in the same parent directory)
+    /// and renamed into place: a killed restore leaves nothing under this
+    /// name, and the next restore removes what it left.
     #[command(flatten)]
     store: DataDir,
 }
@@ -84,7 +87,10 @@ fn fail(e: impl std::fmt::Display) -> std::io::Result<ExitCode> {
     Ok(ExitCode::from(2))
 }
 
-/// Walks the audit chain: exit 0 when it holds, 1 when it is broken.
+/// Walks the audit chain and recomputes everything derived from it (heads,
+/// agencies, children edges, every index, every request record, the area
+/// sums): exit 0 when all holds, 1 at the first difference, named by event,
+/// tree, key and report or agency.
 pub fn verify(args: &VerifyArgs, out: &mut impl Write) -> std::io::Result<ExitCode> {
     let store = match open(&args.store) {
         Ok(s) => s,
@@ -101,7 +107,8 @@ pub fn verify(args: &VerifyArgs, out: &mut impl Write) -> std::io::Result<ExitCo
                 Ok(ExitCode::SUCCESS)
             }
             Some(b) => {
-                writeln!(out, "audit chain BROKEN at event {}: {}", b.event, b.detail)?;
+                // Event, tree, key, report or agency, and what differs.
+                writeln!(out, "audit chain BROKEN at {b}")?;
                 Ok(ExitCode::from(1))
             }
         },
@@ -181,13 +188,14 @@ pub fn backup(args: &BackupArgs, out: &mut impl Write) -> std::io::Result<ExitCo
     }
 }
 
-/// Restores a backup into an empty directory and verifies it.
+/// Restores a backup into a missing or empty directory: built and verified
+/// beside it, then renamed into place.
 pub fn restore(args: &RestoreArgs, out: &mut impl Write) -> std::io::Result<ExitCode> {
     match gongkai_store::restore(&args.file, &args.store.data, &StoreOptions::default()) {
-        Ok((_, s)) => {
+        Ok(s) => {
             writeln!(
                 out,
-                "restored {} into {}: {} trees, {} entries; audit chain verified",
+                "restored {} into {}: {} trees, {} entries; audit chain verified, with every record and index derived from it",
                 args.file.display(),
                 args.store.data.display(),
                 s.collections,

@@ -5,13 +5,17 @@
 use std::path::{Path, PathBuf};
 
 use gongkai_proto::v1::{self as pb, admin_service_server::AdminService};
-use gongkai_store::StoreError;
+use gongkai_store::{BACKUP_MAGIC, StoreError};
 use tonic::{Request, Response, Status};
 
 use super::Ctx;
-use crate::{access, auth::Role, error::ApiError};
+use crate::{
+    access,
+    auth::{Role, Scope},
+    error::{ApiError, quoted},
+};
 
-/// Where `BackupStore` writes, and how many server-named files it keeps.
+/// Where `BackupStore` writes, and how many files it keeps.
 #[derive(Clone, Debug)]
 pub struct BackupConfig {
     /// The backup directory (created if missing).
@@ -19,6 +23,10 @@ pub struct BackupConfig {
     /// Server-named backups (`gongkai-*.backup`) kept after each new one; 0
     /// keeps them all.
     pub keep: usize,
+    /// Caller-named backups kept after each new one, the newest by
+    /// modification time; 0 keeps them all. Counted apart from the
+    /// server-named ones, so that neither kind pushes the other out.
+    pub keep_named: usize,
 }
 
 /// AdminService over the store.
@@ -47,7 +55,8 @@ fn checked_name(name: &str) -> Result<&str, ApiError> {
         Err(ApiError::field(
             "file_name",
             format!(
-                "'{name}' is not a plain file name (letters, digits, '-', '_', '.'; at most 128 bytes; not starting with '.')"
+                "{} is not a plain file name (letters, digits, '-', '_', '.'; at most 128 bytes; not starting with '.')",
+                quoted(name)
             ),
         ))
     }
@@ -70,6 +79,47 @@ fn is_server_name(name: &str) -> bool {
         .and_then(|n| n.strip_suffix(SUFFIX))
         .and_then(|stamp| chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").ok())
         .is_some()
+}
+
+/// Whether `path` is a gongkai backup file: what pruning may remove. Only
+/// the first bytes are read.
+fn is_backup(path: &Path) -> bool {
+    let mut head = [0u8; BACKUP_MAGIC.len()];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok_and(|()| head == BACKUP_MAGIC)
+}
+
+/// Removes the oldest caller-named backups beyond `keep` (by modification
+/// time, then name): files of a plain name that are not server-named and
+/// hold a backup; any other file is left alone. Returns their names.
+fn prune_named(dir: &Path, keep: usize) -> Result<Vec<String>, StoreError> {
+    if keep == 0 {
+        return Ok(Vec::new());
+    }
+    let mut named = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let meta = entry.metadata()?;
+        if !meta.is_file()
+            || is_server_name(&name)
+            || checked_name(&name).is_err()
+            || !is_backup(&entry.path())
+        {
+            continue;
+        }
+        named.push((meta.modified()?, name));
+    }
+    named.sort();
+    let excess = named.len().saturating_sub(keep);
+    let removed: Vec<String> = named.into_iter().take(excess).map(|(_, n)| n).collect();
+    for n in &removed {
+        std::fs::remove_file(dir.join(n))?;
+    }
+    Ok(removed)
 }
 
 /// Removes the oldest server-named backups beyond `keep`; returns their names.
@@ -101,6 +151,14 @@ impl AdminService for AdminApi {
         self.ctx
             .run("BackupStore", request, |p, req| async move {
                 access::require(&p, Role::Admin)?;
+                // The file holds every agency's data: only an admin of the
+                // whole store may have it written.
+                if p.scope != Scope::Everything {
+                    return Err(ApiError::PermissionDenied(format!(
+                        "{} administers part of the store only; a backup holds all of it (agency \"*\" needed)",
+                        p.name
+                    )));
+                }
                 let config = backup.ok_or_else(|| {
                     ApiError::NotConfigured(
                         "no backup directory: start gongkai serve with --backup-dir DIR".into(),
@@ -121,7 +179,7 @@ impl AdminService for AdminApi {
                     let removed = if server_named {
                         prune(&config.dir, config.keep)?
                     } else {
-                        Vec::new()
+                        prune_named(&config.dir, config.keep_named)?
                     };
                     tracing::info!(path = %path.display(), entries = stats.entries, bytes = stats.bytes, removed = removed.len(), "backup written");
                     Ok(pb::BackupStoreResponse {
@@ -202,6 +260,38 @@ mod tests {
         ] {
             assert!(dir.path().join(kept).exists(), "{kept}");
         }
+    }
+
+    #[test]
+    fn pruning_named_files_keeps_the_newest_backups_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let backup = |name: &str| {
+            let mut bytes = BACKUP_MAGIC.to_vec();
+            bytes.extend_from_slice(b"rest");
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        };
+        // Oldest first; equal modification times fall back to the name.
+        for n in ["a-first.backup", "b-second.backup", "c-third.backup"] {
+            backup(n);
+        }
+        backup("gongkai-20261101T030000Z.backup");
+        std::fs::write(dir.path().join("notes.txt"), b"not a backup").unwrap();
+        std::fs::write(dir.path().join(".hidden"), BACKUP_MAGIC).unwrap();
+        let removed = prune_named(dir.path(), 2).unwrap();
+        assert_eq!(removed, ["a-first.backup"]);
+        for kept in [
+            "b-second.backup",
+            "c-third.backup",
+            "gongkai-20261101T030000Z.backup",
+            "notes.txt",
+            ".hidden",
+        ] {
+            assert!(dir.path().join(kept).exists(), "{kept}");
+        }
+        assert!(
+            prune_named(dir.path(), 0).unwrap().is_empty(),
+            "0 keeps all"
+        );
     }
 
     #[test]

@@ -3,10 +3,10 @@
 use std::time::SystemTime;
 
 use gongkai_proto::v1::{self as pb, agency_service_server::AgencyService};
-use gongkai_store::{PageRequest, WriteMeta};
+use gongkai_store::WriteMeta;
 use tonic::{Request, Response, Status};
 
-use super::{Ctx, agency_code, page_size};
+use super::{Ctx, MAX_NAME_CHARS, agency_code};
 use crate::{
     access::{self, ADMIN_AGENCY, READ_AGENCY, Reach},
     auth::{Role, Scope},
@@ -39,18 +39,10 @@ impl AgencyService for AgencyApi {
                 let agency = req
                     .agency
                     .ok_or_else(|| ApiError::field("agency", "required"))?;
-                gongkai_domain::ids::validate_uscc(&agency.uscc).map_err(|e| {
-                    ApiError::field("agency.uscc", format!("'{}': {e}", agency.uscc))
-                })?;
+                super::uscc("agency.uscc", &agency.uscc)?;
+                super::bounded_text("agency.display_name", &agency.display_name, MAX_NAME_CHARS)?;
                 if !agency.region_code.is_empty() {
-                    gongkai_domain::ids::validate_region_code(&agency.region_code).map_err(
-                        |e| {
-                            ApiError::field(
-                                "agency.region_code",
-                                format!("'{}': {e}", agency.region_code),
-                            )
-                        },
-                    )?;
+                    super::region_code("agency.region_code", &agency.region_code)?;
                 }
                 // A new root needs an admin of everything; otherwise the new
                 // agency's supervisor must lie in the admin's scope.
@@ -66,6 +58,9 @@ impl AgencyService for AgencyApi {
                     access::within(ctx.store.as_ref(), &p, &sup, Reach::Subtree)?;
                 }
                 let w = write_meta(super::report::request_id(&req.request_id)?, &p.name);
+                // A code registered anywhere, in scope or not, is
+                // ALREADY_EXISTS: by decision (access.rs, "What a refusal
+                // tells").
                 let stored = ctx
                     .blocking(move |s| Ok(s.register_agency(&w, agency)?))
                     .await?;
@@ -102,10 +97,7 @@ impl AgencyService for AgencyApi {
         let ctx = self.0.clone();
         self.0
             .run("ListAgencies", request, |p, req| async move {
-                let page = PageRequest {
-                    size: page_size(req.page_size)?,
-                    cursor: req.page_token,
-                };
+                let page = super::page(req.page_size, req.page_token)?;
                 let listed = ctx.store.list_agencies(&page)?;
                 // Only what the caller may read; a page may come back short.
                 let mut agencies = Vec::with_capacity(listed.items.len());

@@ -2,12 +2,14 @@
 //! figures (kept by the store at each approval), who has filed and who is
 //! late, and every approved report of a year as a stream.
 
-use std::time::SystemTime;
+use std::{collections::VecDeque, pin::Pin, time::SystemTime};
 
+use futures_util::{Stream, TryStreamExt};
 use gongkai_domain::{Report, Verdict, area};
 use gongkai_proto::v1::{self as pb, area_service_server::AreaService};
-use gongkai_store::{CoverageEntry, PageRequest, ReportFilter, ReportKey, ReportStore, StoreError};
-use tokio_stream::wrappers::ReceiverStream;
+use gongkai_store::{
+    CoverageEntry, PageRequest, ReportFilter, ReportKey, ReportStore, ReportSummary, StoreError,
+};
 use tonic::{Request, Response, Status};
 
 use super::{Ctx, agency_code};
@@ -20,25 +22,6 @@ use crate::{
 /// AreaService over the store.
 #[derive(Clone, Debug)]
 pub struct AreaApi(pub Ctx);
-
-/// Messages an export keeps ready ahead of a slow reader.
-const EXPORT_BUFFER: usize = 16;
-
-/// A google.protobuf.Timestamp as its documentation bounds it: nanos in
-/// 0..1e9, seconds within 0001-01-01 and 9999-12-31.
-fn moment(t: prost_types::Timestamp) -> Result<SystemTime, ApiError> {
-    const RANGE: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
-    if !(0..1_000_000_000).contains(&t.nanos) || !RANGE.contains(&t.seconds) {
-        return Err(ApiError::field(
-            "as_of",
-            format!(
-                "{{seconds: {}, nanos: {}}} is not a timestamp (nanos 0..1e9, years 1..=9999)",
-                t.seconds, t.nanos
-            ),
-        ));
-    }
-    SystemTime::try_from(t).map_err(|e| ApiError::field("as_of", e.to_string()))
-}
 
 /// The area's code, once the caller may read it.
 fn area_of(ctx: &Ctx, p: &crate::auth::Principal, name: &str) -> Result<String, ApiError> {
@@ -239,7 +222,7 @@ impl AreaService for AreaApi {
                 let year = super::data_year("data_year", req.data_year)?;
                 let now = match req.as_of {
                     None => SystemTime::now(),
-                    Some(t) => moment(t)?,
+                    Some(t) => super::timestamp("as_of", t)?,
                 };
                 let deadlines = std::sync::Arc::clone(&ctx.deadlines);
                 ctx.blocking(move |s| coverage(s, &deadlines, &code, year, now))
@@ -248,7 +231,7 @@ impl AreaService for AreaApi {
             .await
     }
 
-    type ExportReportsStream = ReceiverStream<Result<pb::ExportReportsResponse, Status>>;
+    type ExportReportsStream = ExportStream;
 
     async fn export_reports(
         &self,
@@ -262,72 +245,110 @@ impl AreaService for AreaApi {
                 if ctx.store.agency(&code)?.is_none() {
                     return Err(StoreError::NotFound(format!("agencies/{code}")).into());
                 }
-                let (tx, rx) = tokio::sync::mpsc::channel(EXPORT_BUFFER);
-                let store = std::sync::Arc::clone(&ctx.store);
-                tokio::task::spawn_blocking(move || {
-                    if let Err(e) = export(store.as_ref(), &code, year, &tx) {
-                        let _ = tx.blocking_send(Err(Status::from(e)));
-                    }
-                });
-                Ok(ReceiverStream::new(rx))
+                Ok(export(ctx, code, year))
             })
             .await
     }
 }
 
-/// Sends every current approved report of the area, page by page of the
-/// area index; stops when the reader goes away.
-fn export(
-    store: &dyn ReportStore,
-    code: &str,
-    year: u32,
-    tx: &tokio::sync::mpsc::Sender<Result<pb::ExportReportsResponse, Status>>,
-) -> Result<(), ApiError> {
-    let filter = ReportFilter {
-        year: Some(year),
-        area: Some(code.to_owned()),
-        ..ReportFilter::default()
+/// An export's messages, as its reader takes them.
+pub type ExportStream =
+    Pin<Box<dyn Stream<Item = Result<pb::ExportReportsResponse, Status>> + Send + 'static>>;
+
+/// Reports listed per read of the area index.
+const EXPORT_PAGE: u32 = 64;
+
+/// Where an export stands: the listing's next page, and what is left of
+/// the current one.
+struct Export {
+    ctx: Ctx,
+    filter: ReportFilter,
+    /// The next page's cursor; None once the last page was read.
+    next: Option<String>,
+    listed: VecDeque<ReportSummary>,
+}
+
+/// Every current approved report of the area, produced as the reader
+/// reads: no task and no thread of its own, at most one listing page of
+/// keys and one message held, each read from the store a short job on the
+/// blocking pool. A reader that goes away drops the stream, and with it
+/// everything (the admission layer holds the call's slot until then).
+fn export(ctx: Ctx, code: String, year: u32) -> ExportStream {
+    let state = Export {
+        ctx,
+        filter: ReportFilter {
+            year: Some(year),
+            area: Some(code),
+            ..ReportFilter::default()
+        },
+        next: Some(String::new()),
+        listed: VecDeque::new(),
     };
-    let mut page = PageRequest {
-        size: 1000,
-        cursor: String::new(),
-    };
+    Box::pin(futures_util::stream::try_unfold(state, next_export).map_err(Status::from))
+}
+
+/// The export's next message, reading the next page of the listing when
+/// the current one is used up; None at the end. After an error the stream
+/// ends.
+async fn next_export(
+    mut s: Export,
+) -> Result<Option<(pb::ExportReportsResponse, Export)>, ApiError> {
     loop {
-        let listed = store.list_reports(&filter, &page)?;
-        for item in listed.items {
-            if item.head.approved_revision == 0 {
-                continue;
-            }
-            let revision = store
-                .revision(&item.key, item.head.approved_revision)?
-                .ok_or_else(|| {
-                    StoreError::NotFound(item.key.revision_name(item.head.approved_revision))
-                })?;
-            // Agencies are never removed: a report whose agency is not
-            // registered is a damaged store, not a nameless agency.
-            let display_name = store
-                .agency(&item.key.uscc)?
-                .ok_or_else(|| StoreError::Corrupt {
-                    tree: "agencies",
-                    key: hex::encode(&item.key.uscc),
-                    reason: format!(
-                        "{} is approved, but its agency is not registered",
-                        item.key.name()
-                    ),
-                })?
-                .display_name;
-            let message = pb::ExportReportsResponse {
-                agency: format!("agencies/{}", item.key.uscc),
-                display_name,
-                revision: Some(revision),
-            };
-            if tx.blocking_send(Ok(message)).is_err() {
-                return Ok(());
-            }
+        if let Some(item) = s.listed.pop_front() {
+            let message = s
+                .ctx
+                .blocking(move |store| export_one(store, &item))
+                .await?;
+            return Ok(Some((message, s)));
         }
-        if listed.next_cursor.is_empty() {
-            return Ok(());
-        }
-        page.cursor = listed.next_cursor;
+        let Some(cursor) = s.next.take() else {
+            return Ok(None);
+        };
+        let filter = s.filter.clone();
+        let page = s
+            .ctx
+            .blocking(move |store| {
+                let page = PageRequest {
+                    size: EXPORT_PAGE,
+                    cursor,
+                };
+                Ok(store.list_reports(&filter, &page)?)
+            })
+            .await?;
+        s.next = (!page.next_cursor.is_empty()).then_some(page.next_cursor);
+        s.listed = page
+            .items
+            .into_iter()
+            .filter(|r| r.head.approved_revision > 0)
+            .collect();
     }
+}
+
+/// One listed report's export message: its approved revision and its
+/// agency's name.
+fn export_one(
+    store: &dyn ReportStore,
+    item: &ReportSummary,
+) -> Result<pb::ExportReportsResponse, ApiError> {
+    let revision = store
+        .revision(&item.key, item.head.approved_revision)?
+        .ok_or_else(|| StoreError::NotFound(item.key.revision_name(item.head.approved_revision)))?;
+    // Agencies are never removed: a report whose agency is not registered
+    // is a damaged store, not a nameless agency.
+    let display_name = store
+        .agency(&item.key.uscc)?
+        .ok_or_else(|| StoreError::Corrupt {
+            tree: "agencies",
+            key: hex::encode(&item.key.uscc),
+            reason: format!(
+                "{} is approved, but its agency is not registered",
+                item.key.name()
+            ),
+        })?
+        .display_name;
+    Ok(pb::ExportReportsResponse {
+        agency: format!("agencies/{}", item.key.uscc),
+        display_name,
+        revision: Some(revision),
+    })
 }

@@ -1,12 +1,10 @@
 //! AuditService: the trail and its verification (auditor role).
 
-use std::time::SystemTime;
-
 use gongkai_proto::v1::{self as pb, audit_service_server::AuditService};
-use gongkai_store::{EventFilter, PageRequest};
+use gongkai_store::{EventFilter, PageRequest, ReportStore};
 use tonic::{Request, Response, Status};
 
-use super::{Ctx, agency_code, page_size};
+use super::{Ctx, agency_code};
 use crate::{
     access::{self, Reach},
     auth::{Role, Scope},
@@ -17,16 +15,35 @@ use crate::{
 #[derive(Clone, Debug)]
 pub struct AuditApi(pub Ctx);
 
-fn time(field: &str, t: Option<prost_types::Timestamp>) -> Result<Option<SystemTime>, ApiError> {
-    t.map(|t| SystemTime::try_from(t).map_err(|e| ApiError::field(field, e.to_string())))
-        .transpose()
-}
-
-/// The agency an event's resource belongs to.
-fn event_agency(resource: &str) -> Option<&str> {
-    resource
-        .strip_prefix("agencies/")
-        .map(|r| r.split('/').next().unwrap_or(r))
+/// In-scope events and records among those `verify` checked: events
+/// `1..=events` and `1..=records` of the chain, on the agencies of the
+/// subtree under `scope` and their reports.
+fn scoped_counts(
+    store: &dyn ReportStore,
+    scope: &str,
+    events: u64,
+    records: u64,
+) -> Result<(u64, u64), ApiError> {
+    let mut page = PageRequest {
+        size: 1000,
+        cursor: String::new(),
+    };
+    let (mut in_events, mut in_records) = (0u64, 0u64);
+    loop {
+        let listed = store.list_events_within(scope, &EventFilter::default(), &page)?;
+        for e in &listed.items {
+            if e.sequence <= events {
+                in_events = in_events.saturating_add(1);
+            }
+            if e.sequence <= records {
+                in_records = in_records.saturating_add(1);
+            }
+        }
+        if listed.next_cursor.is_empty() {
+            return Ok((in_events, in_records));
+        }
+        page.cursor = listed.next_cursor;
+    }
 }
 
 #[tonic::async_trait]
@@ -56,33 +73,29 @@ impl AuditService for AuditApi {
                         ));
                     }
                 };
+                let time = |field, t: Option<prost_types::Timestamp>| {
+                    t.map(|t| super::timestamp(field, t)).transpose()
+                };
                 let filter = EventFilter {
                     agency,
                     action,
                     since: time("start_time", req.start_time)?,
                     until: time("end_time", req.end_time)?,
                 };
-                let page = PageRequest {
-                    size: page_size(req.page_size)?,
-                    cursor: req.page_token,
-                };
-                let listed = ctx.store.list_events(&filter, &page)?;
-                // A scoped auditor sees only events of agencies in its subtree.
-                let mut events = Vec::with_capacity(listed.items.len());
-                for e in listed.items {
-                    let visible = match (&p.scope, event_agency(&e.resource)) {
-                        (Scope::Everything, _) => true,
-                        (Scope::Agency(_), Some(a)) => {
-                            access::within(ctx.store.as_ref(), &p, a, Reach::Subtree).is_ok()
-                        }
-                        (Scope::Agency(_), None) => false,
-                    };
-                    if visible {
-                        events.push(e);
-                    }
-                }
+                let page = super::page(req.page_size, req.page_token)?;
+                // A scoped auditor sees only events of agencies in its
+                // subtree, and pages that say nothing of the others.
+                let scope = p.scope.clone();
+                let listed = ctx
+                    .blocking(move |s| {
+                        Ok(match &scope {
+                            Scope::Everything => s.list_events(&filter, &page)?,
+                            Scope::Agency(own) => s.list_events_within(own, &filter, &page)?,
+                        })
+                    })
+                    .await?;
                 Ok(pb::ListAuditEventsResponse {
-                    events,
+                    events: listed.items,
                     next_page_token: listed.next_cursor,
                 })
             })
@@ -97,14 +110,45 @@ impl AuditService for AuditApi {
         self.0
             .run("VerifyAuditChain", request, |p, _req| async move {
                 access::require(&p, Role::Auditor)?;
-                let v = ctx.blocking(|s| Ok(s.verify()?)).await?;
-                Ok(pb::VerifyAuditChainResponse {
-                    intact: v.broken.is_none(),
-                    events: v.events,
-                    records: v.records,
-                    broken_event: v.broken.as_ref().map_or(0, |b| b.event),
-                    detail: v.broken.map(|b| b.detail).unwrap_or_default(),
+                let scope = p.scope.clone();
+                ctx.blocking(move |s| {
+                    let v = s.verify()?;
+                    let intact = v.broken.is_none();
+                    Ok(match &scope {
+                        Scope::Everything => {
+                            let broken = v.broken.unwrap_or_default();
+                            pb::VerifyAuditChainResponse {
+                                intact,
+                                events: v.events,
+                                records: v.records,
+                                broken_event: broken.event,
+                                detail: broken.detail,
+                                tree: broken.tree.to_owned(),
+                                key: broken.key,
+                                subject: broken.subject,
+                            }
+                        }
+                        // The whole chain is verified, but a scoped auditor
+                        // is told only whether it holds and what of its own
+                        // scope was checked: where it breaks may name
+                        // another agency.
+                        Scope::Agency(own) => {
+                            let (events, records) = scoped_counts(s, own, v.events, v.records)?;
+                            pb::VerifyAuditChainResponse {
+                                intact,
+                                events,
+                                records,
+                                detail: if intact {
+                                    String::new()
+                                } else {
+                                    "the audit chain is broken; an auditor of the whole store (agency \"*\") sees where".into()
+                                },
+                                ..Default::default()
+                            }
+                        }
+                    })
                 })
+                .await
             })
             .await
     }

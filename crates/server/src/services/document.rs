@@ -27,6 +27,8 @@ fn layout(l: Layout) -> pb::DocumentLayout {
         Layout::PipeRows => pb::DocumentLayout::PipeRows,
         Layout::CellPerLine => pb::DocumentLayout::CellPerLine,
         Layout::ProseOnly => pb::DocumentLayout::ProseOnly,
+        Layout::Docx => pb::DocumentLayout::Docx,
+        Layout::Pdf => pb::DocumentLayout::Pdf,
     }
 }
 
@@ -60,13 +62,16 @@ fn apply_hints(
         }
     };
     if !hints.agency_uscc.is_empty() {
-        gongkai_domain::ids::validate_uscc(hints.agency_uscc.trim()).map_err(|e| {
-            ApiError::field(
-                "hints.agency_uscc",
-                format!("统一社会信用代码 '{}': {e}", hints.agency_uscc),
-            )
-        })?;
+        super::uscc("hints.agency_uscc", hints.agency_uscc.trim())?;
     }
+    if !hints.region_code.is_empty() {
+        super::region_code("hints.region_code", hints.region_code.trim())?;
+    }
+    super::bounded_text(
+        "hints.agency_name",
+        &hints.agency_name,
+        super::MAX_NAME_CHARS,
+    )?;
     text("agency_uscc", &mut m.agency_uscc, &hints.agency_uscc);
     text("region_code", &mut m.region_code, &hints.region_code);
     let mut name = (!m.agency_name.is_empty()).then(|| m.agency_name.clone());

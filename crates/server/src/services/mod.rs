@@ -1,6 +1,7 @@
-//! The gRPC services. Each RPC goes through [`Ctx::run`]: authenticate,
-//! authorise (in `access.rs`), do the work, map the error (in `error.rs`),
-//! and log one span with method, principal, status and latency.
+//! The gRPC services. Each RPC goes through [`Ctx::run`]: take the principal
+//! the admission layer authenticated (`admission.rs`), authorise (in
+//! `access.rs`), do the work, map the error (in `error.rs`), and log one
+//! span with method, principal, status and latency.
 
 mod admin;
 mod agency;
@@ -10,16 +11,20 @@ mod document;
 mod report;
 mod review;
 
-use std::{future::Future, sync::Arc, time::Instant};
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Instant, SystemTime},
+};
 
 use gongkai_proto::v1 as pb;
-use gongkai_store::{ReportKey, ReportStore, StoreError};
-use tonic::{Request, Response, Status, metadata::MetadataMap};
+use gongkai_store::{PageRequest, ReportKey, ReportStore, StoreError};
+use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::{
     auth::{Credentials, Principal},
-    error::ApiError,
+    error::{ApiError, quoted},
 };
 
 /// How callers are authenticated.
@@ -27,6 +32,30 @@ use crate::{
 pub enum Authenticator {
     /// Bearer tokens from a credentials file.
     Tokens(Arc<Credentials>),
+}
+
+impl Authenticator {
+    /// The principal the `authorization` header names: `Ok(None)` when the
+    /// request has none, UNAUTHENTICATED when it names nobody (another
+    /// scheme, a token that is not in the credentials, bytes that are not
+    /// text).
+    pub fn caller(&self, headers: &http::HeaderMap) -> Result<Option<Arc<Principal>>, ApiError> {
+        let Some(value) = headers.get(http::header::AUTHORIZATION) else {
+            return Ok(None);
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(crate::auth::bearer_token)
+            .ok_or(ApiError::Unauthenticated)?;
+        match self {
+            Authenticator::Tokens(c) => c
+                .authenticate(token)
+                .cloned()
+                .map(Some)
+                .ok_or(ApiError::Unauthenticated),
+        }
+    }
 }
 
 /// What every service shares.
@@ -49,24 +78,6 @@ impl std::fmt::Debug for Ctx {
 }
 
 impl Ctx {
-    fn authenticate(&self, md: &MetadataMap) -> Result<Arc<Principal>, ApiError> {
-        let header = md
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthenticated)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .ok_or(ApiError::Unauthenticated)?
-            .trim();
-        match &self.auth {
-            Authenticator::Tokens(c) => c
-                .authenticate(token)
-                .cloned()
-                .ok_or(ApiError::Unauthenticated),
-        }
-    }
-
     /// Runs one RPC.
     pub(crate) async fn run<Req, Resp, F, Fut>(
         &self,
@@ -87,15 +98,17 @@ impl Ctx {
         );
         let start = Instant::now();
         async move {
-            let (md, _, message) = request.into_parts();
-            let result = match self.authenticate(&md) {
-                Ok(p) => {
+            // Authenticated once, before the call was admitted (admission.rs);
+            // a request without a principal never passed that layer.
+            let (_, extensions, message) = request.into_parts();
+            let result = match extensions.get::<Arc<Principal>>() {
+                Some(p) => {
                     tracing::Span::current().record("principal", p.name.as_str());
-                    f(p, message).await
+                    f(Arc::clone(p), message).await
                 }
-                Err(e) => {
+                None => {
                     tracing::Span::current().record("principal", "-");
-                    Err(e)
+                    Err(ApiError::Unauthenticated)
                 }
             };
             let result = result.map_err(Status::from);
@@ -142,7 +155,7 @@ impl Ctx {
 
 /// A status code's name as tonic spells it (`Ok`, `NotFound` …), without
 /// formatting one per call.
-fn code_name(code: tonic::Code) -> &'static str {
+pub(crate) fn code_name(code: tonic::Code) -> &'static str {
     crate::metrics::CODE_NAMES
         .get(code as usize)
         .map_or("Unknown", |(tonic, _)| tonic)
@@ -156,12 +169,33 @@ pub(crate) fn agency_code<'a>(field: &str, name: &'a str) -> Result<&'a str, Api
         .ok_or_else(|| {
             ApiError::field(
                 field,
-                format!("'{name}' is not agencies/{{统一社会信用代码}}"),
+                format!("{} is not agencies/{{统一社会信用代码}}", quoted(name)),
             )
         })?;
-    gongkai_domain::ids::validate_uscc(code)
-        .map_err(|e| ApiError::field(field, format!("统一社会信用代码 '{code}': {e}")))?;
+    uscc(field, code)?;
     Ok(code)
+}
+
+/// A 统一社会信用代码, refused naming `field` otherwise.
+pub(crate) fn uscc(field: &str, code: &str) -> Result<(), ApiError> {
+    gongkai_domain::ids::validate_uscc(code)
+        .map_err(|e| ApiError::field(field, format!("统一社会信用代码 {}: {e}", quoted(code))))
+}
+
+/// A 行政区划代码, refused naming `field` otherwise.
+pub(crate) fn region_code(field: &str, code: &str) -> Result<(), ApiError> {
+    gongkai_domain::ids::validate_region_code(code)
+        .map_err(|e| ApiError::field(field, format!("行政区划代码 {}: {e}", quoted(code))))
+}
+
+/// A number as a name spells it: decimal digits, no sign, no leading zero,
+/// so that each report and revision has exactly one name.
+fn canonical_number(text: &str) -> Option<u32> {
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    let leading_zero = text.len() > 1 && text.starts_with('0');
+    (digits && !leading_zero)
+        .then(|| text.parse().ok())
+        .flatten()
 }
 
 /// A data year the national formats cover, refused naming `field` otherwise.
@@ -191,24 +225,26 @@ pub(crate) fn report_name(field: &str, name: &str) -> Result<(ReportKey, Option<
     let bad = || {
         ApiError::field(
             field,
-            format!("'{name}' is not agencies/{{uscc}}/reports/{{year}}[/revisions/{{n}}]"),
+            format!(
+                "{} is not agencies/{{uscc}}/reports/{{year}}[/revisions/{{n}}]",
+                quoted(name)
+            ),
         )
     };
     let rest = name.strip_prefix("agencies/").ok_or_else(bad)?;
-    let (uscc, rest) = rest.split_once("/reports/").ok_or_else(bad)?;
+    let (code, rest) = rest.split_once("/reports/").ok_or_else(bad)?;
     let (year, revision) = match rest.split_once("/revisions/") {
         Some((y, r)) => (
             y,
-            Some(r.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(bad)?),
+            Some(canonical_number(r).filter(|n| *n > 0).ok_or_else(bad)?),
         ),
         None => (rest, None),
     };
-    let year = data_year(field, year.parse().map_err(|_| bad())?)?;
-    gongkai_domain::ids::validate_uscc(uscc)
-        .map_err(|e| ApiError::field(field, format!("统一社会信用代码 '{uscc}': {e}")))?;
+    let year = data_year(field, canonical_number(year).ok_or_else(bad)?)?;
+    uscc(field, code)?;
     Ok((
         ReportKey {
-            uscc: uscc.to_owned(),
+            uscc: code.to_owned(),
             year,
         },
         revision,
@@ -221,14 +257,79 @@ pub(crate) fn report_only(field: &str, name: &str) -> Result<ReportKey, ApiError
         (key, None) => Ok(key),
         (_, Some(_)) => Err(ApiError::field(
             field,
-            format!("'{name}' names a revision; this call takes the report's name"),
+            format!(
+                "{} names a revision; this call takes the report's name",
+                quoted(name)
+            ),
         )),
     }
 }
 
-/// Page size from a request: 0 → default, negative → error.
-pub(crate) fn page_size(n: i32) -> Result<u32, ApiError> {
-    u32::try_from(n).map_err(|_| ApiError::field("page_size", format!("must be ≥ 0, got {n}")))
+/// Longest page token the store ever gives (a listing's name and a key in
+/// hex); a longer one was never given, and is refused before the store
+/// reads it.
+const MAX_PAGE_TOKEN: usize = 256;
+
+/// A page of a listing from a request's `page_size` (0: the default,
+/// negative: an error) and `page_token`.
+pub(crate) fn page(size: i32, token: String) -> Result<PageRequest, ApiError> {
+    let size = u32::try_from(size)
+        .map_err(|_| ApiError::field("page_size", format!("must be ≥ 0, got {size}")))?;
+    if token.len() > MAX_PAGE_TOKEN {
+        return Err(ApiError::field(
+            "page_token",
+            format!("{} is not a page token this listing gave", quoted(&token)),
+        ));
+    }
+    Ok(PageRequest {
+        size,
+        cursor: token,
+    })
+}
+
+/// A google.protobuf.Timestamp as its documentation bounds it (nanos in
+/// 0..1e9, seconds within 0001-01-01 and 9999-12-31), refused naming
+/// `field` otherwise. Every RPC that takes a time reads it through here.
+pub(crate) fn timestamp(field: &str, t: prost_types::Timestamp) -> Result<SystemTime, ApiError> {
+    const SECONDS: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
+    if !(0..1_000_000_000).contains(&t.nanos) || !SECONDS.contains(&t.seconds) {
+        return Err(ApiError::field(
+            field,
+            format!(
+                "{{seconds: {}, nanos: {}}} is not a timestamp (nanos 0..1e9, years 1..=9999)",
+                t.seconds, t.nanos
+            ),
+        ));
+    }
+    SystemTime::try_from(t).map_err(|e| ApiError::field(field, e.to_string()))
+}
+
+/// Characters of a name (an agency's 机关名称, a report's metadata, an
+/// import hint) at most: the longest 机关名称 are under 40.
+pub(crate) const MAX_NAME_CHARS: usize = 128;
+
+/// Characters of a review comment at most.
+pub(crate) const MAX_COMMENT_CHARS: usize = 2000;
+
+/// Review comments on one decision at most.
+pub(crate) const MAX_COMMENTS: usize = 100;
+
+/// Bytes of an identifier-like field (a cell path, a date, a code) at most.
+pub(crate) const MAX_TOKEN_BYTES: usize = 64;
+
+/// Free text of at most `max` characters, refused naming `field` otherwise.
+pub(crate) fn bounded_text(field: &str, text: &str, max: usize) -> Result<(), ApiError> {
+    if text.chars().nth(max).is_some() {
+        return Err(ApiError::field(
+            field,
+            format!(
+                "at most {max} characters, got {} ({})",
+                text.chars().count(),
+                quoted(text)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A report summary on the wire.
@@ -251,6 +352,26 @@ pub use review::ReviewApi;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn names_have_one_spelling() {
+        for (text, n) in [("2024", Some(2024)), ("1", Some(1)), ("0", Some(0))] {
+            assert_eq!(super::canonical_number(text), n, "{text}");
+        }
+        for text in [
+            "+2024",
+            "02024",
+            " 2024",
+            "2024 ",
+            "",
+            "-1",
+            "2_024",
+            "２０２４",
+            "99999999999",
+        ] {
+            assert_eq!(super::canonical_number(text), None, "{text:?}");
+        }
+    }
+
     #[test]
     fn code_names_are_tonics() {
         for n in 0..17 {

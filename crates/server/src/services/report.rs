@@ -2,12 +2,10 @@
 
 use gongkai_domain::{Finding, Report, Severity, Verdict};
 use gongkai_proto::v1::{self as pb, report_service_server::ReportService};
-use gongkai_store::{
-    Action, Checked, PageRequest, ReportFilter, ReportKey, ReportStore, StoreError,
-};
+use gongkai_store::{Action, Checked, ReportFilter, ReportKey, ReportStore, StoreError};
 use tonic::{Request, Response, Status};
 
-use super::{Ctx, agency::write_meta, agency_code, page_size, report_name, report_only, summary};
+use super::{Ctx, agency::write_meta, agency_code, report_name, report_only, summary};
 use crate::{
     access::{self, READ_REPORT, Reach, WRITE_REPORT},
     auth::{Principal, Role, Scope},
@@ -37,9 +35,38 @@ pub(crate) fn request_id(id: &str) -> Result<&str, ApiError> {
     Ok(id)
 }
 
-/// The wire report as the checker's model, refused precisely when it is not one.
+/// The wire report as the checker's model, refused precisely when it is not
+/// one (an amount left out or empty included: it is not 0). Its metadata
+/// is bounded first: a name of at most
+/// [`MAX_NAME_CHARS`](super::MAX_NAME_CHARS) characters, codes and dates of
+/// at most [`MAX_TOKEN_BYTES`](super::MAX_TOKEN_BYTES) bytes (the prose of
+/// its sections only by the message size).
 pub(crate) fn to_domain(report: &pb::AnnualReport) -> Result<Report, ApiError> {
-    Report::try_from(report).map_err(|e| ApiError::field("report", e.to_string()))
+    if let Some(m) = &report.metadata {
+        super::bounded_text(
+            "report.metadata.agency_name",
+            &m.agency_name,
+            super::MAX_NAME_CHARS,
+        )?;
+        for (field, value) in [
+            ("report.metadata.agency_uscc", &m.agency_uscc),
+            ("report.metadata.region_code", &m.region_code),
+            ("report.metadata.publication_date", &m.publication_date),
+        ] {
+            if value.len() > super::MAX_TOKEN_BYTES {
+                return Err(ApiError::field(
+                    field,
+                    format!(
+                        "at most {} bytes, got {} ({})",
+                        super::MAX_TOKEN_BYTES,
+                        value.len(),
+                        crate::error::quoted(value)
+                    ),
+                ));
+            }
+        }
+    }
+    Report::from_request(report).map_err(|e| ApiError::field("report", e.to_string()))
 }
 
 /// Last year's report of the same agency in the store: its approved revision,
@@ -248,9 +275,13 @@ fn scoped_filter(
         return Ok(filter);
     };
     let wide = p.has(Role::Reviewer) || p.has(Role::Auditor);
+    // Each filter given is checked on its own: an agency in scope does not
+    // make an area outside it askable (the answer would say whether the
+    // agency lies under that area).
     if let Some(a) = &filter.agency {
         access::any_of(store, p, a, READ_REPORT)?;
-    } else if let Some(a) = &filter.area {
+    }
+    if let Some(a) = &filter.area {
         if !wide {
             return Err(ApiError::PermissionDenied(format!(
                 "{} may list only its own agency's reports",
@@ -258,11 +289,14 @@ fn scoped_filter(
             )));
         }
         access::within(store, p, a, Reach::Subtree)?;
-    } else if wide {
-        filter.area = Some(own.clone());
-    } else {
-        access::require(p, Role::Submitter)?;
-        filter.agency = Some(own.clone());
+    }
+    if filter.agency.is_none() && filter.area.is_none() {
+        if wide {
+            filter.area = Some(own.clone());
+        } else {
+            access::require(p, Role::Submitter)?;
+            filter.agency = Some(own.clone());
+        }
     }
     Ok(filter)
 }
@@ -439,10 +473,7 @@ impl ReportService for ReportApi {
         self.0
             .run("ListReports", request, |p, req| async move {
                 let filter = scoped_filter(ctx.store.as_ref(), &p, &req)?;
-                let page = PageRequest {
-                    size: page_size(req.page_size)?,
-                    cursor: req.page_token,
-                };
+                let page = super::page(req.page_size, req.page_token)?;
                 let listed = ctx.store.list_reports(&filter, &page)?;
                 Ok(pb::ListReportsResponse {
                     reports: listed.items.iter().map(summary).collect(),
@@ -461,10 +492,7 @@ impl ReportService for ReportApi {
             .run("ListRevisions", request, |p, req| async move {
                 let key = report_only("name", &req.name)?;
                 access::any_of(ctx.store.as_ref(), &p, &key.uscc, READ_REPORT)?;
-                let page = PageRequest {
-                    size: page_size(req.page_size)?,
-                    cursor: req.page_token,
-                };
+                let page = super::page(req.page_size, req.page_token)?;
                 let listed = ctx.store.list_revisions(&key, &page)?;
                 if listed.items.is_empty()
                     && page.cursor.is_empty()

@@ -1,14 +1,17 @@
 //! ReviewService: the supervising office approves or returns.
 
 use gongkai_proto::v1::{self as pb, review_service_server::ReviewService};
-use gongkai_store::{Action, Checked, PageRequest, ReportFilter};
+use gongkai_store::{Action, Checked, ReportFilter};
 use tonic::{Request, Response, Status};
 
-use super::{Ctx, agency::write_meta, page_size, report::request_id, report_only, summary};
+use super::{
+    Ctx, MAX_COMMENT_CHARS, MAX_COMMENTS, MAX_TOKEN_BYTES, agency::write_meta, report::request_id,
+    report_only, summary,
+};
 use crate::{
     access::{self, REVIEW_REPORT},
     auth::{Role, Scope},
-    error::ApiError,
+    error::{ApiError, quoted},
 };
 
 /// ReviewService over the store.
@@ -34,17 +37,27 @@ impl ReviewApi {
                     let key = report_only("name", &name)?;
                     access::any_of(ctx.store.as_ref(), &p, &key.uscc, REVIEW_REPORT)?;
                     let w = write_meta(request_id(&id)?, &p.name);
+                    if comments.len() > MAX_COMMENTS {
+                        return Err(ApiError::field(
+                            "comments",
+                            format!("at most {MAX_COMMENTS}, got {}", comments.len()),
+                        ));
+                    }
                     for (i, c) in comments.iter().enumerate() {
+                        let text = format!("comments[{i}].text");
                         if c.text.trim().is_empty() {
-                            return Err(ApiError::field(format!("comments[{i}].text"), "empty"));
+                            return Err(ApiError::field(text, "empty"));
                         }
-                        if !c.cell.is_empty() && !CELL_TABLES.iter().any(|t| c.cell.starts_with(t))
-                        {
+                        super::bounded_text(&text, &c.text, MAX_COMMENT_CHARS)?;
+                        let cell_path = !c.cell.is_empty()
+                            && c.cell.len() <= MAX_TOKEN_BYTES
+                            && CELL_TABLES.iter().any(|t| c.cell.starts_with(t));
+                        if !c.cell.is_empty() && !cell_path {
                             return Err(ApiError::field(
                                 format!("comments[{i}].cell"),
                                 format!(
-                                    "'{}' is not a cell path such as t3.R25.natural_person",
-                                    c.cell
+                                    "{} is not a cell path such as t3.R25.natural_person",
+                                    quoted(&c.cell)
                                 ),
                             ));
                         }
@@ -131,10 +144,7 @@ impl ReviewService for ReviewApi {
                     area: own.clone(),
                     agency: None,
                 };
-                let page = PageRequest {
-                    size: page_size(req.page_size)?,
-                    cursor: req.page_token,
-                };
+                let page = super::page(req.page_size, req.page_token)?;
                 let listed = ctx.store.list_reports(&filter, &page)?;
                 Ok(pb::ListPendingReviewsResponse {
                     // A reviewer does not review its own agency's report.

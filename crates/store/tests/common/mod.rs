@@ -65,6 +65,37 @@ pub fn report(text: &str) -> AnnualReport {
     }
 }
 
+/// Submits `report` as new content of `key` (after its latest revision)
+/// and approves it: the approved revision's number, or why the approval
+/// was refused.
+pub fn submit_and_approve(
+    store: &SledStore,
+    key: &ReportKey,
+    report: AnnualReport,
+    tag: &str,
+) -> gongkai_store::Result<u32> {
+    let latest = store.head(key).unwrap().map_or(0, |h| h.latest_revision);
+    let sub = store
+        .save_and_submit(
+            &meta(&format!("{tag}-submit")),
+            key,
+            latest,
+            report,
+            Checked::default(),
+        )
+        .unwrap();
+    store
+        .transition(
+            &meta(&format!("{tag}-approve")),
+            key,
+            sub.revision,
+            Action::Approve,
+            Checked::default(),
+            Vec::new(),
+        )
+        .map(|r| r.revision)
+}
+
 /// What [`build_history`] wrote.
 #[derive(Debug)]
 pub struct History {

@@ -1,0 +1,1045 @@
+//! From positioned glyphs and rulings to blocks, in reading order.
+//!
+//! - **Tables** are where rulings cross: their lines give a grid, a cell is
+//!   the grid units no drawn line separates (so merged cells come out as one
+//!   cell with its text in its first grid position, as an HTML table's spans
+//!   are laid out), and each glyph belongs to the cell under its centre —
+//!   a label wrapped over three lines stays one cell. A table that ends a
+//!   page and one that starts the next, with the same left and right edges,
+//!   are one table: their columns are taken together, and a header the
+//!   continuation repeats is dropped.
+//! - **Page furniture** is left out: in the top and bottom tenth of a page,
+//!   a page number (`- 3 -`, `第3页`, `3/6`), and any line that recurs there
+//!   on most pages (a running header or footer).
+//! - **Prose** outside tables is laid out in lines and joined into paragraphs
+//!   (a paragraph ends where a line stops short of the right margin, where
+//!   the next one is indented or set apart, or the type size changes), so a
+//!   sentence wrapped at the margin reads as one.
+//! - **Tables without rulings** are found by their columns of figures: runs
+//!   of lines split by wide gaps, the columns given by the gaps every line
+//!   leaves open, each line of figures a row, and label lines wrapped around
+//!   it joined to the row they sit beside.
+
+use crate::blocks::Block;
+
+use super::content::{Glyph, PageContent, Rule};
+
+/// Rulings this close are one line (double borders, rounding).
+const SNAP: f64 = 2.0;
+
+/// A piece of a page, in reading order.
+enum Item {
+    /// A paragraph line (joined into paragraphs later).
+    Line(Line),
+    /// A table region (by index into the page's regions).
+    Table(usize),
+}
+
+#[derive(Clone, Debug)]
+struct Line {
+    text: String,
+    x0: f64,
+    x1: f64,
+    top: f64,
+    bottom: f64,
+    size: f64,
+    /// Its glyphs, left to right (for tables without rulings).
+    glyphs: Vec<Glyph>,
+}
+
+/// A ruled table on one page.
+#[derive(Debug)]
+struct Region {
+    x0: f64,
+    x1: f64,
+    top: f64,
+    bottom: f64,
+    h: Vec<Rule>,
+    v: Vec<Rule>,
+    glyphs: Vec<Glyph>,
+}
+
+/// Reads the pages into blocks.
+pub fn blocks(pages: Vec<PageContent>) -> Vec<Block> {
+    let mut laid: Vec<(Vec<Region>, Vec<Item>, f64)> = Vec::with_capacity(pages.len());
+    let mut margins: Vec<Vec<(usize, String, bool)>> = Vec::new();
+    for (n, page) in pages.into_iter().enumerate() {
+        let (regions, lines) = split_page(page.glyphs, &page.rules);
+        let mut band = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            let top_band = l.bottom < page.height * 0.1;
+            let bottom_band = l.top > page.height * 0.9;
+            if top_band || bottom_band {
+                band.push((i, furniture_key(&l.text), is_page_number(&l.text)));
+            }
+        }
+        margins.push(band);
+        let _ = n;
+        let mut items: Vec<(f64, Item)> =
+            lines.into_iter().map(|l| (l.top, Item::Line(l))).collect();
+        items.extend(
+            regions
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.top, Item::Table(i))),
+        );
+        items.sort_by(|a, b| a.0.total_cmp(&b.0));
+        laid.push((
+            regions,
+            items.into_iter().map(|(_, i)| i).collect(),
+            page.width,
+        ));
+    }
+    // Running headers and footers: the same text in the margin bands of most
+    // pages (page numbers folded to one key).
+    let pages_n = margins.len();
+    let recurring = |key: &str| {
+        let on = margins
+            .iter()
+            .filter(|band| band.iter().any(|(_, k, _)| k == key))
+            .count();
+        pages_n >= 2 && on >= 2 && on.saturating_mul(2) >= pages_n
+    };
+    let mut dropped: Vec<Vec<usize>> = Vec::with_capacity(pages_n);
+    for band in &margins {
+        dropped.push(
+            band.iter()
+                .filter(|(_, key, number)| *number || recurring(key))
+                .map(|(i, _, _)| *i)
+                .collect(),
+        );
+    }
+
+    // Tables continued from one page to the next.
+    let mut out = Vec::new();
+    let mut pending: Vec<PageLine> = Vec::new();
+    let mut chain: Vec<Region> = Vec::new();
+    for (p, (regions, items, width)) in laid.into_iter().enumerate() {
+        let mut regions: Vec<Option<Region>> = regions.into_iter().map(Some).collect();
+        let mut line_no = 0usize;
+        let kept: Vec<Item> = items
+            .into_iter()
+            .filter(|item| match item {
+                Item::Line(_) => {
+                    let i = line_no;
+                    line_no = line_no.saturating_add(1);
+                    !dropped.get(p).is_some_and(|d| d.contains(&i))
+                }
+                Item::Table(_) => true,
+            })
+            .collect();
+        let count = kept.len();
+        for (k, item) in kept.into_iter().enumerate() {
+            match item {
+                Item::Line(line) => {
+                    if !chain.is_empty() {
+                        emit_chain(std::mem::take(&mut chain), &mut out);
+                    }
+                    pending.push(PageLine {
+                        cells: chunks(&line),
+                        line,
+                        page: p,
+                        width,
+                    });
+                }
+                Item::Table(i) => {
+                    let Some(region) = regions.get_mut(i).and_then(Option::take) else {
+                        continue;
+                    };
+                    text_blocks(std::mem::take(&mut pending), &mut out);
+                    // Continues the chain only as the first thing on its
+                    // page, under a table that was the last on the one before.
+                    let continues = k == 0
+                        && chain.last().is_some_and(|last| {
+                            (last.x0 - region.x0).abs() <= 3.0 && (last.x1 - region.x1).abs() <= 3.0
+                        });
+                    if !continues && !chain.is_empty() {
+                        emit_chain(std::mem::take(&mut chain), &mut out);
+                    }
+                    chain.push(region);
+                    // A table that does not end its page ends its chain.
+                    if k.saturating_add(1) < count {
+                        emit_chain(std::mem::take(&mut chain), &mut out);
+                    }
+                }
+            }
+        }
+    }
+    if !chain.is_empty() {
+        emit_chain(chain, &mut out);
+    }
+    text_blocks(pending, &mut out);
+    out
+}
+
+/// A margin line's text with digits folded, so "- 2 -" and "- 3 -" match.
+fn furniture_key(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| if c.is_ascii_digit() { '#' } else { c })
+        .collect()
+}
+
+/// `- 3 -`, `—3—`, `3`, `第3页`, `第 3 页 共 6 页`, `3/6`, `Page 3`.
+fn is_page_number(text: &str) -> bool {
+    let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let digits = t.chars().filter(char::is_ascii_digit).count();
+    if digits == 0 || digits > 8 {
+        return false;
+    }
+    let rest: String = t.chars().filter(|c| !c.is_ascii_digit()).collect();
+    let dashes = |s: &str| s.chars().all(|c| "-‐‑–—_－".contains(c));
+    dashes(&rest)
+        || rest == "/"
+        || rest == "第页"
+        || rest == "第页共页"
+        || rest == "共页第页"
+        || rest.eq_ignore_ascii_case("page")
+        || rest.eq_ignore_ascii_case("pageof")
+}
+
+// ------------------------------------------------------------------ tables
+
+/// Rulings of one orientation merged: those on one line (within [`SNAP`])
+/// that touch or overlap become one.
+fn merge_rules(mut rules: Vec<Rule>) -> Vec<Rule> {
+    rules.sort_by(|a, b| a.at.total_cmp(&b.at).then(a.from.total_cmp(&b.from)));
+    let mut lines: Vec<Vec<Rule>> = Vec::new();
+    for r in rules {
+        match lines.last_mut() {
+            Some(line) if line.first().is_some_and(|f| (r.at - f.at).abs() <= SNAP) => line.push(r),
+            _ => lines.push(vec![r]),
+        }
+    }
+    let mut out = Vec::new();
+    for mut line in lines {
+        let at = line.iter().map(|r| r.at).sum::<f64>() / line.len().max(1) as f64;
+        line.sort_by(|a, b| a.from.total_cmp(&b.from));
+        let mut current: Option<Rule> = None;
+        for r in line {
+            match current.as_mut() {
+                Some(c) if r.from <= c.to + SNAP => c.to = c.to.max(r.to),
+                _ => {
+                    if let Some(c) = current.take() {
+                        out.push(c);
+                    }
+                    current = Some(Rule { at, ..r });
+                }
+            }
+        }
+        if let Some(c) = current {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn crosses(h: &Rule, v: &Rule) -> bool {
+    v.at >= h.from - SNAP && v.at <= h.to + SNAP && h.at >= v.from - SNAP && h.at <= v.to + SNAP
+}
+
+fn find(parent: &mut [usize], mut i: usize) -> usize {
+    while let Some(&p) = parent.get(i) {
+        if p == i {
+            break;
+        }
+        let grand = parent.get(p).copied().unwrap_or(p);
+        if let Some(slot) = parent.get_mut(i) {
+            *slot = grand;
+        }
+        i = p;
+    }
+    i
+}
+
+fn union(parent: &mut [usize], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    if ra != rb
+        && let Some(slot) = parent.get_mut(ra)
+    {
+        *slot = rb;
+    }
+}
+
+/// Splits a page into ruled table regions (with their glyphs) and the lines
+/// of text outside them.
+fn split_page(glyphs: Vec<Glyph>, rules: &[Rule]) -> (Vec<Region>, Vec<Line>) {
+    let h = merge_rules(rules.iter().filter(|r| r.horizontal).copied().collect());
+    let v = merge_rules(rules.iter().filter(|r| !r.horizontal).copied().collect());
+    let n = h.len().saturating_add(v.len());
+    let mut parent: Vec<usize> = (0..n).collect();
+    for (i, hr) in h.iter().enumerate() {
+        for (j, vr) in v.iter().enumerate() {
+            if crosses(hr, vr) {
+                union(&mut parent, i, h.len().saturating_add(j));
+            }
+        }
+    }
+    let mut groups: Vec<(usize, Vec<Rule>, Vec<Rule>)> = Vec::new();
+    for i in 0..n {
+        let root = find(&mut parent, i);
+        let slot = match groups.iter().position(|(r, _, _)| *r == root) {
+            Some(s) => s,
+            None => {
+                groups.push((root, Vec::new(), Vec::new()));
+                groups.len().saturating_sub(1)
+            }
+        };
+        if let Some((_, hs, vs)) = groups.get_mut(slot) {
+            match h.get(i) {
+                Some(r) => hs.push(*r),
+                None => {
+                    if let Some(r) = v.get(i.saturating_sub(h.len())) {
+                        vs.push(*r);
+                    }
+                }
+            }
+        }
+    }
+    let mut regions: Vec<Region> = groups
+        .into_iter()
+        .filter(|(_, hs, vs)| hs.len() >= 2 && vs.len() >= 2)
+        .map(|(_, hs, vs)| {
+            let x0 = vs.iter().map(|r| r.at).fold(f64::INFINITY, f64::min);
+            let x1 = vs.iter().map(|r| r.at).fold(f64::NEG_INFINITY, f64::max);
+            let top = hs.iter().map(|r| r.at).fold(f64::INFINITY, f64::min);
+            let bottom = hs.iter().map(|r| r.at).fold(f64::NEG_INFINITY, f64::max);
+            Region {
+                x0,
+                x1,
+                top,
+                bottom,
+                h: hs,
+                v: vs,
+                glyphs: Vec::new(),
+            }
+        })
+        .filter(|r| r.x1 - r.x0 > 2.0 * SNAP && r.bottom - r.top > 2.0 * SNAP)
+        .collect();
+    let mut outside = Vec::new();
+    for g in glyphs {
+        let (cx, cy) = (g.center_x(), g.center_y());
+        match regions
+            .iter_mut()
+            .find(|r| cx >= r.x0 && cx <= r.x1 && cy >= r.top && cy <= r.bottom)
+        {
+            Some(r) => r.glyphs.push(g),
+            None => outside.push(g),
+        }
+    }
+    // A ruled box of one cell (a framed note) is prose, not a table.
+    let mut kept = Vec::new();
+    for r in regions {
+        let xs = clusters(r.v.iter().map(|r| r.at));
+        let ys = clusters(r.h.iter().map(|r| r.at));
+        if xs.len() <= 2 && ys.len() <= 2 {
+            outside.extend(r.glyphs);
+        } else if !r.glyphs.is_empty() {
+            kept.push(r);
+        }
+    }
+    (kept, lines_of(outside))
+}
+
+/// Positions within [`SNAP`] of each other as one (their mean).
+fn clusters(values: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    let mut out: Vec<(f64, usize)> = Vec::new();
+    for x in v {
+        match out.last_mut() {
+            Some((sum, n)) if x - *sum / *n as f64 <= SNAP => {
+                *sum += x;
+                *n = n.saturating_add(1);
+            }
+            _ => out.push((x, 1)),
+        }
+    }
+    out.into_iter().map(|(s, n)| s / n as f64).collect()
+}
+
+/// Whether a ruling at `at` (within [`SNAP`]) covers the point `along`.
+fn ruled(rules: &[Rule], at: f64, along: f64) -> bool {
+    rules
+        .iter()
+        .any(|r| (r.at - at).abs() <= SNAP && r.from - SNAP <= along && along <= r.to + SNAP)
+}
+
+/// Emits a chain of regions (one table, possibly over several pages) as rows.
+fn emit_chain(chain: Vec<Region>, out: &mut Vec<Block>) {
+    let xs = clusters(chain.iter().flat_map(|r| r.v.iter().map(|v| v.at)));
+    let mut first: Vec<Vec<String>> = Vec::new();
+    for (i, region) in chain.into_iter().enumerate() {
+        let mut rows = region_rows(region, &xs);
+        if i == 0 {
+            first = rows.clone();
+        } else {
+            // A header the continuation repeats.
+            let repeated = rows.iter().zip(&first).take_while(|(a, b)| a == b).count();
+            if repeated < rows.len() {
+                rows.drain(..repeated);
+            }
+        }
+        out.extend(rows.into_iter().map(Block::Row));
+    }
+}
+
+/// A region's rows on the column grid `xs`.
+fn region_rows(region: Region, xs: &[f64]) -> Vec<Vec<String>> {
+    let ys = clusters(region.h.iter().map(|r| r.at));
+    let (rows, cols) = (ys.len().saturating_sub(1), xs.len().saturating_sub(1));
+    if rows == 0 || cols == 0 {
+        return Vec::new();
+    }
+    let unit = |r: usize, c: usize| r.saturating_mul(cols).saturating_add(c);
+    let mut parent: Vec<usize> = (0..rows.saturating_mul(cols)).collect();
+    for r in 0..rows {
+        let (y0, y1) = (ys[r], ys[r.saturating_add(1)]);
+        let ymid = (y0 + y1) / 2.0;
+        for c in 0..cols {
+            let (x0, x1) = (xs[c], xs[c.saturating_add(1)]);
+            let xmid = (x0 + x1) / 2.0;
+            if c.saturating_add(1) < cols && !ruled(&region.v, x1, ymid) {
+                union(&mut parent, unit(r, c), unit(r, c.saturating_add(1)));
+            }
+            if r.saturating_add(1) < rows && !ruled(&region.h, y1, xmid) {
+                union(&mut parent, unit(r, c), unit(r.saturating_add(1), c));
+            }
+        }
+    }
+    // Each cell: its first unit (top, then left) and its glyphs.
+    let mut first_unit: Vec<usize> = vec![usize::MAX; parent.len()];
+    for u in 0..parent.len() {
+        let root = find(&mut parent, u);
+        if let Some(f) = first_unit.get_mut(root)
+            && *f == usize::MAX
+        {
+            *f = u;
+        }
+    }
+    let mut cell_glyphs: Vec<Vec<Glyph>> = vec![Vec::new(); parent.len()];
+    for g in region.glyphs {
+        let r = ys
+            .partition_point(|y| *y < g.center_y())
+            .saturating_sub(1)
+            .min(rows.saturating_sub(1));
+        let c = xs
+            .partition_point(|x| *x < g.center_x())
+            .saturating_sub(1)
+            .min(cols.saturating_sub(1));
+        let root = find(&mut parent, unit(r, c));
+        if let Some(cell) = cell_glyphs.get_mut(root) {
+            cell.push(g);
+        }
+    }
+    let mut grid: Vec<Vec<String>> = vec![vec![String::new(); cols]; rows];
+    for (root, glyphs) in cell_glyphs.into_iter().enumerate() {
+        if glyphs.is_empty() {
+            continue;
+        }
+        let Some(&u) = first_unit.get(root) else {
+            continue;
+        };
+        let (r, c) = (
+            u.checked_div(cols).unwrap_or(0),
+            u.checked_rem(cols).unwrap_or(0),
+        );
+        if let Some(slot) = grid.get_mut(r).and_then(|row| row.get_mut(c)) {
+            *slot = cell_text(glyphs);
+        }
+    }
+    grid.retain(|row| row.iter().any(|c| !c.is_empty()));
+    grid
+}
+
+/// A cell's text: its lines top to bottom, joined without a break (a label
+/// wrapped inside its cell is one label).
+fn cell_text(glyphs: Vec<Glyph>) -> String {
+    let lines = lines_of(glyphs);
+    let mut text = String::new();
+    for line in lines {
+        join(&mut text, line.text.trim());
+    }
+    text.trim().to_owned()
+}
+
+/// Appends a piece of text after a line break: a space only between two
+/// Latin letters or digits (words), none between CJK characters.
+fn join(text: &mut String, next: &str) {
+    let before = text.chars().last();
+    let after = next.chars().next();
+    if let (Some(a), Some(b)) = (before, after)
+        && a.is_ascii_alphanumeric()
+        && b.is_ascii_alphanumeric()
+    {
+        text.push(' ');
+    }
+    text.push_str(next);
+}
+
+// ------------------------------------------------------------------- lines
+
+/// Groups glyphs into lines (by their vertical overlap), each read left to
+/// right, lines top to bottom.
+fn lines_of(mut glyphs: Vec<Glyph>) -> Vec<Line> {
+    glyphs.sort_by(|a, b| a.base.total_cmp(&b.base).then(a.x0.total_cmp(&b.x0)));
+    let mut lines: Vec<Vec<Glyph>> = Vec::new();
+    for g in glyphs {
+        let joins = lines.last().is_some_and(|line| {
+            let base = line.iter().map(|g| g.base).sum::<f64>() / line.len().max(1) as f64;
+            let size = line.iter().map(|g| g.size).fold(g.size, f64::max);
+            (g.base - base).abs() <= size * 0.4
+        });
+        match lines.last_mut() {
+            Some(line) if joins => line.push(g),
+            _ => lines.push(vec![g]),
+        }
+    }
+    lines
+        .into_iter()
+        .filter_map(|mut glyphs| {
+            glyphs.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+            let mut text = String::new();
+            let mut last: Option<&Glyph> = None;
+            for g in &glyphs {
+                if let Some(prev) = last {
+                    let gap = g.x0 - prev.x1;
+                    let latin = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+                    if gap > 0.25 * g.size.max(prev.size)
+                        && latin(text.chars().last())
+                        && latin(g.first_char())
+                    {
+                        text.push(' ');
+                    }
+                }
+                if g.is_space() {
+                    if !text.ends_with(' ') && !text.is_empty() {
+                        text.push(' ');
+                    }
+                } else {
+                    g.push_to(&mut text);
+                }
+                last = Some(g);
+            }
+            let text = text.trim().to_owned();
+            if text.is_empty() {
+                return None;
+            }
+            let x0 = glyphs.iter().map(|g| g.x0).fold(f64::INFINITY, f64::min);
+            let x1 = glyphs
+                .iter()
+                .map(|g| g.x1)
+                .fold(f64::NEG_INFINITY, f64::max);
+            let top = glyphs.iter().map(|g| g.top).fold(f64::INFINITY, f64::min);
+            let bottom = glyphs
+                .iter()
+                .map(|g| g.bottom)
+                .fold(f64::NEG_INFINITY, f64::max);
+            let size = glyphs.iter().map(|g| g.size).fold(0.0, f64::max);
+            Some(Line {
+                text,
+                x0,
+                x1,
+                top,
+                bottom,
+                size,
+                glyphs,
+            })
+        })
+        .collect()
+}
+
+// -------------------------------------------------------------- paragraphs
+
+/// Lines joined into paragraphs.
+#[derive(Default)]
+struct Paragraphs {
+    lines: Vec<(Line, f64)>,
+    /// The next line starts a new page (its position says nothing about
+    /// the line before it).
+    new_page: bool,
+}
+
+impl Paragraphs {
+    fn push(&mut self, line: Line, page_width: f64, out: &mut Vec<Block>) {
+        if let Some((prev, width)) = self.lines.last() {
+            let size = prev.size.max(line.size);
+            // The page's text block: prose spans most of it; what stops
+            // two characters short of where the longest lines end, ends a
+            // paragraph.
+            let right = self
+                .lines
+                .iter()
+                .map(|(l, _)| l.x1)
+                .fold(prev.x1, f64::max)
+                .max(width * 0.75);
+            let left = self.lines.iter().map(|(l, _)| l.x0).fold(line.x0, f64::min);
+            let ends_short = prev.x1 < right - 2.0 * size;
+            let indented = line.x0 > left + 1.0 * size;
+            let apart =
+                !self.new_page && (line.top - prev.bottom > 0.9 * size || line.top < prev.top);
+            let resized = (prev.size - line.size).abs() > 0.15 * size;
+            if ends_short || indented || apart || resized {
+                self.flush(out);
+            }
+        }
+        self.new_page = false;
+        self.lines.push((line, page_width));
+    }
+
+    fn flush(&mut self, out: &mut Vec<Block>) {
+        if self.lines.is_empty() {
+            return;
+        }
+        let lines = std::mem::take(&mut self.lines);
+        let mut text = String::new();
+        for (line, _) in &lines {
+            join(&mut text, &line.text);
+        }
+        out.push(Block::Text(text));
+    }
+}
+
+/// A line's runs of glyphs separated by gaps of more than 0.3 em: CJK glyphs
+/// abut, a space glyph is skipped, so only the gap between table cells (the
+/// cell margins, half an em and more) splits a line.
+fn chunks(line: &Line) -> Vec<Chunk> {
+    let mut out: Vec<Chunk> = Vec::new();
+    let mut last_x1: Option<f64> = None;
+    for g in &line.glyphs {
+        if g.is_space() {
+            continue;
+        }
+        let wide = last_x1.is_some_and(|x1| g.x0 - x1 > 0.3 * g.size);
+        match out.last_mut() {
+            Some(c) if !wide => {
+                if g.x0 - c.x1 > 0.25 * g.size
+                    && c.text
+                        .chars()
+                        .last()
+                        .is_some_and(|c| c.is_ascii_alphanumeric())
+                    && g.first_char().is_some_and(|c| c.is_ascii_alphanumeric())
+                {
+                    c.text.push(' ');
+                }
+                g.push_to(&mut c.text);
+                c.x1 = g.x1;
+                c.top = c.top.min(g.top);
+                c.bottom = c.bottom.max(g.bottom);
+            }
+            _ => {
+                let mut text = String::new();
+                g.push_to(&mut text);
+                out.push(Chunk {
+                    x0: g.x0,
+                    x1: g.x1,
+                    top: g.top,
+                    bottom: g.bottom,
+                    text,
+                });
+            }
+        }
+        last_x1 = Some(g.x1);
+    }
+    out
+}
+
+// ------------------------------------------------ tables without rulings
+
+/// A line of text outside ruled tables, with the page it is on.
+struct PageLine {
+    line: Line,
+    page: usize,
+    width: f64,
+    /// Its runs of glyphs apart (see [`chunks`]), found once.
+    cells: Vec<Chunk>,
+}
+
+/// A run of glyphs of a line, set apart from the next by a wide gap.
+#[derive(Clone, Debug)]
+struct Chunk {
+    x0: f64,
+    x1: f64,
+    top: f64,
+    bottom: f64,
+    text: String,
+}
+
+impl Chunk {
+    fn center_x(&self) -> f64 {
+        (self.x0 + self.x1) / 2.0
+    }
+}
+
+/// A figure as tables print them: digits with separators, a sign, a unit
+/// sign or a blank marker.
+fn is_figure(text: &str) -> bool {
+    let t = text.trim();
+    !t.is_empty()
+        && t.chars()
+            .any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c) || "—-/".contains(c))
+        && t.chars().all(|c| {
+            c.is_ascii_digit() || ('０'..='９').contains(&c) || ".,，．%％-—+/ ".contains(c)
+        })
+}
+
+/// Lines as paragraphs, except runs that hold a table without rulings:
+/// between two lines of prose or headings, lines of figures standing in
+/// columns. Those become rows.
+fn text_blocks(lines: Vec<PageLine>, out: &mut Vec<Block>) {
+    let mut para = Paragraphs::default();
+    let mut segment: Vec<PageLine> = Vec::new();
+    let mut last_page: Option<usize> = None;
+    let flush_segment =
+        |segment: &mut Vec<PageLine>, para: &mut Paragraphs, out: &mut Vec<Block>| {
+            let seg = std::mem::take(segment);
+            let anchors = seg.iter().filter(|l| is_anchor(&l.cells)).count();
+            let figures = seg
+                .iter()
+                .map(|l| l.cells.iter().filter(|c| is_figure(&c.text)).count())
+                .max()
+                .unwrap_or(0);
+            if anchors >= 2 || (anchors == 1 && figures >= 3) {
+                para.flush(out);
+                out.extend(zone_rows(&seg).into_iter().map(Block::Row));
+            } else {
+                let mut page = None;
+                for l in seg {
+                    para.new_page = page.is_some_and(|p| p != l.page);
+                    page = Some(l.page);
+                    para.push(l.line, l.width, out);
+                }
+            }
+        };
+    for l in lines {
+        let stopper = l.cells.len() < 2
+            && (crate::assemble::section_of(&l.line.text).is_some()
+                || l.line.x1 - l.line.x0 >= 0.55 * l.width);
+        if stopper {
+            flush_segment(&mut segment, &mut para, out);
+            para.new_page = last_page.is_some_and(|p| p != l.page);
+            last_page = Some(l.page);
+            para.push(l.line, l.width, out);
+        } else {
+            last_page = Some(l.page);
+            segment.push(l);
+        }
+    }
+    flush_segment(&mut segment, &mut para, out);
+    para.flush(out);
+}
+
+/// A row of figures: a label (or none) and at least one figure, ending in one.
+fn is_anchor(cells: &[Chunk]) -> bool {
+    cells.len() >= 2 && cells.last().is_some_and(|c| is_figure(&c.text))
+}
+
+/// Lays a run of lines out as table rows. Each line of figures is a row; its
+/// figures go to the column they stand in (columns are where the figures of
+/// all its rows line up). Label text left of the figures, wrapped over lines
+/// around a row, joins that row: a block of tightly spaced lines that
+/// reaches the row's line. The header above the first row is laid out on
+/// the same columns, its wrapped labels joined the same way.
+fn zone_rows(seg: &[PageLine]) -> Vec<Vec<String>> {
+    // Lines on later pages lie below those before.
+    let offset = |page: usize| page as f64 * 100_000.0;
+    let lines: Vec<(Vec<Chunk>, f64, f64, f64)> = seg
+        .iter()
+        .map(|l| {
+            let o = offset(l.page);
+            let cells = l
+                .cells
+                .iter()
+                .cloned()
+                .map(|c| Chunk {
+                    top: c.top + o,
+                    bottom: c.bottom + o,
+                    ..c
+                })
+                .collect();
+            (cells, l.line.top + o, l.line.bottom + o, l.line.size)
+        })
+        .collect();
+    let em = seg.iter().map(|l| l.line.size).fold(0.0, f64::max).max(1.0);
+    // Value columns: figures of the rows, clustered by their centres.
+    let mut centers: Vec<f64> = Vec::new();
+    for (cells, ..) in lines.iter().filter(|(c, ..)| is_anchor(c)) {
+        centers.extend(
+            cells
+                .iter()
+                .filter(|c| is_figure(&c.text))
+                .map(Chunk::center_x),
+        );
+    }
+    centers.sort_by(f64::total_cmp);
+    let mut columns: Vec<(f64, usize)> = Vec::new();
+    for x in centers {
+        match columns.last_mut() {
+            Some((sum, n)) if x - *sum / *n as f64 <= em => {
+                *sum += x;
+                *n = n.saturating_add(1);
+            }
+            _ => columns.push((x, 1)),
+        }
+    }
+    let columns: Vec<f64> = columns.into_iter().map(|(s, n)| s / n as f64).collect();
+    let column_of = |x: f64| {
+        columns
+            .iter()
+            .enumerate()
+            .min_by(|a, b| (a.1 - x).abs().total_cmp(&(b.1 - x).abs()))
+            .map_or(0, |(i, _)| i)
+    };
+    // Where the figures begin: left of it is label text.
+    let values_from = lines
+        .iter()
+        .filter(|(c, ..)| is_anchor(c))
+        .flat_map(|(c, ..)| c.iter().filter(|c| is_figure(&c.text)).map(|c| c.x0))
+        .fold(f64::INFINITY, f64::min)
+        - 0.5 * em;
+
+    // Anchors (rows) and the other pieces.
+    struct Row {
+        top: f64,
+        bottom: f64,
+        labels: Vec<Chunk>,
+        values: Vec<Chunk>,
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    let mut pieces: Vec<Chunk> = Vec::new();
+    for (cells, top, bottom, _) in &lines {
+        if is_anchor(cells) {
+            // Its labels join the pieces: a label wrapped below (or above)
+            // its row's line is joined to it there.
+            let (values, labels): (Vec<Chunk>, Vec<Chunk>) = cells
+                .iter()
+                .cloned()
+                .partition(|c| is_figure(&c.text) && c.x0 >= values_from);
+            pieces.extend(labels);
+            rows.push(Row {
+                top: *top,
+                bottom: *bottom,
+                labels: Vec::new(),
+                values,
+            });
+        } else {
+            pieces.extend(cells.iter().cloned());
+        }
+    }
+    // Pieces into blocks: tightly spaced lines that overlap horizontally.
+    pieces.sort_by(|a, b| a.top.total_cmp(&b.top).then(a.x0.total_cmp(&b.x0)));
+    let mut blocks: Vec<Chunk> = Vec::new();
+    for p in pieces {
+        let joins = blocks.iter_mut().rev().find(|b| {
+            p.top - b.bottom <= 0.6 * em
+                && p.top >= b.top
+                && p.x0 < b.x1
+                && b.x0 < p.x1
+                && (p.x1 <= values_from) == (b.x1 <= values_from)
+        });
+        match joins {
+            Some(b) => {
+                join(&mut b.text, &p.text);
+                b.x0 = b.x0.min(p.x0);
+                b.x1 = b.x1.max(p.x1);
+                b.bottom = b.bottom.max(p.bottom);
+            }
+            None => blocks.push(p),
+        }
+    }
+    // Label blocks join the row whose line they reach; the rest stand alone.
+    let first_row = rows.first().map_or(f64::INFINITY, |r| r.top);
+    let mut alone: Vec<Chunk> = Vec::new();
+    for b in blocks {
+        let label = b.x1 <= values_from;
+        let reach = 0.6 * em;
+        let target = rows
+            .iter_mut()
+            .filter(|r| b.top <= r.bottom + reach && b.bottom >= r.top - reach)
+            .min_by(|x, y| {
+                let mid = (b.top + b.bottom) / 2.0;
+                let dx = ((x.top + x.bottom) / 2.0 - mid).abs();
+                let dy = ((y.top + y.bottom) / 2.0 - mid).abs();
+                dx.total_cmp(&dy)
+            });
+        match target {
+            Some(r) if label && b.top >= first_row - reach => r.labels.push(b),
+            _ => alone.push(b),
+        }
+    }
+    let slots = rows
+        .iter()
+        .map(|r| r.labels.len())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let width = slots.saturating_add(columns.len());
+    // Everything in reading order: rows at their line, lone blocks at theirs;
+    // lone blocks at about one height form one row.
+    let mut out: Vec<(f64, Vec<String>)> = Vec::new();
+    for mut r in rows {
+        let mut cells = vec![String::new(); width];
+        r.labels.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+        let skip = slots.saturating_sub(r.labels.len());
+        for (i, l) in r.labels.into_iter().enumerate() {
+            if let Some(c) = cells.get_mut(skip.saturating_add(i)) {
+                *c = l.text;
+            }
+        }
+        for v in r.values {
+            if let Some(c) = cells.get_mut(slots.saturating_add(column_of(v.center_x()))) {
+                join(c, &v.text);
+            }
+        }
+        out.push((r.top, cells));
+    }
+    alone.sort_by(|a, b| a.top.total_cmp(&b.top).then(a.x0.total_cmp(&b.x0)));
+    let mut group: Vec<Chunk> = Vec::new();
+    let emit = |group: &mut Vec<Chunk>, out: &mut Vec<(f64, Vec<String>)>| {
+        if group.is_empty() {
+            return;
+        }
+        let top = group.iter().map(|c| c.top).fold(f64::INFINITY, f64::min);
+        let mut cells = vec![String::new(); width];
+        for c in group.drain(..) {
+            let i = if c.x1 <= values_from {
+                0
+            } else {
+                slots.saturating_add(column_of(c.center_x()))
+            };
+            if let Some(cell) = cells.get_mut(i) {
+                if cell.is_empty() {
+                    *cell = c.text;
+                } else {
+                    join(cell, &c.text);
+                }
+            }
+        }
+        out.push((top, cells));
+    };
+    for c in alone {
+        if group
+            .first()
+            .is_some_and(|g| (c.top - g.top).abs() > 0.5 * em)
+        {
+            emit(&mut group, &mut out);
+        }
+        group.push(c);
+    }
+    emit(&mut group, &mut out);
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out.into_iter().map(|(_, cells)| cells).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use super::super::content::GlyphText;
+
+    /// A line of glyphs, 10 points each, starting at `x` on baseline `y`.
+    fn text(s: &str, x: f64, y: f64) -> Vec<Glyph> {
+        s.chars()
+            .enumerate()
+            .map(|(i, c)| {
+                let x0 = x + 10.0 * i as f64;
+                Glyph {
+                    text: GlyphText::Char(c),
+                    x0,
+                    x1: x0 + 10.0,
+                    top: y - 8.5,
+                    bottom: y + 1.5,
+                    base: y,
+                    size: 10.0,
+                }
+            })
+            .collect()
+    }
+
+    fn rule(horizontal: bool, at: f64, from: f64, to: f64) -> Rule {
+        Rule {
+            horizontal,
+            at,
+            from,
+            to,
+        }
+    }
+
+    #[test]
+    fn merged_cells_and_a_label_wrapped_over_three_lines() {
+        // | 说明 (rows 0-1) | 申请人情况 (cols 1-2)  |
+        // |                 | 自然人 | 总计          |
+        // | 一、本年新收 / 政府信息公开 / 申请数量 | 78 | 78 |
+        let mut glyphs = text("说明", 10.0, 25.0);
+        glyphs.extend(text("申请人情况", 110.0, 15.0));
+        glyphs.extend(text("自然人", 105.0, 35.0));
+        glyphs.extend(text("总计", 160.0, 35.0));
+        glyphs.extend(text("一、本年新收", 10.0, 55.0));
+        glyphs.extend(text("政府信息公开", 10.0, 70.0));
+        glyphs.extend(text("申请数量", 10.0, 85.0));
+        glyphs.extend(text("78", 110.0, 70.0));
+        glyphs.extend(text("78", 160.0, 70.0));
+        let rules = vec![
+            rule(true, 0.0, 0.0, 200.0),
+            rule(true, 20.0, 100.0, 200.0),
+            rule(true, 40.0, 0.0, 200.0),
+            rule(true, 100.0, 0.0, 200.0),
+            rule(false, 0.0, 0.0, 100.0),
+            rule(false, 100.0, 0.0, 100.0),
+            rule(false, 150.0, 20.0, 100.0),
+            rule(false, 200.0, 0.0, 100.0),
+        ];
+        let page = PageContent {
+            width: 595.0,
+            height: 842.0,
+            glyphs,
+            rules,
+            ..PageContent::default()
+        };
+        let row = |cells: &[&str]| Block::Row(cells.iter().map(|c| (*c).to_owned()).collect());
+        assert_eq!(
+            blocks(vec![page]),
+            vec![
+                row(&["说明", "申请人情况", ""]),
+                row(&["", "自然人", "总计"]),
+                row(&["一、本年新收政府信息公开申请数量", "78", "78"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn page_numbers() {
+        for t in [
+            "- 3 -",
+            "—3—",
+            "3",
+            "第3页",
+            "第 3 页 共 6 页",
+            "3/6",
+            "-12-",
+        ] {
+            assert!(is_page_number(t), "{t}");
+        }
+        for t in ["2024年", "一、总体情况", "78件", "3.其他"] {
+            assert!(!is_page_number(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn rulings_on_one_line_merge() {
+        let r = |at, from, to| Rule {
+            horizontal: true,
+            at,
+            from,
+            to,
+        };
+        let merged = merge_rules(vec![
+            r(10.0, 0.0, 50.0),
+            r(10.5, 50.5, 100.0),
+            r(30.0, 0.0, 10.0),
+        ]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].from, 0.0);
+        assert_eq!(merged[0].to, 100.0);
+    }
+}
