@@ -24,6 +24,8 @@
 
 mod codec;
 mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod pending;
 pub mod postgres;

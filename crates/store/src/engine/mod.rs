@@ -86,7 +86,7 @@ impl Tree {
 
     /// Its name: the sled tree that holds it, and how errors and `verify`
     /// name it (the table in `keys.rs`).
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Tree::Meta => "meta",
             Tree::Agencies => "agencies",
