@@ -2,8 +2,10 @@
 //! kit's real server: a database without the schema is refused with what
 //! to run; `gongkai migrate` applies it (once); `serve --database` serves
 //! and `gongkai verify --database` verifies what it wrote; backup and
-//! restore name the database's own tools; health is NOT_SERVING while the
-//! database does not answer and SERVING again once it does.
+//! restore name the database's own tools, and a store dumped with `pg_dump`
+//! and restored with `pg_restore` (as deploy/README.md says) verifies and
+//! serves; health is NOT_SERVING while the database does not answer and
+//! SERVING again once it does.
 
 mod common;
 
@@ -166,6 +168,87 @@ async fn backup_and_restore_of_a_database_name_its_own_tools() {
         .expect_err("no sled backup of a database");
     assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
     assert!(refused.message().contains("pg_dump"), "{refused:?}");
+}
+
+/// Runs a PostgreSQL client program of the test kit's installation.
+fn pg_client(program: &str, args: &[&str]) {
+    let path = gongkai_testkit::shared().client(program);
+    let out = std::process::Command::new(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(out.status.success(), "{program} {args:?}: {}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_dumped_with_pg_dump_and_restored_with_pg_restore_verifies_and_serves() {
+    let url = fresh_database().await;
+    let p = principals();
+    let dir = tempfile::tempdir().unwrap();
+    let name = report_name(&county(), 2024);
+    let mut server = spawn_in(dir.path(), &p, &["--database", &url, "--migrate"], &[]);
+    let mut c = server.clients().await;
+    c.register_tree(p.token("ops"), false).await;
+    let submitted = c
+        .submit(
+            p.token("baoqing-office"),
+            &name,
+            Some(report_for(2024)),
+            0,
+            "s1",
+        )
+        .await
+        .expect("submitted");
+    server.sigterm();
+    assert!(server.wait(Duration::from_secs(30)).success());
+
+    // deploy/README.md's backup and restore: a custom-format dump, restored
+    // into an empty database.
+    let dump = dir.path().join("gongkai.dump");
+    let dump = dump.to_str().unwrap().to_owned();
+    let restored = fresh_database().await;
+    let (from, to) = (url.clone(), restored.clone());
+    tokio::task::spawn_blocking(move || {
+        pg_client("pg_dump", &["--format=custom", "--file", &dump, &from]);
+        pg_client("pg_restore", &["--no-owner", "--dbname", &to, &dump]);
+    })
+    .await
+    .unwrap();
+
+    let out = run(&["verify", "--database", &restored], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "audit chain verified: 5 events, 5 records"
+    );
+    // The restored database has the schema (no --migrate), the report, and
+    // the request records: the retry of the submission is answered as it was.
+    let server = spawn_in(dir.path(), &p, &["--database", &restored], &[]);
+    let mut c = server.clients().await;
+    let retried = c
+        .submit(
+            p.token("baoqing-office"),
+            &name,
+            Some(report_for(2024)),
+            0,
+            "s1",
+        )
+        .await
+        .expect("the retry answered");
+    assert_eq!(retried, submitted);
+    let got = c
+        .report
+        .get_report(authed(
+            Some(p.token("inspector")),
+            pb::GetReportRequest {
+                name: name.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("the restored report")
+        .into_inner();
+    assert_eq!(got.revision, Some(submitted));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

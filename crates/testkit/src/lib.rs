@@ -274,6 +274,15 @@ impl Cluster {
         Ok(self.url(&name))
     }
 
+    /// The installed client program `name` (`pg_dump`, `pg_restore` …):
+    /// beside the server binaries the kit runs, else found on `PATH`.
+    pub fn client(&self, name: &str) -> PathBuf {
+        match &self.local {
+            Some(l) => l.bin.join(name),
+            None => server_bin().map_or_else(|_| PathBuf::from(name), |b| b.join(name)),
+        }
+    }
+
     /// Runs one SQL statement as the superuser in the `postgres` database;
     /// returns its output unaligned, tuples only.
     pub fn psql(&self, sql: &str) -> Result<String, String> {
@@ -282,10 +291,7 @@ impl Cluster {
 
     /// Runs one SQL statement against `url`.
     pub fn psql_in(&self, url: &str, sql: &str) -> Result<String, String> {
-        let psql = match &self.local {
-            Some(l) => l.bin.join("psql"),
-            None => server_bin().map_or_else(|_| PathBuf::from("psql"), |b| b.join("psql")),
-        };
+        let psql = self.client("psql");
         let out = Command::new(&psql)
             .args([
                 "-X",
