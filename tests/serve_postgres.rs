@@ -252,6 +252,60 @@ async fn a_store_dumped_with_pg_dump_and_restored_with_pg_restore_verifies_and_s
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_ca_makes_the_binary_verify_the_database_server() {
+    // A server of its own taking TLS with a certificate for localhost, signed
+    // by a CA the system does not trust.
+    let dir = tempfile::tempdir().unwrap();
+    let pki = gongkai_testkit::Pki::new(&["localhost"]).unwrap();
+    let certs = dir.path().join("server");
+    std::fs::create_dir(&certs).unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &pki.ca).unwrap();
+    let cluster = tokio::task::spawn_blocking(move || {
+        gongkai_testkit::Cluster::start_tls(&pki, &certs).unwrap_or_else(|e| panic!("{e}"))
+    })
+    .await
+    .unwrap();
+    let url = format!(
+        "postgres://{}@localhost:{}/postgres?sslmode=verify-full",
+        gongkai_testkit::SUPERUSER,
+        cluster.port()
+    );
+    let ca = ca.to_str().unwrap();
+
+    // Without the CA the server's certificate is not trusted: refused.
+    let out = run(&["migrate", "--database", &url], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("certificate"), "{}", stderr(&out));
+    // With it (the flag, or its variable): migrated, then verified.
+    let out = run(&["migrate", "--database", &url, "--database-ca", ca], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(
+        &["verify"],
+        &[("GONGKAI_DATABASE_URL", &url), ("GONGKAI_DATABASE_CA", ca)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "audit chain verified: 0 events, 0 records"
+    );
+    // And the server serves through it, over TLS.
+    let p = principals();
+    let server = spawn_in(
+        dir.path(),
+        &p,
+        &["--database", &url, "--database-ca", ca],
+        &[],
+    );
+    let mut c = server.clients().await;
+    c.register_tree(p.token("ops"), false).await;
+    let tls = cluster
+        .psql("SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = 'postgres' AND a.pid <> pg_backend_pid()")
+        .unwrap();
+    assert_eq!(tls, "t", "every connection of gongkai is TLS");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_is_not_serving_while_the_database_refuses_and_serving_once_it_answers() {
     let url = fresh_database().await;
     let db = database_name(&url).to_owned();
