@@ -2,7 +2,9 @@
 //! the three tables by what they contain.
 
 use chrono::NaiveDate;
-use gongkai_domain::{Finding, FormatVersion, Location, Metadata, Report, SECTIONS, catalogue::id};
+use gongkai_domain::{
+    Finding, FormatVersion, Location, Metadata, Report, SECTIONS, catalogue::id, shape::T3Row,
+};
 
 use crate::{
     ImportError,
@@ -33,11 +35,8 @@ fn fold_rows(rows: &[&[String]]) -> String {
 fn classify(all: &str) -> Option<TableKind> {
     if all.contains("自然人")
         || all.contains("本年新收")
-        || all.contains("本年度办理结果")
-        || all.contains("不予公开")
-        || all.contains("无法提供")
-        || all.contains("不予处理")
-        || all.contains("结转下年度")
+        || crate::tables::names_t3_group(all)
+        || all.contains(T3Row::R25.spec().key_phrase)
     {
         Some(TableKind::T3)
     } else if all.contains("尚未审结") || all.contains("复议后起诉") || all.contains("结果维持")
