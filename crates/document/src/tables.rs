@@ -312,6 +312,11 @@ fn closeness(a: &[char], b: &[char]) -> usize {
     lcs.saturating_mul(200).checked_div(total).unwrap_or(0)
 }
 
+/// Most unmatched T3 labels compared with the official wording (25 rows,
+/// each a comparison of two labels): a T3 has 25 rows, so a table with more
+/// unknown labels than this is not one whose labels drifted.
+const MAX_DRIFT_CANDIDATES: usize = 200;
+
 /// Finds the row a misprinted or shortened label means: among the rows not
 /// yet found, the one with the same ordinal whose wording is closest (at
 /// least half alike, clearly closer than the next), or failing an ordinal,
@@ -426,12 +431,15 @@ pub(crate) fn read_t3(
         });
     }
     // Misprinted labels are matched once every row that reads as published
-    // has taken its place.
+    // has taken its place; a table with more unmatched labels than
+    // [`MAX_DRIFT_CANDIDATES`] is not T3 with a few misprints, and the rest
+    // are unknown rows without comparing their wording.
     let mut found: Vec<T3Row> = lines
         .iter()
         .filter_map(|l| l.matched.map(|m| m.0))
         .collect();
-    for line in lines.iter_mut().filter(|l| l.matched.is_none()) {
+    let unmatched = lines.iter_mut().filter(|l| l.matched.is_none());
+    for line in unmatched.take(MAX_DRIFT_CANDIDATES) {
         if let Some(row) = closest_t3_row(&line.row[line.label], format, &found) {
             found.push(row);
             line.matched = Some((row, true));
