@@ -86,35 +86,26 @@ fn title_parts(line: &str) -> Option<(u32, String)> {
         _ => None,
     };
     let chars: Vec<(usize, char)> = head.char_indices().collect();
-    // The last run of exactly four digits followed by 年, or ending the head.
-    let mut found = None;
-    let mut i = 0usize;
-    while let Some(rest) = chars.get(i..) {
-        let run = rest.iter().take_while(|(_, c)| digit(*c).is_some()).count();
-        if rest.is_empty() {
-            break;
-        }
-        if run == 0 {
-            i = i.saturating_add(1);
-            continue;
-        }
-        let end = i.saturating_add(run);
-        let next = chars.get(end).map(|(_, c)| *c);
-        if run == 4 && (next == Some('年') || next.is_none()) {
-            found = Some((i, end));
-        }
-        i = end;
-    }
-    let (start, end) = found?;
-    let year = chars
-        .get(start..end)?
+    // Runs of digits and of other characters; the year is the last run of
+    // exactly four digits followed by 年, or ending the head.
+    let is_digit = |(_, c): &(usize, char)| digit(*c).is_some();
+    let runs: Vec<&[(usize, char)]> = chars.chunk_by(|a, b| is_digit(a) == is_digit(b)).collect();
+    let (k, run) = runs.iter().enumerate().rev().find(|(k, run)| {
+        let next = runs.get(k.saturating_add(1)).and_then(|n| n.first());
+        run.len() == 4 && run.iter().all(is_digit) && next.is_none_or(|(_, c)| *c == '年')
+    })?;
+    let year = run
         .iter()
         .filter_map(|(_, c)| digit(*c))
         .fold(0u32, |y, d| y.saturating_mul(10).saturating_add(d));
-    let byte = |i: usize| chars.get(i).map_or(head.len(), |(b, _)| *b);
-    let before = head.get(..byte(start)).unwrap_or_default();
+    let start = run.first().map_or(0, |(b, _)| *b);
+    let end = runs
+        .get(k.saturating_add(1))
+        .and_then(|n| n.first())
+        .map_or(head.len(), |(b, _)| *b);
+    let before = head.get(..start).unwrap_or_default();
     let after = head
-        .get(byte(end)..)
+        .get(end..)
         .unwrap_or_default()
         .trim_start_matches('年')
         .trim_start_matches('度');
@@ -555,5 +546,22 @@ mod tests {
             Some((2024, "宝清县人民政府办公室（县政务服务中心）".to_owned()))
         );
         assert_eq!(title_parts("202412年政府信息公开工作年度报告"), None);
+        // The name after the year, after a crawler's label, the last year.
+        assert_eq!(
+            title_parts("2024年宝清县人民政府政府信息公开工作年度报告"),
+            Some((2024, "宝清县人民政府".to_owned()))
+        );
+        assert_eq!(
+            title_parts("标题：宝清县人民政府2024年政府信息公开工作年度报告"),
+            Some((2024, "宝清县人民政府".to_owned()))
+        );
+        assert_eq!(
+            title_parts("【标题】宝清县人民政府2024年政府信息公开工作年度报告"),
+            Some((2024, "宝清县人民政府".to_owned()))
+        );
+        assert_eq!(
+            title_parts("第3号宝清县人民政府2024年度政府信息公开工作年度报告"),
+            Some((2024, "第3号宝清县人民政府".to_owned()))
+        );
     }
 }
