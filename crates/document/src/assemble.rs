@@ -353,32 +353,49 @@ pub(crate) fn assemble(blocks: &[Block]) -> Result<(Report, Vec<Finding>), Impor
     Ok((report, findings))
 }
 
+/// Where a document states its year or agency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// Its own title line(s).
+    Title,
+    /// An HTML page's `<title>`.
+    PageTitle,
+    /// The sentence giving the statistics period (统计期限 …).
+    Period,
+}
+
+impl Source {
+    fn zh(self) -> &'static str {
+        match self {
+            Source::Title => "标题",
+            Source::PageTitle => "网页标题",
+            Source::Period => "统计期限",
+        }
+    }
+
+    fn en(self) -> &'static str {
+        match self {
+            Source::Title => "title",
+            Source::PageTitle => "page title",
+            Source::Period => "statistics period",
+        }
+    }
+}
+
 /// A finding naming two sources of the metadata that disagree.
-fn sources_disagree(field: &str, first: (&str, &str), other: (&str, &str)) -> Finding {
+fn sources_disagree(field: &str, first: (Source, &str), other: (Source, &str)) -> Finding {
+    let ((a, a_says), (b, b_says)) = (first, other);
     Finding::new(
         id::IMPORT_METADATA,
         Location::row("metadata", field),
         format!(
-            "{}为“{}”，{}为“{}”，不一致，按前者读取 — the {} says {} \"{}\", the {} \"{}\"; the first is kept",
-            first.0,
-            first.1,
-            other.0,
-            other.1,
-            english(first.0),
-            field,
-            first.1,
-            english(other.0),
-            other.1
+            "{}为“{a_says}”，{}为“{b_says}”，不一致，按前者读取 — the {} says {field} \"{a_says}\", the {} \"{b_says}\"; the first is kept",
+            a.zh(),
+            b.zh(),
+            a.en(),
+            b.en(),
         ),
     )
-}
-
-fn english(source: &str) -> &'static str {
-    match source {
-        "标题" => "title",
-        "网页标题" => "page title",
-        _ => "statistics period",
-    }
 }
 
 /// Metadata from wherever the document states it: the year and agency from
@@ -396,36 +413,42 @@ fn read_metadata(
     let body = body_title(preamble);
     let page = page_title.and_then(title_parts);
     let period = period_year(preamble.iter().chain(overview.unwrap_or_default()).copied());
-    let years: Vec<(&str, u32)> = [
-        ("标题", body.as_ref().map(|b| b.0)),
-        ("网页标题", page.as_ref().map(|p| p.0)),
-        ("统计期限", period),
+    let years: Vec<(Source, u32)> = [
+        (Source::Title, body.as_ref().map(|b| b.0)),
+        (Source::PageTitle, page.as_ref().map(|p| p.0)),
+        (Source::Period, period),
     ]
     .into_iter()
     .filter_map(|(source, year)| Some((source, year?)))
     .collect();
-    if let Some((source, year)) = years.first() {
-        m.data_year = *year;
-        let first = (*source, year.to_string());
-        for (other, y) in years.iter().skip(1).filter(|(_, y)| y != year) {
+    if let Some(&(source, year)) = years.first() {
+        m.data_year = year;
+        for &(other, y) in years.iter().skip(1).filter(|(_, y)| *y != year) {
             findings.push(sources_disagree(
                 "data_year",
-                (first.0, &first.1),
+                (source, &year.to_string()),
                 (other, &y.to_string()),
             ));
         }
     }
-    let names: Vec<(&str, String)> = [("标题", body.map(|b| b.1)), ("网页标题", page.map(|p| p.1))]
-        .into_iter()
-        .filter_map(|(source, name)| Some((source, name.filter(|n| !n.is_empty())?)))
-        .collect();
+    let names: Vec<(Source, String)> = [
+        (Source::Title, body.map(|b| b.1)),
+        (Source::PageTitle, page.map(|p| p.1)),
+    ]
+    .into_iter()
+    .filter_map(|(source, name)| Some((source, name.filter(|n| !n.is_empty())?)))
+    .collect();
     if let Some((source, name)) = names.first() {
         m.agency_name.clone_from(name);
         // One name inside the other (洪泽区人民政府, 淮安市洪泽区人民政府) is the same agency.
         for (other, n) in names.iter().skip(1) {
             let (a, b) = (fold(name), fold(n));
             if !a.contains(&b) && !b.contains(&a) {
-                findings.push(sources_disagree("agency_name", (source, name), (other, n)));
+                findings.push(sources_disagree(
+                    "agency_name",
+                    (*source, name),
+                    (*other, n),
+                ));
             }
         }
     }
