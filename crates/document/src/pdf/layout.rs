@@ -423,12 +423,18 @@ fn split_page(
 
 /// Positions within [`SNAP`] of each other as one (their mean).
 fn clusters(values: impl Iterator<Item = f64>) -> Vec<f64> {
+    clusters_within(values, SNAP)
+}
+
+/// Positions within `within` of the mean of those before them as one (their
+/// mean), in order.
+fn clusters_within(values: impl Iterator<Item = f64>, within: f64) -> Vec<f64> {
     let mut v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
     v.sort_by(f64::total_cmp);
     let mut out: Vec<(f64, usize)> = Vec::new();
     for x in v {
         match out.last_mut() {
-            Some((sum, n)) if x - *sum / *n as f64 <= SNAP => {
+            Some((sum, n)) if x - *sum / *n as f64 <= within => {
                 *sum += x;
                 *n = n.saturating_add(1);
             }
@@ -879,27 +885,12 @@ fn zone_rows(seg: &[PageLine], budget: &mut Budget) -> Result<Vec<Vec<String>>, 
         .collect();
     let em = seg.iter().map(|l| l.line.size).fold(0.0, f64::max).max(1.0);
     // Value columns: figures of the rows, clustered by their centres.
-    let mut centers: Vec<f64> = Vec::new();
-    for (cells, ..) in lines.iter().filter(|(c, ..)| is_anchor(c)) {
-        centers.extend(
-            cells
-                .iter()
-                .filter(|c| is_figure(&c.text))
-                .map(Chunk::center_x),
-        );
-    }
-    centers.sort_by(f64::total_cmp);
-    let mut columns: Vec<(f64, usize)> = Vec::new();
-    for x in centers {
-        match columns.last_mut() {
-            Some((sum, n)) if x - *sum / *n as f64 <= em => {
-                *sum += x;
-                *n = n.saturating_add(1);
-            }
-            _ => columns.push((x, 1)),
-        }
-    }
-    let columns: Vec<f64> = columns.into_iter().map(|(s, n)| s / n as f64).collect();
+    let centers = lines
+        .iter()
+        .filter(|(c, ..)| is_anchor(c))
+        .flat_map(|(cells, ..)| cells.iter().filter(|c| is_figure(&c.text)))
+        .map(Chunk::center_x);
+    let columns = clusters_within(centers, em);
     // The nearest column; `columns` are in order, so by binary search.
     let column_of = |x: f64| {
         let after = columns.partition_point(|c| *c < x);
