@@ -963,16 +963,23 @@ impl Reading<'_> {
             }
             return Ok(out);
         }
+        // Every grid position laid out counts, the empty ones a row skips
+        // (`w:gridBefore`) too.
+        let mut lay = |cells: usize| {
+            self.cells = self.cells.saturating_add(cells);
+            if self.cells > MAX_TABLE_CELLS {
+                return Err(too_complex(format!(
+                    "表格展开后超过{MAX_TABLE_CELLS}个单元格 — tables span more than {MAX_TABLE_CELLS} cells once merged cells are laid out"
+                )));
+            }
+            Ok(())
+        };
         for (before, row) in table.rows {
+            lay(before)?;
             let mut line: Vec<String> = vec![String::new(); before];
             for cell in row {
+                lay(cell.span)?;
                 let width = line.len().saturating_add(cell.span);
-                self.cells = self.cells.saturating_add(cell.span);
-                if self.cells > MAX_TABLE_CELLS || width > MAX_TABLE_CELLS {
-                    return Err(too_complex(format!(
-                        "表格展开后超过{MAX_TABLE_CELLS}个单元格 — tables span more than {MAX_TABLE_CELLS} cells once merged cells are laid out"
-                    )));
-                }
                 line.push(if cell.continued {
                     String::new()
                 } else {

@@ -300,6 +300,22 @@ fn deeply_nested_docx_tables_are_refused_and_xml_nesting_bounded() {
 }
 
 #[test]
+fn grid_columns_a_docx_row_skips_count_against_the_cell_bound() {
+    // Each row skips 1,000 grid columns (w:gridBefore) before its one cell:
+    // 1,100 rows lay out 1.1 million cells. Uncounted, 20,000 such rows (a
+    // 15 KB file) took half a gigabyte, 300,000 (32 MiB of XML) eight.
+    let row = r#"<w:tr><w:trPr><w:gridBefore w:val="1000"/></w:trPr><w:tc><w:p><w:r><w:t>1</w:t></w:r></w:p></w:tc></w:tr>"#;
+    let body = format!(
+        "<w:p><w:r><w:t>2024年政府信息公开工作年度报告</w:t></w:r></w:p><w:tbl>{}</w:tbl>",
+        row.repeat(1_100)
+    );
+    let bytes = docx(&[("word/document.xml", &document(&body))]);
+    let err = timed(|| import(&bytes)).unwrap_err();
+    assert!(matches!(err, ImportError::TooComplex(_)), "{err:?}");
+    assert!(err.to_string().contains("1000000 cells"), "{err}");
+}
+
+#[test]
 fn legacy_word_and_wps_files_are_told_to_be_saved_as_docx_or_pdf() {
     let mut ole = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
     ole.extend([0u8; 504]);
