@@ -193,9 +193,9 @@ impl Reader<'_> {
     }
 }
 
-type Collection = (Vec<u8>, Vec<u8>, Vec<Vec<Vec<u8>>>);
+pub(crate) type Collection = (Vec<u8>, Vec<u8>, Vec<Vec<Vec<u8>>>);
 
-fn parse(data: &[u8]) -> Result<Vec<Collection>> {
+pub(crate) fn parse(data: &[u8]) -> Result<Vec<Collection>> {
     let body_len = data
         .len()
         .checked_sub(32)
@@ -362,6 +362,16 @@ fn create_tmp_dir(parent: &Path, name: &str) -> Result<std::path::PathBuf> {
     )))
 }
 
+/// Puts parsed collections into a new database.
+pub(crate) fn import(db: &sled::Db, collections: Vec<Collection>) {
+    db.import(
+        collections
+            .into_iter()
+            .map(|(k, n, e)| (k, n, e.into_iter()))
+            .collect(),
+    );
+}
+
 /// Imports the collections into `tmp`, verifies the store in full, closes
 /// it (waiting until sled has let go of its files) and syncs every file
 /// and directory of it.
@@ -373,12 +383,7 @@ fn build(tmp: &Path, options: &StoreOptions, collections: Vec<Collection>) -> Re
         .cache_capacity(options.cache_capacity)
         .flush_every_ms(None)
         .open()?;
-    db.import(
-        collections
-            .into_iter()
-            .map(|(k, n, e)| (k, n, e.into_iter()))
-            .collect(),
-    );
+    import(&db, collections);
     db.flush()?;
     let store = SledStore::with_db(db, tmp.to_path_buf())?;
     let v = crate::ReportStore::verify(&store)?;

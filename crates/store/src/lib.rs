@@ -24,6 +24,8 @@
 mod backup;
 mod codec;
 pub mod durability;
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod pending;
 pub mod postgres;

@@ -431,7 +431,7 @@ pub(crate) fn supervisor_code(s: &str) -> &str {
 }
 
 /// A named supervisor's code, validated: `agencies/` alone is not "none".
-fn named_supervisor(s: &str) -> Result<Option<String>> {
+pub(crate) fn named_supervisor(s: &str) -> Result<Option<String>> {
     if s.is_empty() {
         return Ok(None);
     }

@@ -70,7 +70,7 @@ fn sum_key(area: &str, year: u32) -> Result<Vec<u8>> {
     Ok(keys::join(&[keys::uscc(area)?, &keys::year(year)?]))
 }
 
-fn decode_sum(key: &[u8], bytes: &[u8], year: u32) -> Result<AreaTotals> {
+pub(crate) fn decode_sum(key: &[u8], bytes: &[u8], year: u32) -> Result<AreaTotals> {
     let stored: AreaSum = codec::decode("area_sums", key, bytes)?;
     let corrupt = |reason: String| StoreError::Corrupt {
         tree: "area_sums",
@@ -111,7 +111,7 @@ fn read_sum(r: &impl Reader, area: &str, year: u32) -> Result<AreaTotals> {
 /// Whether a contribution is a new approval, held to `value.range`'s
 /// bounds, or one already in the sums, taken as it was added.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Approval {
+pub(crate) enum Approval {
     New,
     Kept,
 }
@@ -124,7 +124,11 @@ enum Approval {
 /// of a report with a cell outside `value.range`'s bounds (one submitted
 /// before they existed) is refused for that cell: within the bounds no sum
 /// can overflow, so the sum itself never refuses an approval.
-fn contribution(approved: &ReportRevision, key: &ReportKey, when: Approval) -> Result<AreaTotals> {
+pub(crate) fn contribution(
+    approved: &ReportRevision,
+    key: &ReportKey,
+    when: Approval,
+) -> Result<AreaTotals> {
     let Some(report) = approved.report.as_ref() else {
         return Err(StoreError::Corrupt {
             tree: "revisions",

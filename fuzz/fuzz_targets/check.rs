@@ -1,0 +1,5 @@
+//! cargo-fuzz target `check`: the body is `gongkai_fuzz_targets::check::run`,
+//! shared with the stable harness (`fuzz_stable`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| gongkai_fuzz_targets::check::run(data));
