@@ -1,11 +1,12 @@
 //! `gongkai check` sniffs each file's layout and encoding: the sample in
 //! every published layout gives the sample's verdict and findings, and says
 //! which layout and encoding it read — told by the bytes (every file is
-//! checked under a `.txt` name).
+//! checked under a `.txt` name). `gongkai import` tells a PDF or a Word file
+//! by its bytes too.
 
 mod common;
 
-use common::{check_json, located, sample_path};
+use common::{assert_no_panic, check_json, gongkai, located, sample_path, stderr, temp_file};
 
 #[test]
 fn every_layout_gives_the_samples_findings() {
@@ -29,12 +30,11 @@ fn every_layout_gives_the_samples_findings() {
         ("baoqing-county-2024.pdf", "pdf", "PDF"),
         ("baoqing-county-2024.unruled.pdf", "pdf", "PDF"),
     ] {
-        let path = dir.join(file);
-        let renamed =
-            std::env::temp_dir().join(format!("gongkai-check-{}-{file}.txt", std::process::id()));
-        std::fs::copy(&path, &renamed).unwrap();
-        let (code, report) = check_json(renamed.to_str().unwrap());
-        let _ = std::fs::remove_file(&renamed);
+        let renamed = temp_file(
+            &format!("{file}.txt"),
+            std::fs::read(dir.join(file)).unwrap(),
+        );
+        let (code, report) = check_json(renamed.arg());
         assert_eq!(code, Some(1), "{file}");
         assert_eq!(report["layout"], layout, "{file}");
         assert_eq!(report["encoding"], encoding, "{file}");
@@ -56,5 +56,41 @@ fn a_planted_defect_is_reported_at_its_cell() {
             found.iter().any(|(r, _, l)| r == rule && l == location),
             "{rule} at {location} in {found:?}"
         );
+    }
+}
+
+/// `gongkai import FILE` as API JSON, parsed.
+fn imported(file: &str) -> serde_json::Value {
+    let out = gongkai(&["import", file], None);
+    assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(0), "{file}: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{file}: not JSON ({e})"))
+}
+
+#[test]
+fn gongkai_import_reads_pdf_and_word_files_by_their_bytes() {
+    let sample = imported(sample_path().to_str().unwrap());
+    let dir = common::repo().join("testdata/reports/layouts");
+    for file in [
+        "baoqing-county-2024.docx",
+        "baoqing-county-2024.wps.docx",
+        "baoqing-county-2024.pdf",
+        "baoqing-county-2024.unruled.pdf",
+    ] {
+        let renamed = temp_file(
+            &format!("{file}.txt"),
+            std::fs::read(dir.join(file)).unwrap(),
+        );
+        let report = imported(renamed.arg());
+        for part in [
+            "metadata",
+            "formatVersion",
+            "activeDisclosure",
+            "applications",
+            "reconsiderationLitigation",
+        ] {
+            assert_eq!(report[part], sample[part], "{file}: {part}");
+        }
+        assert!(report.get("absentRows").is_none(), "{file}: {report}");
     }
 }

@@ -2,7 +2,9 @@
 //! the three tables by what they contain.
 
 use chrono::NaiveDate;
-use gongkai_domain::{Finding, FormatVersion, Location, Metadata, Report, SECTIONS, catalogue::id};
+use gongkai_domain::{
+    Finding, FormatVersion, Location, Metadata, Report, SECTIONS, catalogue::id, shape::T3Row,
+};
 
 use crate::{
     ImportError,
@@ -33,11 +35,8 @@ fn fold_rows(rows: &[&[String]]) -> String {
 fn classify(all: &str) -> Option<TableKind> {
     if all.contains("自然人")
         || all.contains("本年新收")
-        || all.contains("本年度办理结果")
-        || all.contains("不予公开")
-        || all.contains("无法提供")
-        || all.contains("不予处理")
-        || all.contains("结转下年度")
+        || crate::tables::names_t3_group(all)
+        || all.contains(T3Row::R25.spec().key_phrase)
     {
         Some(TableKind::T3)
     } else if all.contains("尚未审结") || all.contains("复议后起诉") || all.contains("结果维持")
@@ -87,35 +86,26 @@ fn title_parts(line: &str) -> Option<(u32, String)> {
         _ => None,
     };
     let chars: Vec<(usize, char)> = head.char_indices().collect();
-    // The last run of exactly four digits followed by 年, or ending the head.
-    let mut found = None;
-    let mut i = 0usize;
-    while let Some(rest) = chars.get(i..) {
-        let run = rest.iter().take_while(|(_, c)| digit(*c).is_some()).count();
-        if rest.is_empty() {
-            break;
-        }
-        if run == 0 {
-            i = i.saturating_add(1);
-            continue;
-        }
-        let end = i.saturating_add(run);
-        let next = chars.get(end).map(|(_, c)| *c);
-        if run == 4 && (next == Some('年') || next.is_none()) {
-            found = Some((i, end));
-        }
-        i = end;
-    }
-    let (start, end) = found?;
-    let year = chars
-        .get(start..end)?
+    // Runs of digits and of other characters; the year is the last run of
+    // exactly four digits followed by 年, or ending the head.
+    let is_digit = |(_, c): &(usize, char)| digit(*c).is_some();
+    let runs: Vec<&[(usize, char)]> = chars.chunk_by(|a, b| is_digit(a) == is_digit(b)).collect();
+    let (k, run) = runs.iter().enumerate().rev().find(|(k, run)| {
+        let next = runs.get(k.saturating_add(1)).and_then(|n| n.first());
+        run.len() == 4 && run.iter().all(is_digit) && next.is_none_or(|(_, c)| *c == '年')
+    })?;
+    let year = run
         .iter()
         .filter_map(|(_, c)| digit(*c))
         .fold(0u32, |y, d| y.saturating_mul(10).saturating_add(d));
-    let byte = |i: usize| chars.get(i).map_or(head.len(), |(b, _)| *b);
-    let before = head.get(..byte(start)).unwrap_or_default();
+    let start = run.first().map_or(0, |(b, _)| *b);
+    let end = runs
+        .get(k.saturating_add(1))
+        .and_then(|n| n.first())
+        .map_or(head.len(), |(b, _)| *b);
+    let before = head.get(..start).unwrap_or_default();
     let after = head
-        .get(byte(end)..)
+        .get(end..)
         .unwrap_or_default()
         .trim_start_matches('年')
         .trim_start_matches('度');
@@ -363,32 +353,49 @@ pub(crate) fn assemble(blocks: &[Block]) -> Result<(Report, Vec<Finding>), Impor
     Ok((report, findings))
 }
 
+/// Where a document states its year or agency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// Its own title line(s).
+    Title,
+    /// An HTML page's `<title>`.
+    PageTitle,
+    /// The sentence giving the statistics period (统计期限 …).
+    Period,
+}
+
+impl Source {
+    fn zh(self) -> &'static str {
+        match self {
+            Source::Title => "标题",
+            Source::PageTitle => "网页标题",
+            Source::Period => "统计期限",
+        }
+    }
+
+    fn en(self) -> &'static str {
+        match self {
+            Source::Title => "title",
+            Source::PageTitle => "page title",
+            Source::Period => "statistics period",
+        }
+    }
+}
+
 /// A finding naming two sources of the metadata that disagree.
-fn sources_disagree(field: &str, first: (&str, &str), other: (&str, &str)) -> Finding {
+fn sources_disagree(field: &str, first: (Source, &str), other: (Source, &str)) -> Finding {
+    let ((a, a_says), (b, b_says)) = (first, other);
     Finding::new(
         id::IMPORT_METADATA,
         Location::row("metadata", field),
         format!(
-            "{}为“{}”，{}为“{}”，不一致，按前者读取 — the {} says {} \"{}\", the {} \"{}\"; the first is kept",
-            first.0,
-            first.1,
-            other.0,
-            other.1,
-            english(first.0),
-            field,
-            first.1,
-            english(other.0),
-            other.1
+            "{}为“{a_says}”，{}为“{b_says}”，不一致，按前者读取 — the {} says {field} \"{a_says}\", the {} \"{b_says}\"; the first is kept",
+            a.zh(),
+            b.zh(),
+            a.en(),
+            b.en(),
         ),
     )
-}
-
-fn english(source: &str) -> &'static str {
-    match source {
-        "标题" => "title",
-        "网页标题" => "page title",
-        _ => "statistics period",
-    }
 }
 
 /// Metadata from wherever the document states it: the year and agency from
@@ -406,36 +413,42 @@ fn read_metadata(
     let body = body_title(preamble);
     let page = page_title.and_then(title_parts);
     let period = period_year(preamble.iter().chain(overview.unwrap_or_default()).copied());
-    let years: Vec<(&str, u32)> = [
-        ("标题", body.as_ref().map(|b| b.0)),
-        ("网页标题", page.as_ref().map(|p| p.0)),
-        ("统计期限", period),
+    let years: Vec<(Source, u32)> = [
+        (Source::Title, body.as_ref().map(|b| b.0)),
+        (Source::PageTitle, page.as_ref().map(|p| p.0)),
+        (Source::Period, period),
     ]
     .into_iter()
     .filter_map(|(source, year)| Some((source, year?)))
     .collect();
-    if let Some((source, year)) = years.first() {
-        m.data_year = *year;
-        let first = (*source, year.to_string());
-        for (other, y) in years.iter().skip(1).filter(|(_, y)| y != year) {
+    if let Some(&(source, year)) = years.first() {
+        m.data_year = year;
+        for &(other, y) in years.iter().skip(1).filter(|(_, y)| *y != year) {
             findings.push(sources_disagree(
                 "data_year",
-                (first.0, &first.1),
+                (source, &year.to_string()),
                 (other, &y.to_string()),
             ));
         }
     }
-    let names: Vec<(&str, String)> = [("标题", body.map(|b| b.1)), ("网页标题", page.map(|p| p.1))]
-        .into_iter()
-        .filter_map(|(source, name)| Some((source, name.filter(|n| !n.is_empty())?)))
-        .collect();
+    let names: Vec<(Source, String)> = [
+        (Source::Title, body.map(|b| b.1)),
+        (Source::PageTitle, page.map(|p| p.1)),
+    ]
+    .into_iter()
+    .filter_map(|(source, name)| Some((source, name.filter(|n| !n.is_empty())?)))
+    .collect();
     if let Some((source, name)) = names.first() {
         m.agency_name.clone_from(name);
         // One name inside the other (洪泽区人民政府, 淮安市洪泽区人民政府) is the same agency.
         for (other, n) in names.iter().skip(1) {
             let (a, b) = (fold(name), fold(n));
             if !a.contains(&b) && !b.contains(&a) {
-                findings.push(sources_disagree("agency_name", (source, name), (other, n)));
+                findings.push(sources_disagree(
+                    "agency_name",
+                    (*source, name),
+                    (*other, n),
+                ));
             }
         }
     }
@@ -556,5 +569,22 @@ mod tests {
             Some((2024, "宝清县人民政府办公室（县政务服务中心）".to_owned()))
         );
         assert_eq!(title_parts("202412年政府信息公开工作年度报告"), None);
+        // The name after the year, after a crawler's label, the last year.
+        assert_eq!(
+            title_parts("2024年宝清县人民政府政府信息公开工作年度报告"),
+            Some((2024, "宝清县人民政府".to_owned()))
+        );
+        assert_eq!(
+            title_parts("标题：宝清县人民政府2024年政府信息公开工作年度报告"),
+            Some((2024, "宝清县人民政府".to_owned()))
+        );
+        assert_eq!(
+            title_parts("【标题】宝清县人民政府2024年政府信息公开工作年度报告"),
+            Some((2024, "宝清县人民政府".to_owned()))
+        );
+        assert_eq!(
+            title_parts("第3号宝清县人民政府2024年度政府信息公开工作年度报告"),
+            Some((2024, "第3号宝清县人民政府".to_owned()))
+        );
     }
 }

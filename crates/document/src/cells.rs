@@ -63,15 +63,27 @@ pub(crate) fn item_ordinal(folded: &str) -> Option<&str> {
     (!n.is_empty() && n.chars().all(|c| CHINESE_ORDINALS.contains(c))).then_some(n)
 }
 
-/// Strips one leading ordinal from a folded label: `三,` (from 三、), `(三)`,
-/// `3.` or `3,`. Returns the rest.
-pub fn strip_ordinal(folded: &str) -> &str {
+/// A label's leading ordinal, folded: its digits as published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ordinal<'a> {
+    /// 三、 (folded `三,`).
+    Chinese(&'a str),
+    /// （三） (folded `(三)`).
+    Bracketed(&'a str),
+    /// 3. or 3、 (folded `3.`, `3,`), without leading zeros.
+    Arabic(&'a str),
+}
+
+/// Splits one leading ordinal from a folded label: `三,` (from 三、), `(三)`,
+/// `3.` or `3,`. Returns the ordinal and the rest.
+pub fn split_ordinal(folded: &str) -> Option<(Ordinal<'_>, &str)> {
+    let digits = |rest: &str| folded.strip_suffix(rest).unwrap_or_default();
     // 三、 (folded to "三,")
     let chinese = folded.trim_start_matches(|c| CHINESE_ORDINALS.contains(c));
     if chinese.len() < folded.len()
         && let Some(rest) = chinese.strip_prefix(',')
     {
-        return rest;
+        return Some((Ordinal::Chinese(digits(chinese)), rest));
     }
     // (三)
     if let Some(inner) = folded.strip_prefix('(') {
@@ -79,7 +91,8 @@ pub fn strip_ordinal(folded: &str) -> &str {
         if after.len() < inner.len()
             && let Some(rest) = after.strip_prefix(')')
         {
-            return rest;
+            let n = inner.strip_suffix(after).unwrap_or_default();
+            return Some((Ordinal::Bracketed(n), rest));
         }
     }
     // 3. or 3,
@@ -87,9 +100,16 @@ pub fn strip_ordinal(folded: &str) -> &str {
     if arabic.len() < folded.len()
         && let Some(rest) = arabic.strip_prefix(['.', ','])
     {
-        return rest;
+        let n = digits(arabic).trim_start_matches('0');
+        return Some((Ordinal::Arabic(n), rest));
     }
-    folded
+    None
+}
+
+/// Strips one leading ordinal from a folded label (see [`split_ordinal`]).
+/// Returns the rest.
+pub fn strip_ordinal(folded: &str) -> &str {
+    split_ordinal(folded).map_or(folded, |(_, rest)| rest)
 }
 
 /// The folded label without its ordinal.
@@ -320,6 +340,16 @@ mod tests {
         assert_eq!(core("1. 属于国家秘密"), "属于国家秘密");
         assert_eq!(core("2、重复申请"), "重复申请");
         assert_eq!(core("总计"), "总计");
+        assert_eq!(
+            split_ordinal("(六)其他处理"),
+            Some((Ordinal::Bracketed("六"), "其他处理"))
+        );
+        assert_eq!(
+            split_ordinal("十二,x"),
+            Some((Ordinal::Chinese("十二"), "x"))
+        );
+        assert_eq!(split_ordinal("03.x"), Some((Ordinal::Arabic("3"), "x")));
+        assert_eq!(split_ordinal("3x"), None);
     }
 
     #[test]

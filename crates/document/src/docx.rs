@@ -187,6 +187,14 @@ impl<'a> Package<'a> {
         }
         Ok(Some(out))
     }
+
+    /// A part's text (see [`part_text`]), at most `limit` bytes
+    /// decompressed; `None` when absent.
+    fn text(&mut self, name: &str, limit: u64) -> Result<Option<String>, ImportError> {
+        self.part(name, limit)?
+            .map(|bytes| part_text(name, bytes))
+            .transpose()
+    }
 }
 
 /// A part's text: UTF-8 (with or without a BOM), or UTF-16 with a BOM.
@@ -219,11 +227,6 @@ fn xml_error(name: &str, reader: &Reader<&[u8]>, e: impl std::fmt::Display) -> I
     damaged(format!(
         "{name}的XML在第{at}字节处有误：{e} — {name} is not well-formed XML at byte {at}: {e}"
     ))
-}
-
-/// The local name of an element (`w:tbl` → `tbl`), whatever its prefix.
-fn local(e: &BytesStart<'_>) -> Vec<u8> {
-    e.local_name().as_ref().to_vec()
 }
 
 /// The value of an attribute by local name (`w:val` → `val`).
@@ -318,7 +321,7 @@ fn relationship(rels: &str, kind: &str, base: &str) -> Result<Option<String>, Im
     walk("relationships", rels, |e| {
         if let XmlEvent::Start(e, _) = e
             && found.is_none()
-            && local(e) == b"Relationship"
+            && e.local_name().as_ref() == b"Relationship"
             && attr(e, b"Type").is_some_and(|t| t.ends_with(kind))
             && attr(e, b"TargetMode").is_none_or(|m| m != "External")
             && let Some(target) = attr(e, b"Target")
@@ -378,7 +381,8 @@ fn read_styles(text: &str) -> Result<HashMap<String, Resolved>, ImportError> {
     let mut ilvl = 0usize;
     walk("styles.xml", text, |e| {
         match e {
-            XmlEvent::Start(e, empty) => match local(e).as_slice() {
+            // By local name (`w:style` → `style`), whatever its prefix.
+            XmlEvent::Start(e, empty) => match e.local_name().as_ref() {
                 b"style" if attr(e, b"type").is_none_or(|t| t == "paragraph") => {
                     if let Some(id) = attr(e, b"styleId") {
                         current = Some((id.into_owned(), Style::default()));
@@ -478,7 +482,7 @@ fn read_numbering(text: &str) -> Result<Numbering, ImportError> {
     let mut num_id: Option<String> = None;
     walk("numbering.xml", text, |e| {
         match e {
-            XmlEvent::Start(e, _) => match local(e).as_slice() {
+            XmlEvent::Start(e, _) => match e.local_name().as_ref() {
                 b"abstractNum" => {
                     abstract_id = attr(e, b"abstractNumId").map(Cow::into_owned);
                     levels = vec![Level::default(); 9];
@@ -959,16 +963,23 @@ impl Reading<'_> {
             }
             return Ok(out);
         }
+        // Every grid position laid out counts, the empty ones a row skips
+        // (`w:gridBefore`) too.
+        let mut lay = |cells: usize| {
+            self.cells = self.cells.saturating_add(cells);
+            if self.cells > MAX_TABLE_CELLS {
+                return Err(too_complex(format!(
+                    "表格展开后超过{MAX_TABLE_CELLS}个单元格 — tables span more than {MAX_TABLE_CELLS} cells once merged cells are laid out"
+                )));
+            }
+            Ok(())
+        };
         for (before, row) in table.rows {
+            lay(before)?;
             let mut line: Vec<String> = vec![String::new(); before];
             for cell in row {
+                lay(cell.span)?;
                 let width = line.len().saturating_add(cell.span);
-                self.cells = self.cells.saturating_add(cell.span);
-                if self.cells > MAX_TABLE_CELLS || width > MAX_TABLE_CELLS {
-                    return Err(too_complex(format!(
-                        "表格展开后超过{MAX_TABLE_CELLS}个单元格 — tables span more than {MAX_TABLE_CELLS} cells once merged cells are laid out"
-                    )));
-                }
                 line.push(if cell.continued {
                     String::new()
                 } else {
@@ -994,40 +1005,29 @@ fn span(value: Option<&str>) -> usize {
 /// Reads a `.docx` into blocks.
 pub fn from_docx(bytes: &[u8]) -> Result<Vec<Block>, ImportError> {
     let mut package = Package::open(bytes)?;
-    let rels = match package.part("_rels/.rels", MAX_AUX_PART_BYTES)? {
-        Some(b) => Some(part_text("_rels/.rels", b)?),
-        None => None,
-    };
-    let main = match rels {
-        Some(r) => relationship(&r, "/officeDocument", "")?,
+    let main = match package.text("_rels/.rels", MAX_AUX_PART_BYTES)? {
+        Some(rels) => relationship(&rels, "/officeDocument", "")?,
         None => None,
     }
     .unwrap_or_else(|| "word/document.xml".to_owned());
-    let Some(document) = package.part(&main, MAX_MAIN_PART_BYTES)? else {
+    let Some(document) = package.text(&main, MAX_MAIN_PART_BYTES)? else {
         return Err(ImportError::NotAReport(format!(
             "ZIP压缩包中没有{main}，不是Word文档 — a zip archive without {main} is not a Word document"
         )));
     };
-    let document = part_text(&main, document)?;
     let folder = main.rsplit_once('/').map_or("", |(f, _)| f).to_owned();
     let rels_name = format!(
         "{folder}/_rels/{}.rels",
         main.rsplit('/').next().unwrap_or("")
     );
-    let doc_rels = match package.part(&rels_name, MAX_AUX_PART_BYTES)? {
-        Some(b) => Some(part_text(&rels_name, b)?),
-        None => None,
-    };
+    let doc_rels = package.text(&rels_name, MAX_AUX_PART_BYTES)?;
     let aux = |package: &mut Package<'_>, kind: &str, default: &str| {
         let name = match &doc_rels {
             Some(r) => relationship(r, kind, &folder)?,
             None => None,
         }
         .unwrap_or_else(|| format!("{folder}/{default}"));
-        match package.part(&name, MAX_AUX_PART_BYTES)? {
-            Some(b) => part_text(&name, b).map(Some),
-            None => Ok(None),
-        }
+        package.text(&name, MAX_AUX_PART_BYTES)
     };
     let styles = match aux(&mut package, "/styles", "styles.xml")? {
         Some(t) => read_styles(&t)?,

@@ -16,12 +16,18 @@ use gongkai_domain::{
 
 use std::sync::LazyLock;
 
-use crate::cells::{core, fold, is_label, read_cell};
+use crate::cells::{Ordinal, core, fold, is_label, read_cell, split_ordinal, strip_ordinal};
 
 /// The official labels, folded once: matching a row folds only the row.
 struct Folded {
     /// Per T3 row slot: folded label without ordinal, folded key phrase.
     t3_rows: Vec<(String, String)>,
+    /// Per T3 row slot: folded label (with its ordinal), and its letters
+    /// (see [`letters`]), for matching a misprinted label.
+    t3_wording: Vec<(String, Vec<char>)>,
+    /// The letters of T3's group labels (三、本年度办理结果, （三）不予公开 …),
+    /// which head rows but are no row of their own.
+    t3_groups: Vec<String>,
     /// Per T3 column: folded label.
     t3_cols: Vec<String>,
     /// The merged header over the organisation columns, folded.
@@ -39,6 +45,24 @@ static FOLDED: LazyLock<Folded> = LazyLock::new(|| Folded {
         .iter()
         .map(|s| (core(s.label), fold(s.key_phrase)))
         .collect(),
+    t3_wording: T3_ROWS
+        .iter()
+        .map(|s| {
+            let folded = fold(s.label);
+            let letters = letters(&folded);
+            (folded, letters)
+        })
+        .collect(),
+    t3_groups: {
+        let mut groups: Vec<String> = T3_ROWS
+            .iter()
+            .filter(|s| !s.group.is_empty())
+            .map(|s| letters(&fold(s.group)).into_iter().collect())
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        groups
+    },
     t3_cols: T3_COLUMNS.iter().map(|s| fold(s.label)).collect(),
     t3_group: fold(T3_ORGANISATION_GROUP),
     t3_applicants: fold(T3_APPLICANTS),
@@ -245,49 +269,15 @@ fn values_at<'r>(
     )
 }
 
-/// Group labels of T3 that head rows but are no row of their own: a label
-/// that is one of them is never matched to a row by closeness.
-const T3_GROUP_CORES: &[&str] = &[
-    "本年度办理结果",
-    "不予公开",
-    "无法提供",
-    "不予处理",
-    "其他处理",
-];
-
-/// A label's ordinal: 三、 (Chinese), （三） (bracketed), 3. (Arabic).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Ordinal {
-    Chinese(usize),
-    Bracketed(usize),
-    Arabic(usize),
-}
-
-fn ordinal_of(folded: &str) -> Option<Ordinal> {
-    let chinese = |c: char| {
-        "一二三四五六七八九十"
-            .chars()
-            .position(|d| d == c)
-            .map(|i| i.saturating_add(1))
-    };
-    let mut chars = folded.chars();
-    let first = chars.next()?;
-    if let Some(n) = chinese(first) {
-        return (chars.next() == Some(',')).then_some(Ordinal::Chinese(n));
-    }
-    if first == '(' {
-        let n = chinese(chars.next()?)?;
-        return (chars.next() == Some(')')).then_some(Ordinal::Bracketed(n));
-    }
-    let digits: String = folded.chars().take_while(char::is_ascii_digit).collect();
-    let n = digits.parse().ok()?;
-    matches!(folded[digits.len()..].chars().next(), Some('.' | ',')).then_some(Ordinal::Arabic(n))
+/// A folded label's ordinal (三、, （三）, 3.), if it has one.
+fn ordinal_of(folded: &str) -> Option<Ordinal<'_>> {
+    split_ordinal(folded).map(|(o, _)| o)
 }
 
 /// The letters of a label, for comparing wording: no ordinal, no
 /// punctuation, no quotes.
 fn letters(folded: &str) -> Vec<char> {
-    crate::cells::strip_ordinal(folded)
+    strip_ordinal(folded)
         .chars()
         .filter(|c| c.is_alphanumeric())
         .collect()
@@ -322,6 +312,11 @@ fn closeness(a: &[char], b: &[char]) -> usize {
     lcs.saturating_mul(200).checked_div(total).unwrap_or(0)
 }
 
+/// Most unmatched T3 labels compared with the official wording (25 rows,
+/// each a comparison of two labels): a T3 has 25 rows, so a table with more
+/// unknown labels than this is not one whose labels drifted.
+const MAX_DRIFT_CANDIDATES: usize = 200;
+
 /// Finds the row a misprinted or shortened label means: among the rows not
 /// yet found, the one with the same ordinal whose wording is closest (at
 /// least half alike, clearly closer than the next), or failing an ordinal,
@@ -332,17 +327,18 @@ fn closest_t3_row(label: &str, format: FormatVersion, found: &[T3Row]) -> Option
     if mine.is_empty() || mine.len() > 80 {
         return None;
     }
+    // A group label (（三）不予公开) is no row.
     let core: String = mine.iter().collect();
-    if T3_GROUP_CORES.contains(&core.as_str()) {
+    if FOLDED.t3_groups.contains(&core) {
         return None;
     }
     let ordinal = ordinal_of(&folded);
     let scored: Vec<(usize, T3Row, bool)> = T3Row::rows_of(format)
         .filter(|r| !found.contains(r))
-        .map(|r| {
-            let official = fold(r.spec().label);
-            let same = ordinal.is_some() && ordinal_of(&official) == ordinal;
-            (closeness(&mine, &letters(&official)), r, same)
+        .filter_map(|r| {
+            let (official, wording) = FOLDED.t3_wording.get(r as usize)?;
+            let same = ordinal.is_some() && ordinal_of(official) == ordinal;
+            Some((closeness(&mine, wording), r, same))
         })
         .collect();
     let best = |same_only: bool, least: usize, margin: usize| {
@@ -362,6 +358,12 @@ fn closest_t3_row(label: &str, format: FormatVersion, found: &[T3Row]) -> Option
         }
     };
     best(true, 50, 10).or_else(|| best(false, 60, 20))
+}
+
+/// Whether folded text names one of T3's group labels (三、本年度办理结果,
+/// （三）不予公开 … （六）其他处理): only T3 has them.
+pub(crate) fn names_t3_group(folded: &str) -> bool {
+    FOLDED.t3_groups.iter().any(|g| folded.contains(g.as_str()))
 }
 
 /// How many cells of rows name a T3 column, its merged group or its note
@@ -429,12 +431,15 @@ pub(crate) fn read_t3(
         });
     }
     // Misprinted labels are matched once every row that reads as published
-    // has taken its place.
+    // has taken its place; a table with more unmatched labels than
+    // [`MAX_DRIFT_CANDIDATES`] is not T3 with a few misprints, and the rest
+    // are unknown rows without comparing their wording.
     let mut found: Vec<T3Row> = lines
         .iter()
         .filter_map(|l| l.matched.map(|m| m.0))
         .collect();
-    for line in lines.iter_mut().filter(|l| l.matched.is_none()) {
+    let unmatched = lines.iter_mut().filter(|l| l.matched.is_none());
+    for line in unmatched.take(MAX_DRIFT_CANDIDATES) {
         if let Some(row) = closest_t3_row(&line.row[line.label], format, &found) {
             found.push(row);
             line.matched = Some((row, true));
@@ -491,7 +496,8 @@ pub(crate) fn read_t3(
 /// A T3 row matching no row of the format; the trial format's single
 /// （六）其他处理 in a 2021-format table says what it is.
 fn unknown_t3_row(label: &str, format: FormatVersion) -> Finding {
-    if format == FormatVersion::Current2021 && core(label) == "其他处理" {
+    let trial = &FOLDED.t3_rows[T3Row::OtherHandlingTrial as usize].0;
+    if format == FormatVersion::Current2021 && core(label) == *trial {
         return Finding::new(
             id::IMPORT_UNKNOWN_ROW,
             Location::row("t3", ""),
@@ -743,6 +749,29 @@ pub(crate) fn read_t2(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn t3_group_labels_come_from_the_shape_and_are_never_matched_as_rows() {
+        let mut groups = FOLDED.t3_groups.clone();
+        groups.sort();
+        let mut want = [
+            "本年度办理结果",
+            "不予公开",
+            "无法提供",
+            "不予处理",
+            "其他处理",
+        ];
+        want.sort();
+        assert_eq!(groups, want);
+        for group in ["（三）不予公开", "(五)不予处理", "三、本年度办理结果"] {
+            assert_eq!(closest_t3_row(group, FormatVersion::Current2021, &[]), None);
+        }
+        // A misprinted row under its ordinal is found; 「属于三安一稳定」 is R07.
+        assert_eq!(
+            closest_t3_row("3.属于三安一稳定", FormatVersion::Current2021, &[]),
+            Some(T3Row::R07)
+        );
+    }
 
     fn cells(line: &str) -> Vec<String> {
         line.split('\t').map(str::to_owned).collect()

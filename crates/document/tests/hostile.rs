@@ -98,6 +98,31 @@ fn a_table_of_ten_thousand_rows_gives_findings() {
 }
 
 #[test]
+fn a_hundred_thousand_unknown_t3_labels_are_not_each_compared_with_every_row() {
+    // Each label unlike any of T3's: read as a misprint, each would be
+    // compared letter by letter with every official label.
+    let mut text = String::from(
+        "2024年政府信息公开工作年度报告\n三、收到和处理政府信息公开申请情况\n\t自然人\t商业企业\t科研机构\t社会公益组织\t法律服务机构\t其他\t总计\n",
+    );
+    let words: Vec<char> = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥天地玄黄宇宙洪荒"
+        .chars()
+        .collect();
+    for i in 0..100_000 {
+        let label: String = (0..40)
+            .map(|j| words[(i * 7 + j * 13) % words.len()])
+            .collect();
+        text.push_str(&format!("{}.{label}\t1\t0\t0\t0\t0\t0\t1\n", i % 9 + 1));
+    }
+    let imported = timed(|| import(text.as_bytes())).unwrap();
+    let unknown = imported
+        .findings
+        .iter()
+        .filter(|f| f.rule == "import.unknown-row")
+        .count();
+    assert!(unknown >= 99_000, "{unknown}");
+}
+
+#[test]
 fn an_html_table_of_ten_thousand_rows_gives_findings() {
     let mut page = String::from("<html><body><p>2024年政府信息公开工作年度报告</p><table>");
     for i in 0..10_000 {
@@ -272,6 +297,22 @@ fn deeply_nested_docx_tables_are_refused_and_xml_nesting_bounded() {
     body.push_str(&"<w:p/></w:tc></w:tr></w:tbl>".repeat(5));
     let bytes = docx(&[("word/document.xml", &document(&body))]);
     assert!(timed(|| import(&bytes)).is_ok());
+}
+
+#[test]
+fn grid_columns_a_docx_row_skips_count_against_the_cell_bound() {
+    // Each row skips 1,000 grid columns (w:gridBefore) before its one cell:
+    // 1,100 rows lay out 1.1 million cells. Uncounted, 20,000 such rows (a
+    // 15 KB file) took half a gigabyte, 300,000 (32 MiB of XML) eight.
+    let row = r#"<w:tr><w:trPr><w:gridBefore w:val="1000"/></w:trPr><w:tc><w:p><w:r><w:t>1</w:t></w:r></w:p></w:tc></w:tr>"#;
+    let body = format!(
+        "<w:p><w:r><w:t>2024年政府信息公开工作年度报告</w:t></w:r></w:p><w:tbl>{}</w:tbl>",
+        row.repeat(1_100)
+    );
+    let bytes = docx(&[("word/document.xml", &document(&body))]);
+    let err = timed(|| import(&bytes)).unwrap_err();
+    assert!(matches!(err, ImportError::TooComplex(_)), "{err:?}");
+    assert!(err.to_string().contains("1000000 cells"), "{err}");
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! Hostile PDFs give a clear error within bounded time, never a panic:
 //! decompression bombs (one stream, many streams, inside an object stream),
 //! deeply nested and cyclic objects, forms that draw themselves or fan out,
-//! 10,000 pages, a damaged cross-reference table; and any mutation of a real
-//! fixture. The bounds are in `gongkai_document::pdf` (its module doc).
+//! 10,000 pages, a damaged cross-reference table, glyphs and rulings laid
+//! out to make the layout quadratic or its grid huge; and any mutation of a
+//! real fixture. The bounds are in `gongkai_document::pdf` (its module doc).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -257,6 +258,73 @@ fn a_damaged_cross_reference_table_is_repaired_or_refused() {
         matches!(err, PdfError::Damaged | PdfError::NoText(_)),
         "{err:?}"
     );
+}
+
+#[test]
+fn a_line_of_a_hundred_thousand_glyphs_is_laid_out_in_bounded_time() {
+    // One baseline: each glyph was compared with every glyph of its line.
+    let mut content = b"BT /F1 10 Tf 10 400 Td (".to_vec();
+    content.extend(std::iter::repeat_n(b'7', 100_000));
+    content.extend_from_slice(b") Tj ET");
+    let bytes = one_page(stream("", &content), "", vec![]);
+    let err = timed(|| import(&bytes)).unwrap_err();
+    assert!(matches!(err, ImportError::NotAReport(_)), "{err:?}");
+}
+
+#[test]
+fn a_hundred_thousand_full_width_lines_are_laid_out_in_bounded_time() {
+    // One paragraph of lines that each reach the margin: each line was
+    // compared with every line of its paragraph.
+    // (Below the page's foot after the first seventy: nothing clips them.)
+    let mut content = b"BT /F1 10 Tf 10 800 Td 12 TL".to_vec();
+    for _ in 0..100_000 {
+        content.extend_from_slice(b" [(A) -80000 (A)] TJ T*");
+    }
+    content.extend_from_slice(b" ET");
+    let bytes = one_page(stream("", &content), "", vec![]);
+    let err = timed(|| import(&bytes)).unwrap_err();
+    assert!(matches!(err, ImportError::NotAReport(_)), "{err:?}");
+}
+
+#[test]
+fn a_ruled_grid_of_more_than_a_million_cells_is_refused() {
+    // 1,100 rulings each way (beyond the page: nothing clips them): a grid of
+    // 1.2 million cells, laid out (and each cell's borders looked up among
+    // the rulings) if nothing stopped it.
+    let (n, step) = (1_100, 3.0);
+    let end = f64::from(n) * step;
+    let mut content = String::new();
+    for i in 0..=n {
+        let at = f64::from(i) * step;
+        content.push_str(&format!(
+            "0 {at} m {end} {at} l S {at} 0 m {at} {end} l S\n"
+        ));
+    }
+    content.push_str("BT /F1 1 Tf 1 1 Td (7) Tj ET");
+    let bytes = one_page(stream("", content.as_bytes()), "", vec![]);
+    let err = pdf_error(&bytes);
+    assert_eq!(
+        err,
+        PdfError::TooMuchContent("1,000,000 cells in one table")
+    );
+    assert!(err.to_string().contains("1,000,000 cells"), "{err}");
+}
+
+#[test]
+fn thousands_of_ruled_boxes_exhaust_the_layout_budget() {
+    // 5,000 framed boxes apart from each other and 5,000 glyphs: every
+    // ruling is compared with every other, every glyph with every box.
+    let mut content = String::new();
+    for i in 0..5_000 {
+        let (x, y) = (f64::from(i % 70) * 20.0, f64::from(i / 70) * 20.0);
+        content.push_str(&format!("{x} {y} 6 9 re S\n"));
+    }
+    content.push_str("BT /F1 1 Tf 1 1 Td (");
+    content.push_str(&"7".repeat(5_000));
+    content.push_str(") Tj ET");
+    let bytes = one_page(stream("", content.as_bytes()), "", vec![]);
+    let err = pdf_error(&bytes);
+    assert_eq!(err, PdfError::TooMuchContent("10,000,000 layout steps"));
 }
 
 #[test]

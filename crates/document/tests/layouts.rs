@@ -17,12 +17,23 @@ macro_rules! fixture {
     };
 }
 
-/// Every table cell of a report in its format: (path, value as published).
+/// What a cell of a row the document did not contain reads as: not 0.
+const ABSENT: &str = "absent";
+
+/// Every table cell of a report in its format: (path, value as published,
+/// or [`ABSENT`]).
 fn cells(r: &Report) -> Vec<(String, String)> {
+    let shown = |v: Option<u64>| v.map_or(ABSENT.to_owned(), |v| v.to_string());
     let mut out = Vec::new();
     if let Some(t2) = &r.t2 {
-        for c in r.format.t2_layout().cells() {
-            out.push((c.path(), t2.get(&c).to_string()));
+        let layout = r.format.t2_layout();
+        for c in layout.cells() {
+            let value = if t2.is_row_absent(layout, c.row.key) {
+                ABSENT.to_owned()
+            } else {
+                t2.get(&c).to_string()
+            };
+            out.push((c.path(), value));
         }
     }
     if let Some(t3) = &r.t3 {
@@ -30,7 +41,7 @@ fn cells(r: &Report) -> Vec<(String, String)> {
             for col in &T3_COLUMNS {
                 out.push((
                     format!("t3.{}.{}", row.spec().id, col.key),
-                    t3.get(row, col.col).to_string(),
+                    shown(t3.cell(row, col.col)),
                 ));
             }
         }
@@ -40,12 +51,23 @@ fn cells(r: &Report) -> Vec<(String, String)> {
             for c in &T4_COLUMNS {
                 out.push((
                     format!("t4.{}.{}", b.key, c.key),
-                    t4.get(b.block, c.col).to_string(),
+                    shown(t4.cell(b.block, c.col)),
                 ));
             }
         }
     }
     out
+}
+
+/// Every cell of these T3 rows, as absent.
+fn absent_cells(rows: &[&str]) -> Vec<(String, &'static str)> {
+    rows.iter()
+        .flat_map(|row| {
+            T3_COLUMNS
+                .iter()
+                .map(move |c| (format!("t3.{row}.{}", c.key), ABSENT))
+        })
+        .collect()
 }
 
 fn sample() -> Report {
@@ -295,7 +317,10 @@ fn a_missing_row_is_found_where_it_was_planted() {
     let t3 = imported.report.t3.as_ref().unwrap();
     assert!(t3.is_absent(T3Row::R17));
     assert_eq!(imported.report.absent_rows(), ["t3.R17"]);
-    assert_cells(&imported.report, &[]);
+    // Every other cell is the sample's; R17's are absent, not 0.
+    let absent = absent_cells(&["R17"]);
+    let except: Vec<(&str, &str)> = absent.iter().map(|(p, v)| (p.as_str(), *v)).collect();
+    assert_eq!(assert_cells(&imported.report, &except), 200);
     // The check names the row; the outcome total, which needs it, says it
     // could not check (a warning), instead of a sum over an invented 0; the
     // balance, which does not need it, still finds the sample's real error.
@@ -495,11 +520,11 @@ fn misprinted_and_shortened_labels_are_drift_never_a_missing_row() {
 
 #[test]
 fn the_trial_single_other_row_in_a_2021_table_leaves_r21_to_r23_unknown_not_zero() {
-    let (imported, new) = changed_copy(
-        fixture!("defects/trial-other-row.md"),
-        // R21's 3 is in the single row; R21..R23 are not in the document.
-        &[("t3.R21.natural_person", "0"), ("t3.R21.total", "0")],
-    );
+    // R21's 3 is in the single row; R21..R23 are not in the document: their
+    // cells are absent, not 0.
+    let absent = absent_cells(&["R21", "R22", "R23"]);
+    let except: Vec<(&str, &str)> = absent.iter().map(|(p, v)| (p.as_str(), *v)).collect();
+    let (imported, new) = changed_copy(fixture!("defects/trial-other-row.md"), &except);
     assert_eq!(
         found(&imported.findings),
         [("import.unknown-row", "t3".to_owned())]

@@ -288,12 +288,14 @@ fn not_checked(rule: &'static str, location: Location, missing: &[T3Row], what: 
 
 fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
     let outcomes: Vec<T3Row> = T3Row::outcomes_of(format).collect();
-    let absent = |rows: &mut dyn Iterator<Item = T3Row>| -> Vec<T3Row> {
-        rows.filter(|r| t.is_absent(*r)).collect()
+    // Each relation is checked only when every row it needs is there.
+    let absent = |rows: &[T3Row]| -> Vec<T3Row> {
+        rows.iter().copied().filter(|r| t.is_absent(*r)).collect()
     };
-    let balance_missing = absent(&mut [T3Row::R01, T3Row::R02, T3Row::R24, T3Row::R25].into_iter());
-    let outcome_missing = absent(&mut outcomes.iter().copied().chain([T3Row::R24]));
-    if !balance_missing.is_empty() {
+    let balance_missing = absent(&[T3Row::R01, T3Row::R02, T3Row::R24, T3Row::R25]);
+    let outcome_missing = absent(&[outcomes.as_slice(), &[T3Row::R24]].concat());
+    let (check_balance, check_outcomes) = (balance_missing.is_empty(), outcome_missing.is_empty());
+    if !check_balance {
         out.push(not_checked(
             id::T3_BALANCE,
             Location::row("t3", "R25"),
@@ -301,7 +303,7 @@ fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
             "第一项加第二项之和与第三项加第四项之和",
         ));
     }
-    if !outcome_missing.is_empty() {
+    if !check_outcomes {
         out.push(not_checked(
             id::T3_OUTCOME_TOTAL,
             Location::row("t3", "R24"),
@@ -310,18 +312,19 @@ fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
         ));
     }
     // t3.balance and t3.outcome-total, column by column.
-    for c in T3_COLUMNS
-        .iter()
-        .filter(|_| balance_missing.is_empty() || outcome_missing.is_empty())
-    {
+    for c in &T3_COLUMNS {
         let col = c.col;
         let g = |row| t.get(row, col);
         // Paths and locations are built only for a finding: this is the hot path.
         let balance_cells =
             || [T3Row::R01, T3Row::R02, T3Row::R24, T3Row::R25].map(|r| t3_path(r, col));
         let here = || Location::cell("t3", "R25", c.key);
-        match (sum([g(T3Row::R01), g(T3Row::R02)]), sum([g(T3Row::R24), g(T3Row::R25)])) {
-            _ if !balance_missing.is_empty() => {}
+        let balance = (
+            sum([g(T3Row::R01), g(T3Row::R02)]),
+            sum([g(T3Row::R24), g(T3Row::R25)]),
+        );
+        match balance {
+            _ if !check_balance => {}
             (Some(lhs), Some(rhs)) if lhs != rhs => out.push(
                 Finding::new(
                     id::T3_BALANCE,
@@ -347,7 +350,7 @@ fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
         };
         let here = || Location::cell("t3", "R24", c.key);
         match sum(outcomes.iter().map(|r| g(*r))) {
-            _ if !outcome_missing.is_empty() => {}
+            _ if !check_outcomes => {}
             Some(expected) if expected != g(T3Row::R24) => out.push(
                 Finding::new(
                     id::T3_OUTCOME_TOTAL,
@@ -611,42 +614,41 @@ fn t2_rules(r: &Report, t2: &T2, out: &mut Vec<Finding>) {
 
 fn cross_year_rules(r: &Report, prev: &Report, out: &mut Vec<Finding>) {
     if let (Some(t3), Some(p3)) = (&r.t3, &prev.t3) {
-        if t3.is_absent(T3Row::R02) || p3.is_absent(T3Row::R25) {
-            let what = if t3.is_absent(T3Row::R02) {
-                "本年上年结转"
+        let (now_absent, then_absent) = (t3.is_absent(T3Row::R02), p3.is_absent(T3Row::R25));
+        if now_absent || then_absent {
+            let (what, gloss) = if now_absent {
+                ("本年上年结转", "this year's R02")
             } else {
-                "上年报告的结转下年度继续办理"
+                ("上年报告的结转下年度继续办理", "last year's R25")
             };
             out.push(
                 Finding::new(
                     id::CROSS_YEAR_CARRY_OVER,
                     Location::row("t3", "R02"),
                     format!(
-                        "未能核对上年结转：{what}一行不在文件中 — cross-year.carry-over not checked: this year's R02 or last year's R25 is not in its document"
+                        "未能核对上年结转：{what}一行不在文件中 — cross-year.carry-over not checked: {gloss} is not in its document"
                     ),
                 )
                 .cells(["t3.R02".to_owned(), "previous.t3.R25".to_owned()]),
             );
-        }
-        for c in T3_COLUMNS
-            .iter()
-            .filter(|_| !t3.is_absent(T3Row::R02) && !p3.is_absent(T3Row::R25))
-        {
-            let now = t3.get(T3Row::R02, c.col);
-            let then = p3.get(T3Row::R25, c.col);
-            if now != then {
-                out.push(
-                    Finding::new(
-                        id::CROSS_YEAR_CARRY_OVER,
-                        Location::cell("t3", "R02", c.key),
-                        format!(
-                            "“{}”列：本年上年结转{now}件，上年报告结转下年度继续办理{then}件 — {}: R02 is {now}, last year's R25 was {then}",
-                            c.label, c.key
-                        ),
-                    )
-                    .values(Value::Count(then), Value::Count(now))
-                    .cells([format!("previous.{}", t3_path(T3Row::R25, c.col))]),
-                );
+        } else {
+            for c in &T3_COLUMNS {
+                let now = t3.get(T3Row::R02, c.col);
+                let then = p3.get(T3Row::R25, c.col);
+                if now != then {
+                    out.push(
+                        Finding::new(
+                            id::CROSS_YEAR_CARRY_OVER,
+                            Location::cell("t3", "R02", c.key),
+                            format!(
+                                "“{}”列：本年上年结转{now}件，上年报告结转下年度继续办理{then}件 — {}: R02 is {now}, last year's R25 was {then}",
+                                c.label, c.key
+                            ),
+                        )
+                        .values(Value::Count(then), Value::Count(now))
+                        .cells([format!("previous.{}", t3_path(T3Row::R25, c.col))]),
+                    );
+                }
             }
         }
     }

@@ -1078,7 +1078,9 @@ impl T2 {
             .and_then(|c| self.get(&c).count())
     }
 
-    /// Sets one cell. A value of the wrong kind is refused.
+    /// Sets one cell; its row is present from then on (as with T3 and T4:
+    /// the row's other cells hold what they held, 0 if it was absent). A
+    /// value of the wrong kind is refused.
     pub fn set(&mut self, cell: &T2CellRef, value: Value) -> bool {
         let kind_ok = matches!(
             (cell.column.kind, value),
@@ -1089,8 +1091,14 @@ impl T2 {
         match self.values.get_mut(cell.index) {
             Some(slot) if kind_ok => {
                 *slot = value;
-                if let Some(a) = self.absent.get_mut(cell.index) {
-                    *a = false;
+                // The row's cells stand together, in its block's column order.
+                let columns = cell.block.columns;
+                if let Some(at) = columns.iter().position(|c| c.key == cell.column.key) {
+                    let start = cell.index.saturating_sub(at);
+                    let end = start.saturating_add(columns.len());
+                    if let Some(row) = self.absent.get_mut(start..end) {
+                        row.fill(false);
+                    }
                 }
                 true
             }

@@ -192,3 +192,23 @@ fn the_wire_form_refuses_unknown_or_filled_absent_rows() {
         Err(ConvertError::AbsentRowHasValues("t3.R01".into()))
     );
 }
+
+#[test]
+fn a_value_set_in_an_absent_row_makes_the_row_present_in_every_table() {
+    // As T3's and T4's set do; a T2 row half absent would be listed in
+    // absent_rows while holding a value, which the wire form refuses.
+    let mut r = clean(FormatVersion::Current2021, 2024);
+    let layout = FormatVersion::Current2021.t2_layout();
+    let t2 = r.t2.as_mut().unwrap();
+    t2.set_row_absent(layout, "regulations");
+    let issued = layout.cell("regulations", "issued").unwrap();
+    assert!(t2.set(&issued, gongkai_domain::shape::Value::Count(2)));
+    assert!(!t2.is_row_absent(layout, "regulations"));
+    assert_eq!(t2.count(layout, "regulations", "repealed"), Some(0));
+    t3(&mut r).set_absent(T3Row::R22);
+    t3(&mut r).set(T3Row::R22, T3Col::Total, 1);
+    t4(&mut r).set_absent(T4Block::LitigationDirect);
+    t4(&mut r).set(T4Block::LitigationDirect, T4Col::Total, 1);
+    assert!(r.absent_rows().is_empty(), "{:?}", r.absent_rows());
+    assert_eq!(Report::try_from(&pb::AnnualReport::from(&r)), Ok(r));
+}

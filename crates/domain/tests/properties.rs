@@ -6,7 +6,10 @@
 //! - changing one T3 or T4 cell makes exactly the arithmetic rules that cover
 //!   that cell fire, each naming the changed cell — the expected set is worked
 //!   out here from the relations in SPEC.md, not taken from the checker;
-//! - `Report` → `pb::AnnualReport` → `Report` gives back the same report.
+//! - `Report` → `pb::AnnualReport` → `Report` gives back the same report;
+//! - rows the document did not contain are named (`import.row-missing`) and
+//!   no other error finding names any of their cells, whatever the values of
+//!   the cells that are there (this year's or last year's).
 
 mod common;
 
@@ -328,6 +331,80 @@ fn arbitrary_report(format: FormatVersion) -> impl Strategy<Value = Report> {
         })
 }
 
+/// Marks rows as not in the document: of every row of the report's tables
+/// (T2's rows, T3's rows, T4's blocks, in table order), those at `picks`
+/// (taken modulo their number). Returns their location paths (`t2.licensing`,
+/// `t3.R21`, `t4.litigation_direct`), in table order.
+fn with_absent_rows(r: &mut Report, picks: &[usize]) -> Vec<String> {
+    let layout = r.format.t2_layout();
+    let mut all: Vec<String> = Vec::new();
+    if r.t2.is_some() {
+        let t2_rows = layout.blocks.iter().flat_map(|b| b.rows.iter());
+        all.extend(t2_rows.map(|row| format!("t2.{}", row.key)));
+    }
+    if r.t3.is_some() {
+        all.extend(
+            rows(r.format)
+                .iter()
+                .map(|row| format!("t3.{}", row_id(*row))),
+        );
+    }
+    if r.t4.is_some() {
+        all.extend(T4_BLOCKS_ALL.iter().map(|b| format!("t4.{}", b.spec().key)));
+    }
+    if all.is_empty() {
+        return all;
+    }
+    let picked: BTreeSet<usize> = picks.iter().map(|i| i % all.len()).collect();
+    let absent: Vec<String> = picked.into_iter().map(|i| all[i].clone()).collect();
+    for path in &absent {
+        match path.split_once('.').unwrap() {
+            ("t2", key) => r.t2.as_mut().unwrap().set_row_absent(layout, key),
+            ("t3", id) => {
+                let row = *rows(r.format)
+                    .iter()
+                    .find(|row| row_id(**row) == id)
+                    .unwrap();
+                t3(r).set_absent(row);
+            }
+            (_, key) => {
+                let b = *T4_BLOCKS_ALL.iter().find(|b| b.spec().key == key).unwrap();
+                t4(r).set_absent(b);
+            }
+        }
+    }
+    absent
+}
+
+/// Whether a cell path (`t3.R21.total`, `t3.R21`, `previous.t3.R25.total`)
+/// names a cell of the row at `row` (`t3.R21`).
+fn names_row(cell: &str, row: &str) -> bool {
+    cell.strip_prefix(row)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+/// The error findings, other than `import.row-missing`, that name a cell of
+/// an absent row of this year's (`absent`) or last year's (`previous`) report.
+fn errors_over_absent_cells<'f>(
+    fs: &'f [gongkai_domain::Finding],
+    absent: &[String],
+    previous: &[String],
+) -> Vec<&'f gongkai_domain::Finding> {
+    fs.iter()
+        .filter(|f| f.severity == Severity::Error && f.rule != id::IMPORT_ROW_MISSING)
+        .filter(|f| {
+            std::iter::once(f.location.path())
+                .chain(f.cells.iter().cloned())
+                .any(|cell| {
+                    absent.iter().any(|row| names_row(&cell, row))
+                        || previous
+                            .iter()
+                            .any(|row| names_row(&cell, &format!("previous.{row}")))
+                })
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------------------
 // Properties
 // ---------------------------------------------------------------------------
@@ -414,5 +491,62 @@ proptest! {
     fn wire_round_trip_of_consistent_reports(r in consistent_report_any_format()) {
         let back = Report::try_from(&pb::AnnualReport::from(&r));
         prop_assert_eq!(back, Ok(r));
+    }
+
+    /// (d) No rule reports an error over a cell the document did not
+    /// contain: whatever the cells that are there hold (sums that overflow,
+    /// values above the bounds, totals that do not add up), no error finding
+    /// but `import.row-missing` names a cell of an absent row, this year's or
+    /// last year's; each absent row is named by exactly one
+    /// `import.row-missing`, and the report with its absent rows goes over
+    /// the wire and back unchanged.
+    #[test]
+    fn no_error_names_a_cell_the_document_did_not_contain(
+        (r, p) in select(FORMATS.to_vec())
+            .prop_flat_map(|f| (arbitrary_report(f), arbitrary_report(f))),
+        picks in vec(any::<usize>(), 0..5),
+        previous_picks in vec(any::<usize>(), 0..5),
+        year in 2019u32..=2030,
+    ) {
+        let (mut r, mut p) = (r, p);
+        // Last year's report of the same agency.
+        r.metadata.data_year = year;
+        p.metadata = r.metadata.clone();
+        p.metadata.data_year = year - 1;
+        let absent = with_absent_rows(&mut r, &picks);
+        let previous = with_absent_rows(&mut p, &previous_picks);
+        let fs = check(&r, Some(&p)).unwrap();
+        let over = errors_over_absent_cells(&fs, &absent, &previous);
+        prop_assert!(over.is_empty(), "absent {:?}, previous {:?}: {:#?}", absent, previous, over);
+        let named: Vec<String> = fs
+            .iter()
+            .filter(|f| f.rule == id::IMPORT_ROW_MISSING)
+            .map(|f| f.location.path())
+            .collect();
+        prop_assert_eq!(&named, &absent);
+        prop_assert_eq!(r.absent_rows(), absent);
+        prop_assert_eq!(Report::try_from(&pb::AnnualReport::from(&r)), Ok(r));
+    }
+
+    /// (d) … and a consistent report with rows absent has no other error:
+    /// the relations over the rows that are there still hold, and the rules
+    /// that need an absent row say, as a warning, that they could not check.
+    #[test]
+    fn a_consistent_report_with_rows_absent_has_no_error_but_the_missing_rows(
+        r in consistent_report_any_format(),
+        picks in vec(any::<usize>(), 0..5),
+    ) {
+        let mut r = r;
+        let p = previous_of(&r);
+        let absent = with_absent_rows(&mut r, &picks);
+        let errors: Vec<(&str, String)> = check(&r, Some(&p))
+            .unwrap()
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| (f.rule, f.location.path()))
+            .collect();
+        let want: Vec<(&str, String)> =
+            absent.iter().map(|row| (id::IMPORT_ROW_MISSING, row.clone())).collect();
+        prop_assert_eq!(errors, want);
     }
 }

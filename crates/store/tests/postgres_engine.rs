@@ -1022,6 +1022,179 @@ async fn a_lost_connection_is_retried() {
     assert_eq!(revision_of(&v), 2);
 }
 
+/// What the [`CommitCutter`] does to the next `COMMIT` it sees.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Cut {
+    /// Passes everything.
+    Nothing,
+    /// Lets the server commit, then closes the connection before the
+    /// client hears so: the commit happened, its answer is lost.
+    Answer,
+    /// Closes the connection before the server receives the `COMMIT` (and
+    /// the writes pipelined with it): nothing happened.
+    Commit,
+}
+
+/// A TCP proxy in front of PostgreSQL that cuts one connection at a
+/// transaction's `COMMIT`, as a primary killed at that moment would, but
+/// exactly where the test says.
+struct CommitCutter {
+    port: u16,
+    cut: Arc<std::sync::Mutex<Cut>>,
+}
+
+/// The simple-protocol `COMMIT` the engine sends last in its burst, and
+/// the server's CommandComplete for it.
+const COMMIT_QUERY: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
+const COMMIT_DONE: &[u8] = b"C\0\0\0\x0bCOMMIT\0";
+
+fn holds(window: &[u8], needle: &[u8]) -> bool {
+    window.windows(needle.len()).any(|w| w == needle)
+}
+
+impl CommitCutter {
+    async fn start(upstream: u16) -> CommitCutter {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(std::sync::Mutex::new(Cut::Nothing));
+        let armed = cut.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = tokio::net::TcpStream::connect(("127.0.0.1", upstream))
+                    .await
+                    .unwrap();
+                let (mut client_in, mut client_out) = client.into_split();
+                let (mut server_in, mut server_out) = server.into_split();
+                let cut = armed.clone();
+                // Set when the COMMIT whose answer is to be swallowed went up.
+                let lost = Arc::new(AtomicBool::new(false));
+                let swallow = lost.clone();
+                // Up: a return drops `server_out`; the server reads the end
+                // of the stream only after what came before it, COMMIT
+                // included, and then closes its side.
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    let mut tail = Vec::new();
+                    loop {
+                        let n = match client_in.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        tail.extend_from_slice(&buf[..n]);
+                        let what = {
+                            let mut c = cut.lock().unwrap();
+                            let what = *c;
+                            if what != Cut::Nothing && holds(&tail, COMMIT_QUERY) {
+                                *c = Cut::Nothing;
+                                what
+                            } else {
+                                Cut::Nothing
+                            }
+                        };
+                        // Kept: what may begin a COMMIT split across reads,
+                        // never a whole one already seen.
+                        let keep = tail.len().saturating_sub(COMMIT_QUERY.len() - 1);
+                        tail.drain(..keep);
+                        if what == Cut::Commit {
+                            return;
+                        }
+                        if what == Cut::Answer {
+                            lost.store(true, Ordering::SeqCst);
+                        }
+                        if server_out.write_all(&buf[..n]).await.is_err() || what == Cut::Answer {
+                            return;
+                        }
+                    }
+                });
+                // Down: ends when the server closes, or once the swallowed
+                // COMMIT's answer came; dropping `client_out` then tells
+                // the client the connection is gone.
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    let mut tail = Vec::new();
+                    loop {
+                        let n = match server_in.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        if swallow.load(Ordering::SeqCst) {
+                            tail.extend_from_slice(&buf[..n]);
+                            if holds(&tail, COMMIT_DONE) {
+                                return;
+                            }
+                        } else if client_out.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        CommitCutter { port, cut }
+    }
+
+    fn arm(&self, cut: Cut) {
+        *self.cut.lock().unwrap() = cut;
+    }
+
+    fn armed(&self) -> Cut {
+        *self.cut.lock().unwrap()
+    }
+}
+
+/// The URL's port replaced by `port`.
+fn via(url: &str, port: u16) -> String {
+    let at = url.rfind(':').unwrap();
+    let slash = url[at..].find('/').unwrap() + at;
+    format!("{}:{port}{}", &url[..at], &url[slash..])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_answer_was_lost_is_not_run_twice() {
+    let url = fresh_database().await;
+    let upstream: u16 = {
+        let at = url.rfind(':').unwrap();
+        url[at + 1..].split('/').next().unwrap().parse().unwrap()
+    };
+    let cutter = CommitCutter::start(upstream).await;
+    let engine = PgEngine::open(&via(&url, cutter.port), &retry(5)).unwrap();
+    engine.migrate().await.unwrap();
+    let runs = AtomicU32::new(0);
+    let runs = &runs;
+    let append = |who: &'static str| {
+        engine.transaction(move |tx| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Box::pin(append_event(tx, who))
+        })
+    };
+    assert_eq!(append("before").await.unwrap(), 1);
+
+    // The commit happens; its answer is lost. Without a look at the
+    // chain head first, the retry would append the event a second time.
+    cutter.arm(Cut::Answer);
+    runs.store(0, Ordering::SeqCst);
+    assert_eq!(append("answer lost").await.unwrap(), 2);
+    assert_eq!(cutter.armed(), Cut::Nothing, "the cut happened");
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "run once");
+    assert_chain(&engine, 2).await;
+
+    // The commit never reaches the server: the next try runs it again.
+    cutter.arm(Cut::Commit);
+    runs.store(0, Ordering::SeqCst);
+    assert_eq!(append("commit lost").await.unwrap(), 3);
+    assert_eq!(cutter.armed(), Cut::Nothing, "the cut happened");
+    assert_eq!(runs.load(Ordering::SeqCst), 2, "run again");
+    assert_chain(&engine, 3).await;
+    let who: Vec<String> = engine
+        .scan(Tree::Events, b"", None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, v)| decoded::<AuditEvent>(v).principal)
+        .collect();
+    assert_eq!(who, ["before", "answer lost", "commit lost"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transaction_given_up_midway_holds_no_lock() {
     let (engine, url) = engine_with(&PgOptions {

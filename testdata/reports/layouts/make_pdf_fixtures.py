@@ -21,8 +21,8 @@ by LibreOffice, as agencies export their reports:
   pdfimage24): a scan, with no text layer.
 
 Needs: the gongkai binary (GONGKAI=path, else `cargo run`), soffice
-(libreoffice-writer, fonts-noto-cjk), qpdf, fix-qdf, gs, pdftotext. The
-tests in crates/document/tests/pdf.rs say what each must import to.
+(libreoffice-writer, fonts-noto-cjk), qpdf, fix-qdf, gs, pdftotext, pdfinfo.
+The tests in crates/document/tests/layouts.rs say what each must import to.
 """
 import os
 import pathlib

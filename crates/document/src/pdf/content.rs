@@ -88,9 +88,8 @@ pub struct PageContent {
     pub height: f64,
     pub glyphs: Vec<Glyph>,
     pub rules: Vec<Rule>,
-    /// Images drawn, and how much of the page they cover (0..1, summed).
+    /// Images drawn.
     pub images: usize,
-    pub image_cover: f64,
     /// Paths filled that are not rulings (e.g. text drawn as outlines).
     pub filled_shapes: usize,
 }
@@ -277,14 +276,7 @@ impl Pass<'_> {
                     let pt = self.point(&st, p.0.as_f64(), p.1.as_f64());
                     self.path.push(vec![pt]);
                 }
-                Op::LineTo(p) => {
-                    let pt = self.point(&st, p.0.as_f64(), p.1.as_f64());
-                    match self.path.last_mut() {
-                        Some(sub) if sub.len() < 10_000 => sub.push(pt),
-                        Some(_) => {}
-                        None => self.path.push(vec![pt]),
-                    }
-                }
+                Op::LineTo(p) => self.line_to(&st, p.0.as_f64(), p.1.as_f64()),
                 Op::CubicTo(c) => self.curve(&st, c.4.as_f64(), c.5.as_f64()),
                 Op::CubicStartTo(c) => self.curve(&st, c.2.as_f64(), c.3.as_f64()),
                 Op::CubicEndTo(c) => self.curve(&st, c.2.as_f64(), c.3.as_f64()),
@@ -375,14 +367,21 @@ impl Pass<'_> {
         apply(&m, x, y)
     }
 
-    fn curve(&mut self, st: &State, x: f64, y: f64) {
-        self.curved = true;
+    /// Extends the current subpath to a point (at most 10,000 points a
+    /// subpath: a ruling has two, a table cell five).
+    fn line_to(&mut self, st: &State, x: f64, y: f64) {
         let pt = self.point(st, x, y);
         match self.path.last_mut() {
             Some(sub) if sub.len() < 10_000 => sub.push(pt),
             Some(_) => {}
             None => self.path.push(vec![pt]),
         }
+    }
+
+    /// A curve: only its end point is kept, and the path is no ruling.
+    fn curve(&mut self, st: &State, x: f64, y: f64) {
+        self.curved = true;
+        self.line_to(st, x, y);
     }
 
     fn close(&mut self) {
@@ -560,15 +559,6 @@ impl Pass<'_> {
         match dict.get::<Name<'_>>(b"Subtype").as_deref() {
             Some(b"Image") => {
                 self.out.images = self.out.images.saturating_add(1);
-                // The unit square in page space: how much of the page it covers.
-                let m = mul(&st.ctm, &self.base);
-                let (w, h) = (
-                    (m[0] * m[3] - m[1] * m[2]).abs(),
-                    self.out.width * self.out.height,
-                );
-                if h > 0.0 && w.is_finite() {
-                    self.out.image_cover += (w / h).min(1.0);
-                }
                 Ok(())
             }
             Some(b"Form") if depth < MAX_FORM_DEPTH => {

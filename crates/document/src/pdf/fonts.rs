@@ -23,6 +23,26 @@ pub(crate) enum Unicode {
     Unknown,
 }
 
+impl Unicode {
+    /// What a CMap maps a code to.
+    fn of(bf: BfString) -> Unicode {
+        match bf {
+            BfString::Char(c) => Unicode::Char(c),
+            BfString::String(s) => Unicode::text(&s),
+        }
+    }
+
+    /// Text of one character or more: a single character allocates nothing
+    /// (nearly every glyph is one).
+    fn text(s: &str) -> Unicode {
+        let mut chars = s.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => Unicode::Char(c),
+            _ => Unicode::Text(s.to_owned()),
+        }
+    }
+}
+
 /// One character code of a shown string.
 #[derive(Clone, Debug)]
 pub(crate) struct Code {
@@ -201,10 +221,10 @@ impl Font {
     }
 
     fn mapped(&self, code: u32) -> Option<Unicode> {
-        match self.to_unicode.as_ref()?.lookup_bf_string(code)? {
-            BfString::Char(c) => Some(Unicode::Char(c)),
-            BfString::String(s) => Some(Unicode::Text(s)),
-        }
+        self.to_unicode
+            .as_ref()?
+            .lookup_bf_string(code)
+            .map(Unicode::of)
     }
 }
 
@@ -232,12 +252,9 @@ fn fallback_unicode(fallback: &Fallback, code: u32, cid: u32, raw: &[u8]) -> Opt
         Fallback::Utf16 => char::from_u32(code).map(Unicode::Char),
         Fallback::Gb18030 => {
             let (text, _, bad) = encoding_rs::GB18030.decode(raw);
-            (!bad && !text.is_empty()).then(|| Unicode::Text(text.into_owned()))
+            (!bad && !text.is_empty()).then(|| Unicode::text(&text))
         }
-        Fallback::Collection(cmap) => match cmap.lookup_bf_string(cid)? {
-            BfString::Char(c) => Some(Unicode::Char(c)),
-            BfString::String(s) => Some(Unicode::Text(s)),
-        },
+        Fallback::Collection(cmap) => cmap.lookup_bf_string(cid).map(Unicode::of),
     }
 }
 
@@ -281,9 +298,8 @@ fn composite_kind(dict: &Dict<'_>) -> Kind {
         },
         _ => (Encoding::Identity, Vec::new(), false),
     };
-    let fallback = if name.starts_with(b"Uni")
-        && (contains(&name, b"UCS2") || contains(&name, b"UTF16"))
-    {
+    let contains = |needle: &[u8]| memchr::memmem::find(&name, needle).is_some();
+    let fallback = if name.starts_with(b"Uni") && (contains(b"UCS2") || contains(b"UTF16")) {
         Fallback::Utf16
     } else if name.starts_with(b"GBK") || name.starts_with(b"GB-") || name.starts_with(b"GBpc") {
         Fallback::Gb18030
@@ -298,10 +314,6 @@ fn composite_kind(dict: &Dict<'_>) -> Kind {
         default_width,
         vertical,
     }
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// CID → Unicode through Adobe's UCS2 CMap of the font's collection.
@@ -551,6 +563,16 @@ mod tests {
         assert_eq!(glyph_name(b"A"), Some('A'));
         assert_eq!(glyph_name(b"g123"), None);
         assert_eq!(glyph_name(b"cid00042"), None);
+    }
+
+    #[test]
+    fn one_mapped_character_is_a_char_more_are_text() {
+        assert_eq!(Unicode::of(BfString::Char('年')), Unicode::Char('年'));
+        assert_eq!(
+            Unicode::of(BfString::String("年".to_owned())),
+            Unicode::Char('年')
+        );
+        assert_eq!(Unicode::text("fi"), Unicode::Text("fi".to_owned()));
     }
 
     #[test]

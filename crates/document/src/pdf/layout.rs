@@ -19,18 +19,66 @@
 //!   of lines split by wide gaps, the columns given by the gaps every line
 //!   leaves open, each line of figures a row, and label lines wrapped around
 //!   it joined to the row they sit beside.
+//!
+//! Bounds: every comparison of one glyph, piece of a line or ruling with
+//! another counts against one budget for the document
+//! ([`MAX_LAYOUT_STEPS`]), and a table is at most [`MAX_GRID_CELLS`] cells
+//! on its grid, so no arrangement of the glyphs and rulings a file may hold
+//! makes the layout take more than bounded time and memory.
+
+use std::collections::HashMap;
 
 use crate::blocks::Block;
 
+use super::PdfError;
 use super::content::{Glyph, PageContent, Rule};
 
 /// Rulings this close are one line (double borders, rounding).
 const SNAP: f64 = 2.0;
 
+/// Most comparisons the layout of one document may make. The sample's PDFs
+/// and the real reports take about 4,000.
+pub const MAX_LAYOUT_STEPS: u64 = 10_000_000;
+
+/// Most cells a table may have on its grid (as an HTML or Word table once
+/// its spans are laid out).
+pub const MAX_GRID_CELLS: usize = 1_000_000;
+
+/// What is left of [`MAX_LAYOUT_STEPS`].
+struct Budget {
+    left: u64,
+}
+
+impl Budget {
+    fn new() -> Budget {
+        Budget {
+            left: MAX_LAYOUT_STEPS,
+        }
+    }
+
+    /// Takes `n` steps, or refuses the document once the budget is spent.
+    fn spend(&mut self, n: usize) -> Result<(), PdfError> {
+        self.left = u64::try_from(n)
+            .ok()
+            .and_then(|n| self.left.checked_sub(n))
+            .ok_or(PdfError::TooMuchContent("10,000,000 layout steps"))?;
+        Ok(())
+    }
+}
+
+/// A table of `rows` × `columns` cells, or the error for one past
+/// [`MAX_GRID_CELLS`].
+fn grid_cells(rows: usize, columns: usize) -> Result<usize, PdfError> {
+    rows.checked_mul(columns)
+        .filter(|n| *n <= MAX_GRID_CELLS)
+        .ok_or(PdfError::TooMuchContent("1,000,000 cells in one table"))
+}
+
 /// A piece of a page, in reading order.
 enum Item {
-    /// A paragraph line (joined into paragraphs later).
-    Line(Line),
+    /// A paragraph line (joined into paragraphs later), and its index among
+    /// its page's lines (as its margin band names it).
+    Line(Line, usize),
     /// A table region (by index into the page's regions).
     Table(usize),
 }
@@ -59,12 +107,18 @@ struct Region {
     glyphs: Vec<Glyph>,
 }
 
+/// A page's lines in its top or bottom tenth: (index, key folded by
+/// [`furniture_key`], whether a page number).
+type Band = Vec<(usize, String, bool)>;
+
 /// Reads the pages into blocks.
-pub fn blocks(pages: Vec<PageContent>) -> Vec<Block> {
+pub fn blocks(pages: Vec<PageContent>) -> Result<Vec<Block>, PdfError> {
+    let mut budget = Budget::new();
     let mut laid: Vec<(Vec<Region>, Vec<Item>, f64)> = Vec::with_capacity(pages.len());
-    let mut margins: Vec<Vec<(usize, String, bool)>> = Vec::new();
-    for (n, page) in pages.into_iter().enumerate() {
-        let (regions, lines) = split_page(page.glyphs, &page.rules);
+    // Per page: its margin band, and how many lines it has.
+    let mut margins: Vec<(Band, usize)> = Vec::new();
+    for page in pages {
+        let (regions, lines) = split_page(page.glyphs, &page.rules, &mut budget)?;
         let mut band = Vec::new();
         for (i, l) in lines.iter().enumerate() {
             let top_band = l.bottom < page.height * 0.1;
@@ -73,10 +127,12 @@ pub fn blocks(pages: Vec<PageContent>) -> Vec<Block> {
                 band.push((i, furniture_key(&l.text), is_page_number(&l.text)));
             }
         }
-        margins.push(band);
-        let _ = n;
-        let mut items: Vec<(f64, Item)> =
-            lines.into_iter().map(|l| (l.top, Item::Line(l))).collect();
+        margins.push((band, lines.len()));
+        let mut items: Vec<(f64, Item)> = lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| (l.top, Item::Line(l, i)))
+            .collect();
         items.extend(
             regions
                 .iter()
@@ -91,24 +147,37 @@ pub fn blocks(pages: Vec<PageContent>) -> Vec<Block> {
         ));
     }
     // Running headers and footers: the same text in the margin bands of most
-    // pages (page numbers folded to one key).
+    // pages (page numbers folded to one key), counted once per page.
     let pages_n = margins.len();
+    let mut pages_with: HashMap<&str, usize> = HashMap::new();
+    for (band, _) in &margins {
+        let mut keys: Vec<&str> = band.iter().map(|(_, k, _)| k.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for k in keys {
+            let on = pages_with.entry(k).or_default();
+            *on = on.saturating_add(1);
+        }
+    }
     let recurring = |key: &str| {
-        let on = margins
-            .iter()
-            .filter(|band| band.iter().any(|(_, k, _)| k == key))
-            .count();
+        let on = pages_with.get(key).copied().unwrap_or(0);
         pages_n >= 2 && on >= 2 && on.saturating_mul(2) >= pages_n
     };
-    let mut dropped: Vec<Vec<usize>> = Vec::with_capacity(pages_n);
-    for band in &margins {
-        dropped.push(
-            band.iter()
-                .filter(|(_, key, number)| *number || recurring(key))
-                .map(|(i, _, _)| *i)
-                .collect(),
-        );
-    }
+    // Per page, per line: left out as furniture.
+    let dropped: Vec<Vec<bool>> = margins
+        .iter()
+        .map(|(band, lines)| {
+            let mut dropped = vec![false; *lines];
+            for (i, key, number) in band {
+                if (*number || recurring(key))
+                    && let Some(d) = dropped.get_mut(*i)
+                {
+                    *d = true;
+                }
+            }
+            dropped
+        })
+        .collect();
 
     // Tables continued from one page to the next.
     let mut out = Vec::new();
@@ -116,24 +185,23 @@ pub fn blocks(pages: Vec<PageContent>) -> Vec<Block> {
     let mut chain: Vec<Region> = Vec::new();
     for (p, (regions, items, width)) in laid.into_iter().enumerate() {
         let mut regions: Vec<Option<Region>> = regions.into_iter().map(Some).collect();
-        let mut line_no = 0usize;
         let kept: Vec<Item> = items
             .into_iter()
             .filter(|item| match item {
-                Item::Line(_) => {
-                    let i = line_no;
-                    line_no = line_no.saturating_add(1);
-                    !dropped.get(p).is_some_and(|d| d.contains(&i))
-                }
+                Item::Line(_, i) => !dropped
+                    .get(p)
+                    .and_then(|d| d.get(*i))
+                    .copied()
+                    .unwrap_or(false),
                 Item::Table(_) => true,
             })
             .collect();
         let count = kept.len();
         for (k, item) in kept.into_iter().enumerate() {
             match item {
-                Item::Line(line) => {
+                Item::Line(line, _) => {
                     if !chain.is_empty() {
-                        emit_chain(std::mem::take(&mut chain), &mut out);
+                        emit_chain(std::mem::take(&mut chain), &mut out, &mut budget)?;
                     }
                     pending.push(PageLine {
                         cells: chunks(&line),
@@ -146,7 +214,7 @@ pub fn blocks(pages: Vec<PageContent>) -> Vec<Block> {
                     let Some(region) = regions.get_mut(i).and_then(Option::take) else {
                         continue;
                     };
-                    text_blocks(std::mem::take(&mut pending), &mut out);
+                    text_blocks(std::mem::take(&mut pending), &mut out, &mut budget)?;
                     // Continues the chain only as the first thing on its
                     // page, under a table that was the last on the one before.
                     let continues = k == 0
@@ -154,22 +222,22 @@ pub fn blocks(pages: Vec<PageContent>) -> Vec<Block> {
                             (last.x0 - region.x0).abs() <= 3.0 && (last.x1 - region.x1).abs() <= 3.0
                         });
                     if !continues && !chain.is_empty() {
-                        emit_chain(std::mem::take(&mut chain), &mut out);
+                        emit_chain(std::mem::take(&mut chain), &mut out, &mut budget)?;
                     }
                     chain.push(region);
                     // A table that does not end its page ends its chain.
                     if k.saturating_add(1) < count {
-                        emit_chain(std::mem::take(&mut chain), &mut out);
+                        emit_chain(std::mem::take(&mut chain), &mut out, &mut budget)?;
                     }
                 }
             }
         }
     }
     if !chain.is_empty() {
-        emit_chain(chain, &mut out);
+        emit_chain(chain, &mut out, &mut budget)?;
     }
-    text_blocks(pending, &mut out);
-    out
+    text_blocks(pending, &mut out, &mut budget)?;
+    Ok(out)
 }
 
 /// A margin line's text with digits folded, so "- 2 -" and "- 3 -" match.
@@ -263,29 +331,40 @@ fn union(parent: &mut [usize], a: usize, b: usize) {
 
 /// Splits a page into ruled table regions (with their glyphs) and the lines
 /// of text outside them.
-fn split_page(glyphs: Vec<Glyph>, rules: &[Rule]) -> (Vec<Region>, Vec<Line>) {
+fn split_page(
+    glyphs: Vec<Glyph>,
+    rules: &[Rule],
+    budget: &mut Budget,
+) -> Result<(Vec<Region>, Vec<Line>), PdfError> {
     let h = merge_rules(rules.iter().filter(|r| r.horizontal).copied().collect());
     let v = merge_rules(rules.iter().filter(|r| !r.horizontal).copied().collect());
     let n = h.len().saturating_add(v.len());
     let mut parent: Vec<usize> = (0..n).collect();
     for (i, hr) in h.iter().enumerate() {
+        budget.spend(v.len())?;
         for (j, vr) in v.iter().enumerate() {
             if crosses(hr, vr) {
                 union(&mut parent, i, h.len().saturating_add(j));
             }
         }
     }
-    let mut groups: Vec<(usize, Vec<Rule>, Vec<Rule>)> = Vec::new();
+    // The rulings of each group that cross, in the order merged (by `at`).
+    let mut group_of: Vec<Option<usize>> = vec![None; n];
+    let mut groups: Vec<(Vec<Rule>, Vec<Rule>)> = Vec::new();
     for i in 0..n {
         let root = find(&mut parent, i);
-        let slot = match groups.iter().position(|(r, _, _)| *r == root) {
+        let slot = match group_of.get(root).copied().flatten() {
             Some(s) => s,
             None => {
-                groups.push((root, Vec::new(), Vec::new()));
-                groups.len().saturating_sub(1)
+                groups.push((Vec::new(), Vec::new()));
+                let s = groups.len().saturating_sub(1);
+                if let Some(g) = group_of.get_mut(root) {
+                    *g = Some(s);
+                }
+                s
             }
         };
-        if let Some((_, hs, vs)) = groups.get_mut(slot) {
+        if let Some((hs, vs)) = groups.get_mut(slot) {
             match h.get(i) {
                 Some(r) => hs.push(*r),
                 None => {
@@ -298,8 +377,8 @@ fn split_page(glyphs: Vec<Glyph>, rules: &[Rule]) -> (Vec<Region>, Vec<Line>) {
     }
     let mut regions: Vec<Region> = groups
         .into_iter()
-        .filter(|(_, hs, vs)| hs.len() >= 2 && vs.len() >= 2)
-        .map(|(_, hs, vs)| {
+        .filter(|(hs, vs)| hs.len() >= 2 && vs.len() >= 2)
+        .map(|(hs, vs)| {
             let x0 = vs.iter().map(|r| r.at).fold(f64::INFINITY, f64::min);
             let x1 = vs.iter().map(|r| r.at).fold(f64::NEG_INFINITY, f64::max);
             let top = hs.iter().map(|r| r.at).fold(f64::INFINITY, f64::min);
@@ -318,6 +397,7 @@ fn split_page(glyphs: Vec<Glyph>, rules: &[Rule]) -> (Vec<Region>, Vec<Line>) {
         .collect();
     let mut outside = Vec::new();
     for g in glyphs {
+        budget.spend(regions.len())?;
         let (cx, cy) = (g.center_x(), g.center_y());
         match regions
             .iter_mut()
@@ -338,17 +418,23 @@ fn split_page(glyphs: Vec<Glyph>, rules: &[Rule]) -> (Vec<Region>, Vec<Line>) {
             kept.push(r);
         }
     }
-    (kept, lines_of(outside))
+    Ok((kept, lines_of(outside)))
 }
 
 /// Positions within [`SNAP`] of each other as one (their mean).
 fn clusters(values: impl Iterator<Item = f64>) -> Vec<f64> {
+    clusters_within(values, SNAP)
+}
+
+/// Positions within `within` of the mean of those before them as one (their
+/// mean), in order.
+fn clusters_within(values: impl Iterator<Item = f64>, within: f64) -> Vec<f64> {
     let mut v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
     v.sort_by(f64::total_cmp);
     let mut out: Vec<(f64, usize)> = Vec::new();
     for x in v {
         match out.last_mut() {
-            Some((sum, n)) if x - *sum / *n as f64 <= SNAP => {
+            Some((sum, n)) if x - *sum / *n as f64 <= within => {
                 *sum += x;
                 *n = n.saturating_add(1);
             }
@@ -359,18 +445,27 @@ fn clusters(values: impl Iterator<Item = f64>) -> Vec<f64> {
 }
 
 /// Whether a ruling at `at` (within [`SNAP`]) covers the point `along`.
+/// `rules` are sorted by `at` (as merged): only those near it are looked at.
 fn ruled(rules: &[Rule], at: f64, along: f64) -> bool {
+    let near = rules.partition_point(|r| r.at < at - 2.0 * SNAP);
     rules
+        .get(near..)
+        .unwrap_or_default()
         .iter()
+        .take_while(|r| r.at <= at + 2.0 * SNAP)
         .any(|r| (r.at - at).abs() <= SNAP && r.from - SNAP <= along && along <= r.to + SNAP)
 }
 
 /// Emits a chain of regions (one table, possibly over several pages) as rows.
-fn emit_chain(chain: Vec<Region>, out: &mut Vec<Block>) {
+fn emit_chain(
+    chain: Vec<Region>,
+    out: &mut Vec<Block>,
+    budget: &mut Budget,
+) -> Result<(), PdfError> {
     let xs = clusters(chain.iter().flat_map(|r| r.v.iter().map(|v| v.at)));
     let mut first: Vec<Vec<String>> = Vec::new();
     for (i, region) in chain.into_iter().enumerate() {
-        let mut rows = region_rows(region, &xs);
+        let mut rows = region_rows(region, &xs, budget)?;
         if i == 0 {
             first = rows.clone();
         } else {
@@ -382,17 +477,24 @@ fn emit_chain(chain: Vec<Region>, out: &mut Vec<Block>) {
         }
         out.extend(rows.into_iter().map(Block::Row));
     }
+    Ok(())
 }
 
 /// A region's rows on the column grid `xs`.
-fn region_rows(region: Region, xs: &[f64]) -> Vec<Vec<String>> {
+fn region_rows(
+    region: Region,
+    xs: &[f64],
+    budget: &mut Budget,
+) -> Result<Vec<Vec<String>>, PdfError> {
     let ys = clusters(region.h.iter().map(|r| r.at));
     let (rows, cols) = (ys.len().saturating_sub(1), xs.len().saturating_sub(1));
     if rows == 0 || cols == 0 {
-        return Vec::new();
+        return Ok(Vec::new());
     }
+    let units = grid_cells(rows, cols)?;
+    budget.spend(units)?;
     let unit = |r: usize, c: usize| r.saturating_mul(cols).saturating_add(c);
-    let mut parent: Vec<usize> = (0..rows.saturating_mul(cols)).collect();
+    let mut parent: Vec<usize> = (0..units).collect();
     for r in 0..rows {
         let (y0, y1) = (ys[r], ys[r.saturating_add(1)]);
         let ymid = (y0 + y1) / 2.0;
@@ -449,7 +551,7 @@ fn region_rows(region: Region, xs: &[f64]) -> Vec<Vec<String>> {
         }
     }
     grid.retain(|row| row.iter().any(|c| !c.is_empty()));
-    grid
+    Ok(grid)
 }
 
 /// A cell's text: its lines top to bottom, joined without a break (a label
@@ -483,21 +585,27 @@ fn join(text: &mut String, next: &str) {
 /// right, lines top to bottom.
 fn lines_of(mut glyphs: Vec<Glyph>) -> Vec<Line> {
     glyphs.sort_by(|a, b| a.base.total_cmp(&b.base).then(a.x0.total_cmp(&b.x0)));
-    let mut lines: Vec<Vec<Glyph>> = Vec::new();
+    // Each line with the sum of its glyphs' baselines and its largest size,
+    // kept as it grows: a glyph is compared with the line's mean baseline.
+    let mut lines: Vec<(Vec<Glyph>, f64, f64)> = Vec::new();
     for g in glyphs {
-        let joins = lines.last().is_some_and(|line| {
-            let base = line.iter().map(|g| g.base).sum::<f64>() / line.len().max(1) as f64;
-            let size = line.iter().map(|g| g.size).fold(g.size, f64::max);
-            (g.base - base).abs() <= size * 0.4
-        });
         match lines.last_mut() {
-            Some(line) if joins => line.push(g),
-            _ => lines.push(vec![g]),
+            Some((line, sum, size))
+                if (g.base - *sum / line.len().max(1) as f64).abs() <= size.max(g.size) * 0.4 =>
+            {
+                *sum += g.base;
+                *size = size.max(g.size);
+                line.push(g);
+            }
+            _ => {
+                let (base, size) = (g.base, g.size);
+                lines.push((vec![g], base, size));
+            }
         }
     }
     lines
         .into_iter()
-        .filter_map(|mut glyphs| {
+        .filter_map(|(mut glyphs, _, _)| {
             glyphs.sort_by(|a, b| a.x0.total_cmp(&b.x0));
             let mut text = String::new();
             let mut last: Option<&Glyph> = None;
@@ -555,6 +663,9 @@ fn lines_of(mut glyphs: Vec<Glyph>) -> Vec<Line> {
 #[derive(Default)]
 struct Paragraphs {
     lines: Vec<(Line, f64)>,
+    /// The rightmost end and leftmost start of its lines.
+    right: f64,
+    left: f64,
     /// The next line starts a new page (its position says nothing about
     /// the line before it).
     new_page: bool,
@@ -567,13 +678,8 @@ impl Paragraphs {
             // The page's text block: prose spans most of it; what stops
             // two characters short of where the longest lines end, ends a
             // paragraph.
-            let right = self
-                .lines
-                .iter()
-                .map(|(l, _)| l.x1)
-                .fold(prev.x1, f64::max)
-                .max(width * 0.75);
-            let left = self.lines.iter().map(|(l, _)| l.x0).fold(line.x0, f64::min);
+            let right = self.right.max(width * 0.75);
+            let left = self.left.min(line.x0);
             let ends_short = prev.x1 < right - 2.0 * size;
             let indented = line.x0 > left + 1.0 * size;
             let apart =
@@ -584,6 +690,11 @@ impl Paragraphs {
             }
         }
         self.new_page = false;
+        if self.lines.is_empty() {
+            (self.right, self.left) = (line.x1, line.x0);
+        } else {
+            (self.right, self.left) = (self.right.max(line.x1), self.left.min(line.x0));
+        }
         self.lines.push((line, page_width));
     }
 
@@ -686,37 +797,20 @@ fn is_figure(text: &str) -> bool {
 /// Lines as paragraphs, except runs that hold a table without rulings:
 /// between two lines of prose or headings, lines of figures standing in
 /// columns. Those become rows.
-fn text_blocks(lines: Vec<PageLine>, out: &mut Vec<Block>) {
+fn text_blocks(
+    lines: Vec<PageLine>,
+    out: &mut Vec<Block>,
+    budget: &mut Budget,
+) -> Result<(), PdfError> {
     let mut para = Paragraphs::default();
     let mut segment: Vec<PageLine> = Vec::new();
     let mut last_page: Option<usize> = None;
-    let flush_segment =
-        |segment: &mut Vec<PageLine>, para: &mut Paragraphs, out: &mut Vec<Block>| {
-            let seg = std::mem::take(segment);
-            let anchors = seg.iter().filter(|l| is_anchor(&l.cells)).count();
-            let figures = seg
-                .iter()
-                .map(|l| l.cells.iter().filter(|c| is_figure(&c.text)).count())
-                .max()
-                .unwrap_or(0);
-            if anchors >= 2 || (anchors == 1 && figures >= 3) {
-                para.flush(out);
-                out.extend(zone_rows(&seg).into_iter().map(Block::Row));
-            } else {
-                let mut page = None;
-                for l in seg {
-                    para.new_page = page.is_some_and(|p| p != l.page);
-                    page = Some(l.page);
-                    para.push(l.line, l.width, out);
-                }
-            }
-        };
     for l in lines {
         let stopper = l.cells.len() < 2
             && (crate::assemble::section_of(&l.line.text).is_some()
                 || l.line.x1 - l.line.x0 >= 0.55 * l.width);
         if stopper {
-            flush_segment(&mut segment, &mut para, out);
+            flush_segment(std::mem::take(&mut segment), &mut para, out, budget)?;
             para.new_page = last_page.is_some_and(|p| p != l.page);
             last_page = Some(l.page);
             para.push(l.line, l.width, out);
@@ -725,8 +819,37 @@ fn text_blocks(lines: Vec<PageLine>, out: &mut Vec<Block>) {
             segment.push(l);
         }
     }
-    flush_segment(&mut segment, &mut para, out);
+    flush_segment(segment, &mut para, out, budget)?;
     para.flush(out);
+    Ok(())
+}
+
+/// A run of lines between prose: rows of a table when figures stand in it,
+/// else paragraphs.
+fn flush_segment(
+    seg: Vec<PageLine>,
+    para: &mut Paragraphs,
+    out: &mut Vec<Block>,
+    budget: &mut Budget,
+) -> Result<(), PdfError> {
+    let anchors = seg.iter().filter(|l| is_anchor(&l.cells)).count();
+    let figures = seg
+        .iter()
+        .map(|l| l.cells.iter().filter(|c| is_figure(&c.text)).count())
+        .max()
+        .unwrap_or(0);
+    if anchors >= 2 || (anchors == 1 && figures >= 3) {
+        para.flush(out);
+        out.extend(zone_rows(&seg, budget)?.into_iter().map(Block::Row));
+    } else {
+        let mut page = None;
+        for l in seg {
+            para.new_page = page.is_some_and(|p| p != l.page);
+            page = Some(l.page);
+            para.push(l.line, l.width, out);
+        }
+    }
+    Ok(())
 }
 
 /// A row of figures: a label (or none) and at least one figure, ending in one.
@@ -740,7 +863,7 @@ fn is_anchor(cells: &[Chunk]) -> bool {
 /// around a row, joins that row: a block of tightly spaced lines that
 /// reaches the row's line. The header above the first row is laid out on
 /// the same columns, its wrapped labels joined the same way.
-fn zone_rows(seg: &[PageLine]) -> Vec<Vec<String>> {
+fn zone_rows(seg: &[PageLine], budget: &mut Budget) -> Result<Vec<Vec<String>>, PdfError> {
     // Lines on later pages lie below those before.
     let offset = |page: usize| page as f64 * 100_000.0;
     let lines: Vec<(Vec<Chunk>, f64, f64, f64)> = seg
@@ -762,33 +885,20 @@ fn zone_rows(seg: &[PageLine]) -> Vec<Vec<String>> {
         .collect();
     let em = seg.iter().map(|l| l.line.size).fold(0.0, f64::max).max(1.0);
     // Value columns: figures of the rows, clustered by their centres.
-    let mut centers: Vec<f64> = Vec::new();
-    for (cells, ..) in lines.iter().filter(|(c, ..)| is_anchor(c)) {
-        centers.extend(
-            cells
-                .iter()
-                .filter(|c| is_figure(&c.text))
-                .map(Chunk::center_x),
-        );
-    }
-    centers.sort_by(f64::total_cmp);
-    let mut columns: Vec<(f64, usize)> = Vec::new();
-    for x in centers {
-        match columns.last_mut() {
-            Some((sum, n)) if x - *sum / *n as f64 <= em => {
-                *sum += x;
-                *n = n.saturating_add(1);
-            }
-            _ => columns.push((x, 1)),
-        }
-    }
-    let columns: Vec<f64> = columns.into_iter().map(|(s, n)| s / n as f64).collect();
+    let centers = lines
+        .iter()
+        .filter(|(c, ..)| is_anchor(c))
+        .flat_map(|(cells, ..)| cells.iter().filter(|c| is_figure(&c.text)))
+        .map(Chunk::center_x);
+    let columns = clusters_within(centers, em);
+    // The nearest column; `columns` are in order, so by binary search.
     let column_of = |x: f64| {
-        columns
-            .iter()
-            .enumerate()
-            .min_by(|a, b| (a.1 - x).abs().total_cmp(&(b.1 - x).abs()))
-            .map_or(0, |(i, _)| i)
+        let after = columns.partition_point(|c| *c < x);
+        match (after.checked_sub(1), columns.get(after)) {
+            (Some(before), Some(next)) if (next - x).abs() < (x - columns[before]).abs() => after,
+            (Some(before), _) => before,
+            (None, _) => 0,
+        }
     };
     // Where the figures begin: left of it is label text.
     let values_from = lines
@@ -830,6 +940,7 @@ fn zone_rows(seg: &[PageLine]) -> Vec<Vec<String>> {
     pieces.sort_by(|a, b| a.top.total_cmp(&b.top).then(a.x0.total_cmp(&b.x0)));
     let mut blocks: Vec<Chunk> = Vec::new();
     for p in pieces {
+        budget.spend(blocks.len())?;
         let joins = blocks.iter_mut().rev().find(|b| {
             p.top - b.bottom <= 0.6 * em
                 && p.top >= b.top
@@ -851,6 +962,7 @@ fn zone_rows(seg: &[PageLine]) -> Vec<Vec<String>> {
     let first_row = rows.first().map_or(f64::INFINITY, |r| r.top);
     let mut alone: Vec<Chunk> = Vec::new();
     for b in blocks {
+        budget.spend(rows.len())?;
         let label = b.x1 <= values_from;
         let reach = 0.6 * em;
         let target = rows
@@ -874,6 +986,8 @@ fn zone_rows(seg: &[PageLine]) -> Vec<Vec<String>> {
         .unwrap_or(0)
         .max(1);
     let width = slots.saturating_add(columns.len());
+    let cells = grid_cells(rows.len().saturating_add(alone.len()), width)?;
+    budget.spend(cells)?;
     // Everything in reading order: rows at their line, lone blocks at theirs;
     // lone blocks at about one height form one row.
     let mut out: Vec<(f64, Vec<String>)> = Vec::new();
@@ -928,7 +1042,7 @@ fn zone_rows(seg: &[PageLine]) -> Vec<Vec<String>> {
     }
     emit(&mut group, &mut out);
     out.sort_by(|a, b| a.0.total_cmp(&b.0));
-    out.into_iter().map(|(_, cells)| cells).collect()
+    Ok(out.into_iter().map(|(_, cells)| cells).collect())
 }
 
 #[cfg(test)]
@@ -998,7 +1112,7 @@ mod tests {
         };
         let row = |cells: &[&str]| Block::Row(cells.iter().map(|c| (*c).to_owned()).collect());
         assert_eq!(
-            blocks(vec![page]),
+            blocks(vec![page]).unwrap(),
             vec![
                 row(&["说明", "申请人情况", ""]),
                 row(&["", "自然人", "总计"]),

@@ -8,9 +8,11 @@
 //! batches of every replica follow each other on one audit chain.
 //!
 //! A retried transaction (a serialisation failure, a lost connection …)
-//! plans the whole batch again: every write of the store is idempotent by
-//! request id, so one whose `COMMIT` may have happened finds its own record
-//! and answers its first outcome.
+//! plans the whole batch again. One whose `COMMIT` answer was lost is not
+//! planned again if it committed: the engine tells by the chain head the
+//! batch wrote (every write appends an audit event) and gives the first
+//! try's answers. Were it planned again all the same, every write of the
+//! store is idempotent by request id: it would find its own record.
 
 use std::{future::Future, pin::Pin, sync::Arc};
 

@@ -26,12 +26,14 @@
 //!   or refused connection, a server shutting down, a read-only server
 //!   (after a failover): the connection is dropped if broken and the whole
 //!   closure runs again on a fresh transaction, within [`RetryPolicy`]
-//!   (attempts and total time); then [`StoreError::Unavailable`]. A
-//!   connection lost during `COMMIT` leaves the outcome unknown: the
-//!   closure runs again all the same, which is safe only because every
-//!   write of the store is idempotent by request id (a retry that finds
-//!   its request already recorded writes nothing and answers the first
-//!   outcome). Closures must keep that property.
+//!   (attempts and total time); then [`StoreError::Unavailable`].
+//! - **A lost `COMMIT` answer** (the connection or the primary gone after
+//!   the commit was sent) leaves the outcome unknown: with a synchronous
+//!   standby the commit may well be on the standby that is promoted next.
+//!   The next try reads the chain head under the lock *before* running the
+//!   closure again: the head the lost commit would have written means it
+//!   happened, and its answer is returned without a second run (`tx.rs`,
+//!   `InDoubt`). So a write runs once, request id or not.
 //! - **Failover.** A URL with several hosts and
 //!   `target_session_attrs=read-write` connects to whichever is the
 //!   primary; pooled connections to a dead server are dropped when they
@@ -598,10 +600,12 @@ impl PgEngine {
     /// returns `Err`, nothing is written and the error is returned as it
     /// is. On a retryable failure (see the module) `f` runs again, from
     /// the start, on a new transaction: it must do nothing outside the
-    /// transaction that a second run would repeat, and its writes must be
-    /// idempotent by request id (a `COMMIT` whose answer was lost may have
-    /// happened). `f` runs while every other writer waits: it should only
-    /// read and plan.
+    /// transaction that a second run would repeat. A try whose `COMMIT`
+    /// answer was lost is not run again if it committed, which the next try
+    /// tells by the chain head: a closure that writes must move the head
+    /// (every write of the store appends an audit event), or such a loss
+    /// is [`StoreError::Unavailable`]. `f` runs while every other writer
+    /// waits: it should only read and plan.
     ///
     /// ```ignore
     /// engine.transaction(|tx| Box::pin(async move {
@@ -626,11 +630,16 @@ impl PgEngine {
         R: Send,
     {
         let mut retry = Retrying::new(self.retry);
+        let mut doubt = None;
         loop {
             let Some(left) = retry.remaining() else {
                 return Err(retry.unavailable());
             };
-            let why = match tokio::time::timeout(left, tx::attempt(&self.pool, &mut f, mode)).await
+            let why = match tokio::time::timeout(
+                left,
+                tx::attempt(&self.pool, &mut f, mode, &mut doubt),
+            )
+            .await
             {
                 Ok(Ok(v)) => return Ok(v),
                 Ok(Err(Failure::Fatal(e))) => return Err(e),

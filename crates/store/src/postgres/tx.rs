@@ -14,7 +14,7 @@ use std::{
 
 use deadpool_postgres::{Object, Pool};
 use prost::bytes::Bytes;
-use tokio_postgres::{Statement, types::ToSql};
+use tokio_postgres::{Statement, error::SqlState, types::ToSql};
 
 use super::{
     Failure, SQL, Tree, broken, classify, discard, get_on, pipelined, pool_failure, range, scan_on,
@@ -190,20 +190,20 @@ impl PgTx<'_> {
     }
 
     /// Writes the overlay and commits, in one pipelined burst.
-    async fn commit(&mut self) -> std::result::Result<(), Failure> {
+    async fn commit(&mut self) -> std::result::Result<(), CommitFailure> {
         let plan = match flush_plan(&self.overlay) {
             Ok(p) => p,
             Err(e) => {
                 rollback(&mut self.client).await;
-                return Err(Failure::Fatal(e));
+                return Err(CommitFailure::Failed(Failure::Fatal(e)));
             }
         };
         // The connection stays in `self.client` until the answer is in: a
         // caller giving up meanwhile drops the PgTx, which closes it.
         let Some(client) = self.client.as_ref() else {
-            return Err(Failure::Fatal(StoreError::Io(
+            return Err(CommitFailure::Failed(Failure::Fatal(StoreError::Io(
                 "the transaction has ended".into(),
-            )));
+            ))));
         };
         let result = async {
             // Statements this connection has not prepared yet: one round
@@ -220,7 +220,8 @@ impl PgTx<'_> {
             let prepared: Vec<Statement> = pipelined(prepares)
                 .await
                 .into_iter()
-                .collect::<std::result::Result<_, _>>()?;
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| (e, false))?;
             let mut burst: Vec<Pin<Box<dyn Future<Output = _> + Send + '_>>> = Vec::new();
             for (s, stmt) in plan.iter().zip(&prepared) {
                 let c = client;
@@ -239,20 +240,27 @@ impl PgTx<'_> {
             let mut results = pipelined(burst).await;
             let commit = results.pop();
             // The first failure is the cause; those after it only say the
-            // transaction was aborted.
+            // transaction was aborted. A server's error there means the
+            // COMMIT rolled back; a connection lost with no answer at all
+            // may have come after the server committed.
             results
                 .into_iter()
-                .collect::<std::result::Result<(), _>>()?;
-            commit.unwrap_or(Ok(()))
+                .collect::<std::result::Result<(), _>>()
+                .map_err(|e| {
+                    let unanswered = e.code().is_none();
+                    (e, unanswered)
+                })?;
+            commit.unwrap_or(Ok(())).map_err(|e| (e, true))
         }
         .await;
         drop(plan);
         let Some(client) = self.client.take() else {
-            return result.map_err(|e| classify(&e));
+            return result.map_err(|(e, at_commit)| CommitFailure::of(&e, at_commit));
         };
         match result {
             Ok(()) => Ok(()),
-            Err(e) => {
+            Err((e, at_commit)) => {
+                let failure = CommitFailure::of(&e, at_commit);
                 if broken(&e) || client.is_closed() {
                     discard(client);
                 } else {
@@ -266,10 +274,57 @@ impl PgTx<'_> {
                         Err(_) => discard(client),
                     }
                 }
-                Err(classify(&e))
+                Err(failure)
             }
         }
     }
+}
+
+/// Why a commit failed.
+enum CommitFailure {
+    /// The server answered: nothing was committed.
+    Failed(Failure),
+    /// The connection was lost, or the server went down, after the burst
+    /// ending in `COMMIT` was sent and before its answer came: the
+    /// transaction may have committed (with a synchronous standby, a
+    /// primary killed after the standby flushed the commit leaves it
+    /// committed on the standby that is promoted next).
+    InDoubt(String),
+}
+
+impl CommitFailure {
+    /// `at_commit`: `e` is the `COMMIT`'s own answer, or the connection
+    /// was lost before any answer to the burst came.
+    fn of(e: &tokio_postgres::Error, at_commit: bool) -> CommitFailure {
+        let lost = at_commit
+            && match e.code() {
+                None => true,
+                // Connection exceptions, and the server shutting down or
+                // crashing: with a synchronous standby the commit is local
+                // before the wait for the standby that such an end cuts off.
+                Some(code) => {
+                    code.code().starts_with("08")
+                        || *code == SqlState::ADMIN_SHUTDOWN
+                        || *code == SqlState::CRASH_SHUTDOWN
+                        || *code == SqlState::QUERY_CANCELED
+                }
+            };
+        match classify(e) {
+            Failure::Retry(why) if lost => CommitFailure::InDoubt(why),
+            failure => CommitFailure::Failed(failure),
+        }
+    }
+}
+
+/// A try whose `COMMIT` is in doubt: the chain head it wrote, and the
+/// closure's answer. The next try reads the head under the chain's lock
+/// first; if it is this one, the commit happened and the answer is given
+/// without running the closure again. The head names the new event's
+/// sequence and hash (which covers its time and request), so no other
+/// write can leave the same head.
+pub(super) struct InDoubt<R> {
+    head: Bytes,
+    value: R,
 }
 
 /// Ends a transaction without writing (`ROLLBACK`); a connection that
@@ -387,11 +442,13 @@ fn open_tx<'env>(client: Object) -> PgTx<'env> {
 
 /// Runs `f` in `tx` and ends it: the first failed read's failure, or
 /// `f`'s refusal (nothing written), or `f`'s answer once committed (a
-/// snapshot is rolled back: it wrote nothing).
+/// snapshot is rolled back: it wrote nothing). A write whose `COMMIT` is
+/// in doubt leaves its head and answer in `doubt` for the next try.
 async fn finish<'env, R, F>(
     mut tx: PgTx<'env>,
     f: &mut F,
     mode: Mode,
+    doubt: &mut Option<InDoubt<R>>,
 ) -> std::result::Result<R, Failure>
 where
     F: for<'t> FnMut(&'t mut PgTx<'env>) -> TxFuture<'t, R> + Send,
@@ -414,19 +471,45 @@ where
             return Err(Failure::Fatal(e));
         }
     };
-    match mode {
-        Mode::Write => tx.commit().await?,
-        Mode::Snapshot => tx.abort().await,
+    if mode == Mode::Snapshot {
+        tx.abort().await;
+        return Ok(value);
     }
-    Ok(value)
+    let planned = tx.overlay[Tree::Meta.index()]
+        .get(AUDIT_HEAD)
+        .cloned()
+        .flatten();
+    let writes = tx.staged();
+    match tx.commit().await {
+        Ok(()) => Ok(value),
+        Err(CommitFailure::Failed(failure)) => Err(failure),
+        Err(CommitFailure::InDoubt(why)) => match planned {
+            Some(head) => {
+                *doubt = Some(InDoubt { head, value });
+                Err(Failure::Retry(format!(
+                    "{why}: the COMMIT's answer was lost, the next try reads whether it happened"
+                )))
+            }
+            // Nothing written: running it again repeats nothing.
+            None if writes == 0 => Err(Failure::Retry(why)),
+            None => Err(Failure::Fatal(StoreError::Unavailable(format!(
+                "{why}: the COMMIT's answer was lost and the transaction moved no chain head \
+                 to tell whether it happened"
+            )))),
+        },
+    }
 }
 
 /// One try of a transaction: connect, begin (and for a write take the
 /// chain's lock), run `f`, then commit a write or roll back a snapshot.
+///
+/// `doubt` carries a previous try whose `COMMIT` is in doubt (see
+/// [`InDoubt`]): it is settled first, under the chain's lock.
 pub(super) async fn attempt<'env, R, F>(
     pool: &Pool,
     f: &mut F,
     mode: Mode,
+    doubt: &mut Option<InDoubt<R>>,
 ) -> std::result::Result<R, Failure>
 where
     F: for<'t> FnMut(&'t mut PgTx<'env>) -> TxFuture<'t, R> + Send,
@@ -440,7 +523,7 @@ where
             }
             return Err(classify(&e));
         }
-        return finish(open_tx(client), f, mode).await;
+        return finish(open_tx(client), f, mode, doubt).await;
     }
     let lock = match client.prepare_cached(LOCK).await {
         Ok(s) => s,
@@ -481,6 +564,13 @@ where
             return Err(failure);
         }
     };
+    if let Some(earlier) = doubt.take()
+        && earlier.head == head
+    {
+        // The earlier try committed: its answer stands.
+        tx.abort().await;
+        return Ok(earlier.value);
+    }
     tx.known[Tree::Meta.index()].insert(AUDIT_HEAD.to_vec(), Some(head));
-    finish(tx, f, mode).await
+    finish(tx, f, mode, doubt).await
 }
