@@ -635,17 +635,15 @@ impl PgEngine {
             let Some(left) = retry.remaining() else {
                 return Err(retry.unavailable());
             };
-            let why = match tokio::time::timeout(
-                left,
-                tx::attempt(&self.pool, &mut f, mode, &mut doubt),
-            )
-            .await
-            {
-                Ok(Ok(v)) => return Ok(v),
-                Ok(Err(Failure::Fatal(e))) => return Err(e),
-                Ok(Err(Failure::Retry(why))) => why,
-                Err(_) => "the try was cut off: the retry time ran out".to_owned(),
-            };
+            let why =
+                match tokio::time::timeout(left, tx::attempt(&self.pool, &mut f, mode, &mut doubt))
+                    .await
+                {
+                    Ok(Ok(v)) => return Ok(v),
+                    Ok(Err(Failure::Fatal(e))) => return Err(e),
+                    Ok(Err(Failure::Retry(why))) => why,
+                    Err(_) => "the try was cut off: the retry time ran out".to_owned(),
+                };
             retry.failed(why).await?;
         }
     }
