@@ -13,6 +13,14 @@
 //! `gongkai` binary next to this one, or `--spawn PATH`) on 127.0.0.1:0 with
 //! a temporary data directory, which it removes at the end. Loopback only;
 //! every phase is bounded in time.
+//!
+//! `--engine postgres` (or `--database URL`) starts it on PostgreSQL
+//! instead (`serve --database URL --migrate`): on the database given, or on
+//! a throwaway cluster the test kit starts (fsync on). It then also runs
+//! the bare baseline of SubmitReport ([`bare`]): the same rows per
+//! transaction written to the same database by tokio-postgres directly.
+
+mod bare;
 
 use std::{
     collections::BTreeMap,
@@ -56,7 +64,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_prost::ProstEncoder;
 
 /// The 2021-format sample report; made valid in [`valid_report`].
-const SAMPLE: &[u8] = include_bytes!("../../../../testdata/reports/baoqing-county-2024.md");
+const SAMPLE: &[u8] = include_bytes!("../../../../../testdata/reports/baoqing-county-2024.md");
 
 /// Data years a submitted report may carry: those of the sample's (2021) format.
 const FIRST_YEAR: u32 = 2021;
@@ -106,13 +114,22 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
     concurrency: Vec<usize>,
     /// The RPCs to run, comma-separated (health is the baseline of the ratios).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_enum,
-        default_value = "health,get,submit"
-    )]
-    rpcs: Vec<Rpc>,
+    /// (default: health,get,submit, and on PostgreSQL also bare,bare-no-lock)
+    #[arg(long, value_delimiter = ',', value_enum)]
+    rpcs: Option<Vec<Rpc>>,
+    /// The store of a started server: sled (a temporary directory) or
+    /// PostgreSQL (--database, else a throwaway cluster).
+    #[arg(long, value_enum, default_value_t = Engine::Sled)]
+    engine: Engine,
+    /// With --engine postgres: the database to use (its gongkai tables are
+    /// migrated and written; the baseline adds tables named load_bare_…).
+    /// Without it a throwaway cluster is started.
+    #[arg(long, value_name = "URL", conflicts_with = "target")]
+    database: Option<String>,
+    /// A throwaway cluster without fsync (default: fsync on, as in
+    /// production).
+    #[arg(long, conflicts_with = "database")]
+    no_fsync: bool,
     /// How many times to run every point, the rounds one after another. On
     /// a shared machine a single pair of points can be several percent off
     /// either way; the goals are then judged on the median round.
@@ -149,6 +166,17 @@ enum Rpc {
     Get,
     /// gongkai.v1.ReportService/SubmitReport.
     Submit,
+    /// PostgreSQL only: the rows of one SubmitReport, one transaction each,
+    /// by tokio-postgres directly, the chain head locked first.
+    Bare,
+    /// The same without the chain head's lock.
+    BareNoLock,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Engine {
+    Sled,
+    Postgres,
 }
 
 impl Rpc {
@@ -157,6 +185,8 @@ impl Rpc {
             Rpc::Health => "Health/Check",
             Rpc::Get => "GetReport",
             Rpc::Submit => "SubmitReport",
+            Rpc::Bare => "bare baseline",
+            Rpc::BareNoLock => "bare, no lock",
         }
     }
 }
@@ -200,6 +230,10 @@ struct Server {
     child: Option<Child>,
     data: Option<PathBuf>,
     keep_data: bool,
+    /// The PostgreSQL database of a server on PostgreSQL.
+    database: Option<String>,
+    /// A throwaway cluster the server's database is in; stopped last.
+    cluster: Option<gongkai_testkit::Cluster>,
 }
 
 impl Server {
@@ -220,6 +254,10 @@ impl Server {
                     let _ = child.kill().await;
                 }
             }
+        }
+        if let Some(cluster) = self.cluster.take() {
+            // Stopping it waits for the server: not on an async worker.
+            let _ = tokio::task::spawn_blocking(move || drop(cluster)).await;
         }
         if let Some(dir) = self.data.take() {
             if self.keep_data {
@@ -304,6 +342,29 @@ async fn spawn_server(args: &Args) -> anyhow::Result<Server> {
         ),
         None => Stdio::null(),
     };
+    let (cluster, database) = match (&args.database, args.engine) {
+        (Some(url), _) => (None, Some(url.clone())),
+        (None, Engine::Postgres) => {
+            let fsync = !args.no_fsync;
+            let cluster = tokio::task::spawn_blocking(move || {
+                let c = gongkai_testkit::Cluster::start(&gongkai_testkit::Options {
+                    fsync,
+                    settings: Vec::new(),
+                })?;
+                let url = c.fresh_database()?;
+                Ok::<_, String>((c, url))
+            })
+            .await?
+            .map_err(|e| anyhow::anyhow!("starting a PostgreSQL cluster: {e}"))?;
+            eprintln!(
+                "gongkai-load: a throwaway PostgreSQL cluster on port {} (fsync {})",
+                cluster.0.port(),
+                if fsync { "on" } else { "off" }
+            );
+            (Some(cluster.0), Some(cluster.1))
+        }
+        (None, Engine::Sled) => (None, None),
+    };
     let mut cmd = Command::new(&exe);
     cmd.args([
         "serve",
@@ -314,10 +375,12 @@ async fn spawn_server(args: &Args) -> anyhow::Result<Server> {
         // slot, not only its share.
         "--max-calls-per-principal",
         "256",
-        "--data",
-    ])
-    .arg(data.join("store"))
-    .stdin(Stdio::null())
+    ]);
+    match &database {
+        Some(url) => cmd.args(["--migrate", "--database", url]),
+        None => cmd.arg("--data").arg(data.join("store")),
+    };
+    cmd.stdin(Stdio::null())
     .stdout(Stdio::piped())
     .stderr(stderr)
     .kill_on_drop(true);
@@ -329,6 +392,9 @@ async fn spawn_server(args: &Args) -> anyhow::Result<Server> {
         "GONGKAI_TLS_CERT",
         "GONGKAI_TLS_KEY",
         "GONGKAI_TLS_CLIENT_CA",
+        "GONGKAI_DATABASE_URL",
+        "GONGKAI_DATABASE_CA",
+        "GONGKAI_MIGRATE",
     ] {
         cmd.env_remove(var);
     }
@@ -341,6 +407,8 @@ async fn spawn_server(args: &Args) -> anyhow::Result<Server> {
         child: None,
         data: Some(data),
         keep_data: args.keep_data,
+        database,
+        cluster,
     };
     let stdout = child.stdout.take().context("server stdout")?;
     server.child = Some(child);
@@ -420,6 +488,8 @@ struct Shared {
     /// Every reply decoded and checked (`--decode`), or only each task's
     /// first, the rest taken as bytes.
     decode: bool,
+    /// The bare baseline, on PostgreSQL.
+    bare: Option<Arc<bare::Bare>>,
 }
 
 fn with_auth<T>(shared: &Shared, message: T) -> Request<T> {
@@ -809,6 +879,20 @@ async fn call_once(
                 })?;
             }
         }
+        Rpc::Bare | Rpc::BareNoLock => {
+            let bare = shared
+                .bare
+                .as_ref()
+                .ok_or_else(|| tonic::Status::failed_precondition("no PostgreSQL baseline"))?;
+            let lock = if rpc == Rpc::Bare {
+                bare::Lock::With
+            } else {
+                bare::Lock::Without
+            };
+            bare.transaction(lock)
+                .await
+                .map_err(|e| tonic::Status::internal(format!("{e:#}")))?;
+        }
     }
     Ok(true)
 }
@@ -1006,6 +1090,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             child: None,
             data: None,
             keep_data: false,
+            database: None,
+            cluster: None,
         },
         None => spawn_server(&args).await?,
     };
@@ -1032,16 +1118,49 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
         next_pair: Arc::new(AtomicU64::new(0)),
         nonce: nonce(),
         decode: args.decode,
+        bare: None,
     };
 
-    let mut rpcs = args.rpcs.clone();
+    let mut rpcs = args.rpcs.clone().unwrap_or_else(|| {
+        if server.database.is_some() {
+            vec![Rpc::Health, Rpc::Get, Rpc::Submit, Rpc::Bare, Rpc::BareNoLock]
+        } else {
+            vec![Rpc::Health, Rpc::Get, Rpc::Submit]
+        }
+    });
     rpcs.sort();
     rpcs.dedup();
+    let wants_bare = rpcs.contains(&Rpc::Bare) || rpcs.contains(&Rpc::BareNoLock);
+    if wants_bare && server.database.is_none() {
+        bail!("--rpcs bare, bare-no-lock: only with --engine postgres or --database");
+    }
     let mut shared = shared;
-    if rpcs.contains(&Rpc::Get) {
+    if rpcs.contains(&Rpc::Get) || wants_bare {
         let count = args.get_reports.max(1);
         register_agencies(&setup, &shared, agencies_for(u64::try_from(count)?)?, 4).await?;
+        // What a submit writes, for the baseline: the tables' growth.
+        let before = match &server.database {
+            Some(url) if wants_bare => {
+                let pool = bare::pool(url, gongkai_store::postgres::PgOptions::default().max_connections)?;
+                let counts = bare::counts(&pool).await?;
+                Some((pool, counts))
+            }
+            _ => None,
+        };
         shared.get_names = Arc::new(presubmit(&setup, &shared, count).await?);
+        if let Some((pool, counts)) = before {
+            let (b, written) = bare::Bare::prepare(pool, &counts, count).await?;
+            shared.bare = Some(b);
+            let total: usize = written.iter().map(|w| w.2).sum();
+            eprintln!(
+                "gongkai-load: one SubmitReport wrote (the baseline's transaction, from {count} submits): {}; {total} bytes of columns",
+                written
+                    .iter()
+                    .map(|(t, rows, bytes)| format!("{t} {rows} × ({bytes} B)"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         let name = shared.get_names.first().cloned().unwrap_or_default();
         let got = ReportServiceClient::new(setup.clone())
             .get_report(with_auth(
@@ -1153,7 +1272,7 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
         }
     }
     eprintln!("gongkai-load: load average {}", load_average());
-    print_results(&points);
+    print_results(&points, server.database.is_some());
     Ok(points.iter().all(|p| p.errors.is_empty() && !p.exhausted))
 }
 
@@ -1189,11 +1308,25 @@ fn load_average() -> String {
 
 /// The Health/Check rate at `n` in flight in the same round.
 fn health_rate(points: &[Point], n: usize, round: u32) -> Option<f64> {
+    rate_of(points, Rpc::Health, n, round)
+}
+
+/// The rate of `rpc` at `n` in flight in `round`.
+fn rate_of(points: &[Point], rpc: Rpc, n: usize, round: u32) -> Option<f64> {
     points
         .iter()
-        .find(|p| p.rpc == Rpc::Health && p.in_flight == n && p.round == round)
+        .find(|p| p.rpc == rpc && p.in_flight == n && p.round == round)
         .map(Point::rate)
         .filter(|r| *r > 0.0)
+}
+
+/// Per round at 64 in flight: `of`'s rate over `base`'s.
+fn ratios_64(points: &[Point], of: Rpc, base: Rpc) -> Vec<f64> {
+    points
+        .iter()
+        .filter(|p| p.rpc == of && p.in_flight == 64)
+        .filter_map(|p| rate_of(points, base, 64, p.round).map(|b| p.rate() / b))
+        .collect()
 }
 
 fn ratio(points: &[Point], p: &Point) -> String {
@@ -1203,7 +1336,7 @@ fn ratio(points: &[Point], p: &Point) -> String {
     }
 }
 
-fn print_results(points: &[Point]) {
+fn print_results(points: &[Point], postgres: bool) {
     let rounds = points.iter().map(|p| p.round).max().unwrap_or(1);
     println!();
     println!(
@@ -1265,27 +1398,31 @@ fn print_results(points: &[Point]) {
     if !stalled.is_empty() {
         println!();
     }
+    // Issue 4's goals on sled; issue 14's on PostgreSQL.
+    let (get_goal, p99_goal, issue) = if postgres {
+        (0.50, 50.0, 14)
+    } else {
+        (0.60, 25.0, 4)
+    };
     println!(
-        "Goals (issue 4, at 64 in flight{}):",
+        "Goals (issue {issue}, {}, at 64 in flight{}):",
+        if postgres { "PostgreSQL" } else { "sled" },
         if rounds > 1 {
             format!("; the median of {rounds} rounds")
         } else {
             String::new()
         }
     );
-    // Per round: GetReport's rate over the same round's Health/Check rate.
-    let ratios: Vec<f64> = points
-        .iter()
-        .filter(|p| p.rpc == Rpc::Get && p.in_flight == 64)
-        .filter_map(|g| health_rate(points, 64, g.round).map(|h| g.rate() / h))
-        .collect();
+    let pct = |x: f64| format!("{:.1} %", 100.0 * x);
+    let ratios = ratios_64(points, Rpc::Get, Rpc::Health);
     match median(&ratios) {
         Some(r) => {
             println!(
-                "  GetReport ≥ 60 % of Health/Check: {:.1} %{} — {}",
-                100.0 * r,
-                spread(&ratios, |x| format!("{:.1} %", 100.0 * x)),
-                match (r >= 0.60, stalled.iter().any(|p| p.in_flight == 64)) {
+                "  GetReport ≥ {} of Health/Check: {}{} — {}",
+                pct(get_goal),
+                pct(r),
+                spread(&ratios, pct),
+                match (r >= get_goal, stalled.iter().any(|p| p.in_flight == 64)) {
                     (true, false) => "met",
                     (true, true) => "met on paper only: the baseline stalled (see WARNING)",
                     (false, _) => "NOT met",
@@ -1293,7 +1430,8 @@ fn print_results(points: &[Point]) {
             );
         }
         None => println!(
-            "  GetReport ≥ 60 % of Health/Check: not measured (needs get and health at 64)"
+            "  GetReport ≥ {} of Health/Check: not measured (needs get and health at 64)",
+            pct(get_goal)
         ),
     }
     let p99s: Vec<f64> = points
@@ -1303,11 +1441,35 @@ fn print_results(points: &[Point]) {
         .collect();
     match median(&p99s) {
         Some(p99) => println!(
-            "  SubmitReport p99 ≤ 25 ms: {p99:.2} ms{} — {}",
+            "  SubmitReport p99 ≤ {p99_goal} ms: {p99:.2} ms{} — {}",
             spread(&p99s, |x| format!("{x:.2} ms")),
-            if p99 <= 25.0 { "met" } else { "NOT met" }
+            if p99 <= p99_goal { "met" } else { "NOT met" }
         ),
-        None => println!("  SubmitReport p99 ≤ 25 ms: not measured (needs submit at 64)"),
+        None => println!("  SubmitReport p99 ≤ {p99_goal} ms: not measured (needs submit at 64)"),
+    }
+    if postgres {
+        for (base, goal) in [(Rpc::Bare, Some(0.50)), (Rpc::BareNoLock, None)] {
+            let ratios = ratios_64(points, Rpc::Submit, base);
+            let Some(r) = median(&ratios) else {
+                continue;
+            };
+            match goal {
+                Some(g) => println!(
+                    "  SubmitReport ≥ {} of the {}: {}{} — {}",
+                    pct(g),
+                    base.label(),
+                    pct(r),
+                    spread(&ratios, pct),
+                    if r >= g { "met" } else { "NOT met" }
+                ),
+                None => println!(
+                    "  (for scale) SubmitReport / {}: {}{}",
+                    base.label(),
+                    pct(r),
+                    spread(&ratios, pct)
+                ),
+            }
+        }
     }
 
     println!();
