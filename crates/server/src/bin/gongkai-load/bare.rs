@@ -264,10 +264,7 @@ impl Bare {
             });
         }
         let head: Vec<u8> = client
-            .query_one(
-                "SELECT value FROM store_meta WHERE key = $1",
-                &[&HEAD_KEY],
-            )
+            .query_one("SELECT value FROM store_meta WHERE key = $1", &[&HEAD_KEY])
             .await
             .context("the chain head")?
             .try_get(0)?;
@@ -342,12 +339,17 @@ impl Bare {
             .collect();
         let head_key: &[u8] = HEAD_KEY;
         let mut burst = Vec::new();
-        burst.push(Box::pin(async { client.batch_execute("BEGIN").await.map(|()| 0_u64) })
-            as std::pin::Pin<Box<dyn Future<Output = _> + Send + '_>>);
+        burst.push(
+            Box::pin(async { client.batch_execute("BEGIN").await.map(|()| 0_u64) })
+                as std::pin::Pin<Box<dyn Future<Output = _> + Send + '_>>,
+        );
         if lock == Lock::With {
             let locked = &locked;
             burst.push(Box::pin(async move {
-                client.query(locked, &[&head_key]).await.map(|r| r.len() as u64)
+                client
+                    .query(locked, &[&head_key])
+                    .await
+                    .map(|r| r.len() as u64)
             }));
         }
         for (((t, stmt), keys), unique) in self.tables.iter().zip(&inserts).zip(&keys).zip(&unique)

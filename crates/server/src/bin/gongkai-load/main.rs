@@ -381,9 +381,9 @@ async fn spawn_server(args: &Args) -> anyhow::Result<Server> {
         None => cmd.arg("--data").arg(data.join("store")),
     };
     cmd.stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(stderr)
-    .kill_on_drop(true);
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .kill_on_drop(true);
     // Settings from the environment that would contradict a local trial.
     for var in [
         "GONGKAI_LISTEN",
@@ -1123,7 +1123,13 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
 
     let mut rpcs = args.rpcs.clone().unwrap_or_else(|| {
         if server.database.is_some() {
-            vec![Rpc::Health, Rpc::Get, Rpc::Submit, Rpc::Bare, Rpc::BareNoLock]
+            vec![
+                Rpc::Health,
+                Rpc::Get,
+                Rpc::Submit,
+                Rpc::Bare,
+                Rpc::BareNoLock,
+            ]
         } else {
             vec![Rpc::Health, Rpc::Get, Rpc::Submit]
         }
@@ -1141,7 +1147,10 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
         // What a submit writes, for the baseline: the tables' growth.
         let before = match &server.database {
             Some(url) if wants_bare => {
-                let pool = bare::pool(url, gongkai_store::postgres::PgOptions::default().max_connections)?;
+                let pool = bare::pool(
+                    url,
+                    gongkai_store::postgres::PgOptions::default().max_connections,
+                )?;
                 let counts = bare::counts(&pool).await?;
                 Some((pool, counts))
             }
