@@ -19,7 +19,7 @@ use gongkai_server::{
     deadlines::Deadlines,
     serve::{Limits, Ops},
 };
-use gongkai_store::{Action, Checked, ReportKey, ReportStore, SledStore, WriteMeta};
+use gongkai_store::{Action, Checked, ReportKey, Store, WriteMeta, WriteOp};
 
 const YEAR: u32 = 2024;
 
@@ -58,35 +58,37 @@ fn current_report() -> pb::AnnualReport {
 /// The city, the county under it and its two departments
 /// (`tree_agencies`, as `register_tree` registers them); dept2's trial-format report submitted
 /// and approved (revision 2), all through the store.
-fn seed(store: &SledStore) {
+fn seed(store: &Store) {
+    let write = |id: &str, op| store.write(meta(id), op).wait().unwrap();
     for agency in tree_agencies(false) {
-        store
-            .register_agency(&meta(&format!("register-{}", agency.uscc)), agency)
-            .unwrap();
+        write(
+            &format!("register-{}", agency.uscc),
+            WriteOp::RegisterAgency { agency },
+        );
     }
     let key = ReportKey {
         uscc: dept2(),
         year: YEAR,
     };
-    store
-        .save_and_submit(
-            &meta("trial-s"),
-            &key,
-            0,
-            trial_report(),
-            Checked::default(),
-        )
-        .unwrap();
-    store
-        .transition(
-            &meta("trial-a"),
-            &key,
-            1,
-            Action::Approve,
-            Checked::default(),
-            Vec::new(),
-        )
-        .unwrap();
+    write(
+        "trial-s",
+        WriteOp::SaveAndSubmit {
+            key: key.clone(),
+            expected: 0,
+            report: trial_report(),
+            checked: Checked::default(),
+        },
+    );
+    write(
+        "trial-a",
+        WriteOp::Review {
+            key,
+            expected: 1,
+            action: Action::Approve,
+            checked: Checked::default(),
+            comments: Vec::new(),
+        },
+    );
 }
 
 fn cells(report: &pb::AnnualReport) -> Vec<(String, Value)> {

@@ -20,7 +20,7 @@ use std::{
 
 use common::{gongkai, stderr, stdout};
 use gongkai_proto::v1::{Agency, AnnualReport, SectionTexts};
-use gongkai_store::{Checked, ReportKey, ReportStore, SledStore, StoreOptions, WriteMeta};
+use gongkai_store::{Checked, ReportKey, Store, StoreOptions, WriteMeta, WriteOp};
 
 const KILLS_ENV: &str = "GONGKAI_RESTORE_KILLS";
 const SEED_ENV: &str = "GONGKAI_RESTORE_SEED";
@@ -32,21 +32,20 @@ const REVISIONS: u32 = 400;
 /// its backup.
 fn backup(dir: &Path) -> std::path::PathBuf {
     let data = dir.join("original");
-    let store = SledStore::open(&data, &StoreOptions::default()).unwrap();
+    let store = Store::open_sled(&data, &StoreOptions::default()).unwrap();
     let w = |id: String| WriteMeta {
         request_id: id,
         principal: "test".into(),
         time: SystemTime::now(),
     };
+    let agency = Agency {
+        uscc: AGENCY.into(),
+        display_name: "金华市市场监督管理局".into(),
+        ..Agency::default()
+    };
     store
-        .register_agency(
-            &w("a".into()),
-            Agency {
-                uscc: AGENCY.into(),
-                display_name: "金华市市场监督管理局".into(),
-                ..Agency::default()
-            },
-        )
+        .write(w("a".into()), WriteOp::RegisterAgency { agency })
+        .wait()
         .unwrap();
     let key = ReportKey {
         uscc: AGENCY.into(),
@@ -61,12 +60,20 @@ fn backup(dir: &Path) -> std::path::PathBuf {
             }),
             ..AnnualReport::default()
         };
-        store
-            .save_draft(&w(format!("d{n}")), &key, n, report, Checked::default())
-            .unwrap();
+        let draft = WriteOp::SaveDraft {
+            key: key.clone(),
+            expected: n,
+            report,
+            checked: Checked::default(),
+        };
+        store.write(w(format!("d{n}")), draft).wait().unwrap();
     }
     let file = dir.join("gongkai.backup");
-    store.backup(&file).unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(store.backup(&file))
+        .unwrap();
     file
 }
 

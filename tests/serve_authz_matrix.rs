@@ -33,12 +33,23 @@
 mod common;
 
 use common::serve::{
-    ADMIN, AUDITOR, Clients, NOWHERE, OTHER, Principals, REVIEWER, SUBMITTER, TestServer,
+    ADMIN, AUDITOR, Clients, Engine, NOWHERE, OTHER, Principals, REVIEWER, SUBMITTER, Served,
     agency_name, authed, city, code_of, county, dept1, dept2, report_for, report_name, uscc,
 };
 use gongkai_proto::v1 as pb;
 use gongkai_server::auth::Role;
 use tonic::{Code, Status};
+
+common::serve::on_both_engines!(
+    every_rpc_by_every_role_in_and_out_of_scope,
+    listings_without_an_agency_show_only_the_callers_scope,
+    review_reaches_below_the_reviewer_but_not_its_own_agency_and_submitters_only_their_own,
+    health_and_reflection_need_no_token,
+    out_of_scope_reports_look_the_same_whether_or_not_they_exist,
+    only_a_bearer_token_authenticates,
+    a_scoped_auditor_is_told_of_its_scope_only,
+    a_scoped_admin_learns_whether_a_code_is_registered_elsewhere,
+);
 
 /// Every RPC of AgencyService, ReportService, ReviewService, AuditService.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,9 +189,9 @@ fn principals() -> Principals {
 }
 
 /// The tree, and in both trees: READ_YEAR and RETURN_YEAR submitted.
-async fn setup() -> (TestServer, Clients, Principals) {
+async fn setup(engine: Engine) -> (Served, Clients, Principals) {
     let p = principals();
-    let server = TestServer::start(&p.toml).await;
+    let server = Served::start(engine, &p).await;
     let mut c = server.clients().await;
     c.register_tree(p.token("ops"), true).await;
     for code in [county(), OTHER.to_owned()] {
@@ -456,9 +467,8 @@ fn describe(r: &Result<(), Status>) -> String {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_rpc_by_every_role_in_and_out_of_scope() {
-    let (_server, mut c, p) = setup().await;
+async fn every_rpc_by_every_role_in_and_out_of_scope(engine: Engine) {
+    let (_server, mut c, p) = setup(engine).await;
     let mut wrong = Vec::new();
     let mut n = 0;
     let mut cells = 0;
@@ -535,9 +545,8 @@ async fn every_rpc_by_every_role_in_and_out_of_scope() {
     assert_eq!(cells, 20 * (4 * 3 + 2 * 3));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn listings_without_an_agency_show_only_the_callers_scope() {
-    let (_server, mut c, p) = setup().await;
+async fn listings_without_an_agency_show_only_the_callers_scope(engine: Engine) {
+    let (_server, mut c, p) = setup(engine).await;
     let mut county_tree = vec![city(), county(), dept1(), dept2()];
     county_tree.sort();
     for (role, expected) in [
@@ -613,9 +622,10 @@ async fn listings_without_an_agency_show_only_the_callers_scope() {
     assert!(all.iter().any(|e| e.resource.contains(OTHER)));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn review_reaches_below_the_reviewer_but_not_its_own_agency_and_submitters_only_their_own() {
-    let (_server, mut c, p) = setup().await;
+async fn review_reaches_below_the_reviewer_but_not_its_own_agency_and_submitters_only_their_own(
+    engine: Engine,
+) {
+    let (_server, mut c, p) = setup(engine).await;
     let seeder = p.token("seeder").to_owned();
     for code in [city(), dept1()] {
         c.submit(
@@ -671,17 +681,16 @@ async fn review_reaches_below_the_reviewer_but_not_its_own_agency_and_submitters
     assert_eq!(read.code(), PD, "{read:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_and_reflection_need_no_token() {
+async fn health_and_reflection_need_no_token(engine: Engine) {
     use tonic_reflection::pb::{v1, v1alpha};
     let p = principals();
-    let server = TestServer::start(&p.toml).await;
+    let server = Served::start(engine, &p).await;
     let mut c = server.clients().await;
     assert_eq!(
         c.health().await.expect("health without a token"),
         tonic_health::pb::health_check_response::ServingStatus::Serving
     );
-    let channel = common::serve::plaintext_channel(server.addr)
+    let channel = common::serve::plaintext_channel(server.addr())
         .await
         .expect("connect");
 
@@ -737,9 +746,8 @@ async fn health_and_reflection_need_no_token() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn out_of_scope_reports_look_the_same_whether_or_not_they_exist() {
-    let (_server, mut c, p) = setup().await;
+async fn out_of_scope_reports_look_the_same_whether_or_not_they_exist(engine: Engine) {
+    let (_server, mut c, p) = setup(engine).await;
     for role in ROLES {
         let token = Some(p.token(role));
         let mut answers = Vec::new();
@@ -807,10 +815,9 @@ async fn out_of_scope_reports_look_the_same_whether_or_not_they_exist() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_a_bearer_token_authenticates() {
+async fn only_a_bearer_token_authenticates(engine: Engine) {
     let p = principals();
-    let server = TestServer::start(&p.toml).await;
+    let server = Served::start(engine, &p).await;
     let mut c = server.clients().await;
     let token = p.token("inspector");
     for (header, ok) in [
@@ -838,9 +845,8 @@ async fn only_a_bearer_token_authenticates() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_scoped_auditor_is_told_of_its_scope_only() {
-    let (_server, mut c, p) = setup().await;
+async fn a_scoped_auditor_is_told_of_its_scope_only(engine: Engine) {
+    let (_server, mut c, p) = setup(engine).await;
     // Activity in the other tree after the county's: years of 金华市's
     // reports, then one more event in scope.
     let seeder = p.token("seeder").to_owned();
@@ -911,13 +917,12 @@ async fn a_scoped_auditor_is_told_of_its_scope_only() {
     assert_eq!(paged.iter().map(Vec::len).sum::<usize>(), scoped.len());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_scoped_admin_learns_whether_a_code_is_registered_elsewhere() {
+async fn a_scoped_admin_learns_whether_a_code_is_registered_elsewhere(engine: Engine) {
     // Accepted by decision (access.rs, "What a refusal tells"): codes are
     // unique, government bodies' codes are public, and only an admin can
     // register, so a scoped admin registering a code taken in another tree
     // is told ALREADY_EXISTS.
-    let (_server, mut c, p) = setup().await;
+    let (_server, mut c, p) = setup(engine).await;
     let taken = c
         .register(
             p.token("admin"),

@@ -8,12 +8,21 @@
 mod common;
 
 use common::serve::{
-    ADMIN, AUDITOR, Clients, Principals, REVIEWER, SUBMITTER, TestServer, authed, bad_fields,
+    ADMIN, AUDITOR, Clients, Engine, Principals, REVIEWER, SUBMITTER, Served, authed, bad_fields,
     corrected_report, county, report_name, sample_report,
 };
 use gongkai_proto::v1::{self as pb, ReviewState as S};
 use tonic::Code;
 use tonic_types::StatusExt;
+
+common::serve::on_both_engines!(
+    the_sample_is_refused_corrected_returned_resubmitted_and_approved,
+    an_immediate_retry_of_a_submit_returns_the_same_revision_and_writes_nothing,
+    a_report_submitted_from_its_saved_draft_goes_through_review,
+    a_call_cut_off_by_its_deadline_is_safe_to_retry_with_the_same_request_id,
+    a_retried_approve_is_answered_with_the_first_outcome_and_writes_nothing,
+    a_retried_submit_of_the_draft_is_answered_with_the_first_outcome,
+);
 
 /// admin (global), the county's submitter, the city's reviewer, a global auditor.
 fn principals() -> Principals {
@@ -26,15 +35,15 @@ fn principals() -> Principals {
 }
 
 struct World {
-    _server: TestServer,
+    _server: Served,
     c: Clients,
     p: Principals,
     name: String,
 }
 
-async fn world() -> World {
+async fn world(engine: Engine) -> World {
     let p = principals();
-    let server = TestServer::start(&p.toml).await;
+    let server = Served::start(engine, &p).await;
     let mut c = server.clients().await;
     c.register_tree(p.token("ops"), false).await;
     World {
@@ -143,9 +152,8 @@ fn assert_refused_for_balance(status: &tonic::Status) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sample_is_refused_corrected_returned_resubmitted_and_approved() {
-    let mut w = world().await;
+async fn the_sample_is_refused_corrected_returned_resubmitted_and_approved(engine: Engine) {
+    let mut w = world(engine).await;
     let (submitter, reviewer) = (w.submitter(), w.reviewer());
     let name = w.name.clone();
     let agency_events = w.events().await;
@@ -330,9 +338,10 @@ async fn the_sample_is_refused_corrected_returned_resubmitted_and_approved() {
     assert_eq!(w.events().await, events, "stale writes wrote nothing");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_immediate_retry_of_a_submit_returns_the_same_revision_and_writes_nothing() {
-    let mut w = world().await;
+async fn an_immediate_retry_of_a_submit_returns_the_same_revision_and_writes_nothing(
+    engine: Engine,
+) {
+    let mut w = world(engine).await;
     let submitter = w.submitter();
     let name = w.name.clone();
     let first =
@@ -362,9 +371,8 @@ async fn an_immediate_retry_of_a_submit_returns_the_same_revision_and_writes_not
     assert_eq!(w.events().await, before, "nothing written");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_report_submitted_from_its_saved_draft_goes_through_review() {
-    let mut w = world().await;
+async fn a_report_submitted_from_its_saved_draft_goes_through_review(engine: Engine) {
+    let mut w = world(engine).await;
     let (submitter, reviewer) = (w.submitter(), w.reviewer());
     let name = w.name.clone();
     // A draft may hold errors; submitting that draft is refused.
@@ -417,9 +425,8 @@ async fn a_report_submitted_from_its_saved_draft_goes_through_review() {
     assert_eq!((latest.revision, latest.state()), (3, S::Submitted));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_call_cut_off_by_its_deadline_is_safe_to_retry_with_the_same_request_id() {
-    let mut w = world().await;
+async fn a_call_cut_off_by_its_deadline_is_safe_to_retry_with_the_same_request_id(engine: Engine) {
+    let mut w = world(engine).await;
     let submitter = w.submitter();
     let name = w.name.clone();
     let mut request = authed(
@@ -452,9 +459,8 @@ async fn a_call_cut_off_by_its_deadline_is_safe_to_retry_with_the_same_request_i
     assert_eq!(events.len(), 4 + 1, "one submission, once");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_retried_approve_is_answered_with_the_first_outcome_and_writes_nothing() {
-    let mut w = world().await;
+async fn a_retried_approve_is_answered_with_the_first_outcome_and_writes_nothing(engine: Engine) {
+    let mut w = world(engine).await;
     let submitter = w.submitter();
     let name = w.name.clone();
     let submitted =
@@ -482,9 +488,8 @@ async fn a_retried_approve_is_answered_with_the_first_outcome_and_writes_nothing
     assert_eq!(stale.code(), Code::Aborted, "{stale:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_retried_submit_of_the_draft_is_answered_with_the_first_outcome() {
-    let mut w = world().await;
+async fn a_retried_submit_of_the_draft_is_answered_with_the_first_outcome(engine: Engine) {
+    let mut w = world(engine).await;
     let submitter = w.submitter();
     let name = w.name.clone();
     let draft =

@@ -8,38 +8,35 @@ use std::time::SystemTime;
 
 use common::gongkai;
 use gongkai_proto::v1::{Agency, AnnualReport};
-use gongkai_store::{Checked, ReportKey, ReportStore, SledStore, StoreOptions, WriteMeta};
+use gongkai_store::{Checked, ReportKey, Store, StoreOptions, WriteMeta, WriteOp};
 
 fn populated(dir: &std::path::Path) {
-    let store = SledStore::open(dir, &StoreOptions::default()).unwrap();
+    let store = Store::open_sled(dir, &StoreOptions::default()).unwrap();
     let w = |id: &str| WriteMeta {
         request_id: id.into(),
         principal: "test".into(),
         time: SystemTime::now(),
     };
+    let agency = Agency {
+        uscc: "11330700099033995K".into(),
+        display_name: "金华市市场监督管理局".into(),
+        ..Agency::default()
+    };
     store
-        .register_agency(
-            &w("a"),
-            Agency {
-                uscc: "11330700099033995K".into(),
-                display_name: "金华市市场监督管理局".into(),
-                ..Agency::default()
-            },
-        )
+        .write(w("a"), WriteOp::RegisterAgency { agency })
+        .wait()
         .unwrap();
     let key = ReportKey {
         uscc: "11330700099033995K".into(),
         year: 2024,
     };
-    store
-        .save_draft(
-            &w("d"),
-            &key,
-            0,
-            AnnualReport::default(),
-            Checked::default(),
-        )
-        .unwrap();
+    let draft = WriteOp::SaveDraft {
+        key,
+        expected: 0,
+        report: AnnualReport::default(),
+        checked: Checked::default(),
+    };
+    store.write(w("d"), draft).wait().unwrap();
 }
 
 #[test]

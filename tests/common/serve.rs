@@ -32,7 +32,7 @@ use gongkai_server::{
     serve::{Limits, Ops, Tls, serve_with},
     services::{Authenticator, Ctx},
 };
-use gongkai_store::{SledStore, StoreOptions};
+use gongkai_store::{Store, StoreOptions};
 use tonic::{Code, Request, Status, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 use tonic_types::StatusExt;
@@ -539,14 +539,14 @@ impl TestServer {
         tls: Option<Tls>,
         deadlines: Deadlines,
         ops: Ops,
-        seed: impl FnOnce(&SledStore),
+        seed: impl FnOnce(&Store),
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let store = SledStore::open(dir.path().join("data"), &StoreOptions::default())
+        let store = Store::open_sled(dir.path().join("data"), &StoreOptions::default())
             .expect("open the store");
         seed(&store);
         let ctx = Ctx {
-            store: Arc::new(store),
+            store,
             auth: Authenticator::Tokens(Arc::new(
                 Credentials::parse(credentials).expect("credentials"),
             )),
@@ -821,6 +821,98 @@ pub fn spawn_in(
     ];
     args.extend_from_slice(extra);
     spawn_serve(&args, envs)
+}
+
+/// The store a served test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// sled in a temporary directory, the server in this process.
+    Sled,
+    /// A fresh database of the test kit's real PostgreSQL, served by the
+    /// real binary (`gongkai serve --database URL --migrate`).
+    Postgres,
+}
+
+/// Runs each named `async fn name(engine: Engine)` of the calling file on
+/// both stores: as `sled::name` and `postgres::name`.
+#[allow(unused_macros)]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sled {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::serve::Engine::Sled).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::serve::Engine::Postgres).await
+                }
+            )*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_engines;
+
+/// An empty database of its own on the test kit's PostgreSQL (started on
+/// first use; `GONGKAI_TEST_DATABASE_URL` names another server).
+pub async fn fresh_database() -> String {
+    tokio::task::spawn_blocking(|| {
+        gongkai_testkit::shared()
+            .fresh_database()
+            .unwrap_or_else(|e| panic!("{e}"))
+    })
+    .await
+    .expect("join")
+}
+
+/// A server under test: in this process on a sled store, or the real
+/// binary on a fresh PostgreSQL database.
+#[derive(Debug)]
+pub enum Served {
+    /// `TestServer`, sled.
+    InProcess(TestServer),
+    /// `gongkai serve --database URL --migrate`, and the directory of its
+    /// credentials file.
+    Binary(Running, tempfile::TempDir),
+}
+
+impl Served {
+    /// Starts a server on `engine` with `principals`.
+    pub async fn start(engine: Engine, principals: &Principals) -> Served {
+        match engine {
+            Engine::Sled => Served::InProcess(TestServer::start(&principals.toml).await),
+            Engine::Postgres => {
+                let url = fresh_database().await;
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let running = spawn_in(
+                    dir.path(),
+                    principals,
+                    &["--database", &url, "--migrate"],
+                    &[],
+                );
+                Served::Binary(running, dir)
+            }
+        }
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        match self {
+            Served::InProcess(s) => s.addr,
+            Served::Binary(r, _) => r.addr,
+        }
+    }
+
+    /// Clients connected to it.
+    pub async fn clients(&self) -> Clients {
+        Clients::connect(self.addr()).await
+    }
 }
 
 /// Writes a credentials file into `dir` and returns its path.

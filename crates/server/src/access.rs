@@ -25,7 +25,7 @@
 //!   only an admin can register. Pinned by `tests/serve_authz_matrix.rs`
 //!   (`a_scoped_admin_learns_whether_a_code_is_registered_elsewhere`).
 
-use gongkai_store::{ReportStore, StoreError};
+use gongkai_store::{Store, StoreError};
 
 use crate::{
     auth::{Principal, Role, Scope},
@@ -57,8 +57,8 @@ pub fn require(p: &Principal, role: Role) -> Result<(), ApiError> {
 }
 
 /// Requires `target` to be within the caller's scope at the given reach.
-pub fn within(
-    store: &dyn ReportStore,
+pub async fn within(
+    store: &Store,
     p: &Principal,
     target: &str,
     reach: Reach,
@@ -69,7 +69,7 @@ pub fn within(
     let inside = match reach {
         Reach::Own => own == target,
         Reach::Subtree | Reach::Below if own == target => reach == Reach::Subtree,
-        Reach::Subtree | Reach::Below => match store.is_within(own, target) {
+        Reach::Subtree | Reach::Below => match store.is_within(own, target).await {
             Ok(b) => b,
             // An agency that does not exist is outside every scope; saying
             // NOT_FOUND here would tell the caller it does not exist.
@@ -89,8 +89,8 @@ pub fn within(
 
 /// Any of several roles, each with its own reach: the first that admits the
 /// target wins.
-pub fn any_of(
-    store: &dyn ReportStore,
+pub async fn any_of(
+    store: &Store,
     p: &Principal,
     target: &str,
     options: &[(Role, Reach)],
@@ -100,7 +100,7 @@ pub fn any_of(
         if !p.has(*role) {
             continue;
         }
-        match within(store, p, target, *reach) {
+        match within(store, p, target, *reach).await {
             Ok(()) => return Ok(()),
             Err(e @ ApiError::PermissionDenied(_)) => last = Some(e),
             Err(e) => return Err(e),

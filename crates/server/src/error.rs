@@ -216,7 +216,8 @@ fn store_status(e: StoreError, message: String) -> Status {
         StoreError::NewerFormat { .. }
         | StoreError::RestoreTarget(_)
         | StoreError::BadBackup(_)
-        | StoreError::Schema(_) => Status::failed_precondition(message),
+        | StoreError::Schema(_)
+        | StoreError::Unsupported(_) => Status::failed_precondition(message),
         StoreError::Io(_) | StoreError::Unavailable(_) => Status::unavailable(message),
     }
 }

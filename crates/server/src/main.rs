@@ -32,7 +32,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the gRPC API (agencies, reports, review, audit).
-    Serve(cmd::serve::Args),
+    Serve(Box<cmd::serve::Args>),
     /// Make a bearer token and its credentials-file entry.
     Token(cmd::token::Args),
     /// Check published reports: verdict and findings for each file.
@@ -49,6 +49,8 @@ enum Command {
     Backup(cmd::store::BackupArgs),
     /// Restore a backup into an empty directory, then verify it.
     Restore(cmd::store::RestoreArgs),
+    /// Apply the schema migrations a PostgreSQL database has not had.
+    Migrate(cmd::store::MigrateArgs),
     /// Every approved report of an area and year, one row per agency (from a running server).
     Export(cmd::area::ExportArgs),
     /// Who in an area has filed, who has not, who is late (from a running server).
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => cmd::store::verify(&args, &mut out),
         Command::Backup(args) => cmd::store::backup(&args, &mut out),
         Command::Restore(args) => cmd::store::restore(&args, &mut out),
+        Command::Migrate(args) => cmd::store::migrate(&args, &mut out),
         Command::Export(args) => cmd::area::export(&args, &mut out),
         Command::Coverage(args) => cmd::area::coverage(&args, &mut out),
     };

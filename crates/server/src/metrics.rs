@@ -30,7 +30,7 @@ use std::{
 };
 
 use gongkai_proto::v1::ReviewState;
-use gongkai_store::{ReportStore, StoreStats};
+use gongkai_store::{Store, StoreStats};
 use http_body::Frame;
 use prometheus_client::{
     collector::Collector,
@@ -308,7 +308,7 @@ impl Collector for StoreGauges {
         }
         let mut gauge = encoder.encode_descriptor(
             "gongkai_store_size_bytes",
-            "Bytes the sled store takes on disk.",
+            "Bytes the store takes on disk (sled's files, or the PostgreSQL database).",
             None,
             MetricType::Gauge,
         )?;
@@ -318,9 +318,9 @@ impl Collector for StoreGauges {
 
 /// The metrics text: call metrics, then the store's figures read now.
 /// Reading the store scans the state index (cost grows with the number of
-/// reports, not revisions), so callers run this off the async threads.
-pub fn render(calls: &Arc<CallMetrics>, store: &dyn ReportStore) -> anyhow::Result<String> {
-    let stats = store.stats()?;
+/// reports, not revisions; the store keeps it off the async workers).
+pub async fn render(calls: &Arc<CallMetrics>, store: &Store) -> anyhow::Result<String> {
+    let stats = store.stats().await?;
     let mut registry = Registry::default();
     registry.register_collector(Box::new(Arc::clone(calls)));
     registry.register_collector(Box::new(StoreGauges(stats)));
@@ -338,7 +338,7 @@ pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CON
 pub async fn serve_metrics(
     listener: tokio::net::TcpListener,
     calls: Arc<CallMetrics>,
-    store: Arc<dyn ReportStore>,
+    store: Store,
 ) {
     loop {
         let stream = match listener.accept().await {
@@ -351,11 +351,11 @@ pub async fn serve_metrics(
             }
         };
         let calls = Arc::clone(&calls);
-        let store = Arc::clone(&store);
+        let store = store.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: http::Request<_>| {
                 let calls = Arc::clone(&calls);
-                let store = Arc::clone(&store);
+                let store = store.clone();
                 async move { Ok::<_, std::convert::Infallible>(answer(&req, calls, store).await) }
             });
             // A client that never finishes its request headers is dropped.
@@ -374,7 +374,7 @@ pub async fn serve_metrics(
 async fn answer<B>(
     req: &http::Request<B>,
     calls: Arc<CallMetrics>,
-    store: Arc<dyn ReportStore>,
+    store: Store,
 ) -> http::Response<http_body_util::Full<bytes::Bytes>> {
     let plain = |status: http::StatusCode, text: String| {
         let mut r = http::Response::new(http_body_util::Full::new(bytes::Bytes::from(text)));
@@ -397,8 +397,8 @@ async fn answer<B>(
             "only GET /metrics\n".into(),
         );
     }
-    match tokio::task::spawn_blocking(move || render(&calls, store.as_ref())).await {
-        Ok(Ok(text)) => {
+    match render(&calls, &store).await {
+        Ok(text) => {
             let mut r = plain(http::StatusCode::OK, text);
             r.headers_mut().insert(
                 http::header::CONTENT_TYPE,
@@ -406,17 +406,13 @@ async fn answer<B>(
             );
             r
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "metrics: reading the store failed");
             plain(
                 http::StatusCode::INTERNAL_SERVER_ERROR,
                 format!("reading the store failed: {e:#}\n"),
             )
         }
-        Err(e) => plain(
-            http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("metrics worker failed: {e}\n"),
-        ),
     }
 }
 

@@ -7,7 +7,7 @@
 use std::time::SystemTime;
 
 use gongkai_proto::v1::{self as pb, Agency, AgencyKind, AgencyLevel};
-use gongkai_store::{ReportKey, ReportStore, StoreError, WriteMeta};
+use gongkai_store::{ReportKey, Store, StoreError, WriteMeta, WriteOp};
 
 /// The sample report as published.
 pub const SAMPLE_REPORT: &[u8] = include_bytes!("../../../testdata/reports/baoqing-county-2024.md");
@@ -44,13 +44,20 @@ fn agency(
     }
 }
 
+async fn register(store: &Store, w: WriteMeta, agency: Agency) -> Result<(), StoreError> {
+    store.write(w, WriteOp::RegisterAgency { agency }).await?;
+    Ok(())
+}
+
 /// Seeds an empty store; a store that holds any agency is left alone.
 /// Returns whether it seeded.
-pub fn seed(store: &dyn ReportStore) -> Result<bool, StoreError> {
-    let any = store.list_agencies(&gongkai_store::PageRequest {
-        size: 1,
-        cursor: String::new(),
-    })?;
+pub async fn seed(store: &Store) -> Result<bool, StoreError> {
+    let any = store
+        .list_agencies(&gongkai_store::PageRequest {
+            size: 1,
+            cursor: String::new(),
+        })
+        .await?;
     if !any.items.is_empty() {
         return Ok(false);
     }
@@ -61,8 +68,9 @@ pub fn seed(store: &dyn ReportStore) -> Result<bool, StoreError> {
     };
     use AgencyKind::{Department, Government};
     use AgencyLevel::{County, Prefectural};
-    store.register_agency(
-        &w("city"),
+    register(
+        store,
+        w("city"),
         agency(
             CITY,
             "双鸭山市人民政府",
@@ -71,13 +79,17 @@ pub fn seed(store: &dyn ReportStore) -> Result<bool, StoreError> {
             Government,
             "",
         ),
-    )?;
-    store.register_agency(
-        &w("county"),
+    )
+    .await?;
+    register(
+        store,
+        w("county"),
         agency(COUNTY, "宝清县人民政府", "230523", County, Government, CITY),
-    )?;
-    store.register_agency(
-        &w("finance"),
+    )
+    .await?;
+    register(
+        store,
+        w("finance"),
         agency(
             FINANCE,
             "宝清县财政局",
@@ -86,9 +98,11 @@ pub fn seed(store: &dyn ReportStore) -> Result<bool, StoreError> {
             Department,
             COUNTY,
         ),
-    )?;
-    store.register_agency(
-        &w("education"),
+    )
+    .await?;
+    register(
+        store,
+        w("education"),
         agency(
             EDUCATION,
             "宝清县教育局",
@@ -97,7 +111,8 @@ pub fn seed(store: &dyn ReportStore) -> Result<bool, StoreError> {
             Department,
             COUNTY,
         ),
-    )?;
+    )
+    .await?;
     let imported = gongkai_document::import(SAMPLE_REPORT)
         .map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
     let mut findings = imported.findings;
@@ -106,16 +121,16 @@ pub fn seed(store: &dyn ReportStore) -> Result<bool, StoreError> {
         uscc: COUNTY.into(),
         year: 2024,
     };
-    store.save_draft(
-        &w("report"),
-        &key,
-        0,
-        pb::AnnualReport::from(&imported.report),
-        gongkai_store::Checked {
+    let draft = WriteOp::SaveDraft {
+        key,
+        expected: 0,
+        report: pb::AnnualReport::from(&imported.report),
+        checked: gongkai_store::Checked {
             findings: findings.iter().map(pb::Finding::from).collect(),
             ruleset_version: gongkai_domain::RULESET_VERSION.into(),
         },
-    )?;
+    };
+    store.write(w("report"), draft).await?;
     Ok(true)
 }
 

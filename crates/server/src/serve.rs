@@ -88,6 +88,59 @@ pub const SERVICE_NAMES: [&str; 7] = [
     "gongkai.v1.DocumentService",
 ];
 
+/// How often health asks a store on PostgreSQL whether its database
+/// answers (each ask waits at most the engine's ping timeout).
+const HEALTH_POLL: Duration = Duration::from_secs(1);
+
+/// The overall status and every service's.
+async fn set_health(
+    health: &tonic_health::server::HealthReporter,
+    status: tonic_health::ServingStatus,
+) {
+    health.set_service_status("", status).await;
+    for name in SERVICE_NAMES {
+        health.set_service_status(name, status).await;
+    }
+}
+
+/// Until `shutdown`: on PostgreSQL, polls the database (the engine's
+/// ping) and reports NOT_SERVING while it does not answer, SERVING again
+/// once it does, so a load balancer sends calls elsewhere meanwhile. A
+/// sled store answers while the process lives: nothing to poll.
+async fn watch_store(
+    health: &tonic_health::server::HealthReporter,
+    store: &gongkai_store::Store,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    if store.engine() == gongkai_store::EngineKind::Sled {
+        shutdown.await;
+        return;
+    }
+    let mut serving = true;
+    loop {
+        let answers = async {
+            tokio::time::sleep(HEALTH_POLL).await;
+            store.ping().await
+        };
+        tokio::select! {
+            () = &mut shutdown => return,
+            up = answers => {
+                if up != serving {
+                    serving = up;
+                    if up {
+                        tracing::info!("the database answers again: serving");
+                        set_health(health, tonic_health::ServingStatus::Serving).await;
+                    } else {
+                        tracing::error!("the database does not answer: not serving");
+                        set_health(health, tonic_health::ServingStatus::NotServing).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Serves until `shutdown` resolves, then reports NOT_SERVING, stops
 /// accepting, drains calls in flight for at most `limits.drain_timeout` and
 /// flushes the store. Calls are counted, but no metrics endpoint is served.
@@ -144,7 +197,7 @@ pub async fn serve_with(
     // method is counted under its own name and nothing else can add series.
     let calls = Arc::new(CallMetrics::new(&descriptors)?);
     let metrics_task =
-        metrics.map(|l| tokio::spawn(serve_metrics(l, Arc::clone(&calls), Arc::clone(&ctx.store))));
+        metrics.map(|l| tokio::spawn(serve_metrics(l, Arc::clone(&calls), ctx.store.clone())));
 
     let max = limits.max_message_bytes;
     let admission = AdmissionLayer::new(
@@ -213,29 +266,15 @@ pub async fn serve_with(
         );
 
     // The store is open (the caller opened it): only now are we serving.
-    health
-        .set_service_status("", tonic_health::ServingStatus::Serving)
-        .await;
-    for name in SERVICE_NAMES {
-        health
-            .set_service_status(name, tonic_health::ServingStatus::Serving)
-            .await;
-    }
+    set_health(&health, tonic_health::ServingStatus::Serving).await;
 
     let (stop_accepting, stopped) = tokio::sync::oneshot::channel::<()>();
     let (drain_started, drain) = tokio::sync::oneshot::channel::<()>();
-    let health_on_stop = health.clone();
+    let watched = ctx.store.clone();
     tokio::spawn(async move {
-        shutdown.await;
+        watch_store(&health, &watched, shutdown).await;
         // NOT_SERVING from the first moment of shutdown, before draining.
-        health_on_stop
-            .set_service_status("", tonic_health::ServingStatus::NotServing)
-            .await;
-        for name in SERVICE_NAMES {
-            health_on_stop
-                .set_service_status(name, tonic_health::ServingStatus::NotServing)
-                .await;
-        }
+        set_health(&health, tonic_health::ServingStatus::NotServing).await;
         tracing::info!("shutdown: not serving, draining calls in flight");
         let _ = drain_started.send(());
         let _ = stop_accepting.send(());
@@ -257,12 +296,11 @@ pub async fn serve_with(
             tracing::warn!(drain_timeout_s = limits.drain_timeout.as_secs(), "shutdown: calls still in flight after the drain bound; stopping");
         }
     }
-    let store = Arc::clone(&ctx.store);
-    let flushed = tokio::task::spawn_blocking(move || store.flush()).await;
+    let flushed = ctx.store.flush().await;
     if let Some(task) = metrics_task {
         task.abort();
     }
-    flushed??;
+    flushed?;
     tracing::info!("shutdown: store flushed");
     Ok(())
 }

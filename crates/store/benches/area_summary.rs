@@ -27,9 +27,9 @@ use gongkai_domain::{
 };
 use gongkai_proto::v1::{Agency, AgencyKind, AgencyLevel, AnnualReport};
 use gongkai_store::{
-    Action, Checked, PageRequest, ReportFilter, ReportKey, ReportStore, SledStore, StoreOptions,
-    WriteMeta,
+    Action, Checked, PageRequest, ReportFilter, ReportKey, Store, StoreOptions, WriteMeta, WriteOp,
 };
+use tokio::runtime::Runtime;
 
 const YEAR: u32 = 2024;
 const COUNTIES: u32 = 20;
@@ -66,7 +66,7 @@ fn report(k: u64) -> AnnualReport {
     AnnualReport::from(&r)
 }
 
-fn register(store: &SledStore, code: &str, sup: Option<&str>, kind: AgencyKind) {
+fn register(store: &Store, code: &str, sup: Option<&str>, kind: AgencyKind) {
     let a = Agency {
         uscc: code.into(),
         display_name: format!("agency {code}"),
@@ -76,60 +76,79 @@ fn register(store: &SledStore, code: &str, sup: Option<&str>, kind: AgencyKind) 
         ..Agency::default()
     };
     store
-        .register_agency(&meta(format!("reg-{code}")), a)
+        .write(
+            meta(format!("reg-{code}")),
+            WriteOp::RegisterAgency { agency: a },
+        )
+        .wait()
         .unwrap();
 }
 
 /// Saves a draft of, submits and approves every agency's report: three
 /// revisions each.
-fn approve_all(store: &SledStore, agencies: &[String], round: u32) {
-    std::thread::scope(|s| {
-        for chunk in agencies.chunks(agencies.len().div_ceil(WRITERS)) {
-            s.spawn(move || {
+fn approve_all(rt: &Runtime, store: &Store, agencies: &[String], round: u32) {
+    let tasks: Vec<_> = agencies
+        .chunks(agencies.len().div_ceil(WRITERS))
+        .map(|chunk| {
+            let (store, chunk) = (store.clone(), chunk.to_vec());
+            rt.spawn(async move {
                 for code in chunk {
                     let key = ReportKey {
                         uscc: code.clone(),
                         year: YEAR,
                     };
-                    let latest = store.head(&key).unwrap().map_or(0, |h| h.latest_revision);
-                    let draft = store
-                        .save_draft(
-                            &meta(format!("d-{code}-{round}")),
-                            &key,
-                            latest,
-                            report(u64::from(round) + 1),
-                            Checked::default(),
-                        )
-                        .unwrap();
-                    let mut at = draft.revision;
+                    let latest = store
+                        .head(&key)
+                        .await
+                        .unwrap()
+                        .map_or(0, |h| h.latest_revision);
+                    let draft = WriteOp::SaveDraft {
+                        key: key.clone(),
+                        expected: latest,
+                        report: report(u64::from(round) + 1),
+                        checked: Checked::default(),
+                    };
+                    let mut at = store
+                        .write(meta(format!("d-{code}-{round}")), draft)
+                        .await
+                        .and_then(|o| o.into_revision())
+                        .unwrap()
+                        .revision;
                     for (action, tag) in [(Action::Submit, "s"), (Action::Approve, "a")] {
+                        let review = WriteOp::Review {
+                            key: key.clone(),
+                            expected: at,
+                            action,
+                            checked: Checked::default(),
+                            comments: Vec::new(),
+                        };
                         at = store
-                            .transition(
-                                &meta(format!("{tag}-{code}-{round}")),
-                                &key,
-                                at,
-                                action,
-                                Checked::default(),
-                                Vec::new(),
-                            )
+                            .write(meta(format!("{tag}-{code}-{round}")), review)
+                            .await
+                            .and_then(|o| o.into_revision())
                             .unwrap()
                             .revision;
                     }
                 }
-            });
+            })
+        })
+        .collect();
+    rt.block_on(async {
+        for t in tasks {
+            t.await.unwrap();
         }
     });
 }
 
 /// What the API's GetAreaSummary does with the store: the kept sum, checked.
-fn summary(store: &SledStore, city: &str) -> (u64, usize) {
-    let t = store.area_sum(city, YEAR).unwrap();
+async fn summary(store: &Store, city: &str) -> (u64, usize) {
+    let t = store.area_sum(city, YEAR).await.unwrap();
     let findings = gongkai_domain::check_tables(&t.sum);
     (t.agencies, findings.len())
 }
 
 /// The baseline: the same sum from scratch, every approved report read.
-fn from_scratch(store: &SledStore, city: &str) -> u64 {
+async fn from_scratch(store: &Store, city: &str) -> u64 {
     let filter = ReportFilter {
         year: Some(YEAR),
         area: Some(city.to_owned()),
@@ -142,13 +161,14 @@ fn from_scratch(store: &SledStore, city: &str) -> u64 {
         cursor: String::new(),
     };
     loop {
-        let listed = store.list_reports(&filter, &page).unwrap();
+        let listed = store.list_reports(&filter, &page).await.unwrap();
         for item in &listed.items {
             if item.key.uscc == city || item.head.approved_revision == 0 {
                 continue;
             }
             let rev = store
                 .revision(&item.key, item.head.approved_revision)
+                .await
                 .unwrap()
                 .unwrap();
             let r = Report::try_from(rev.report.as_ref().unwrap()).unwrap();
@@ -168,8 +188,9 @@ fn bench(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if smoke { 200 } else { 10_000 });
+    let rt = Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(
+    let store = Store::open_sled(
         dir.path(),
         &StoreOptions {
             cache_capacity: 512 * 1024 * 1024,
@@ -193,25 +214,25 @@ fn bench(c: &mut Criterion) {
     let n = u64::try_from(agencies.len()).unwrap();
     let mut g = c.benchmark_group(format!("area_summary_{n}_agencies"));
     for (round, revisions) in [(0u32, 3u32), (1, 6), (2, 9)] {
-        approve_all(&store, &agencies, round);
+        approve_all(&rt, &store, &agencies, round);
         if revisions == 6 {
             continue;
         }
-        let head = store
-            .head(&ReportKey {
+        let head = rt
+            .block_on(store.head(&ReportKey {
                 uscc: agencies[0].clone(),
                 year: YEAR,
-            })
+            }))
             .unwrap()
             .unwrap();
         assert_eq!(head.latest_revision, revisions);
-        assert_eq!(summary(&store, &city), (n, 0));
-        assert_eq!(from_scratch(&store, &city), n);
+        assert_eq!(rt.block_on(summary(&store, &city)), (n, 0));
+        assert_eq!(rt.block_on(from_scratch(&store, &city)), n);
         g.bench_function(format!("kept_sum/{revisions}_revisions_each"), |b| {
-            b.iter(|| black_box(summary(&store, black_box(&city))))
+            b.iter(|| black_box(rt.block_on(summary(&store, black_box(&city)))))
         });
         g.bench_function(format!("from_scratch/{revisions}_revisions_each"), |b| {
-            b.iter(|| black_box(from_scratch(&store, black_box(&city))))
+            b.iter(|| black_box(rt.block_on(from_scratch(&store, black_box(&city)))))
         });
     }
     g.finish();

@@ -1,4 +1,5 @@
-//! Durable writes per second and latency (p50, p99) of `SledStore::save_draft`
+//! Durable writes per second and latency (p50, p99) of `Store::write` (a
+//! `SaveDraft` on sled)
 //! at 1, 16 and 64 concurrent writers, against a baseline in the same run:
 //! bare sled three-tree transactions of the same value sizes (a revision, a
 //! head, an audit event) made durable through the very same [`GroupCommit`].
@@ -46,7 +47,7 @@ use std::{
 
 use gongkai_proto::v1::{self as pb, Agency, AgencyKind, AgencyLevel};
 use gongkai_store::{
-    Checked, EventFilter, PageRequest, ReportKey, ReportStore, SledStore, StoreOptions, WriteMeta,
+    Checked, EventFilter, PageRequest, ReportKey, Store, StoreOptions, WriteMeta, WriteOp,
     durability::GroupCommit,
 };
 use hdrhistogram::Histogram;
@@ -269,7 +270,7 @@ struct Sizes {
 
 /// gongkai: `save_draft` on each writer's own report.
 struct Gongkai {
-    store: SledStore,
+    store: Store,
     keys: Vec<ReportKey>,
     /// Each writer's latest revision.
     latest: Vec<AtomicU64>,
@@ -283,22 +284,28 @@ impl Gongkai {
     /// and learns the stored sizes from one write.
     fn open(writers: usize) -> (Gongkai, Sizes) {
         let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path().join("db"), &StoreOptions::default()).unwrap();
+        let store = Store::open_sled(dir.path().join("db"), &StoreOptions::default()).unwrap();
+        // The reads below are async; the writers call from plain threads.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let register = |code: &str, name: String, level: AgencyLevel, supervisor: Option<&str>| {
+            let agency = Agency {
+                uscc: code.to_owned(),
+                display_name: name,
+                level: level.into(),
+                kind: AgencyKind::Government.into(),
+                supervisor: supervisor
+                    .map(|s| format!("agencies/{s}"))
+                    .unwrap_or_default(),
+                ..Agency::default()
+            };
             store
-                .register_agency(
-                    &meta(format!("register-{code}")),
-                    Agency {
-                        uscc: code.to_owned(),
-                        display_name: name,
-                        level: level.into(),
-                        kind: AgencyKind::Government.into(),
-                        supervisor: supervisor
-                            .map(|s| format!("agencies/{s}"))
-                            .unwrap_or_default(),
-                        ..Agency::default()
-                    },
+                .write(
+                    meta(format!("register-{code}")),
+                    WriteOp::RegisterAgency { agency },
                 )
+                .wait()
                 .unwrap();
         };
         let (province, city) = (uscc(1), uscc(2));
@@ -332,24 +339,29 @@ impl Gongkai {
         let (report, checked) = sample();
 
         // One write before the measurement, to learn the stored sizes.
+        let probe = WriteOp::SaveDraft {
+            key: keys[0].clone(),
+            expected: 0,
+            report: report.clone(),
+            checked: checked.clone(),
+        };
         let first = store
-            .save_draft(
-                &meta("size-probe".into()),
-                &keys[0],
-                0,
-                report.clone(),
-                checked.clone(),
-            )
+            .write(meta("size-probe".into()), probe)
+            .wait()
+            .and_then(|o| o.into_revision())
             .unwrap();
-        let head = store.head(&keys[0]).unwrap().unwrap_or_default();
-        let event = store
-            .list_events(
+        let head = rt
+            .block_on(store.head(&keys[0]))
+            .unwrap()
+            .unwrap_or_default();
+        let event = rt
+            .block_on(store.list_events(
                 &EventFilter {
                     agency: Some(keys[0].uscc.clone()),
                     ..EventFilter::default()
                 },
                 &PageRequest::default(),
-            )
+            ))
             .unwrap()
             .items
             .pop()
@@ -389,13 +401,17 @@ impl Side for Gongkai {
 
     fn write(&self, writer: usize, (w, report, checked): Self::Input) -> bool {
         let expected = self.latest[writer].load(Ordering::Relaxed);
-        let saved = self.store.save_draft(
-            &w,
-            &self.keys[writer],
-            u32::try_from(expected).unwrap(),
+        let op = WriteOp::SaveDraft {
+            key: self.keys[writer].clone(),
+            expected: u32::try_from(expected).unwrap(),
             report,
             checked,
-        );
+        };
+        let saved = self
+            .store
+            .write(w, op)
+            .wait()
+            .and_then(|o| o.into_revision());
         if let Ok(r) = &saved {
             self.latest[writer].store(u64::from(r.revision), Ordering::Relaxed);
         }
@@ -514,7 +530,11 @@ fn compare(writers: usize, s: &Settings) -> (Sizes, Run, Run) {
             drive("baseline", &b, writers, warmup, measure, &mut br);
         }
     }
-    g.store.flush().unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(g.store.flush())
+        .unwrap();
     (sizes, gr, br)
 }
 

@@ -10,11 +10,21 @@ use crate::{Result, StoreError};
 /// 2: a stored report may list `absent_rows` (rows its document did not
 /// contain); a format-1 reader would take their cells for zeros, so it must
 /// refuse these values rather than misread them.
-pub const STORE_FORMAT: u32 = 2;
+///
+/// 3: request records fingerprint their request under the operation's
+/// stable id, not a message's verb (`rules/idempotency.rs`); a format-2
+/// reader would take every retry of one for a reused request id.
+pub const STORE_FORMAT: u32 = 3;
 
 /// The tag byte of [`STORE_FORMAT`] values; every older tag (from 1) still
 /// reads, as protobuf only ever gained fields.
-const VALUE_TAG: u8 = 2;
+const VALUE_TAG: u8 = 3;
+
+/// The format tag of a stored value, checked as [`body`] checks it.
+pub(crate) fn tag(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<u8> {
+    body(tree, key, bytes)?;
+    Ok(bytes.first().copied().unwrap_or_default())
+}
 
 /// Encodes a message as a stored value.
 pub(crate) fn encode<M: Message>(m: &M) -> Vec<u8> {
@@ -78,16 +88,20 @@ mod tests {
             Err(StoreError::Corrupt { .. })
         ));
         assert!(matches!(
-            decode::<Agency>("agencies", b"k", &[3, 0]),
+            decode::<Agency>("agencies", b"k", &[4, 0]),
             Err(StoreError::NewerFormat {
-                found: 3,
-                supported: 2
+                found: 4,
+                supported: 3
             })
         ));
-        // A value of format 1, as stores written before format 2 hold it.
-        let mut old = bytes.clone();
-        old[0] = 1;
-        assert_eq!(decode::<Agency>("agencies", b"k", &old).unwrap(), a);
+        // Values of formats 1 and 2, as stores written before format 3 hold them.
+        for format in [1, 2] {
+            let mut old = bytes.clone();
+            old[0] = format;
+            assert_eq!(decode::<Agency>("agencies", b"k", &old).unwrap(), a);
+            assert_eq!(tag("agencies", b"k", &old).unwrap(), format);
+        }
+        assert_eq!(tag("agencies", b"k", &bytes).unwrap(), 3);
         assert!(matches!(
             decode::<Agency>("agencies", b"k", &[1, 0xff, 0xff]),
             Err(StoreError::Corrupt { .. })
@@ -98,8 +112,8 @@ mod tests {
             Err(StoreError::Corrupt { .. })
         ));
         assert!(matches!(
-            body("agencies", b"k", &[3, 0]),
-            Err(StoreError::NewerFormat { found: 3, .. })
+            body("agencies", b"k", &[4, 0]),
+            Err(StoreError::NewerFormat { found: 4, .. })
         ));
     }
 }

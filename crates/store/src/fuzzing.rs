@@ -13,14 +13,26 @@ use gongkai_proto::{
 };
 
 use crate::{
-    Result, StoreError, codec, keys,
-    sled_store::{TREE_NAMES, parse_report_name},
+    Result, StoreError, Tree, codec,
+    engine::sled::backup,
+    keys,
+    rules::{
+        named_supervisor, parse_report_name,
+        summary::{self, Approval},
+    },
     state_name,
-    summary::Approval,
 };
 
 /// The trees [`decode_value`] knows, by name.
-pub const TREES: [&str; 14] = TREE_NAMES;
+pub const TREES: [&str; 14] = {
+    let mut names = [""; 14];
+    let mut i = 0;
+    while i < Tree::ALL.len() {
+        names[i] = Tree::ALL[i].name();
+        i += 1;
+    }
+    names
+};
 
 /// Reads `value` stored under `key` in `tree` (one of [`TREES`]) as the
 /// store does.
@@ -38,11 +50,11 @@ pub fn decode_value(tree: &str, key: &[u8], value: &[u8]) -> Result<()> {
                 .try_into()
                 .map_err(|_| corrupt("agency_versions", key))?;
             let a: Agency = codec::decode("agency_versions", key, value)?;
-            crate::sled_store::named_supervisor(&a.supervisor)?;
+            named_supervisor(&a.supervisor)?;
         }
         "agencies" => {
             let a: Agency = codec::decode("agencies", key, value)?;
-            crate::sled_store::named_supervisor(&a.supervisor)?;
+            named_supervisor(&a.supervisor)?;
         }
         "heads" => {
             let k = keys::parse_report("heads", key)?;
@@ -64,8 +76,8 @@ pub fn decode_value(tree: &str, key: &[u8], value: &[u8]) -> Result<()> {
             if rev.state() == ReviewState::Approved {
                 // As an approval does (held to value.range's bounds), and
                 // as the sums already kept are recomputed.
-                crate::summary::contribution(&rev, &k, Approval::New)?;
-                crate::summary::contribution(&rev, &k, Approval::Kept)?;
+                summary::contribution(&rev, &k, Approval::New)?;
+                summary::contribution(&rev, &k, Approval::Kept)?;
             }
         }
         "events" => {
@@ -98,7 +110,7 @@ pub fn decode_value(tree: &str, key: &[u8], value: &[u8]) -> Result<()> {
         }
         "area_sums" => {
             let k = keys::parse_report("area_sums", key)?;
-            crate::summary::decode_sum(key, value, k.year)?;
+            summary::decode_sum(key, value, k.year)?;
         }
         "by_year" | "by_state" | "area_year" | "area_state" => {
             keys::year_uscc_suffix("index", key)?;
@@ -112,9 +124,9 @@ pub fn decode_value(tree: &str, key: &[u8], value: &[u8]) -> Result<()> {
 /// into a new (temporary) sled database — and reads every value back as
 /// its tree's.
 pub fn restore_backup(data: &[u8]) -> Result<()> {
-    let collections = crate::backup::parse(data)?;
+    let collections = backup::parse(data)?;
     let db = sled::Config::new().temporary(true).open()?;
-    crate::backup::import(&db, collections);
+    backup::import(&db, collections);
     for tree in TREES {
         for kv in db.open_tree(tree)?.iter() {
             let (k, v) = kv?;
@@ -130,7 +142,7 @@ pub type Entry = (String, Vec<u8>, Vec<u8>);
 /// Every tree's entries in a backup file.
 pub fn backup_entries(data: &[u8]) -> Result<Vec<Entry>> {
     let mut out = Vec::new();
-    for (_, name, entries) in crate::backup::parse(data)? {
+    for (_, name, entries) in backup::parse(data)? {
         let tree = String::from_utf8_lossy(&name).into_owned();
         for mut kv in entries {
             if let (Some(v), Some(k)) = (kv.pop(), kv.pop()) {

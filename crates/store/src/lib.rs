@@ -1,14 +1,15 @@
 //! gongkai-store: agencies, every report revision, review state and the audit
 //! chain, kept durably.
 //!
-//! The server codes against [`ReportStore`]; [`SledStore`] is the sled 0.34.7
-//! backend. Invariants every backend keeps:
+//! The server holds one [`Store`]: the store's rules (`rules/`, written
+//! once) over an engine (`engine/`: the seam; sled 0.34.7 in a directory,
+//! or PostgreSQL through [`postgres`]). Invariants on every engine:
 //! - a write is one atomic transaction over everything it touches (revision,
 //!   head, indexes, audit event, idempotency record) and is durable before
-//!   the call returns;
+//!   its answer comes;
 //! - nothing is overwritten: every report revision and agency version is kept;
 //! - every change appends an audit event chained by SHA-256 to the previous
-//!   one and to the bytes it wrote; [`ReportStore::verify`] finds any edit;
+//!   one and to the bytes it wrote; [`Store::verify`] finds any edit;
 //! - a retried request id returns the first outcome and writes nothing; a
 //!   write naming a stale revision is refused with [`StoreError::Conflict`].
 #![cfg_attr(
@@ -21,32 +22,45 @@
     )
 )]
 
-mod backup;
 mod codec;
-pub mod durability;
+mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
 mod keys;
 mod pending;
 pub mod postgres;
-mod sled_store;
+mod rules;
 mod state;
-mod summary;
-mod verify;
-mod writer;
+mod store;
 
 use std::time::SystemTime;
 
-pub use backup::{BackupStats, MAGIC as BACKUP_MAGIC, restore};
 pub use codec::STORE_FORMAT;
+pub use engine::{
+    Tree,
+    sled::{
+        StoreOptions,
+        backup::{BackupStats, MAGIC as BACKUP_MAGIC},
+        durability,
+    },
+};
 use gongkai_proto::{
     store_v1::ReportHead,
-    v1::{Agency, AuditAction, AuditEvent, Finding, ReportRevision, ReviewComment, ReviewState},
+    v1::{AuditAction, Finding, ReviewState},
 };
 pub use pending::Pending;
-pub use sled_store::{SledStore, StoreOptions};
+pub use rules::{
+    ops::{Outcome, WriteOp},
+    summary::{AreaTotals, CoverageEntry},
+};
 pub use state::Action;
-pub use summary::{AreaTotals, CoverageEntry};
+pub use store::{EngineKind, Store, restore};
+
+/// What a PostgreSQL store answers a backup or restore: the database's
+/// own tools do it (deploy/README.md says how).
+pub const POSTGRES_BACKUP: &str = "a PostgreSQL store is backed up and restored with the \
+    database's own tools (pg_dump and pg_restore, or a base backup; see deploy/README.md), \
+    then checked with `gongkai verify --database URL`";
 
 /// Errors of the store. Each maps to one gRPC code in the server. `Clone`
 /// so that one failure can be handed to every write it affects as itself,
@@ -150,12 +164,16 @@ pub enum StoreError {
     /// gongkai: the message says what to run.
     #[error("database schema: {0}")]
     Schema(String),
+    /// What this engine does not do (a sled backup of a PostgreSQL store):
+    /// the message says what does.
+    #[error("not on this engine: {0}")]
+    Unsupported(String),
 }
 
 impl From<sled::Error> for StoreError {
     /// sled's own corruption (a page that fails its checksum) is damage,
     /// not an I/O hiccup to retry. Where the tree and key are known, reads
-    /// name them ([`sled_store::storage_error`]); here they are not.
+    /// name them (`engine::sled::storage_error`); here they are not.
     fn from(e: sled::Error) -> Self {
         match e {
             sled::Error::Corruption { .. } => StoreError::Corrupt {
@@ -190,7 +208,7 @@ pub struct WriteMeta {
 }
 
 /// What the checker found, recorded on the revision it was found in.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Checked {
     /// The findings.
     pub findings: Vec<Finding>,
@@ -313,178 +331,7 @@ impl std::fmt::Display for BrokenLink {
     }
 }
 
-/// The store the server codes against. Methods block; call them from a
-/// blocking-capable thread.
-pub trait ReportStore: Send + Sync + 'static {
-    /// Registers an agency. Its supervisor, if named, must exist.
-    fn register_agency(&self, w: &WriteMeta, agency: Agency) -> Result<Agency>;
-    /// Moves an agency (with its subtree) under another supervisor, or makes
-    /// it a root (`None`). `expected_version` guards against lost updates.
-    fn set_supervisor(
-        &self,
-        w: &WriteMeta,
-        uscc: &str,
-        supervisor: Option<&str>,
-        expected_version: u32,
-    ) -> Result<Agency>;
-    /// One agency.
-    fn agency(&self, uscc: &str) -> Result<Option<Agency>>;
-    /// Agencies in 统一社会信用代码 order.
-    fn list_agencies(&self, page: &PageRequest) -> Result<Page<Agency>>;
-    /// Whether `uscc` is `ancestor` or lies in its subtree.
-    fn is_within(&self, ancestor: &str, uscc: &str) -> Result<bool>;
-    /// The agencies above `uscc`, nearest first: its supervisor, that
-    /// one's supervisor, and so on up to a root; `uscc` itself is not
-    /// included, so a root has none. Bare 统一社会信用代码 (no
-    /// `agencies/`). [`StoreError::InvalidArgument`] for a code of the wrong
-    /// shape; [`StoreError::NotFound`] when `uscc`, or a supervisor on its
-    /// chain, is not registered; [`StoreError::Corrupt`] for a chain deeper
-    /// than the store allows.
-    fn ancestors(&self, uscc: &str) -> Result<Vec<String>>;
-
-    /// Saves a draft revision (first, after a return, or a correction after
-    /// approval). `expected` is the latest revision the caller saw (0: none).
-    /// Answered once durable; an async caller awaits the [`Pending`].
-    fn save_draft_pending(
-        &self,
-        w: &WriteMeta,
-        key: &ReportKey,
-        expected: u32,
-        report: gongkai_proto::v1::AnnualReport,
-        checked: Checked,
-    ) -> Pending<ReportRevision>;
-    /// Submits new content: one revision, `expected + 1`, in state
-    /// submitted, with one audit event (`REPORT_SUBMITTED`), allowed wherever
-    /// a draft may be saved. The report is stored once, not as a draft and
-    /// again as its submission.
-    fn save_and_submit_pending(
-        &self,
-        w: &WriteMeta,
-        key: &ReportKey,
-        expected: u32,
-        report: gongkai_proto::v1::AnnualReport,
-        checked: Checked,
-    ) -> Pending<ReportRevision>;
-    /// Moves the report through the review state machine (submit, approve,
-    /// return). The content is the latest revision's; `findings` are the
-    /// checker's at this moment. Judged where it stands among the queued
-    /// writes: `expected` may be a revision that a write queued earlier
-    /// (answered or not) is still to create. An `expected` that is not the
-    /// latest then (stale, or one no write creates) is a
-    /// [`StoreError::Conflict`]; `expected` 0, a report with no revision, is
-    /// [`StoreError::NotFound`].
-    fn transition_pending(
-        &self,
-        w: &WriteMeta,
-        key: &ReportKey,
-        expected: u32,
-        action: Action,
-        checked: Checked,
-        comments: Vec<ReviewComment>,
-    ) -> Pending<ReportRevision>;
-    /// [`ReportStore::save_draft_pending`], waiting for the answer.
-    fn save_draft(
-        &self,
-        w: &WriteMeta,
-        key: &ReportKey,
-        expected: u32,
-        report: gongkai_proto::v1::AnnualReport,
-        checked: Checked,
-    ) -> Result<ReportRevision> {
-        self.save_draft_pending(w, key, expected, report, checked)
-            .wait()
-    }
-    /// [`ReportStore::save_and_submit_pending`], waiting for the answer.
-    fn save_and_submit(
-        &self,
-        w: &WriteMeta,
-        key: &ReportKey,
-        expected: u32,
-        report: gongkai_proto::v1::AnnualReport,
-        checked: Checked,
-    ) -> Result<ReportRevision> {
-        self.save_and_submit_pending(w, key, expected, report, checked)
-            .wait()
-    }
-    /// [`ReportStore::transition_pending`], waiting for the answer.
-    fn transition(
-        &self,
-        w: &WriteMeta,
-        key: &ReportKey,
-        expected: u32,
-        action: Action,
-        checked: Checked,
-        comments: Vec<ReviewComment>,
-    ) -> Result<ReportRevision> {
-        self.transition_pending(w, key, expected, action, checked, comments)
-            .wait()
-    }
-    /// The report's current state.
-    fn head(&self, key: &ReportKey) -> Result<Option<ReportHead>>;
-    /// One revision.
-    fn revision(&self, key: &ReportKey, revision: u32) -> Result<Option<ReportRevision>>;
-    /// One revision as its encoded `ReportRevision`, undecoded: what a read
-    /// sends on (revisions never change, so the stored bytes are the answer).
-    /// The bytes are shared with the store's cache, not copied.
-    fn encoded_revision(
-        &self,
-        key: &ReportKey,
-        revision: u32,
-    ) -> Result<Option<prost::bytes::Bytes>>;
-    /// A report's revisions, oldest first.
-    fn list_revisions(&self, key: &ReportKey, page: &PageRequest) -> Result<Page<ReportRevision>>;
-    /// Reports by year, state, area or agency.
-    fn list_reports(
-        &self,
-        filter: &ReportFilter,
-        page: &PageRequest,
-    ) -> Result<Page<ReportSummary>>;
-
-    /// The sum of the current approved reports of every agency under `area`
-    /// (not `area` itself) for a data year, kept up at each approval: one
-    /// read, whatever the history or the size of the area.
-    fn area_sum(&self, area: &str, year: u32) -> Result<AreaTotals>;
-    /// Every agency of `area`'s subtree (itself first) with its report's
-    /// head for the year (`None`: not started).
-    fn coverage(&self, area: &str, year: u32) -> Result<Vec<CoverageEntry>>;
-
-    /// Audit events, oldest first.
-    fn list_events(&self, filter: &EventFilter, page: &PageRequest) -> Result<Page<AuditEvent>>;
-    /// Audit events on the agencies of the subtree under `scope` (itself
-    /// included) and on their reports, oldest first, as `filter` narrows
-    /// them: what a scoped auditor may see. Unlike `list_events`, which may
-    /// end a page at an event it skipped, a page here ends just after an
-    /// event it returns, holds at least one unless the listing is empty, and
-    /// has a cursor only when another such event follows, so neither a page
-    /// nor its cursor tells anything of events outside the scope. It reads
-    /// every event up to the next page's first: O(events skipped).
-    fn list_events_within(
-        &self,
-        scope: &str,
-        filter: &EventFilter,
-        page: &PageRequest,
-    ) -> Result<Page<AuditEvent>>;
-    /// Walks the whole chain and every record it names, then recomputes
-    /// from the chained records everything derived from them (heads,
-    /// current agencies, `children` edges, every index, every idempotency
-    /// record, the area sums) and names the first difference. Damage sled
-    /// reports while reading is a difference too, named by tree and key.
-    fn verify(&self) -> Result<Verification>;
-
-    /// Writes a consistent copy of the whole store to a new file `path`.
-    /// An existing file is never replaced: [`StoreError::AlreadyExists`],
-    /// also when another backup creates `path` meanwhile.
-    fn backup(&self, path: &std::path::Path) -> Result<BackupStats>;
-    /// Makes every acknowledged write durable and stops background work.
-    fn flush(&self) -> Result<()>;
-
-    /// Figures for monitoring: reports by current state, bytes on disk.
-    /// Costs one key scan of the state index (grows with the number of
-    /// reports, not of revisions).
-    fn stats(&self) -> Result<StoreStats>;
-}
-
-/// What [`ReportStore::stats`] counts.
+/// What [`Store::stats`] counts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {
     /// Reports (agency and data year) by their current review state; every

@@ -4,22 +4,24 @@
 //! backup is refused before anything is written.
 
 mod common;
+mod store_fixture;
 
 use std::path::{Path, PathBuf};
 
-use common::{build_history, dump, open, options};
-use gongkai_store::{ReportStore, StoreError, restore};
+use common::{dump, open, options};
+use gongkai_store::{StoreError, restore};
 use sha2::{Digest, Sha256};
+use store_fixture::{Writes, agency, build_history, meta, report, uscc};
 
 const MAGIC: &[u8] = b"GONGKAI-BACKUP\n";
 
 /// A store with history at `dir/store`, its backup at `dir/backup`.
-fn store_and_backup(dir: &Path) -> (PathBuf, PathBuf) {
+async fn store_and_backup(dir: &Path) -> (PathBuf, PathBuf) {
     let path = dir.join("store");
     let backup = dir.join("backup");
     let store = open(&path);
-    build_history(&store);
-    let stats = store.backup(&backup).unwrap();
+    build_history(&store).await;
+    let stats = store.backup(&backup).await.unwrap();
     assert_eq!(stats.bytes, std::fs::metadata(&backup).unwrap().len());
     drop(store);
     (path, backup)
@@ -28,21 +30,21 @@ fn store_and_backup(dir: &Path) -> (PathBuf, PathBuf) {
 /// A backup never replaces a file: an existing one (another backup, or
 /// anything else, whatever its name) is refused as AlreadyExists and left
 /// as it was, and no temporary file is left behind.
-#[test]
-fn a_backup_to_an_existing_file_is_refused_and_leaves_it_alone() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_to_an_existing_file_is_refused_and_leaves_it_alone() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("store"));
-    build_history(&store);
+    build_history(&store).await;
     let backups = dir.path().join("backups");
     std::fs::create_dir(&backups).unwrap();
     let first = backups.join("nightly.backup");
-    store.backup(&first).unwrap();
+    store.backup(&first).await.unwrap();
     let other = backups.join("nightly.partial");
     std::fs::write(&other, b"not a backup, and not ours to truncate").unwrap();
     let before = snapshot(&backups);
 
     for path in [&first, &other] {
-        match store.backup(path) {
+        match store.backup(path).await {
             Err(StoreError::AlreadyExists(m)) => {
                 assert!(m.contains(&path.display().to_string()), "{m}")
             }
@@ -51,7 +53,7 @@ fn a_backup_to_an_existing_file_is_refused_and_leaves_it_alone() {
     }
     assert_eq!(snapshot(&backups), before, "nothing written, nothing left");
     // A backup whose temporary name would once have been `nightly.partial`.
-    store.backup(&backups.join("nightly.other")).unwrap();
+    store.backup(&backups.join("nightly.other")).await.unwrap();
     assert_eq!(
         std::fs::read(&other).unwrap(),
         b"not a backup, and not ours to truncate"
@@ -60,33 +62,33 @@ fn a_backup_to_an_existing_file_is_refused_and_leaves_it_alone() {
 
 /// Two backups racing for one name: one wins, the other is refused; the
 /// file is the winner's, whole.
-#[test]
-fn of_two_backups_racing_for_one_name_exactly_one_succeeds() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_backups_racing_for_one_name_exactly_one_succeeds() {
     let dir = tempfile::tempdir().unwrap();
-    let stores: Vec<_> = (0..2)
-        .map(|i| {
-            let s = open(&dir.path().join(format!("store{i}")));
-            build_history(&s);
-            s
-        })
-        .collect();
+    let mut stores = Vec::new();
+    for i in 0..2 {
+        let s = open(&dir.path().join(format!("store{i}")));
+        build_history(&s).await;
+        stores.push(s);
+    }
     let target = dir.path().join("race.backup");
     for round in 0..8 {
         let _ = std::fs::remove_file(&target);
-        let barrier = std::sync::Barrier::new(stores.len());
-        let results: Vec<_> = std::thread::scope(|scope| {
-            let handles: Vec<_> = stores
-                .iter()
-                .map(|s| {
-                    let (barrier, target) = (&barrier, &target);
-                    scope.spawn(move || {
-                        barrier.wait();
-                        s.backup(target)
-                    })
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(stores.len()));
+        let tasks: Vec<_> = stores
+            .iter()
+            .map(|s| {
+                let (s, barrier, target) = (s.clone(), barrier.clone(), target.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    s.backup(&target).await
                 })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
+            })
+            .collect();
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await.unwrap());
+        }
         let won: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
         assert_eq!(won.len(), 1, "round {round}: {results:?}");
         assert!(
@@ -133,15 +135,15 @@ fn reseal(data: &mut Vec<u8>) {
     data.extend_from_slice(&digest);
 }
 
-#[test]
-fn a_restored_store_verifies_and_holds_every_tree_byte_for_byte() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_store_verifies_and_holds_every_tree_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, backup) = store_and_backup(dir.path());
+    let (path, backup) = store_and_backup(dir.path()).await;
     let target = dir.path().join("restored");
     assert!(!target.exists());
     let stats = restore(&backup, &target, &options()).unwrap();
     let restored = open(&target);
-    let v = restored.verify().unwrap();
+    let v = restored.verify().await.unwrap();
     assert_eq!(v.broken, None);
     assert_eq!(v.events, 17);
     assert_eq!(stats.bytes, std::fs::metadata(&backup).unwrap().len());
@@ -174,10 +176,10 @@ fn a_restored_store_verifies_and_holds_every_tree_byte_for_byte() {
     }
 }
 
-#[test]
-fn a_restored_store_serves_and_takes_writes_like_the_original() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_store_serves_and_takes_writes_like_the_original() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, backup) = store_and_backup(dir.path());
+    let (path, backup) = store_and_backup(dir.path()).await;
     let target = dir.path().join("empty");
     std::fs::create_dir(&target).unwrap();
     restore(&backup, &target, &options()).unwrap();
@@ -188,50 +190,51 @@ fn a_restored_store_serves_and_takes_writes_like_the_original() {
         ..Default::default()
     };
     assert_eq!(
-        original.list_agencies(&all).unwrap().items,
-        restored.list_agencies(&all).unwrap().items
+        original.list_agencies(&all).await.unwrap().items,
+        restored.list_agencies(&all).await.unwrap().items
     );
     assert_eq!(
         original
             .list_events(&Default::default(), &all)
+            .await
             .unwrap()
             .items,
         restored
             .list_events(&Default::default(), &all)
+            .await
             .unwrap()
             .items
     );
     // A retried request id is still recognised after restore.
-    let province = common::uscc(1);
+    let province = uscc(1);
     let again = restored
-        .register_agency(
-            &common::meta("h1"),
-            common::agency(&province, "浙江省人民政府", None),
-        )
+        .register_agency(&meta("h1"), agency(&province, "浙江省人民政府", None))
+        .await
         .unwrap();
-    assert_eq!(Some(again), original.agency(&province).unwrap());
+    assert_eq!(Some(again), original.agency(&province).await.unwrap());
     // And the restored chain continues.
     let key = gongkai_store::ReportKey {
-        uscc: common::uscc(4),
+        uscc: uscc(4),
         year: 2024,
     };
     let r = restored
         .save_draft(
-            &common::meta("after-restore"),
+            &meta("after-restore"),
             &key,
             2,
-            common::report("after"),
+            report("after"),
             Default::default(),
         )
+        .await
         .unwrap();
     assert_eq!(r.revision, 3);
-    assert_eq!(restored.verify().unwrap().broken, None);
+    assert_eq!(restored.verify().await.unwrap().broken, None);
 }
 
-#[test]
-fn restore_into_a_non_empty_directory_is_refused_and_writes_nothing() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_into_a_non_empty_directory_is_refused_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, backup) = store_and_backup(dir.path());
+    let (path, backup) = store_and_backup(dir.path()).await;
     // A directory holding some file.
     let target = dir.path().join("busy");
     std::fs::create_dir(&target).unwrap();
@@ -271,10 +274,10 @@ fn refused(dir: &Path, name: &str, data: &[u8]) -> StoreError {
     err
 }
 
-#[test]
-fn a_backup_with_any_byte_changed_is_refused() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_with_any_byte_changed_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, backup) = store_and_backup(dir.path());
+    let (_, backup) = store_and_backup(dir.path()).await;
     let data = std::fs::read(&backup).unwrap();
     // In the magic, the format, the body, the end marker and the checksum.
     for at in [
@@ -292,10 +295,10 @@ fn a_backup_with_any_byte_changed_is_refused() {
     }
 }
 
-#[test]
-fn a_cut_short_or_extended_backup_is_refused() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_short_or_extended_backup_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, backup) = store_and_backup(dir.path());
+    let (_, backup) = store_and_backup(dir.path()).await;
     let data = std::fs::read(&backup).unwrap();
     for len in [
         0,
@@ -330,33 +333,33 @@ fn a_cut_short_or_extended_backup_is_refused() {
     assert!(matches!(err, StoreError::BadBackup(_)), "{err}");
 }
 
-#[test]
-fn a_backup_of_a_newer_format_is_refused_as_such() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_of_a_newer_format_is_refused_as_such() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, backup) = store_and_backup(dir.path());
+    let (_, backup) = store_and_backup(dir.path()).await;
     let mut data = std::fs::read(&backup).unwrap();
     let format = MAGIC.len()..MAGIC.len() + 4;
     assert_eq!(&data[..MAGIC.len()], MAGIC);
-    assert_eq!(data[format.clone()], 2u32.to_be_bytes());
-    data[format].copy_from_slice(&3u32.to_be_bytes());
+    assert_eq!(data[format.clone()], 3u32.to_be_bytes());
+    data[format].copy_from_slice(&4u32.to_be_bytes());
     reseal(&mut data);
     let err = refused(dir.path(), "newer", &data);
     assert!(
         matches!(
             err,
             StoreError::NewerFormat {
-                found: 3,
-                supported: 2
+                found: 4,
+                supported: 3
             }
         ),
         "{err}"
     );
 }
 
-#[test]
-fn a_resealed_backup_whose_data_was_edited_is_refused() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resealed_backup_whose_data_was_edited_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let file = edited_backup(dir.path());
+    let file = edited_backup(dir.path()).await;
     let target = dir.path().join("edited.restored");
     let err = restore(&file, &target, &options()).expect_err("refused");
     assert!(matches!(err, StoreError::BadBackup(_)), "{err}");
@@ -364,8 +367,8 @@ fn a_resealed_backup_whose_data_was_edited_is_refused() {
 }
 
 /// A backup with one revision's bytes changed and the checksum redone.
-fn edited_backup(dir: &Path) -> PathBuf {
-    let (path, backup) = store_and_backup(dir);
+async fn edited_backup(dir: &Path) -> PathBuf {
+    let (path, backup) = store_and_backup(dir).await;
     let raw = dump(&path);
     let revision = raw[&b"revisions"[..]].values().next().unwrap().clone();
     let mut data = std::fs::read(&backup).unwrap();
@@ -380,10 +383,10 @@ fn edited_backup(dir: &Path) -> PathBuf {
     file
 }
 
-#[test]
-fn a_restore_refused_after_import_leaves_the_target_empty() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_refused_after_import_leaves_the_target_empty() {
     let dir = tempfile::tempdir().unwrap();
-    let file = edited_backup(dir.path());
+    let file = edited_backup(dir.path()).await;
     let good = dir.path().join("backup");
     let target = dir.path().join("target");
     let err = restore(&file, &target, &options()).expect_err("refused");
@@ -407,16 +410,16 @@ fn a_restore_refused_after_import_leaves_the_target_empty() {
 /// acquire lock". Restore closes the store it built, waits until sled has
 /// let go, and only then renames it into place: the restored store opens at
 /// once, every time, with no retry.
-#[test]
-fn restore_does_not_trip_over_its_own_sled_lock() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_does_not_trip_over_its_own_sled_lock() {
     const RESTORES: usize = 300;
     let dir = tempfile::tempdir().unwrap();
-    let (_, backup) = store_and_backup(dir.path());
+    let (_, backup) = store_and_backup(dir.path()).await;
     let mut failures = Vec::new();
     for i in 0..RESTORES {
         let target = dir.path().join(format!("r{i}"));
         let opened = restore(&backup, &target, &options())
-            .and_then(|_| gongkai_store::SledStore::open(&target, &options()));
+            .and_then(|_| gongkai_store::Store::open_sled(&target, &options()));
         if let Err(e) = opened {
             failures.push(format!("restore {i}: {e}"));
         }
@@ -461,8 +464,8 @@ fn sealed(collections: &[Collection<'_>]) -> Vec<u8> {
 /// What sled's import would panic on is refused first, though sealed: a
 /// collection that is not a tree, or that appears twice, an entry that is
 /// not a key and a value, keys out of order or repeated.
-#[test]
-fn a_sealed_backup_sled_cannot_import_is_refused_not_a_panic() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sealed_backup_sled_cannot_import_is_refused_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let kv = |k: &'static [u8]| vec![k, b"v".as_slice()];
     for (name, data) in [
@@ -493,10 +496,10 @@ fn a_sealed_backup_sled_cannot_import_is_refused_not_a_panic() {
 /// A restore builds beside its target and renames into place: no hidden
 /// directory is left after it, and one left by a killed restore is removed
 /// by the next (restore_killed.rs kills real restores).
-#[test]
-fn a_restore_leaves_no_temporary_directory_and_clears_a_killed_ones() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_leaves_no_temporary_directory_and_clears_a_killed_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, backup) = store_and_backup(dir.path());
+    let (_, backup) = store_and_backup(dir.path()).await;
     let parent = dir.path().join("data");
     std::fs::create_dir(&parent).unwrap();
     // What a restore killed halfway leaves: a partial store, hidden.
@@ -505,7 +508,7 @@ fn a_restore_leaves_no_temporary_directory_and_clears_a_killed_ones() {
     std::fs::write(leftover.join("db"), b"half a store").unwrap();
     let target = parent.join("store");
     restore(&backup, &target, &options()).unwrap();
-    assert_eq!(open(&target).verify().unwrap().broken, None);
+    assert_eq!(open(&target).verify().await.unwrap().broken, None);
     let names: Vec<String> = std::fs::read_dir(&parent)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

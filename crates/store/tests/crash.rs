@@ -9,7 +9,7 @@
 //! the child's entry point, not a test: it is `#[ignore]`d and returns at once
 //! when that variable is absent. The child opens the store, registers a small
 //! supervision tree (the same request ids every cycle, so a retry replays),
-//! prints `READY`, then runs 16 writer threads over 12 shared reports, each
+//! prints `READY`, then runs 16 writer tasks over 12 shared reports, each
 //! printing `ACK <uscc> <year> <revision> <state> <request id>` (flushed) after
 //! every write the store acknowledged. The parent waits a random 50–400 ms
 //! after the first `ACK`, kills the child, reopens the store and checks every
@@ -31,21 +31,21 @@
 //! machine's).
 
 mod common;
+mod store_fixture;
 
 use std::{
     collections::BTreeMap,
     io::{BufRead, BufReader, Write},
     path::Path,
     process::{Child, Command, Stdio},
-    sync::{Arc, mpsc},
+    sync::mpsc,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use common::{agency, meta, open, report, uscc};
+use common::open;
 use gongkai_proto::v1::{ReviewComment, ReviewState};
-use gongkai_store::{
-    Action, Checked, PageRequest, ReportKey, ReportStore, SledStore, StoreError, StoreOptions,
-};
+use gongkai_store::{Action, Checked, PageRequest, ReportKey, Store, StoreError, StoreOptions};
+use store_fixture::{Writes, agency, meta, report, uscc};
 
 const DIR_ENV: &str = "GONGKAI_CRASH_CHILD_DIR";
 const TAG_ENV: &str = "GONGKAI_CRASH_CHILD_TAG";
@@ -133,15 +133,15 @@ fn emit(line: &str) {
     let _ = out.flush();
 }
 
-#[test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "entry point of the crash test's child process, not a test: run by acknowledged_writes_survive_sigkill"]
-fn crash_child() {
+async fn crash_child() {
     let Some(dir) = std::env::var_os(DIR_ENV) else {
         return;
     };
     let tag = std::env::var(TAG_ENV).unwrap_or_else(|_| "t".into());
-    let store = match SledStore::open(&dir, &StoreOptions::default()) {
-        Ok(s) => Arc::new(s),
+    let store = match Store::open_sled(&dir, &StoreOptions::default()) {
+        Ok(s) => s,
         Err(e) => {
             emit(&format!("\nERROR open: {e}"));
             return;
@@ -149,7 +149,10 @@ fn crash_child() {
     };
     for (i, (code, sup)) in agencies().iter().enumerate() {
         let a = agency(code, &format!("机关{i}"), sup.as_deref());
-        if let Err(e) = store.register_agency(&meta(&format!("register-{i}")), a) {
+        if let Err(e) = store
+            .register_agency(&meta(&format!("register-{i}")), a)
+            .await
+        {
             emit(&format!("\nERROR register {code}: {e}"));
             return;
         }
@@ -159,20 +162,19 @@ fn crash_child() {
     let deadline = Instant::now() + CHILD_LIFETIME;
     let writers: Vec<_> = (0..WRITERS)
         .map(|t| {
-            let store = Arc::clone(&store);
-            let tag = tag.clone();
-            std::thread::spawn(move || writer(&store, &tag, t, deadline))
+            let (store, tag) = (store.clone(), tag.clone());
+            tokio::spawn(async move { writer(&store, &tag, t, deadline).await })
         })
         .collect();
     for w in writers {
-        let _ = w.join();
+        let _ = w.await;
     }
 }
 
 /// One writer of the child: moves random shared reports one step through
 /// review, printing each acknowledged write. A conflict (another writer got
 /// there first) is expected; anything else is reported as `ERROR`.
-fn writer(store: &SledStore, tag: &str, t: u64, deadline: Instant) {
+async fn writer(store: &Store, tag: &str, t: u64, deadline: Instant) {
     let mut rng = XorShift::from_time(t);
     let reports = reports();
     let mut n = 0u64;
@@ -181,7 +183,7 @@ fn writer(store: &SledStore, tag: &str, t: u64, deadline: Instant) {
         n += 1;
         let id = format!("{tag}-w{t}-{n}");
         let w = meta(&id);
-        let head = match store.head(key) {
+        let head = match store.head(key).await {
             Ok(h) => h,
             Err(e) => {
                 emit(&format!("ERROR head {key:?}: {e}"));
@@ -190,19 +192,25 @@ fn writer(store: &SledStore, tag: &str, t: u64, deadline: Instant) {
         };
         let latest = head.as_ref().map_or(0, |h| h.latest_revision);
         let state = head.map(|h| h.latest_state());
-        let step = |action| {
+        let step = async |action| {
             let comments = if action == Action::Return {
                 return_comments()
             } else {
                 Vec::new()
             };
-            store.transition(&w, key, latest, action, Checked::default(), comments)
+            store
+                .transition(&w, key, latest, action, Checked::default(), comments)
+                .await
         };
         let result = match state {
-            Some(ReviewState::Draft) if rng.below(4) != 0 => step(Action::Submit),
-            Some(ReviewState::Submitted) if rng.below(2) == 0 => step(Action::Approve),
-            Some(ReviewState::Submitted) => step(Action::Return),
-            _ => store.save_draft(&w, key, latest, report(&id), Checked::default()),
+            Some(ReviewState::Draft) if rng.below(4) != 0 => step(Action::Submit).await,
+            Some(ReviewState::Submitted) if rng.below(2) == 0 => step(Action::Approve).await,
+            Some(ReviewState::Submitted) => step(Action::Return).await,
+            _ => {
+                store
+                    .save_draft(&w, key, latest, report(&id), Checked::default())
+                    .await
+            }
         };
         match result {
             Ok(r) => emit(&format!(
@@ -342,14 +350,14 @@ fn run_child(path: &Path, logs: &Path, cycle: u32, delay: Duration) -> Cycle {
 }
 
 /// Every revision of a report, through all pages.
-fn all_revisions(store: &SledStore, key: &ReportKey) -> Vec<gongkai_proto::v1::ReportRevision> {
+async fn all_revisions(store: &Store, key: &ReportKey) -> Vec<gongkai_proto::v1::ReportRevision> {
     let mut out = Vec::new();
     let mut page = PageRequest {
         size: 500,
         cursor: String::new(),
     };
     loop {
-        let p = store.list_revisions(key, &page).unwrap();
+        let p = store.list_revisions(key, &page).await.unwrap();
         out.extend(p.items);
         if p.next_cursor.is_empty() {
             return out;
@@ -360,11 +368,11 @@ fn all_revisions(store: &SledStore, key: &ReportKey) -> Vec<gongkai_proto::v1::R
 
 /// Checks the reopened store against every acknowledged write so far;
 /// returns the number of report revisions stored.
-fn check(store: &SledStore, acked: &BTreeMap<(ReportKey, u32), Ack>, cycle: u32) -> u64 {
-    let v = store.verify().unwrap();
+async fn check(store: &Store, acked: &BTreeMap<(ReportKey, u32), Ack>, cycle: u32) -> u64 {
+    let v = store.verify().await.unwrap();
     assert_eq!(v.broken, None, "cycle {cycle}: the audit chain is broken");
     for ((key, rev), ack) in acked {
-        let r = store.revision(key, *rev).unwrap().unwrap_or_else(|| {
+        let r = store.revision(key, *rev).await.unwrap().unwrap_or_else(|| {
             panic!("cycle {cycle}: acknowledged {key:?} revision {rev} is lost")
         });
         assert_eq!(
@@ -372,7 +380,11 @@ fn check(store: &SledStore, acked: &BTreeMap<(ReportKey, u32), Ack>, cycle: u32)
             (ack.state, &ack.request_id),
             "cycle {cycle}: {key:?} revision {rev} is not the acknowledged one"
         );
-        let head = store.head(key).unwrap().expect("an acknowledged report");
+        let head = store
+            .head(key)
+            .await
+            .unwrap()
+            .expect("an acknowledged report");
         assert!(
             head.latest_revision >= *rev,
             "cycle {cycle}: {key:?} head {} is behind acknowledged revision {rev}",
@@ -382,10 +394,10 @@ fn check(store: &SledStore, acked: &BTreeMap<(ReportKey, u32), Ack>, cycle: u32)
     // Beyond the acknowledged: every report whole, head and indexes agreeing.
     let mut revisions = 0u64;
     for key in reports() {
-        let Some(head) = store.head(&key).unwrap() else {
+        let Some(head) = store.head(&key).await.unwrap() else {
             continue;
         };
-        let revs = all_revisions(store, &key);
+        let revs = all_revisions(store, &key).await;
         let numbers: Vec<u32> = revs.iter().map(|r| r.revision).collect();
         let expected: Vec<u32> = (1..=head.latest_revision).collect();
         assert_eq!(numbers, expected, "cycle {cycle}: {key:?} revisions");
@@ -411,6 +423,7 @@ fn check(store: &SledStore, acked: &BTreeMap<(ReportKey, u32), Ack>, cycle: u32)
                     ..Default::default()
                 },
             )
+            .await
             .unwrap();
         assert!(
             listed.items.iter().any(|s| s.key == key && s.head == head),
@@ -430,45 +443,61 @@ fn check(store: &SledStore, acked: &BTreeMap<(ReportKey, u32), Ack>, cycle: u32)
 
 /// Retries some acknowledged writes with their request ids: each must
 /// replay its first result and write nothing.
-fn retry_acknowledged(store: &SledStore, acks: &[((ReportKey, u32), Ack)], rng: &mut XorShift) {
-    let before = store.verify().unwrap().events;
+async fn retry_acknowledged(store: &Store, acks: &[((ReportKey, u32), Ack)], rng: &mut XorShift) {
+    let before = store.verify().await.unwrap().events;
     for _ in 0..RETRIES_PER_CYCLE.min(acks.len()) {
         let ((key, rev), ack) = &acks[rng.below(acks.len() as u64) as usize];
         let w = meta(&ack.request_id);
         let expected = rev - 1;
         let state = ReviewState::try_from(ack.state).unwrap();
         let again = match state {
-            ReviewState::Draft => store.save_draft(
-                &w,
-                key,
-                expected,
-                report(&ack.request_id),
-                Checked::default(),
-            ),
-            ReviewState::Submitted => store.transition(
-                &w,
-                key,
-                expected,
-                Action::Submit,
-                Checked::default(),
-                vec![],
-            ),
-            ReviewState::Approved => store.transition(
-                &w,
-                key,
-                expected,
-                Action::Approve,
-                Checked::default(),
-                vec![],
-            ),
-            ReviewState::Returned => store.transition(
-                &w,
-                key,
-                expected,
-                Action::Return,
-                Checked::default(),
-                return_comments(),
-            ),
+            ReviewState::Draft => {
+                store
+                    .save_draft(
+                        &w,
+                        key,
+                        expected,
+                        report(&ack.request_id),
+                        Checked::default(),
+                    )
+                    .await
+            }
+            ReviewState::Submitted => {
+                store
+                    .transition(
+                        &w,
+                        key,
+                        expected,
+                        Action::Submit,
+                        Checked::default(),
+                        vec![],
+                    )
+                    .await
+            }
+            ReviewState::Approved => {
+                store
+                    .transition(
+                        &w,
+                        key,
+                        expected,
+                        Action::Approve,
+                        Checked::default(),
+                        vec![],
+                    )
+                    .await
+            }
+            ReviewState::Returned => {
+                store
+                    .transition(
+                        &w,
+                        key,
+                        expected,
+                        Action::Return,
+                        Checked::default(),
+                        return_comments(),
+                    )
+                    .await
+            }
             ReviewState::Unspecified => panic!("acknowledged with no state"),
         }
         .unwrap_or_else(|e| panic!("retry of {} failed: {e}", ack.request_id));
@@ -477,11 +506,15 @@ fn retry_acknowledged(store: &SledStore, acks: &[((ReportKey, u32), Ack)], rng: 
             (*rev, ack.state, &ack.request_id)
         );
     }
-    assert_eq!(store.verify().unwrap().events, before, "a retry wrote");
+    assert_eq!(
+        store.verify().await.unwrap().events,
+        before,
+        "a retry wrote"
+    );
 }
 
-#[test]
-fn acknowledged_writes_survive_sigkill() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_sigkill() {
     let cycles: u32 = std::env::var(CYCLES_ENV)
         .ok()
         .map(|c| c.parse().expect("GONGKAI_CRASH_CYCLES is a number"))
@@ -512,8 +545,8 @@ fn acknowledged_writes_survive_sigkill() {
             );
         }
         let store = open(&path);
-        let stored = check(&store, &acked, cycle);
-        retry_acknowledged(&store, &c.acks, &mut rng);
+        let stored = check(&store, &acked, cycle).await;
+        retry_acknowledged(&store, &c.acks, &mut rng).await;
         drop(store);
         println!(
             "cycle {cycle}: killed {} ms after the first acknowledged write, {} writes acknowledged, {} acknowledged in all, {stored} revisions stored",

@@ -3,24 +3,24 @@
 //! DATA_LOSS, not as a retryable storage failure; `verify` names the tree,
 //! the key and the report, not only sled's file offset.
 
-mod common;
+mod store_fixture;
 
-use common::{build_history, meta, report};
-use gongkai_store::{Checked, ReportKey, ReportStore, SledStore, StoreError, StoreOptions};
+use gongkai_store::{Checked, ReportKey, Store, StoreError, StoreOptions};
+use store_fixture::{Writes, build_history, meta, report};
 
-#[test]
-fn a_damaged_page_is_named_by_tree_key_and_report() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_page_is_named_by_tree_key_and_report() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     // A small cache, so pages are read back from disk.
-    let store = SledStore::open(
+    let store = Store::open_sled(
         &path,
         &StoreOptions {
             cache_capacity: 64 * 1024,
         },
     )
     .unwrap();
-    let h = build_history(&store);
+    let h = build_history(&store).await;
     let marked = ReportKey {
         uscc: h.agencies[2].clone(),
         year: 2022,
@@ -34,6 +34,7 @@ fn a_damaged_page_is_named_by_tree_key_and_report() {
             report(&marker),
             Checked::default(),
         )
+        .await
         .unwrap();
     // Enough other writes that the marked page leaves the cache.
     let bulk = ReportKey {
@@ -50,9 +51,10 @@ fn a_damaged_page_is_named_by_tree_key_and_report() {
                 report(&format!("{i}{filler}")),
                 Checked::default(),
             )
+            .await
             .unwrap();
     }
-    store.flush().unwrap();
+    store.flush().await.unwrap();
     // One byte inside the marked revision's bytes on disk, changed under
     // the running store.
     let file = path.join("db");
@@ -67,7 +69,7 @@ fn a_damaged_page_is_named_by_tree_key_and_report() {
         let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
         f.write_at(b"Q", (at + 500) as u64).unwrap();
     }
-    let v = store.verify().unwrap();
+    let v = store.verify().await.unwrap();
     let broken = v.broken.expect("a damaged page went unnoticed");
     assert_eq!(broken.tree, "revisions", "{broken}");
     assert!(broken.detail.contains("sled cannot read it"), "{broken}");
@@ -89,7 +91,7 @@ fn a_damaged_page_is_named_by_tree_key_and_report() {
         uscc: uscc.into(),
         year,
     };
-    let e = store.revision(&key, revision).unwrap_err();
+    let e = store.revision(&key, revision).await.unwrap_err();
     assert!(
         matches!(
             &e,

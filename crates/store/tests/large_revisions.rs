@@ -4,8 +4,8 @@
 
 mod store_fixture;
 
-use gongkai_store::{Checked, ReportKey, ReportStore};
-use store_fixture::{content, open, register, uscc, w};
+use gongkai_store::{Checked, ReportKey};
+use store_fixture::{Engine, Writes, content, open, register, uscc_in, w};
 
 /// sled's blob files under the store's directory.
 fn blob_files(store_dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -24,11 +24,12 @@ fn blob_files(store_dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-#[test]
-fn a_large_revision_is_acknowledged_only_after_its_blob_file_is_synced() {
-    let (dir, store) = open();
-    let code = uscc("230523", 9);
-    register(&store, &code, None);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_revision_is_acknowledged_only_after_its_blob_file_is_synced() {
+    let store = open(Engine::Sled).await;
+    let dir = store.sled_path().unwrap().to_path_buf();
+    let code = uscc_in("230523", 9);
+    register(&store, &code, None).await;
     let key = ReportKey {
         uscc: code,
         year: 2024,
@@ -38,8 +39,9 @@ fn a_large_revision_is_acknowledged_only_after_its_blob_file_is_synced() {
     let big = content(&"政".repeat(70_000));
     let r = store
         .save_draft(&w("big"), &key, 0, big.clone(), Checked::default())
+        .await
         .expect("acknowledged");
-    let blobs = blob_files(dir.path());
+    let blobs = blob_files(&dir);
     assert!(!blobs.is_empty(), "the revision went to a blob file");
     assert!(
         store.blobs_synced() >= blobs.len() as u64,
@@ -47,6 +49,6 @@ fn a_large_revision_is_acknowledged_only_after_its_blob_file_is_synced() {
         blobs.len(),
         store.blobs_synced()
     );
-    assert_eq!(store.revision(&key, 1).unwrap().as_ref(), Some(&r));
+    assert_eq!(store.revision(&key, 1).await.unwrap().as_ref(), Some(&r));
     assert_eq!(r.report, Some(big));
 }

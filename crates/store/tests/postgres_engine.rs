@@ -6,12 +6,11 @@
 //! its database through a crash, a failover and TLS.
 
 mod common;
+mod store_fixture;
 
 use std::{
     collections::BTreeSet,
     ops::Bound,
-    os::unix::fs::MetadataExt,
-    path::Path,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU32, Ordering},
@@ -27,7 +26,7 @@ use gongkai_store::{
     StoreError,
     postgres::{PgEngine, PgOptions, RetryPolicy, SslMode, Tree},
 };
-use gongkai_testkit::{Cluster, Options};
+use gongkai_testkit::{Cluster, Options, Pki};
 use prost::{Message, bytes::Bytes};
 use sha2::{Digest, Sha256};
 use tokio_postgres::NoTls;
@@ -124,19 +123,6 @@ async fn put_all(engine: &PgEngine, tree: Tree, rows: &[(Vec<u8>, Vec<u8>)]) {
         .unwrap();
 }
 
-/// Runs as root: files the server reads must belong to `postgres`.
-fn give_to_postgres(path: &Path) {
-    if std::fs::metadata("/proc/self").unwrap().uid() == 0 {
-        let ok = std::process::Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(path)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "chown postgres {}", path.display());
-    }
-}
-
 fn retry(attempts: u32) -> PgOptions {
     PgOptions {
         retry: RetryPolicy {
@@ -155,11 +141,11 @@ async fn every_tree_round_trips_with_its_readable_columns() {
     let dir = tempfile::tempdir().unwrap();
     let history = {
         let store = common::open(dir.path());
-        common::build_history(&store)
+        store_fixture::build_history(&store).await
     };
     let dump = common::dump(dir.path());
     let tree_rows = |tree: Tree| -> Rows {
-        dump[tree.sled_name().as_bytes()]
+        dump[tree.name().as_bytes()]
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
@@ -554,7 +540,7 @@ async fn scans_page_in_bytewise_order_as_sled_does() {
         );
     }
     // Revision numbers past 2³¹ sort after the others, as big-endian bytes do.
-    let uscc = common::uscc(1);
+    let uscc = store_fixture::uscc(1);
     let revisions: Rows = [1u32, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff]
         .iter()
         .map(|&n| {
@@ -1410,73 +1396,23 @@ async fn a_two_host_url_follows_a_promoted_standby() {
     drop(primary);
 }
 
-/// A CA, and a server certificate it signed for `names`, as PEM.
-struct Pki {
-    ca: String,
-    cert: String,
-    key: String,
-}
-
-fn pki(names: &[&str]) -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "gongkai test CA");
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-    let cert = CertificateParams::new(names)
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
-    Pki {
-        ca: ca_cert.pem(),
-        cert: cert.pem(),
-        key: key.serialize_pem(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_to_the_database_is_verified_as_libpq_would() {
     // The server's certificate names localhost only, not 127.0.0.1.
-    let server = pki(&["localhost"]);
-    let stranger = pki(&["localhost"]);
+    let server = Pki::new(&["localhost"]).unwrap();
+    let stranger = Pki::new(&["localhost"]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = |name: &str, text: &str| {
         let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
         p
     };
-    let (cert, key) = (
-        file("server.crt", &server.cert),
-        file("server.key", &server.key),
-    );
     let ca = file("ca.pem", &server.ca);
     let wrong_ca = file("stranger.pem", &stranger.ca);
-    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    give_to_postgres(dir.path());
-    let settings = vec![
-        "ssl = on".to_owned(),
-        format!("ssl_cert_file = '{}'", cert.display()),
-        format!("ssl_key_file = '{}'", key.display()),
-    ];
-    let cluster = tokio::task::spawn_blocking(move || {
-        Cluster::start(&Options {
-            settings,
-            ..Options::default()
-        })
-        .unwrap()
-    })
-    .await
-    .unwrap();
+    let files = dir.path().to_owned();
+    let cluster = tokio::task::spawn_blocking(move || Cluster::start_tls(&server, &files).unwrap())
+        .await
+        .unwrap();
     let port = cluster.port();
     let url = |host: &str, app: &str, params: &str| {
         format!(

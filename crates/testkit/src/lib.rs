@@ -90,7 +90,81 @@ pub fn shared() -> &'static Cluster {
     })
 }
 
+/// A CA and a server certificate it signed, as PEM, for a cluster that
+/// takes TLS ([`Cluster::start_tls`]).
+#[derive(Clone, Debug)]
+pub struct Pki {
+    /// The CA's certificate: what a client trusts.
+    pub ca: String,
+    /// The server's certificate.
+    pub cert: String,
+    /// The server's private key.
+    pub key: String,
+}
+
+impl Pki {
+    /// A new CA and a server certificate for `names` (DNS names).
+    pub fn new(names: &[&str]) -> Result<Pki, String> {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let err = |e: rcgen::Error| format!("making a test certificate: {e}");
+        let ca_key = KeyPair::generate().map_err(err)?;
+        let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "gongkai test CA");
+        let ca_cert = ca.self_signed(&ca_key).map_err(err)?;
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate().map_err(err)?;
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let cert = CertificateParams::new(names)
+            .map_err(err)?
+            .signed_by(&key, &issuer)
+            .map_err(err)?;
+        Ok(Pki {
+            ca: ca_cert.pem(),
+            cert: cert.pem(),
+            key: key.serialize_pem(),
+        })
+    }
+}
+
 impl Cluster {
+    /// Starts a cluster of its own that takes TLS (and plain connections)
+    /// with `pki`'s server certificate, its files written into `dir` (which
+    /// the server must be able to read: handed to `postgres` when the tests
+    /// run as root).
+    pub fn start_tls(pki: &Pki, dir: &Path) -> Result<Cluster, String> {
+        let write = |name: &str, text: &str, mode: u32| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok::<_, String>(path)
+        };
+        let cert = write("server.crt", &pki.cert, 0o644)?;
+        let key = write("server.key", &pki.key, 0o600)?;
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        if running_as_root() {
+            let chown = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir)
+                .status()
+                .map_err(|e| format!("chown: {e}"))?;
+            if !chown.success() {
+                return Err(format!("chown postgres {}: {chown}", dir.display()));
+            }
+        }
+        Cluster::start(&Options {
+            settings: vec![
+                "ssl = on".to_owned(),
+                format!("ssl_cert_file = '{}'", cert.display()),
+                format!("ssl_key_file = '{}'", key.display()),
+            ],
+            ..Options::default()
+        })
+    }
+
     /// A server that runs elsewhere, named by its superuser URL.
     pub fn external(url: &str) -> Result<Cluster, String> {
         let (host, port) = host_port(url)
@@ -274,6 +348,15 @@ impl Cluster {
         Ok(self.url(&name))
     }
 
+    /// The installed client program `name` (`pg_dump`, `pg_restore` …):
+    /// beside the server binaries the kit runs, else found on `PATH`.
+    pub fn client(&self, name: &str) -> PathBuf {
+        match &self.local {
+            Some(l) => l.bin.join(name),
+            None => server_bin().map_or_else(|_| PathBuf::from(name), |b| b.join(name)),
+        }
+    }
+
     /// Runs one SQL statement as the superuser in the `postgres` database;
     /// returns its output unaligned, tuples only.
     pub fn psql(&self, sql: &str) -> Result<String, String> {
@@ -282,10 +365,7 @@ impl Cluster {
 
     /// Runs one SQL statement against `url`.
     pub fn psql_in(&self, url: &str, sql: &str) -> Result<String, String> {
-        let psql = match &self.local {
-            Some(l) => l.bin.join("psql"),
-            None => server_bin().map_or_else(|_| PathBuf::from("psql"), |b| b.join("psql")),
-        };
+        let psql = self.client("psql");
         let out = Command::new(&psql)
             .args([
                 "-X",

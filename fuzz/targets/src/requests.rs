@@ -5,7 +5,7 @@
 //! Report and its check, documents imported, reports rendered, review
 //! comments — and the error mapped to its status.
 //!
-//! The services run in process over two real `SledStore`s (made once per
+//! The services run in process over two real sled `Store`s (made once per
 //! process, in a temporary directory), as callers who cannot write there:
 //! - over an empty store: an everywhere submitter/reviewer/auditor without
 //!   the admin role (every conversion is reached; every write finds no
@@ -40,7 +40,7 @@ use gongkai_server::{
         ReviewApi,
     },
 };
-use gongkai_store::{SledStore, StoreOptions};
+use gongkai_store::{Store, StoreOptions};
 use prost::Message;
 use tokio_stream::StreamExt;
 use tonic::{Code, Request, Response, Status};
@@ -93,9 +93,9 @@ struct Apis {
 }
 
 impl Apis {
-    fn over(store: SledStore, credentials: &Arc<Credentials>) -> Apis {
+    fn over(store: Store, credentials: &Arc<Credentials>) -> Apis {
         let ctx = Ctx {
-            store: Arc::new(store),
+            store,
             auth: Authenticator::Tokens(Arc::clone(credentials)),
             deadlines: Arc::new(Deadlines::default()),
         };
@@ -151,7 +151,7 @@ fn server() -> &'static Server {
             .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
             .tempdir()
             .expect("a temporary directory for the stores");
-        let empty = SledStore::open(
+        let empty = Store::open_sled(
             dir.path().join("empty"),
             &StoreOptions {
                 cache_capacity: 8 * 1024 * 1024,

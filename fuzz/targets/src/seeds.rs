@@ -14,7 +14,7 @@ use gongkai_domain::Report;
 use gongkai_proto::v1::{self as pb, render_report_request::Source};
 use gongkai_server::sample::{CITY, COUNTY, FINANCE, SAMPLE_REPORT};
 use gongkai_store::{
-    Action, Checked, ReportKey, ReportStore, SledStore, StoreOptions, WriteMeta,
+    Action, Checked, ReportKey, Store, StoreOptions, WriteMeta, WriteOp,
     fuzzing::backup_entries,
 };
 use prost::Message;
@@ -112,38 +112,47 @@ fn check(repo: &Path) -> io::Result<Seeds> {
 /// A store at `path` holding the sample data (`gongkai serve
 /// --seed-sample`: agencies, the county's draft) and a department's report
 /// submitted and approved, so that every tree holds something.
-pub fn sample_store(path: &Path) -> io::Result<SledStore> {
-    let store = SledStore::open(path, &StoreOptions::default()).map_err(other)?;
-    gongkai_server::sample::seed(&store).map_err(other)?;
-    let w = |id: &str| WriteMeta {
-        request_id: id.into(),
-        principal: "seeds".into(),
-        time: SystemTime::now(),
-    };
-    let key = ReportKey {
-        uscc: FINANCE.into(),
-        year: 2024,
-    };
-    let report = gongkai_document::import(SAMPLE_REPORT)
-        .map_err(other)?
-        .report;
-    let mut report = pb::AnnualReport::from(&report);
-    if let Some(m) = report.metadata.as_mut() {
-        m.agency_uscc = FINANCE.into();
-    }
-    store
-        .save_and_submit(&w("submit"), &key, 0, report, Checked::default())
-        .map_err(other)?;
-    store
-        .transition(
-            &w("approve"),
-            &key,
-            1,
-            Action::Approve,
-            Checked::default(),
-            Vec::new(),
-        )
-        .map_err(other)?;
+pub fn sample_store(path: &Path) -> io::Result<Store> {
+    let store = Store::open_sled(path, &StoreOptions::default()).map_err(other)?;
+    // The store is async; the fuzz harness calls this outside any runtime.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        gongkai_server::sample::seed(&store).await.map_err(other)?;
+        let w = |id: &str| WriteMeta {
+            request_id: id.into(),
+            principal: "seeds".into(),
+            time: SystemTime::now(),
+        };
+        let key = ReportKey {
+            uscc: FINANCE.into(),
+            year: 2024,
+        };
+        let report = gongkai_document::import(SAMPLE_REPORT)
+            .map_err(other)?
+            .report;
+        let mut report = pb::AnnualReport::from(&report);
+        if let Some(m) = report.metadata.as_mut() {
+            m.agency_uscc = FINANCE.into();
+        }
+        let submit = WriteOp::SaveAndSubmit {
+            key: key.clone(),
+            expected: 0,
+            report,
+            checked: Checked::default(),
+        };
+        store.write(w("submit"), submit).await.map_err(other)?;
+        let approve = WriteOp::Review {
+            key,
+            expected: 1,
+            action: Action::Approve,
+            checked: Checked::default(),
+            comments: Vec::new(),
+        };
+        store.write(w("approve"), approve).await.map_err(other)?;
+        Ok::<_, io::Error>(())
+    })?;
     Ok(store)
 }
 
@@ -153,7 +162,11 @@ fn store_values() -> io::Result<Seeds> {
     let dir = tempfile::tempdir()?;
     let store = sample_store(&dir.path().join("data"))?;
     let backup = dir.path().join("sample.backup");
-    store.backup(&backup).map_err(other)?;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(store.backup(&backup))
+        .map_err(other)?;
     drop(store);
     let file = std::fs::read(&backup)?;
     let mut seeds = vec![(

@@ -10,7 +10,7 @@ use gongkai_server::{
     serve::{Limits, Ops, Tls, serve_with},
     services::{Authenticator, BackupConfig, Ctx},
 };
-use gongkai_store::{SledStore, StoreOptions};
+use gongkai_store::{Store, StoreOptions, postgres::PgEngine};
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 /// Log output.
@@ -32,7 +32,8 @@ pub struct Args {
     /// off when not given. Keep it apart from the gRPC port.
     #[arg(long, env = "GONGKAI_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
-    /// Directory of the sled store (created if missing).
+    /// Directory of the sled store (created if missing); not used with
+    /// --database.
     #[arg(
         long,
         env = "GONGKAI_DATA",
@@ -40,6 +41,13 @@ pub struct Args {
         value_name = "DIR"
     )]
     pub data: PathBuf,
+    #[command(flatten)]
+    pub database: super::store::Database,
+    /// Apply the database's schema migrations before serving (several
+    /// replicas may start with it at once). Without it, a database without
+    /// this gongkai's schema is refused.
+    #[arg(long, env = "GONGKAI_MIGRATE", requires = "url")]
+    pub migrate: bool,
     /// Credentials file (TOML: principals with token SHA-256, agency, roles).
     #[arg(long, env = "GONGKAI_CREDENTIALS", value_name = "FILE")]
     pub credentials: Option<PathBuf>,
@@ -217,6 +225,31 @@ fn serve(args: &Args) -> ExitCode {
     }
 }
 
+/// The store: in the database given, migrated first if asked; else the
+/// sled directory.
+async fn open_store(args: &Args) -> anyhow::Result<Store> {
+    let Some(url) = &args.database.url else {
+        let data = args.data.clone();
+        let options = StoreOptions {
+            cache_capacity: args.cache_mb.saturating_mul(1024 * 1024),
+        };
+        return tokio::task::spawn_blocking(move || Store::open_sled(&data, &options))
+            .await?
+            .with_context(|| format!("opening the store at {}", args.data.display()));
+    };
+    let options = args.database.options();
+    if args.migrate {
+        let m = PgEngine::open(url, &options)?
+            .migrate()
+            .await
+            .context("migrating the database's schema")?;
+        tracing::info!(from = m.from, to = m.to, "database schema migrated");
+    }
+    Store::open_postgres(url, &options)
+        .await
+        .context("opening the store in the database")
+}
+
 async fn run_async(args: &Args) -> anyhow::Result<()> {
     let (credentials, trial_token) = match (&args.credentials, args.local_trial) {
         (Some(path), _) => {
@@ -266,19 +299,9 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
         }
         None => gongkai_server::deadlines::Deadlines::default(),
     };
-    let data = args.data.clone();
-    let options = StoreOptions {
-        cache_capacity: args.cache_mb.saturating_mul(1024 * 1024),
-    };
-    let store = tokio::task::spawn_blocking(move || SledStore::open(&data, &options))
-        .await?
-        .with_context(|| format!("opening the store at {}", args.data.display()))?;
-    let store = Arc::new(store);
-    if args.seed_sample {
-        let s = Arc::clone(&store);
-        if tokio::task::spawn_blocking(move || gongkai_server::sample::seed(s.as_ref())).await?? {
-            tracing::info!("seeded the sample agencies and the 宝清县 2024 report");
-        }
+    let store = open_store(args).await?;
+    if args.seed_sample && gongkai_server::sample::seed(&store).await? {
+        tracing::info!("seeded the sample agencies and the 宝清县 2024 report");
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -296,7 +319,10 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
         None => None,
     };
     let scheme = if tls.is_some() { "tls" } else { "plaintext" };
-    tracing::info!(%addr, scheme, data = %args.data.display(), "gongkai listening");
+    match store.path() {
+        Some(data) => tracing::info!(%addr, scheme, data = %data.display(), "gongkai listening"),
+        None => tracing::info!(%addr, scheme, store = "postgres", "gongkai listening"),
+    }
     println!("gongkai listening on {addr} ({scheme})");
     // Both listeners are bound already: a scrape right after either line works.
     if let Some((_, metrics_addr)) = &metrics {
@@ -307,11 +333,14 @@ async fn run_async(args: &Args) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
         println!("{warning}");
         println!("token: {token}");
-        // Also in a file, so scripts need not scrape the output.
-        let token_file = args.data.join("local-trial.token");
-        write_private(&token_file, token)
-            .with_context(|| format!("writing {}", token_file.display()))?;
-        println!("token file: {}", token_file.display());
+        // Also in a file beside a sled store, so scripts need not scrape
+        // the output.
+        if let Some(data) = store.path() {
+            let token_file = data.join("local-trial.token");
+            write_private(&token_file, token)
+                .with_context(|| format!("writing {}", token_file.display()))?;
+            println!("token file: {}", token_file.display());
+        }
         println!("try:   grpcurl -plaintext {addr} list");
         println!(
             "       grpcurl -plaintext -H 'authorization: Bearer {token}' -d '{{\"name\": \"agencies/{}/reports/2024\"}}' {addr} gongkai.v1.ReportService/GetReport",

@@ -1,11 +1,50 @@
-//! `gongkai verify`, `gongkai backup`, `gongkai restore`: the store from the
-//! command line, for operators.
+//! `gongkai verify`, `gongkai backup`, `gongkai restore`, `gongkai
+//! migrate`: the store from the command line, for operators.
 
 use std::{io::Write, path::PathBuf, process::ExitCode};
 
-use gongkai_store::{ReportStore, SledStore, StoreOptions};
+use gongkai_store::{
+    Store, StoreOptions,
+    postgres::{PgEngine, PgOptions},
+};
 
 use super::remote;
+
+/// A store in PostgreSQL instead of a sled directory.
+#[derive(Debug, clap::Args)]
+pub struct Database {
+    /// The PostgreSQL database holding the store, instead of the sled
+    /// directory --data: `postgres://USER@HOST:PORT/DB?sslmode=verify-full`
+    /// (libpq's form; several hosts with `target_session_attrs=read-write`
+    /// follow a failover). Its schema comes from `gongkai migrate`.
+    #[arg(
+        long = "database",
+        env = "GONGKAI_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub url: Option<String>,
+    /// The CA certificate (PEM) that signed the database server's
+    /// certificate; wins over `sslrootcert` in the URL, and makes
+    /// `sslmode=require` verify the chain.
+    #[arg(
+        long = "database-ca",
+        env = "GONGKAI_DATABASE_CA",
+        requires = "url",
+        value_name = "FILE"
+    )]
+    pub ca: Option<PathBuf>,
+}
+
+impl Database {
+    /// The engine's settings.
+    pub fn options(&self) -> PgOptions {
+        PgOptions {
+            ca_file: self.ca.clone(),
+            ..PgOptions::default()
+        }
+    }
+}
 
 /// Where the store lives.
 #[derive(Debug, clap::Args)]
@@ -25,6 +64,15 @@ pub struct DataDir {
 pub struct VerifyArgs {
     #[command(flatten)]
     store: DataDir,
+    #[command(flatten)]
+    database: Database,
+}
+
+/// Arguments of `gongkai migrate`.
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    database: Database,
 }
 
 /// Arguments of `gongkai backup`.
@@ -32,6 +80,10 @@ pub struct VerifyArgs {
 pub struct BackupArgs {
     #[command(flatten)]
     store: DataDir,
+    /// A PostgreSQL store is backed up with the database's own tools: this
+    /// refuses, saying which.
+    #[command(flatten)]
+    database: Database,
     /// The backup file to write; an existing file is never replaced. With
     /// --server: a file name inside the server's --backup-dir, or none to let
     /// the server name it (and prune).
@@ -72,13 +124,17 @@ pub struct RestoreArgs {
     /// name, and the next restore removes what it left.
     #[command(flatten)]
     store: DataDir,
+    /// A PostgreSQL store is restored with the database's own tools: this
+    /// refuses, saying which.
+    #[command(flatten)]
+    database: Database,
 }
 
-fn open(dir: &DataDir) -> Result<SledStore, String> {
+fn open(dir: &DataDir) -> Result<Store, String> {
     if !dir.data.join("db").exists() {
         return Err(format!("{}: no store here", dir.data.display()));
     }
-    SledStore::open(&dir.data, &StoreOptions::default())
+    Store::open_sled(&dir.data, &StoreOptions::default())
         .map_err(|e| format!("{}: {e}", dir.data.display()))
 }
 
@@ -92,11 +148,20 @@ fn fail(e: impl std::fmt::Display) -> std::io::Result<ExitCode> {
 /// sums): exit 0 when all holds, 1 at the first difference, named by event,
 /// tree, key and report or agency.
 pub fn verify(args: &VerifyArgs, out: &mut impl Write) -> std::io::Result<ExitCode> {
-    let store = match open(&args.store) {
-        Ok(s) => s,
+    let runtime = match remote::runtime() {
+        Ok(r) => r,
         Err(e) => return fail(e),
     };
-    match store.verify() {
+    let verified = runtime.block_on(async {
+        let store = match &args.database.url {
+            Some(url) => Store::open_postgres(url, &args.database.options())
+                .await
+                .map_err(|e| format!("the database: {e}"))?,
+            None => open(&args.store)?,
+        };
+        store.verify().await.map_err(|e| e.to_string())
+    });
+    match verified {
         Ok(v) => match v.broken {
             None => {
                 writeln!(
@@ -142,9 +207,53 @@ async fn backup_remote(
     Ok(response.into_inner())
 }
 
+/// Applies the schema migrations a PostgreSQL database has not had (safe
+/// to run while replicas serve, and from several at once).
+pub fn migrate(args: &MigrateArgs, out: &mut impl Write) -> std::io::Result<ExitCode> {
+    let Some(url) = &args.database.url else {
+        return fail("migrate: --database URL (or GONGKAI_DATABASE_URL) names the database");
+    };
+    let runtime = match remote::runtime() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let migrated = runtime.block_on(async {
+        PgEngine::open(url, &args.database.options())?
+            .migrate()
+            .await
+    });
+    match migrated {
+        Ok(m) if m.from == m.to => {
+            writeln!(
+                out,
+                "the database's gongkai schema is at version {} already",
+                m.to
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(m) => {
+            writeln!(
+                out,
+                "the database's gongkai schema migrated from version {} to {}",
+                m.from, m.to
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => fail(format!("migrate: {e}")),
+    }
+}
+
+/// What backup and restore say to a PostgreSQL store.
+fn not_on_postgres(what: &str) -> std::io::Result<ExitCode> {
+    fail(format!("{what}: {}", gongkai_store::POSTGRES_BACKUP))
+}
+
 /// Writes a backup file: of the store in `--data`, or, with --server, of a
 /// running server's store by that server.
 pub fn backup(args: &BackupArgs, out: &mut impl Write) -> std::io::Result<ExitCode> {
+    if args.database.url.is_some() {
+        return not_on_postgres("backup");
+    }
     if let Some(url) = &args.server {
         let runtime = match remote::runtime() {
             Ok(r) => r,
@@ -172,7 +281,11 @@ pub fn backup(args: &BackupArgs, out: &mut impl Write) -> std::io::Result<ExitCo
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    match store.backup(file) {
+    let runtime = match remote::runtime() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    match runtime.block_on(store.backup(file)) {
         Ok(s) => {
             writeln!(
                 out,
@@ -191,6 +304,9 @@ pub fn backup(args: &BackupArgs, out: &mut impl Write) -> std::io::Result<ExitCo
 /// Restores a backup into a missing or empty directory: built and verified
 /// beside it, then renamed into place.
 pub fn restore(args: &RestoreArgs, out: &mut impl Write) -> std::io::Result<ExitCode> {
+    if args.database.url.is_some() {
+        return not_on_postgres("restore");
+    }
     match gongkai_store::restore(&args.file, &args.store.data, &StoreOptions::default()) {
         Ok(s) => {
             writeln!(

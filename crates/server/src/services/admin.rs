@@ -170,27 +170,29 @@ impl AdminService for AdminApi {
                 } else {
                     checked_name(&req.file_name)?.to_owned()
                 };
-                ctx.blocking(move |store| {
-                    std::fs::create_dir_all(&config.dir).map_err(StoreError::from)?;
-                    let path = config.dir.join(&name);
-                    // The store refuses an existing file (AlreadyExists),
-                    // atomically: two backups to one name cannot both win.
-                    let stats = store.backup(&path)?;
-                    let removed = if server_named {
+                let dir = config.dir.clone();
+                super::off_workers(move || Ok(std::fs::create_dir_all(dir).map_err(StoreError::from)?))
+                    .await?;
+                let path = config.dir.join(&name);
+                // The store refuses an existing file (AlreadyExists),
+                // atomically: two backups to one name cannot both win.
+                let stats = ctx.store.backup(&path).await?;
+                let removed = super::off_workers(move || {
+                    Ok(if server_named {
                         prune(&config.dir, config.keep)?
                     } else {
                         prune_named(&config.dir, config.keep_named)?
-                    };
-                    tracing::info!(path = %path.display(), entries = stats.entries, bytes = stats.bytes, removed = removed.len(), "backup written");
-                    Ok(pb::BackupStoreResponse {
-                        path: path.display().to_string(),
-                        collections: stats.collections,
-                        entries: stats.entries,
-                        bytes: stats.bytes,
-                        removed,
                     })
                 })
-                .await
+                .await?;
+                tracing::info!(path = %path.display(), entries = stats.entries, bytes = stats.bytes, removed = removed.len(), "backup written");
+                Ok(pb::BackupStoreResponse {
+                    path: path.display().to_string(),
+                    collections: stats.collections,
+                    entries: stats.entries,
+                    bytes: stats.bytes,
+                    removed,
+                })
             })
             .await
     }

@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use gongkai_proto::v1::{self as pb, agency_service_server::AgencyService};
-use gongkai_store::WriteMeta;
+use gongkai_store::{WriteMeta, WriteOp};
 use tonic::{Request, Response, Status};
 
 use super::{Ctx, MAX_NAME_CHARS, agency_code};
@@ -55,15 +55,14 @@ impl AgencyService for AgencyApi {
                     }
                 } else {
                     let sup = agency_code("agency.supervisor", &agency.supervisor)?.to_owned();
-                    access::within(ctx.store.as_ref(), &p, &sup, Reach::Subtree)?;
+                    access::within(&ctx.store, &p, &sup, Reach::Subtree).await?;
                 }
                 let w = write_meta(super::report::request_id(&req.request_id)?, &p.name);
                 // A code registered anywhere, in scope or not, is
                 // ALREADY_EXISTS: by decision (access.rs, "What a refusal
                 // tells").
-                let stored = ctx
-                    .blocking(move |s| Ok(s.register_agency(&w, agency)?))
-                    .await?;
+                let op = WriteOp::RegisterAgency { agency };
+                let stored = ctx.store.write(w, op).await?.into_agency()?;
                 Ok(pb::RegisterAgencyResponse {
                     agency: Some(stored),
                 })
@@ -79,8 +78,8 @@ impl AgencyService for AgencyApi {
         self.0
             .run("GetAgency", request, |p, req| async move {
                 let code = agency_code("name", &req.name)?;
-                access::any_of(ctx.store.as_ref(), &p, code, READ_AGENCY)?;
-                let agency = ctx.store.agency(code)?.ok_or_else(|| {
+                access::any_of(&ctx.store, &p, code, READ_AGENCY).await?;
+                let agency = ctx.store.agency(code).await?.ok_or_else(|| {
                     ApiError::Store(gongkai_store::StoreError::NotFound(req.name.clone()))
                 })?;
                 Ok(pb::GetAgencyResponse {
@@ -98,11 +97,11 @@ impl AgencyService for AgencyApi {
         self.0
             .run("ListAgencies", request, |p, req| async move {
                 let page = super::page(req.page_size, req.page_token)?;
-                let listed = ctx.store.list_agencies(&page)?;
+                let listed = ctx.store.list_agencies(&page).await?;
                 // Only what the caller may read; a page may come back short.
                 let mut agencies = Vec::with_capacity(listed.items.len());
                 for a in listed.items {
-                    match access::any_of(ctx.store.as_ref(), &p, &a.uscc, READ_AGENCY) {
+                    match access::any_of(&ctx.store, &p, &a.uscc, READ_AGENCY).await {
                         Ok(()) => agencies.push(a),
                         Err(ApiError::PermissionDenied(_)) => {}
                         Err(e) => return Err(e),
@@ -124,7 +123,7 @@ impl AgencyService for AgencyApi {
         self.0
             .run("UpdateAgencySupervisor", request, |p, req| async move {
                 let code = agency_code("name", &req.name)?.to_owned();
-                access::any_of(ctx.store.as_ref(), &p, &code, ADMIN_AGENCY)?;
+                access::any_of(&ctx.store, &p, &code, ADMIN_AGENCY).await?;
                 let supervisor = if req.supervisor.is_empty() {
                     if p.scope != Scope::Everything {
                         return Err(ApiError::PermissionDenied(format!(
@@ -135,16 +134,17 @@ impl AgencyService for AgencyApi {
                     None
                 } else {
                     let s = agency_code("supervisor", &req.supervisor)?.to_owned();
-                    access::any_of(ctx.store.as_ref(), &p, &s, ADMIN_AGENCY)?;
+                    access::any_of(&ctx.store, &p, &s, ADMIN_AGENCY).await?;
                     Some(s)
                 };
                 let w = write_meta(super::report::request_id(&req.request_id)?, &p.name);
                 let expected = req.expected_version;
-                let stored = ctx
-                    .blocking(move |s| {
-                        Ok(s.set_supervisor(&w, &code, supervisor.as_deref(), expected)?)
-                    })
-                    .await?;
+                let op = WriteOp::SetSupervisor {
+                    uscc: code,
+                    supervisor,
+                    expected_version: expected,
+                };
+                let stored = ctx.store.write(w, op).await?.into_agency()?;
                 Ok(pb::UpdateAgencySupervisorResponse {
                     agency: Some(stored),
                 })

@@ -8,7 +8,7 @@ use futures_util::{Stream, TryStreamExt};
 use gongkai_domain::{Report, Verdict, area};
 use gongkai_proto::v1::{self as pb, area_service_server::AreaService};
 use gongkai_store::{
-    CoverageEntry, PageRequest, ReportFilter, ReportKey, ReportStore, ReportSummary, StoreError,
+    CoverageEntry, PageRequest, ReportFilter, ReportKey, ReportSummary, Store, StoreError,
 };
 use tonic::{Request, Response, Status};
 
@@ -24,9 +24,9 @@ use crate::{
 pub struct AreaApi(pub Ctx);
 
 /// The area's code, once the caller may read it.
-fn area_of(ctx: &Ctx, p: &crate::auth::Principal, name: &str) -> Result<String, ApiError> {
+async fn area_of(ctx: &Ctx, p: &crate::auth::Principal, name: &str) -> Result<String, ApiError> {
     let code = agency_code("area", name)?.to_owned();
-    access::any_of(ctx.store.as_ref(), p, &code, READ_AREA)?;
+    access::any_of(&ctx.store, p, &code, READ_AREA).await?;
     Ok(code)
 }
 
@@ -35,18 +35,19 @@ fn findings(fs: &[gongkai_domain::Finding]) -> Vec<pb::Finding> {
 }
 
 /// The area's own current approved report, converted, with its name.
-fn own_approved(
-    store: &dyn ReportStore,
+async fn own_approved(
+    store: &Store,
     key: &ReportKey,
 ) -> Result<Option<(String, Report)>, ApiError> {
-    let Some(head) = store.head(key)? else {
+    let Some(head) = store.head(key).await? else {
         return Ok(None);
     };
     if head.approved_revision == 0 {
         return Ok(None);
     }
     let rev = store
-        .revision(key, head.approved_revision)?
+        .revision(key, head.approved_revision)
+        .await?
         .ok_or_else(|| StoreError::NotFound(key.revision_name(head.approved_revision)))?;
     let Some(report) = rev.report.as_ref() else {
         return Ok(None);
@@ -68,16 +69,13 @@ fn filing_state(head: Option<&gongkai_proto::store_v1::ReportHead>) -> pb::Filin
 /// When a report was first submitted: the time of its first revision in
 /// the submitted state. Revisions are read oldest first and the walk stops
 /// there (the first revision, for a report submitted with its content).
-fn first_submission(
-    store: &dyn ReportStore,
-    key: &ReportKey,
-) -> Result<Option<SystemTime>, ApiError> {
+async fn first_submission(store: &Store, key: &ReportKey) -> Result<Option<SystemTime>, ApiError> {
     let mut page = PageRequest {
         size: 4,
         cursor: String::new(),
     };
     loop {
-        let listed = store.list_revisions(key, &page)?;
+        let listed = store.list_revisions(key, &page).await?;
         if let Some(rev) = listed
             .items
             .iter()
@@ -99,14 +97,14 @@ fn is_township(e: &CoverageEntry) -> bool {
 }
 
 /// The coverage of an area at `now`.
-fn coverage(
-    store: &dyn ReportStore,
+async fn coverage(
+    store: &Store,
     deadlines: &crate::deadlines::Deadlines,
     code: &str,
     year: u32,
     now: SystemTime,
 ) -> Result<pb::GetCoverageResponse, ApiError> {
-    let entries = store.coverage(code, year)?;
+    let entries = store.coverage(code, year).await?;
     // Deadlines::of reads the chain of a 乡镇/街道 agency only, to find its
     // configured area: it is read only for those, and only when some area
     // is configured.
@@ -123,7 +121,7 @@ fn coverage(
         // county's office asks about its own county).
         let chain = if chains && is_township(&e) {
             let mut chain = vec![e.agency.uscc.clone()];
-            chain.extend(store.ancestors(&e.agency.uscc)?);
+            chain.extend(store.ancestors(&e.agency.uscc).await?);
             chain
         } else {
             Vec::new()
@@ -138,7 +136,7 @@ fn coverage(
             year,
         };
         let first_submit = match &e.head {
-            Some(_) => first_submission(store, &key)?,
+            Some(_) => first_submission(store, &key).await?,
             None => None,
         };
         let filed_late = first_submit.is_some_and(|t| deadline.passed(t));
@@ -181,32 +179,30 @@ impl AreaService for AreaApi {
         let ctx = self.0.clone();
         self.0
             .run("GetAreaSummary", request, |p, req| async move {
-                let code = area_of(&ctx, &p, &req.area)?;
+                let code = area_of(&ctx, &p, &req.area).await?;
                 let year = super::data_year("data_year", req.data_year)?;
-                ctx.blocking(move |s| {
-                    let totals = s.area_sum(&code, year)?;
-                    let checked = gongkai_domain::check_tables(&totals.sum);
-                    let key = ReportKey {
-                        uscc: code.clone(),
-                        year,
-                    };
-                    let (compared, aggregate) = match own_approved(s, &key)? {
-                        Some((name, own)) => (name, area::compare_with_area(&own, &totals.sum)),
-                        None => (String::new(), Vec::new()),
-                    };
-                    Ok(pb::GetAreaSummaryResponse {
-                        area: format!("agencies/{code}"),
-                        data_year: year,
-                        approved_reports: totals.agencies,
-                        not_summed_reports: totals.other_format,
-                        sums: Some(pb::AnnualReport::from(&totals.sum)),
-                        verdict: pb::Verdict::from(Verdict::of(&checked)).into(),
-                        findings: findings(&checked),
-                        compared_revision: compared,
-                        aggregate_findings: findings(&aggregate),
-                    })
+                let s = &ctx.store;
+                let totals = s.area_sum(&code, year).await?;
+                let checked = gongkai_domain::check_tables(&totals.sum);
+                let key = ReportKey {
+                    uscc: code.clone(),
+                    year,
+                };
+                let (compared, aggregate) = match own_approved(s, &key).await? {
+                    Some((name, own)) => (name, area::compare_with_area(&own, &totals.sum)),
+                    None => (String::new(), Vec::new()),
+                };
+                Ok(pb::GetAreaSummaryResponse {
+                    area: format!("agencies/{code}"),
+                    data_year: year,
+                    approved_reports: totals.agencies,
+                    not_summed_reports: totals.other_format,
+                    sums: Some(pb::AnnualReport::from(&totals.sum)),
+                    verdict: pb::Verdict::from(Verdict::of(&checked)).into(),
+                    findings: findings(&checked),
+                    compared_revision: compared,
+                    aggregate_findings: findings(&aggregate),
                 })
-                .await
             })
             .await
     }
@@ -218,15 +214,13 @@ impl AreaService for AreaApi {
         let ctx = self.0.clone();
         self.0
             .run("GetCoverage", request, |p, req| async move {
-                let code = area_of(&ctx, &p, &req.area)?;
+                let code = area_of(&ctx, &p, &req.area).await?;
                 let year = super::data_year("data_year", req.data_year)?;
                 let now = match req.as_of {
                     None => SystemTime::now(),
                     Some(t) => super::timestamp("as_of", t)?,
                 };
-                let deadlines = std::sync::Arc::clone(&ctx.deadlines);
-                ctx.blocking(move |s| coverage(s, &deadlines, &code, year, now))
-                    .await
+                coverage(&ctx.store, &ctx.deadlines, &code, year, now).await
             })
             .await
     }
@@ -240,9 +234,9 @@ impl AreaService for AreaApi {
         let ctx = self.0.clone();
         self.0
             .run("ExportReports", request, |p, req| async move {
-                let code = area_of(&ctx, &p, &req.area)?;
+                let code = area_of(&ctx, &p, &req.area).await?;
                 let year = super::data_year("data_year", req.data_year)?;
-                if ctx.store.agency(&code)?.is_none() {
+                if ctx.store.agency(&code).await?.is_none() {
                     return Err(StoreError::NotFound(format!("agencies/{code}")).into());
                 }
                 Ok(export(ctx, code, year))
@@ -270,8 +264,7 @@ struct Export {
 
 /// Every current approved report of the area, produced as the reader
 /// reads: no task and no thread of its own, at most one listing page of
-/// keys and one message held, each read from the store a short job on the
-/// blocking pool. A reader that goes away drops the stream, and with it
+/// keys and one message held, each read from the store as it is needed. A reader that goes away drops the stream, and with it
 /// everything (the admission layer holds the call's slot until then).
 fn export(ctx: Ctx, code: String, year: u32) -> ExportStream {
     let state = Export {
@@ -295,26 +288,17 @@ async fn next_export(
 ) -> Result<Option<(pb::ExportReportsResponse, Export)>, ApiError> {
     loop {
         if let Some(item) = s.listed.pop_front() {
-            let message = s
-                .ctx
-                .blocking(move |store| export_one(store, &item))
-                .await?;
+            let message = export_one(&s.ctx.store, &item).await?;
             return Ok(Some((message, s)));
         }
         let Some(cursor) = s.next.take() else {
             return Ok(None);
         };
-        let filter = s.filter.clone();
-        let page = s
-            .ctx
-            .blocking(move |store| {
-                let page = PageRequest {
-                    size: EXPORT_PAGE,
-                    cursor,
-                };
-                Ok(store.list_reports(&filter, &page)?)
-            })
-            .await?;
+        let page = PageRequest {
+            size: EXPORT_PAGE,
+            cursor,
+        };
+        let page = s.ctx.store.list_reports(&s.filter, &page).await?;
         s.next = (!page.next_cursor.is_empty()).then_some(page.next_cursor);
         s.listed = page
             .items
@@ -326,17 +310,19 @@ async fn next_export(
 
 /// One listed report's export message: its approved revision and its
 /// agency's name.
-fn export_one(
-    store: &dyn ReportStore,
+async fn export_one(
+    store: &Store,
     item: &ReportSummary,
 ) -> Result<pb::ExportReportsResponse, ApiError> {
     let revision = store
-        .revision(&item.key, item.head.approved_revision)?
+        .revision(&item.key, item.head.approved_revision)
+        .await?
         .ok_or_else(|| StoreError::NotFound(item.key.revision_name(item.head.approved_revision)))?;
     // Agencies are never removed: a report whose agency is not registered
     // is a damaged store, not a nameless agency.
     let display_name = store
-        .agency(&item.key.uscc)?
+        .agency(&item.key.uscc)
+        .await?
         .ok_or_else(|| StoreError::Corrupt {
             tree: "agencies",
             key: hex::encode(&item.key.uscc),

@@ -1,7 +1,7 @@
 //! AuditService: the trail and its verification (auditor role).
 
 use gongkai_proto::v1::{self as pb, audit_service_server::AuditService};
-use gongkai_store::{EventFilter, PageRequest, ReportStore};
+use gongkai_store::{EventFilter, PageRequest, Store};
 use tonic::{Request, Response, Status};
 
 use super::{Ctx, agency_code};
@@ -18,8 +18,8 @@ pub struct AuditApi(pub Ctx);
 /// In-scope events and records among those `verify` checked: events
 /// `1..=events` and `1..=records` of the chain, on the agencies of the
 /// subtree under `scope` and their reports.
-fn scoped_counts(
-    store: &dyn ReportStore,
+async fn scoped_counts(
+    store: &Store,
     scope: &str,
     events: u64,
     records: u64,
@@ -30,7 +30,9 @@ fn scoped_counts(
     };
     let (mut in_events, mut in_records) = (0u64, 0u64);
     loop {
-        let listed = store.list_events_within(scope, &EventFilter::default(), &page)?;
+        let listed = store
+            .list_events_within(scope, &EventFilter::default(), &page)
+            .await?;
         for e in &listed.items {
             if e.sequence <= events {
                 in_events = in_events.saturating_add(1);
@@ -60,7 +62,7 @@ impl AuditService for AuditApi {
                     None
                 } else {
                     let code = agency_code("agency", &req.agency)?.to_owned();
-                    access::within(ctx.store.as_ref(), &p, &code, Reach::Subtree)?;
+                    access::within(&ctx.store, &p, &code, Reach::Subtree).await?;
                     Some(code)
                 };
                 let action = match pb::AuditAction::try_from(req.action) {
@@ -85,15 +87,10 @@ impl AuditService for AuditApi {
                 let page = super::page(req.page_size, req.page_token)?;
                 // A scoped auditor sees only events of agencies in its
                 // subtree, and pages that say nothing of the others.
-                let scope = p.scope.clone();
-                let listed = ctx
-                    .blocking(move |s| {
-                        Ok(match &scope {
-                            Scope::Everything => s.list_events(&filter, &page)?,
-                            Scope::Agency(own) => s.list_events_within(own, &filter, &page)?,
-                        })
-                    })
-                    .await?;
+                let listed = match &p.scope {
+                    Scope::Everything => ctx.store.list_events(&filter, &page).await?,
+                    Scope::Agency(own) => ctx.store.list_events_within(own, &filter, &page).await?,
+                };
                 Ok(pb::ListAuditEventsResponse {
                     events: listed.items,
                     next_page_token: listed.next_cursor,
@@ -110,11 +107,9 @@ impl AuditService for AuditApi {
         self.0
             .run("VerifyAuditChain", request, |p, _req| async move {
                 access::require(&p, Role::Auditor)?;
-                let scope = p.scope.clone();
-                ctx.blocking(move |s| {
-                    let v = s.verify()?;
-                    let intact = v.broken.is_none();
-                    Ok(match &scope {
+                let v = ctx.store.verify().await?;
+                let intact = v.broken.is_none();
+                Ok(match &p.scope {
                         Scope::Everything => {
                             let broken = v.broken.unwrap_or_default();
                             pb::VerifyAuditChainResponse {
@@ -133,7 +128,8 @@ impl AuditService for AuditApi {
                         // scope was checked: where it breaks may name
                         // another agency.
                         Scope::Agency(own) => {
-                            let (events, records) = scoped_counts(s, own, v.events, v.records)?;
+                            let (events, records) =
+                                scoped_counts(&ctx.store, own, v.events, v.records).await?;
                             pb::VerifyAuditChainResponse {
                                 intact,
                                 events,
@@ -147,8 +143,6 @@ impl AuditService for AuditApi {
                             }
                         }
                     })
-                })
-                .await
             })
             .await
     }

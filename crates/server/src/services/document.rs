@@ -121,11 +121,10 @@ impl DocumentService for DocumentApi {
         &self,
         request: Request<pb::ImportDocumentRequest>,
     ) -> Result<Response<pb::ImportDocumentResponse>, Status> {
-        let ctx = self.0.clone();
         self.0
             .run("ImportDocument", request, |_p, req| async move {
                 // Parsing is CPU work: keep it off the async threads.
-                ctx.blocking(move |_| {
+                super::off_workers(move || {
                     let imported = gongkai_document::import(&req.content)
                         .map_err(|e| ApiError::field("content", e.to_string()))?;
                     let mut report = imported.report;
@@ -164,7 +163,7 @@ impl DocumentService for DocumentApi {
                     }
                     Some(Source::Report(r)) => (super::report::to_domain(&r)?, String::new()),
                     Some(Source::Name(name)) => {
-                        let rev = stored_revision(ctx.store.as_ref(), &p, &name, req.view)?;
+                        let rev = stored_revision(&ctx.store, &p, &name, req.view).await?;
                         (stored_report(&rev)?, rev.name)
                     }
                 };

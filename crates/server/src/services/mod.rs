@@ -18,7 +18,7 @@ use std::{
 };
 
 use gongkai_proto::v1 as pb;
-use gongkai_store::{PageRequest, ReportKey, ReportStore, StoreError};
+use gongkai_store::{PageRequest, ReportKey, Store};
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
@@ -62,7 +62,7 @@ impl Authenticator {
 #[derive(Clone)]
 pub struct Ctx {
     /// The store.
-    pub store: Arc<dyn ReportStore>,
+    pub store: Store,
     /// Who may call.
     pub auth: Authenticator,
     /// The 乡镇/街道 deadlines configured per area (coverage).
@@ -140,17 +140,16 @@ impl Ctx {
         .instrument(span)
         .await
     }
+}
 
-    /// Runs blocking store work off the async threads.
-    pub(crate) async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&dyn ReportStore) -> Result<T, ApiError> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || f(store.as_ref()))
-            .await
-            .map_err(|e| ApiError::Store(StoreError::Io(format!("worker failed: {e}"))))?
-    }
+/// Work that would hold an async worker (parsing a document, the backup
+/// directory's files) on the blocking pool.
+pub(crate) async fn off_workers<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        ApiError::Store(gongkai_store::StoreError::Io(format!("worker failed: {e}")))
+    })?
 }
 
 /// A status code's name as tonic spells it (`Ok`, `NotFound` …), without

@@ -2,7 +2,7 @@
 
 use gongkai_domain::{Finding, Report, Severity, Verdict};
 use gongkai_proto::v1::{self as pb, report_service_server::ReportService};
-use gongkai_store::{Action, Checked, ReportFilter, ReportKey, ReportStore, StoreError};
+use gongkai_store::{Action, Checked, ReportFilter, ReportKey, Store, StoreError, WriteOp};
 use tonic::{Request, Response, Status};
 
 use super::{Ctx, agency::write_meta, agency_code, report_name, report_only, summary};
@@ -71,8 +71,8 @@ pub(crate) fn to_domain(report: &pb::AnnualReport) -> Result<Report, ApiError> {
 
 /// Last year's report of the same agency in the store: its approved revision,
 /// else its latest.
-pub(crate) fn previous_year(
-    store: &dyn ReportStore,
+pub(crate) async fn previous_year(
+    store: &Store,
     key: &ReportKey,
 ) -> Result<Option<Report>, ApiError> {
     let Some(year) = key
@@ -86,7 +86,7 @@ pub(crate) fn previous_year(
         uscc: key.uscc.clone(),
         year,
     };
-    let Some(head) = store.head(&prev)? else {
+    let Some(head) = store.head(&prev).await? else {
         return Ok(None);
     };
     let n = if head.approved_revision > 0 {
@@ -97,7 +97,8 @@ pub(crate) fn previous_year(
     // Stored reports were converted before they were written: one that is
     // missing or does not convert now is damage, not "no previous year".
     let rev = store
-        .revision(&prev, n)?
+        .revision(&prev, n)
+        .await?
         .ok_or_else(|| not_found(prev.revision_name(n)))?;
     stored_report(&rev).map(Some)
 }
@@ -122,13 +123,14 @@ pub(crate) fn checked(findings: &[Finding]) -> Checked {
 /// or stale (the store refuses it with a conflict, since the latest only
 /// grows). A number beyond the latest is the same conflict at once: it could
 /// become the latest meanwhile, and must not be acted on unchecked.
-pub(crate) fn expected_latest(
-    store: &dyn ReportStore,
+pub(crate) async fn expected_latest(
+    store: &Store,
     key: &ReportKey,
     expected: u32,
 ) -> Result<Option<pb::ReportRevision>, ApiError> {
     let head = store
-        .head(key)?
+        .head(key)
+        .await?
         .ok_or_else(|| ApiError::Store(StoreError::NotFound(key.name())))?;
     if expected < head.latest_revision {
         return Ok(None);
@@ -141,7 +143,8 @@ pub(crate) fn expected_latest(
         }));
     }
     store
-        .revision(key, expected)?
+        .revision(key, expected)
+        .await?
         .map(Some)
         .ok_or_else(|| not_found(key.revision_name(expected)))
 }
@@ -170,18 +173,18 @@ fn matches_name(report: &Report, key: &ReportKey) -> Result<(), ApiError> {
 /// revision name, for a caller who may read the report (READ_REPORT; outside
 /// scope is PERMISSION_DENIED whether or not it exists). RenderReport reads
 /// through here too, so both calls keep one rule.
-pub(crate) fn stored_revision_key(
-    s: &dyn ReportStore,
+pub(crate) async fn stored_revision_key(
+    s: &Store,
     p: &Principal,
     name: &str,
     view: i32,
 ) -> Result<(ReportKey, u32), ApiError> {
     let (key, rev) = report_name("name", name)?;
-    access::any_of(s, p, &key.uscc, READ_REPORT)?;
+    access::any_of(s, p, &key.uscc, READ_REPORT).await?;
     let n = match rev {
         Some(n) => n,
         None => {
-            let head = s.head(&key)?.ok_or_else(|| not_found(key.name()))?;
+            let head = s.head(&key).await?.ok_or_else(|| not_found(key.name()))?;
             match pb::ReportView::try_from(view) {
                 Ok(pb::ReportView::LatestApproved) if head.approved_revision == 0 => {
                     return Err(not_found(format!("{}: no approved revision", key.name())));
@@ -202,14 +205,15 @@ fn not_found(what: String) -> ApiError {
 }
 
 /// The stored revision [`stored_revision_key`] names, decoded.
-pub(crate) fn stored_revision(
-    s: &dyn ReportStore,
+pub(crate) async fn stored_revision(
+    s: &Store,
     p: &Principal,
     name: &str,
     view: i32,
 ) -> Result<pb::ReportRevision, ApiError> {
-    let (key, n) = stored_revision_key(s, p, name, view)?;
-    s.revision(&key, n)?
+    let (key, n) = stored_revision_key(s, p, name, view).await?;
+    s.revision(&key, n)
+        .await?
         .ok_or_else(|| not_found(key.revision_name(n)))
 }
 
@@ -247,8 +251,8 @@ fn has_errors(findings: &[Finding]) -> bool {
 
 /// The filter a caller may list with: submitters see their own agency,
 /// reviewers and auditors their subtree.
-fn scoped_filter(
-    store: &dyn ReportStore,
+async fn scoped_filter(
+    store: &Store,
     p: &Principal,
     req: &pb::ListReportsRequest,
 ) -> Result<ReportFilter, ApiError> {
@@ -279,7 +283,7 @@ fn scoped_filter(
     // make an area outside it askable (the answer would say whether the
     // agency lies under that area).
     if let Some(a) = &filter.agency {
-        access::any_of(store, p, a, READ_REPORT)?;
+        access::any_of(store, p, a, READ_REPORT).await?;
     }
     if let Some(a) = &filter.area {
         if !wide {
@@ -288,7 +292,7 @@ fn scoped_filter(
                 p.name
             )));
         }
-        access::within(store, p, a, Reach::Subtree)?;
+        access::within(store, p, a, Reach::Subtree).await?;
     }
     if filter.agency.is_none() && filter.area.is_none() {
         if wide {
@@ -319,8 +323,8 @@ impl ReportService for ReportApi {
                     None
                 } else {
                     let (key, _) = report_name("name", &req.name)?;
-                    access::any_of(ctx.store.as_ref(), &p, &key.uscc, READ_REPORT)?;
-                    previous_year(ctx.store.as_ref(), &key)?
+                    access::any_of(&ctx.store, &p, &key.uscc, READ_REPORT).await?;
+                    previous_year(&ctx.store, &key).await?
                 };
                 let findings = check(&report, previous.as_ref());
                 Ok(pb::ValidateReportResponse {
@@ -340,7 +344,7 @@ impl ReportService for ReportApi {
         self.0
             .run("SaveDraft", request, |p, req| async move {
                 let key = report_only("name", &req.name)?;
-                access::any_of(ctx.store.as_ref(), &p, &key.uscc, WRITE_REPORT)?;
+                access::any_of(&ctx.store, &p, &key.uscc, WRITE_REPORT).await?;
                 let w = write_meta(request_id(&req.request_id)?, &p.name);
                 let report = to_domain(
                     req.report
@@ -349,19 +353,16 @@ impl ReportService for ReportApi {
                 )?;
                 matches_name(&report, &key)?;
                 let expected = req.expected_revision;
-                let s = ctx.store.as_ref();
-                let findings = check(&report, previous_year(s, &key)?.as_ref());
+                let s = &ctx.store;
+                let findings = check(&report, previous_year(s, &key).await?.as_ref());
                 let verdict = Verdict::of(&findings);
-                // Awaited, not waited for: the store's threads write and flush.
-                let revision = s
-                    .save_draft_pending(
-                        &w,
-                        &key,
-                        expected,
-                        pb::AnnualReport::from(&report),
-                        checked(&findings),
-                    )
-                    .await?;
+                let op = WriteOp::SaveDraft {
+                    key,
+                    expected,
+                    report: pb::AnnualReport::from(&report),
+                    checked: checked(&findings),
+                };
+                let revision = s.write(w, op).await?.into_revision()?;
                 Ok(pb::SaveDraftResponse {
                     revision: Some(revision),
                     verdict: pb::Verdict::from(verdict).into(),
@@ -378,32 +379,30 @@ impl ReportService for ReportApi {
         self.0
             .run("SubmitReport", request, |p, req| async move {
                 let key = report_only("name", &req.name)?;
-                access::any_of(ctx.store.as_ref(), &p, &key.uscc, WRITE_REPORT)?;
+                access::any_of(&ctx.store, &p, &key.uscc, WRITE_REPORT).await?;
                 let w = write_meta(request_id(&req.request_id)?, &p.name);
                 let given = req.report.as_ref().map(to_domain).transpose()?;
                 if let Some(r) = &given {
                     matches_name(r, &key)?;
                 }
                 let expected = req.expected_revision;
-                let s = ctx.store.as_ref();
+                let s = &ctx.store;
                 let report = match given {
                     Some(r) => r,
                     // The latest draft, as the caller saw it.
-                    None => match expected_latest(s, &key, expected)? {
+                    None => match expected_latest(s, &key, expected).await? {
                         Some(latest) => stored_report(&latest)?,
                         // Superseded: a retry gets its first answer from the
                         // store, anything else the conflict.
                         None => {
-                            let revision = s
-                                .transition_pending(
-                                    &w,
-                                    &key,
-                                    expected,
-                                    Action::Submit,
-                                    Checked::default(),
-                                    Vec::new(),
-                                )
-                                .await?;
+                            let op = WriteOp::Review {
+                                key,
+                                expected,
+                                action: Action::Submit,
+                                checked: Checked::default(),
+                                comments: Vec::new(),
+                            };
+                            let revision = s.write(w, op).await?.into_revision()?;
                             let verdict = stored_verdict(&revision.findings);
                             return Ok(pb::SubmitReportResponse {
                                 revision: Some(revision),
@@ -412,32 +411,29 @@ impl ReportService for ReportApi {
                         }
                     },
                 };
-                let findings = check(&report, previous_year(s, &key)?.as_ref());
+                let findings = check(&report, previous_year(s, &key).await?.as_ref());
                 // Refused before anything is written.
                 if has_errors(&findings) {
                     return Err(ApiError::ReportInvalid(findings));
                 }
-                // Awaited, not waited for: the store's threads write and flush.
                 // With content it is one new revision, already submitted.
-                let pending = if req.report.is_some() {
-                    s.save_and_submit_pending(
-                        &w,
-                        &key,
+                let op = if req.report.is_some() {
+                    WriteOp::SaveAndSubmit {
+                        key,
                         expected,
-                        pb::AnnualReport::from(&report),
-                        checked(&findings),
-                    )
+                        report: pb::AnnualReport::from(&report),
+                        checked: checked(&findings),
+                    }
                 } else {
-                    s.transition_pending(
-                        &w,
-                        &key,
+                    WriteOp::Review {
+                        key,
                         expected,
-                        Action::Submit,
-                        checked(&findings),
-                        Vec::new(),
-                    )
+                        action: Action::Submit,
+                        checked: checked(&findings),
+                        comments: Vec::new(),
+                    }
                 };
-                let revision = pending.await?;
+                let revision = s.write(w, op).await?.into_revision()?;
                 let verdict = Verdict::of(&findings);
                 Ok(pb::SubmitReportResponse {
                     revision: Some(revision),
@@ -454,11 +450,12 @@ impl ReportService for ReportApi {
         let ctx = self.0.clone();
         self.0
             .run("GetReport", request, |p, req| async move {
-                let s = ctx.store.as_ref();
-                let (key, n) = stored_revision_key(s, &p, &req.name, req.view)?;
+                let s = &ctx.store;
+                let (key, n) = stored_revision_key(s, &p, &req.name, req.view).await?;
                 // Sent as stored: revisions never change.
                 let encoded = s
-                    .encoded_revision(&key, n)?
+                    .encoded_revision(&key, n)
+                    .await?
                     .ok_or_else(|| not_found(key.revision_name(n)))?;
                 Ok(pb::GetReportResponse::encoded(encoded))
             })
@@ -472,9 +469,9 @@ impl ReportService for ReportApi {
         let ctx = self.0.clone();
         self.0
             .run("ListReports", request, |p, req| async move {
-                let filter = scoped_filter(ctx.store.as_ref(), &p, &req)?;
+                let filter = scoped_filter(&ctx.store, &p, &req).await?;
                 let page = super::page(req.page_size, req.page_token)?;
-                let listed = ctx.store.list_reports(&filter, &page)?;
+                let listed = ctx.store.list_reports(&filter, &page).await?;
                 Ok(pb::ListReportsResponse {
                     reports: listed.items.iter().map(summary).collect(),
                     next_page_token: listed.next_cursor,
@@ -491,12 +488,12 @@ impl ReportService for ReportApi {
         self.0
             .run("ListRevisions", request, |p, req| async move {
                 let key = report_only("name", &req.name)?;
-                access::any_of(ctx.store.as_ref(), &p, &key.uscc, READ_REPORT)?;
+                access::any_of(&ctx.store, &p, &key.uscc, READ_REPORT).await?;
                 let page = super::page(req.page_size, req.page_token)?;
-                let listed = ctx.store.list_revisions(&key, &page)?;
+                let listed = ctx.store.list_revisions(&key, &page).await?;
                 if listed.items.is_empty()
                     && page.cursor.is_empty()
-                    && ctx.store.head(&key)?.is_none()
+                    && ctx.store.head(&key).await?.is_none()
                 {
                     return Err(ApiError::Store(StoreError::NotFound(key.name())));
                 }

@@ -1,7 +1,7 @@
 //! ReviewService: the supervising office approves or returns.
 
 use gongkai_proto::v1::{self as pb, review_service_server::ReviewService};
-use gongkai_store::{Action, Checked, ReportFilter};
+use gongkai_store::{Action, Checked, ReportFilter, WriteOp};
 use tonic::{Request, Response, Status};
 
 use super::{
@@ -35,7 +35,7 @@ impl ReviewApi {
                 request,
                 |p, (name, expected, id, comments)| async move {
                     let key = report_only("name", &name)?;
-                    access::any_of(ctx.store.as_ref(), &p, &key.uscc, REVIEW_REPORT)?;
+                    access::any_of(&ctx.store, &p, &key.uscc, REVIEW_REPORT).await?;
                     let w = write_meta(request_id(&id)?, &p.name);
                     if comments.len() > MAX_COMMENTS {
                         return Err(ApiError::field(
@@ -68,23 +68,26 @@ impl ReviewApi {
                             "a returned report needs at least one comment",
                         ));
                     }
-                    let s = ctx.store.as_ref();
+                    let s = &ctx.store;
                     // The decision carries the findings of the revision decided
                     // on. A superseded `expected` goes to the store as it is: a
                     // retry is answered with its first outcome, anything else is
                     // the conflict.
-                    let checked = match super::report::expected_latest(s, &key, expected)? {
+                    let checked = match super::report::expected_latest(s, &key, expected).await? {
                         Some(seen) => Checked {
                             findings: seen.findings,
                             ruleset_version: seen.ruleset_version,
                         },
                         None => Checked::default(),
                     };
-                    // Awaited, not waited for: the store's threads write and flush.
-                    Ok(
-                        s.transition_pending(&w, &key, expected, action, checked, comments)
-                            .await?,
-                    )
+                    let op = WriteOp::Review {
+                        key,
+                        expected,
+                        action,
+                        checked,
+                        comments,
+                    };
+                    Ok(s.write(w, op).await?.into_revision()?)
                 },
             )
             .await
@@ -145,7 +148,7 @@ impl ReviewService for ReviewApi {
                     agency: None,
                 };
                 let page = super::page(req.page_size, req.page_token)?;
-                let listed = ctx.store.list_reports(&filter, &page)?;
+                let listed = ctx.store.list_reports(&filter, &page).await?;
                 Ok(pb::ListPendingReviewsResponse {
                     // A reviewer does not review its own agency's report.
                     reports: listed

@@ -40,6 +40,7 @@
 //!   fail or when the pool recycles them, and new ones find the new
 //!   primary: no restart.
 
+pub(crate) mod batch;
 mod schema;
 mod tls;
 mod tree;
@@ -613,7 +614,17 @@ impl PgEngine {
     ///     Ok(head)
     /// })).await?
     /// ```
-    pub async fn transaction<'env, R, F>(&self, mut f: F) -> Result<R>
+    pub async fn transaction<'env, R, F>(&self, f: F) -> Result<R>
+    where
+        F: for<'t> FnMut(&'t mut PgTx<'env>) -> TxFuture<'t, R> + Send,
+        R: Send,
+    {
+        self.run(f, tx::Mode::Write).await
+    }
+
+    /// Tries `f` in transactions of `mode` until one ends, or the retry
+    /// policy is spent.
+    async fn run<'env, R, F>(&self, mut f: F, mode: tx::Mode) -> Result<R>
     where
         F: for<'t> FnMut(&'t mut PgTx<'env>) -> TxFuture<'t, R> + Send,
         R: Send,
@@ -624,16 +635,43 @@ impl PgEngine {
             let Some(left) = retry.remaining() else {
                 return Err(retry.unavailable());
             };
-            let why = match tokio::time::timeout(left, tx::attempt(&self.pool, &mut f, &mut doubt))
-                .await
-            {
-                Ok(Ok(v)) => return Ok(v),
-                Ok(Err(Failure::Fatal(e))) => return Err(e),
-                Ok(Err(Failure::Retry(why))) => why,
-                Err(_) => "the try was cut off: the retry time ran out".to_owned(),
-            };
+            let why =
+                match tokio::time::timeout(left, tx::attempt(&self.pool, &mut f, mode, &mut doubt))
+                    .await
+                {
+                    Ok(Ok(v)) => return Ok(v),
+                    Ok(Err(Failure::Fatal(e))) => return Err(e),
+                    Ok(Err(Failure::Retry(why))) => why,
+                    Err(_) => "the try was cut off: the retry time ran out".to_owned(),
+                };
             retry.failed(why).await?;
         }
+    }
+
+    /// Runs `f` in one read-only transaction that sees one point in time
+    /// (REPEATABLE READ) and takes no lock, so writers of every replica go
+    /// on meanwhile: for what must read the whole store consistently
+    /// (`verify`). Whatever `f` puts is discarded. Retried as
+    /// [`PgEngine::transaction`] is.
+    pub async fn snapshot<'env, R, F>(&self, f: F) -> Result<R>
+    where
+        F: for<'t> FnMut(&'t mut PgTx<'env>) -> TxFuture<'t, R> + Send,
+        R: Send,
+    {
+        self.run(f, tx::Mode::Snapshot).await
+    }
+
+    /// Bytes the database takes on disk (`pg_database_size`).
+    pub async fn size_on_disk(&self) -> Result<u64> {
+        self.retrying(|| async {
+            let client = self.pool.get().await.map_err(pool_failure)?;
+            let r = client
+                .query_one("SELECT pg_database_size(current_database())", &[])
+                .await
+                .and_then(|row| row.try_get::<_, i64>(0));
+            settle(client, r).map(|n| u64::try_from(n).unwrap_or(0))
+        })
+        .await
     }
 
     /// Runs one try after another until one succeeds, one fails for good,

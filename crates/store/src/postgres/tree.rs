@@ -9,46 +9,12 @@
 
 use std::time::SystemTime;
 
+pub use crate::engine::Tree;
 use crate::{Result, StoreError, codec, keys::USCC_LEN, state_name};
 use gongkai_proto::{
     store_v1::{AreaSum, AuditHead, IdempotencyRecord, ReportHead},
     v1::{Agency, AuditAction, AuditEvent, ReportRevision, ReviewState},
 };
-
-/// One tree of the store: a sled tree in the sled engine, a table in the
-/// PostgreSQL engine. Keys and values are the same bytes in both, so a scan
-/// pages identically (PostgreSQL orders `bytea` bytewise, as sled does).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Tree {
-    /// `format` (u32 BE) and `audit_head` (AuditHead): table `store_meta`.
-    Meta,
-    /// uscc → the agency's current record: table `agencies`.
-    Agencies,
-    /// uscc · version → every version of an agency: table `agency_versions`.
-    AgencyVersions,
-    /// supervisor uscc · agency uscc → empty: table `supervision`.
-    Children,
-    /// uscc · year → ReportHead: table `reports`.
-    Heads,
-    /// uscc · year · revision → ReportRevision: table `report_revisions`.
-    Revisions,
-    /// year · uscc → empty: table `reports_by_year`.
-    ByYear,
-    /// state · year · uscc → empty: table `reports_by_state`.
-    ByState,
-    /// area uscc · year · uscc → empty: table `area_reports`.
-    AreaYear,
-    /// area uscc · state · year · uscc → empty: table `area_reports_by_state`.
-    AreaState,
-    /// sequence → AuditEvent: table `audit_events`.
-    Events,
-    /// sequence → SHA-256 of the event's stored bytes: table `audit_event_hashes`.
-    EventHashes,
-    /// principal `/` request id → IdempotencyRecord: table `requests`.
-    Requests,
-    /// area uscc · year → AreaSum: table `area_sums`.
-    AreaSums,
-}
 
 /// A readable column's SQL type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,49 +54,6 @@ pub(crate) enum Cell {
 }
 
 impl Tree {
-    /// Every tree, in the order of sled's trees (`sled_store::T`).
-    pub const ALL: [Tree; 14] = [
-        Tree::Meta,
-        Tree::Agencies,
-        Tree::AgencyVersions,
-        Tree::Children,
-        Tree::Heads,
-        Tree::Revisions,
-        Tree::ByYear,
-        Tree::ByState,
-        Tree::AreaYear,
-        Tree::AreaState,
-        Tree::Events,
-        Tree::EventHashes,
-        Tree::Requests,
-        Tree::AreaSums,
-    ];
-
-    /// Its position in [`Tree::ALL`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The name of the sled tree that holds it (the table in `keys.rs`).
-    pub fn sled_name(self) -> &'static str {
-        match self {
-            Tree::Meta => "meta",
-            Tree::Agencies => "agencies",
-            Tree::AgencyVersions => "agency_versions",
-            Tree::Children => "children",
-            Tree::Heads => "heads",
-            Tree::Revisions => "revisions",
-            Tree::ByYear => "by_year",
-            Tree::ByState => "by_state",
-            Tree::AreaYear => "area_year",
-            Tree::AreaState => "area_state",
-            Tree::Events => "events",
-            Tree::EventHashes => "event_hashes",
-            Tree::Requests => "requests",
-            Tree::AreaSums => "area_sums",
-        }
-    }
-
     /// The PostgreSQL table that holds it.
     pub fn table(self) -> &'static str {
         match self {
@@ -477,33 +400,15 @@ impl Key<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        codec::encode,
-        sled_store::{T, TREE_NAMES},
-    };
+    use crate::codec::encode;
 
     #[test]
-    fn trees_are_sleds_trees_in_sleds_order() {
-        let sled = [
-            T::Meta,
-            T::Agencies,
-            T::AgencyVersions,
-            T::Children,
-            T::Heads,
-            T::Revisions,
-            T::ByYear,
-            T::ByState,
-            T::AreaYear,
-            T::AreaState,
-            T::Events,
-            T::EventHashes,
-            T::Requests,
-            T::AreaSums,
-        ];
-        assert_eq!(Tree::ALL.len(), TREE_NAMES.len());
-        for (tree, t) in Tree::ALL.iter().zip(sled) {
-            assert_eq!(tree.index(), t as usize);
-            assert_eq!(tree.sled_name(), TREE_NAMES[t as usize]);
+    fn every_tree_has_its_own_table() {
+        let tables: std::collections::BTreeSet<&str> =
+            Tree::ALL.iter().map(|t| t.table()).collect();
+        assert_eq!(tables.len(), Tree::ALL.len());
+        for (i, t) in Tree::ALL.iter().enumerate() {
+            assert_eq!(t.index(), i);
         }
     }
 

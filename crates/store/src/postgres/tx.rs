@@ -30,6 +30,8 @@ pub type TxFuture<'t, R> = Pin<Box<dyn Future<Output = Result<R>> + Send + 't>>;
 /// Starts the transaction and takes the chain's lock (reading the head).
 const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE";
 const LOCK: &str = "SELECT value FROM store_meta WHERE key = $1 FOR UPDATE";
+/// Starts a read-only transaction that sees one point in time throughout.
+const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 /// The chain head's key in `store_meta` (keys.rs: `meta` / `audit_head`).
 const AUDIT_HEAD: &[u8] = b"audit_head";
 
@@ -417,14 +419,96 @@ fn array(ty: Ty, cells: Vec<Cell>) -> Box<dyn ToSql + Sync + Send> {
     }
 }
 
-/// One try of a transaction: connect, begin and lock, run `f`, flush and
-/// commit.
+/// What a transaction is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Writing: the chain's lock first, then commit what was staged.
+    Write,
+    /// Reading one point in time (REPEATABLE READ, read-only), taking no
+    /// lock, so writers go on; rolled back at the end.
+    Snapshot,
+}
+
+/// A transaction with nothing staged, on `client`.
+fn open_tx<'env>(client: Object) -> PgTx<'env> {
+    PgTx {
+        client: Some(client),
+        overlay: std::array::from_fn(|_| BTreeMap::new()),
+        known: std::array::from_fn(|_| BTreeMap::new()),
+        failure: Mutex::new(None),
+        env: PhantomData,
+    }
+}
+
+/// Runs `f` in `tx` and ends it: the first failed read's failure, or
+/// `f`'s refusal (nothing written), or `f`'s answer once committed (a
+/// snapshot is rolled back: it wrote nothing). A write whose `COMMIT` is
+/// in doubt leaves its head and answer in `doubt` for the next try.
+async fn finish<'env, R, F>(
+    mut tx: PgTx<'env>,
+    f: &mut F,
+    mode: Mode,
+    doubt: &mut Option<InDoubt<R>>,
+) -> std::result::Result<R, Failure>
+where
+    F: for<'t> FnMut(&'t mut PgTx<'env>) -> TxFuture<'t, R> + Send,
+    R: Send,
+{
+    let out = f(&mut tx).await;
+    let failed = tx
+        .failure
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    if let Some(failure) = failed {
+        tx.abort().await;
+        return Err(failure);
+    }
+    let value = match out {
+        Ok(v) => v,
+        Err(e) => {
+            tx.abort().await;
+            return Err(Failure::Fatal(e));
+        }
+    };
+    if mode == Mode::Snapshot {
+        tx.abort().await;
+        return Ok(value);
+    }
+    let planned = tx.overlay[Tree::Meta.index()]
+        .get(AUDIT_HEAD)
+        .cloned()
+        .flatten();
+    let writes = tx.staged();
+    match tx.commit().await {
+        Ok(()) => Ok(value),
+        Err(CommitFailure::Failed(failure)) => Err(failure),
+        Err(CommitFailure::InDoubt(why)) => match planned {
+            Some(head) => {
+                *doubt = Some(InDoubt { head, value });
+                Err(Failure::Retry(format!(
+                    "{why}: the COMMIT's answer was lost, the next try reads whether it happened"
+                )))
+            }
+            // Nothing written: running it again repeats nothing.
+            None if writes == 0 => Err(Failure::Retry(why)),
+            None => Err(Failure::Fatal(StoreError::Unavailable(format!(
+                "{why}: the COMMIT's answer was lost and the transaction moved no chain head \
+                 to tell whether it happened"
+            )))),
+        },
+    }
+}
+
+/// One try of a transaction: connect, begin (and for a write take the
+/// chain's lock), run `f`, then commit a write or roll back a snapshot.
 ///
 /// `doubt` carries a previous try whose `COMMIT` is in doubt (see
 /// [`InDoubt`]): it is settled first, under the chain's lock.
 pub(super) async fn attempt<'env, R, F>(
     pool: &Pool,
     f: &mut F,
+    mode: Mode,
     doubt: &mut Option<InDoubt<R>>,
 ) -> std::result::Result<R, Failure>
 where
@@ -432,6 +516,15 @@ where
     R: Send,
 {
     let client = pool.get().await.map_err(pool_failure)?;
+    if mode == Mode::Snapshot {
+        if let Err(e) = client.batch_execute(BEGIN_SNAPSHOT).await {
+            if broken(&e) {
+                discard(client);
+            }
+            return Err(classify(&e));
+        }
+        return finish(open_tx(client), f, mode, doubt).await;
+    }
     let lock = match client.prepare_cached(LOCK).await {
         Ok(s) => s,
         Err(e) => {
@@ -441,13 +534,7 @@ where
             return Err(classify(&e));
         }
     };
-    let mut tx = PgTx {
-        client: Some(client),
-        overlay: std::array::from_fn(|_| BTreeMap::new()),
-        known: std::array::from_fn(|_| BTreeMap::new()),
-        failure: Mutex::new(None),
-        env: PhantomData,
-    };
+    let mut tx = open_tx(client);
     let head = {
         let c = tx.client().map_err(Failure::Fatal)?;
         let begin = Box::pin(async move { c.batch_execute(BEGIN).await.map(|()| None) })
@@ -485,44 +572,5 @@ where
         return Ok(earlier.value);
     }
     tx.known[Tree::Meta.index()].insert(AUDIT_HEAD.to_vec(), Some(head));
-    let out = f(&mut tx).await;
-    let failed = tx
-        .failure
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take();
-    if let Some(failure) = failed {
-        tx.abort().await;
-        return Err(failure);
-    }
-    let value = match out {
-        Ok(v) => v,
-        Err(e) => {
-            tx.abort().await;
-            return Err(Failure::Fatal(e));
-        }
-    };
-    let planned = tx.overlay[Tree::Meta.index()]
-        .get(AUDIT_HEAD)
-        .cloned()
-        .flatten();
-    let writes = tx.staged();
-    match tx.commit().await {
-        Ok(()) => Ok(value),
-        Err(CommitFailure::Failed(failure)) => Err(failure),
-        Err(CommitFailure::InDoubt(why)) => match planned {
-            Some(head) => {
-                *doubt = Some(InDoubt { head, value });
-                Err(Failure::Retry(format!(
-                    "{why}: the COMMIT's answer was lost, the next try reads whether it happened"
-                )))
-            }
-            // Nothing written: running it again repeats nothing.
-            None if writes == 0 => Err(Failure::Retry(why)),
-            None => Err(Failure::Fatal(StoreError::Unavailable(format!(
-                "{why}: the COMMIT's answer was lost and the transaction moved no chain head \
-                 to tell whether it happened"
-            )))),
-        },
-    }
+    finish(tx, f, mode, doubt).await
 }

@@ -3,18 +3,17 @@
 //! nothing and does not stop the others, and the audit chain stays one
 //! sequence.
 
-mod store_fixture;
-
+use crate::store_fixture::*;
 use gongkai_proto::v1::ReviewState;
-use gongkai_store::{Checked, Pending, ReportKey, ReportStore, StoreError};
-use store_fixture::{assert_chain, content, events, open, register, uscc, w};
+use gongkai_store::{Checked, ReportKey, StoreError};
 
-#[test]
-fn queued_writes_are_answered_each_on_its_own_and_refusals_write_nothing() {
-    let (_d, store) = open();
-    let code = uscc("230523", 9);
-    register(&store, &code, None);
-    let before = events(&store).len();
+conformance!(queued_writes_are_answered_each_on_its_own_and_refusals_write_nothing,);
+
+async fn queued_writes_are_answered_each_on_its_own_and_refusals_write_nothing(engine: Engine) {
+    let store = open(engine).await;
+    let code = uscc_in("230523", 9);
+    register(&store, &code, None).await;
+    let before = events(&store).await.len();
     let key = |year: u32| ReportKey {
         uscc: code.clone(),
         year,
@@ -22,7 +21,7 @@ fn queued_writes_are_answered_each_on_its_own_and_refusals_write_nothing() {
     // Queue everything before waiting for anything: new reports (written),
     // each followed by a write naming a revision that does not exist yet
     // (refused), and a reused request id with other content (refused).
-    let mut queued: Vec<(u32, bool, Pending<_>)> = Vec::new();
+    let mut queued: Vec<(u32, bool, Queued)> = Vec::new();
     for year in 2021..2061 {
         let id = format!("new-{year}");
         queued.push((
@@ -51,7 +50,7 @@ fn queued_writes_are_answered_each_on_its_own_and_refusals_write_nothing() {
     );
     let mut written = 0;
     for (year, ok, pending) in queued {
-        match (ok, pending.wait()) {
+        match (ok, pending.await) {
             (true, Ok(r)) => {
                 assert_eq!((r.revision, r.state()), (1, ReviewState::Draft));
                 assert_eq!(r.name, format!("{}/revisions/1", key(year).name()));
@@ -67,18 +66,18 @@ fn queued_writes_are_answered_each_on_its_own_and_refusals_write_nothing() {
         }
     }
     assert!(matches!(
-        reused.wait(),
+        reused.await,
         Err(StoreError::RequestIdReused(id)) if id == "new-2021"
     ));
     assert_eq!(written, 40);
     for year in 2021..2061 {
-        let head = store.head(&key(year)).unwrap().expect("head");
+        let head = store.head(&key(year)).await.unwrap().expect("head");
         assert_eq!(
             head.latest_revision, 1,
             "{year}: refused writes wrote nothing"
         );
     }
-    let all = events(&store);
+    let all = events(&store).await;
     assert_eq!(all.len(), before + 40, "one event per written revision");
-    assert_chain(&store, all.len() as u64);
+    assert_chain(&store, all.len() as u64).await;
 }

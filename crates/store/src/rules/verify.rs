@@ -31,31 +31,23 @@ use gongkai_proto::{
     v1::{Agency, AuditEvent, ReportRevision, ReviewState},
 };
 
+use prost::bytes::Bytes;
+
+use super::{
+    AGENCY_COUNT_KEY, AUDIT_HEAD_KEY, MAX_DEPTH, agency_count, agency_name,
+    idempotency::{self, Request, Scheme},
+    link, parse_report_name, read_msg, sha256, summary, supervisor_code,
+};
 use crate::{
-    Action, BrokenLink, ReportKey, Result, StoreError, Verification, codec, keys,
-    sled_store::{
-        AGENCY_COUNT_KEY, AUDIT_HEAD_KEY, MAX_DEPTH, Reader, SledStore, T, TREE_NAMES,
-        agency_count, agency_name, content_fingerprint, parse_report_name, read_msg,
-        review_fingerprint, sha256, supervisor_code, supervisor_fingerprint,
-    },
+    Action, BrokenLink, ReportKey, Result, StoreError, Verification, codec,
+    engine::{Entries, Reader, Tree},
+    keys,
     state::Op,
     state_name,
 };
 
 /// The first difference, if any.
 type Found = Option<BrokenLink>;
-
-/// A difference in `tree` at `key`, its key and subject read from the key.
-pub(crate) fn link(event: u64, tree: &'static str, key: &[u8], detail: String) -> BrokenLink {
-    let (key, subject) = keys::describe(tree, key);
-    BrokenLink {
-        event,
-        tree,
-        key,
-        subject,
-        detail,
-    }
-}
 
 /// A difference about `subject` that the key alone does not name.
 fn link_about(
@@ -127,8 +119,8 @@ struct AgencyInfo {
     event: u64,
 }
 
-struct Walk<'a> {
-    store: &'a SledStore,
+struct Walk<'a, R> {
+    r: &'a R,
     /// (resource, revision) → the event that recorded it.
     named: HashMap<(String, u32), u64>,
     events: u64,
@@ -146,9 +138,9 @@ struct Walk<'a> {
 
 /// Recomputes everything derived from the chain and names the first
 /// difference (see the module's doc).
-pub(crate) fn verify(store: &SledStore) -> Result<Verification> {
+pub(crate) async fn verify(r: &impl Reader) -> Result<Verification> {
     let mut w = Walk {
-        store,
+        r,
         named: HashMap::new(),
         events: 0,
         records: 0,
@@ -157,7 +149,7 @@ pub(crate) fn verify(store: &SledStore) -> Result<Verification> {
         agencies: BTreeMap::new(),
         above: HashMap::new(),
     };
-    let broken = match w.run() {
+    let broken = match w.run().await {
         Ok(found) => found,
         Err(e) => Some(damage(w.fault, e)?),
     };
@@ -168,19 +160,19 @@ pub(crate) fn verify(store: &SledStore) -> Result<Verification> {
     })
 }
 
-impl Walk<'_> {
-    fn run(&mut self) -> Result<Found> {
-        found!(self.chain()?);
-        found!(self.revisions()?);
-        found!(self.heads()?);
-        found!(self.agency_versions()?);
-        found!(self.children()?);
+impl<R: Reader> Walk<'_, R> {
+    async fn run(&mut self) -> Result<Found> {
+        found!(self.chain().await?);
+        found!(self.revisions().await?);
+        found!(self.heads().await?);
+        found!(self.agency_versions().await?);
+        found!(self.children().await?);
         found!(self.ancestry()?);
-        found!(self.report_indexes()?);
-        found!(self.requests()?);
-        found!(self.event_hashes()?);
-        found!(self.agency_count()?);
-        crate::summary::verify(self.store, self.last())
+        found!(self.report_indexes().await?);
+        found!(self.requests().await?);
+        found!(self.event_hashes().await?);
+        found!(self.agency_count().await?);
+        summary::verify(self.r, self.last()).await
     }
 
     fn last(&self) -> u64 {
@@ -189,17 +181,17 @@ impl Walk<'_> {
 
     // ------------------------------------------------------------ the chain
 
-    fn chain(&mut self) -> Result<Found> {
+    async fn chain(&mut self) -> Result<Found> {
         let mut previous = vec![0u8; 32];
         let mut expected_seq: u64 = 1;
-        let mut entries = self.store.entries(T::Events);
+        let mut entries = Entries::new(self.r, Tree::Events, b"");
         loop {
             self.fault = expected_seq;
-            let (k, v) = match entries.next() {
-                None => break,
-                Some(Ok(kv)) => kv,
+            let (k, v) = match entries.next().await {
+                Ok(None) => break,
+                Ok(Some(kv)) => kv,
                 // Sequence numbers are dense: the unreadable one is the next.
-                Some(Err(StoreError::Corrupt { reason, .. })) => {
+                Err(StoreError::Corrupt { reason, .. }) => {
                     return Ok(Some(link(
                         expected_seq,
                         "events",
@@ -207,7 +199,7 @@ impl Walk<'_> {
                         reason,
                     )));
                 }
-                Some(Err(e)) => return Err(e),
+                Err(e) => return Err(e),
             };
             let ev = |detail: String| Some(link(expected_seq, "events", &k, detail));
             let Ok(seq) = <[u8; 8]>::try_from(k.as_ref()).map(u64::from_be_bytes) else {
@@ -225,7 +217,7 @@ impl Walk<'_> {
                 )));
             }
             let sha = sha256(&v);
-            let stored_sha = self.store.raw(T::EventHashes, &k)?;
+            let stored_sha = self.r.get(Tree::EventHashes, &k).await?;
             if stored_sha.as_deref() != Some(sha.as_slice()) {
                 return Ok(ev(format!(
                     "event {seq}'s stored bytes do not match its recorded SHA-256"
@@ -263,8 +255,8 @@ impl Walk<'_> {
                     event.resource, event.revision
                 )));
             };
-            let tree_name = TREE_NAMES[tree as usize];
-            match self.store.raw(tree, &record_key)? {
+            let tree_name = tree.name();
+            match self.r.get(tree, &record_key).await? {
                 None => {
                     return Ok(Some(link(
                         seq,
@@ -299,7 +291,9 @@ impl Walk<'_> {
         }
         let last = self.last();
         self.fault = last;
-        let head = read_msg::<AuditHead>(self.store, T::Meta, AUDIT_HEAD_KEY)?.unwrap_or_default();
+        let head = read_msg::<AuditHead>(self.r, Tree::Meta, AUDIT_HEAD_KEY)
+            .await?
+            .unwrap_or_default();
         if head.sequence != last || (last > 0 && head.event_sha256 != previous) {
             return Ok(Some(link(
                 last,
@@ -318,10 +312,10 @@ impl Walk<'_> {
 
     /// Every revision was recorded by an event, and its request record is
     /// the one its request made. Gathers what the heads should say.
-    fn revisions(&mut self) -> Result<Found> {
+    async fn revisions(&mut self) -> Result<Found> {
         let last = self.last();
-        for kv in self.store.entries(T::Revisions) {
-            let (k, v) = kv?;
+        let mut entries = Entries::new(self.r, Tree::Revisions, b"");
+        while let Some((k, v)) = entries.next().await? {
             let here = |detail: String| Some(link(last, "revisions", &k, detail));
             let parsed = k
                 .len()
@@ -341,7 +335,7 @@ impl Walk<'_> {
                 )));
             };
             let rev: ReportRevision = codec::decode("revisions", &k, &v)?;
-            found!(self.request_of_revision(&key, number, event, &rev)?);
+            found!(self.request_of_revision(&key, number, event, &rev).await?);
             let info = self
                 .reports
                 .entry(report_key.to_vec())
@@ -364,7 +358,7 @@ impl Walk<'_> {
     /// request id, naming it and its event, with the fingerprint of the
     /// request that wrote it (a submission may have carried new content or
     /// submitted the draft before it: either fingerprint will do).
-    fn request_of_revision(
+    async fn request_of_revision(
         &self,
         key: &ReportKey,
         number: u32,
@@ -372,20 +366,42 @@ impl Walk<'_> {
         rev: &ReportRevision,
     ) -> Result<Found> {
         let expected = rev.previous_revision;
-        let review = |a: Action| review_fingerprint(Op::Review(a), key, expected, &rev.comments);
-        let content = |op: Op| match &rev.report {
-            Some(r) => content_fingerprint(op, key, expected, r).ok(),
-            None => None,
-        };
-        let fingerprints: Vec<Vec<u8>> = match rev.state() {
-            ReviewState::Draft => content(Op::SaveDraft).into_iter().collect(),
-            ReviewState::Submitted => content(Op::SaveAndSubmit)
-                .into_iter()
-                .chain(std::iter::once(review(Action::Submit)))
-                .collect(),
-            ReviewState::Approved => vec![review(Action::Approve)],
-            ReviewState::Returned => vec![review(Action::Return)],
-            ReviewState::Unspecified => Vec::new(),
+        let fingerprints = |scheme: Scheme| {
+            let review = |action: Action| {
+                idempotency::fingerprint(
+                    scheme,
+                    &Request::Review {
+                        action,
+                        key,
+                        expected,
+                        comments: &rev.comments,
+                    },
+                )
+            };
+            let content = |op: Op| {
+                rev.report.as_ref().map(|report| {
+                    idempotency::fingerprint(
+                        scheme,
+                        &Request::Content {
+                            op,
+                            key,
+                            expected,
+                            report,
+                        },
+                    )
+                })
+            };
+            let fingerprints: Vec<Vec<u8>> = match rev.state() {
+                ReviewState::Draft => content(Op::SaveDraft).into_iter().collect(),
+                ReviewState::Submitted => content(Op::SaveAndSubmit)
+                    .into_iter()
+                    .chain(std::iter::once(review(Action::Submit)))
+                    .collect(),
+                ReviewState::Approved => vec![review(Action::Approve)],
+                ReviewState::Returned => vec![review(Action::Return)],
+                ReviewState::Unspecified => Vec::new(),
+            };
+            fingerprints
         };
         let request = format!("{}/{}", rev.author, rev.request_id);
         self.request_names(
@@ -394,20 +410,21 @@ impl Walk<'_> {
             number,
             event,
             &key.revision_name(number),
-            &fingerprints,
+            fingerprints,
         )
+        .await
     }
 
     /// The request record under `request` names `resource` revision
     /// `number` and `event`, with one of `fingerprints` (any, when empty).
-    fn request_names(
+    async fn request_names(
         &self,
         request: &[u8],
         resource: &str,
         number: u32,
         event: u64,
         what: &str,
-        fingerprints: &[Vec<u8>],
+        fingerprints: impl FnOnce(Scheme) -> Vec<Vec<u8>>,
     ) -> Result<Found> {
         let differs = |detail: String| {
             Some(link_about(
@@ -418,7 +435,7 @@ impl Walk<'_> {
                 detail,
             ))
         };
-        let Some(rec) = read_msg::<IdempotencyRecord>(self.store, T::Requests, request)? else {
+        let Some((rec, scheme)) = idempotency::record(self.r, request).await? else {
             return Ok(differs(format!(
                 "the request that wrote {what} (event {event}) has no request record"
             )));
@@ -429,6 +446,7 @@ impl Walk<'_> {
                 rec.resource, rec.revision, rec.event_sequence
             )));
         }
+        let fingerprints = fingerprints(scheme);
         if !fingerprints.is_empty() && !fingerprints.contains(&rec.request_sha256) {
             return Ok(differs(format!(
                 "the request record of {what} (event {event}) holds the fingerprint of another request"
@@ -439,11 +457,11 @@ impl Walk<'_> {
 
     /// Each stored head says what its revisions say, and every report with
     /// revisions has one.
-    fn heads(&mut self) -> Result<Found> {
+    async fn heads(&mut self) -> Result<Found> {
         let last = self.last();
         let mut stored = 0usize;
-        for kv in self.store.entries(T::Heads) {
-            let (k, v) = kv?;
+        let mut entries = Entries::new(self.r, Tree::Heads, b"");
+        while let Some((k, v)) = entries.next().await? {
             stored = stored.saturating_add(1);
             let head: ReportHead = codec::decode("heads", &k, &v)?;
             let (want, event) = match self.reports.get(k.as_ref()) {
@@ -469,7 +487,7 @@ impl Walk<'_> {
         }
         if stored != self.reports.len() {
             for (k, info) in &self.reports {
-                if self.store.raw(T::Heads, k)?.is_none() {
+                if self.r.get(Tree::Heads, k).await?.is_none() {
                     return Ok(Some(link(
                         info.event,
                         "heads",
@@ -485,11 +503,11 @@ impl Walk<'_> {
     /// Every agency version was recorded by an event and its request record
     /// names it; each current agency is its newest version. Gathers the
     /// current agencies.
-    fn agency_versions(&mut self) -> Result<Found> {
+    async fn agency_versions(&mut self) -> Result<Found> {
         let last = self.last();
-        let mut newest: BTreeMap<Vec<u8>, (u32, sled::IVec, u64)> = BTreeMap::new();
-        for kv in self.store.entries(T::AgencyVersions) {
-            let (k, v) = kv?;
+        let mut newest: BTreeMap<Vec<u8>, (u32, Bytes, u64)> = BTreeMap::new();
+        let mut entries = Entries::new(self.r, Tree::AgencyVersions, b"");
+        while let Some((k, v)) = entries.next().await? {
             let Some((uscc, version)) = k
                 .len()
                 .checked_sub(4)
@@ -514,31 +532,40 @@ impl Walk<'_> {
             };
             // The request: its key is in the event (the version does not
             // hold it); a supervisor change's fingerprint is recomputed.
-            let e: AuditEvent =
-                read_msg(self.store, T::Events, &event.to_be_bytes())?.unwrap_or_default();
+            let e: AuditEvent = read_msg(self.r, Tree::Events, &event.to_be_bytes())
+                .await?
+                .unwrap_or_default();
             let agency: Agency = codec::decode("agency_versions", &k, &v)?;
-            let fingerprints = if version > 1 {
-                let sup = supervisor_code(&agency.supervisor);
-                vec![supervisor_fingerprint(
-                    &agency.uscc,
-                    (!sup.is_empty()).then_some(sup),
-                    version.saturating_sub(1),
-                )]
-            } else {
-                Vec::new()
+            let fingerprints = |scheme: Scheme| {
+                if version > 1 {
+                    let sup = supervisor_code(&agency.supervisor);
+                    vec![idempotency::fingerprint(
+                        scheme,
+                        &Request::Move {
+                            uscc: &agency.uscc,
+                            supervisor: (!sup.is_empty()).then_some(sup),
+                            expected_version: version.saturating_sub(1),
+                        },
+                    )]
+                } else {
+                    Vec::new()
+                }
             };
-            found!(self.request_names(
-                format!("{}/{}", e.principal, e.request_id).as_bytes(),
-                &name,
-                version,
-                event,
-                &format!("{name} version {version}"),
-                &fingerprints,
-            )?);
+            found!(
+                self.request_names(
+                    format!("{}/{}", e.principal, e.request_id).as_bytes(),
+                    &name,
+                    version,
+                    event,
+                    &format!("{name} version {version}"),
+                    fingerprints,
+                )
+                .await?
+            );
             newest.insert(uscc.to_vec(), (version, v, event));
         }
-        for kv in self.store.entries(T::Agencies) {
-            let (k, v) = kv?;
+        let mut entries = Entries::new(self.r, Tree::Agencies, b"");
+        while let Some((k, v)) = entries.next().await? {
             let name = agency_name(&String::from_utf8_lossy(&k));
             let Some((version, bytes, event)) = newest.get(k.as_ref()) else {
                 return Ok(Some(link(
@@ -590,24 +617,31 @@ impl Walk<'_> {
     /// then there must be `expected` entries, or else the first of
     /// `wanted()` (a key, and what to say when it is missing) not stored is
     /// named.
-    fn index(
+    async fn index(
         &self,
-        t: T,
+        t: Tree,
         judge: impl Fn(&[u8], &[u8]) -> Option<BrokenLink>,
         expected: usize,
         wanted: impl FnOnce() -> Vec<(Vec<u8>, BrokenLink)>,
     ) -> Result<Found> {
         let mut stored = 0usize;
-        for kv in self.store.entries(t) {
-            let (k, v) = kv?;
+        let mut entries = Entries::new(self.r, t, b"");
+        while let Some((k, v)) = entries.next().await? {
             found!(judge(&k, &v));
             stored = stored.saturating_add(1);
         }
         if stored != expected {
-            for (k, missing) in wanted() {
-                if self.store.raw(t, &k)?.is_none() {
-                    return Ok(Some(missing));
-                }
+            return self.first_missing(t, wanted()).await;
+        }
+        Ok(None)
+    }
+
+    /// The first of `wanted` (a key, and what to say when it is missing)
+    /// not stored in `t`.
+    async fn first_missing(&self, t: Tree, wanted: Vec<(Vec<u8>, BrokenLink)>) -> Result<Found> {
+        for (k, missing) in wanted {
+            if self.r.get(t, &k).await?.is_none() {
+                return Ok(Some(missing));
             }
         }
         Ok(None)
@@ -615,14 +649,14 @@ impl Walk<'_> {
 
     /// [`Walk::index`], each difference named by `(event, detail)` and
     /// its subject read from the key.
-    fn index_of(
+    async fn index_of(
         &self,
-        t: T,
+        t: Tree,
         judge: impl Fn(&[u8], &[u8]) -> Option<(u64, String)>,
         expected: usize,
         wanted: impl FnOnce() -> Vec<(Vec<u8>, u64, String)>,
     ) -> Result<Found> {
-        let tree = TREE_NAMES[t as usize];
+        let tree = t.name();
         self.index(
             t,
             |k, v| judge(k, v).map(|(event, detail)| link(event, tree, k, detail)),
@@ -637,10 +671,11 @@ impl Walk<'_> {
                     .collect()
             },
         )
+        .await
     }
 
     /// The `children` edges are the current agencies' supervisors.
-    fn children(&self) -> Result<Found> {
+    async fn children(&self) -> Result<Found> {
         let last = self.last();
         let judge = |k: &[u8], v: &[u8]| {
             let (p, c) = k.split_at(keys::USCC_LEN.min(k.len()));
@@ -681,7 +716,7 @@ impl Walk<'_> {
             .values()
             .filter(|a| !a.supervisor.is_empty())
             .count();
-        self.index_of(T::Children, judge, edges, || {
+        self.index_of(Tree::Children, judge, edges, || {
             self.agencies
                 .iter()
                 .filter(|(_, a)| !a.supervisor.is_empty())
@@ -698,6 +733,7 @@ impl Walk<'_> {
                 })
                 .collect()
         })
+        .await
     }
 
     /// The ancestors of every agency with a report, from the current
@@ -752,7 +788,7 @@ impl Walk<'_> {
 
     /// `by_year`, `by_state`, `area_year`, `area_state` from the reports
     /// and their agencies' ancestors.
-    fn report_indexes(&self) -> Result<Found> {
+    async fn report_indexes(&self) -> Result<Found> {
         let last = self.last();
         let u = keys::USCC_LEN;
         // The report an index key names at `at` (year u16 · uscc) and its
@@ -844,57 +880,67 @@ impl Walk<'_> {
         let missing =
             |what: &str, info: &ReportInfo| format!("{} is missing from {what}", info.key.name());
 
-        found!(self.index_of(
-            T::ByYear,
-            |k, v| empty(v).or_else(|| report_at(k, 0).err()),
-            n,
-            || {
-                self.reports
-                    .values()
-                    .map(|r| {
-                        let key = keys::join(&[&year_b(r), r.key.uscc.as_bytes()]);
-                        (key, r.event, missing("its year's listing", r))
+        found!(
+            self.index_of(
+                Tree::ByYear,
+                |k, v| empty(v).or_else(|| report_at(k, 0).err()),
+                n,
+                || {
+                    self.reports
+                        .values()
+                        .map(|r| {
+                            let key = keys::join(&[&year_b(r), r.key.uscc.as_bytes()]);
+                            (key, r.event, missing("its year's listing", r))
+                        })
+                        .collect()
+                },
+            )
+            .await?
+        );
+        found!(
+            self.index_of(
+                Tree::ByState,
+                |k, v| {
+                    empty(v).or_else(|| match report_at(k, 1) {
+                        Err(e) => Some(e),
+                        Ok(info) => wrong_state(k[0], info),
                     })
-                    .collect()
-            },
-        )?);
-        found!(self.index_of(
-            T::ByState,
-            |k, v| {
-                empty(v).or_else(|| match report_at(k, 1) {
-                    Err(e) => Some(e),
-                    Ok(info) => wrong_state(k[0], info),
-                })
-            },
-            n,
-            || {
-                self.reports
-                    .values()
-                    .map(|r| {
-                        let key = keys::join(&[&[r.state()], &year_b(r), r.key.uscc.as_bytes()]);
-                        (key, r.event, missing("its state's listing", r))
+                },
+                n,
+                || {
+                    self.reports
+                        .values()
+                        .map(|r| {
+                            let key =
+                                keys::join(&[&[r.state()], &year_b(r), r.key.uscc.as_bytes()]);
+                            (key, r.event, missing("its state's listing", r))
+                        })
+                        .collect()
+                },
+            )
+            .await?
+        );
+        found!(
+            self.index_of(
+                Tree::AreaYear,
+                |k, v| {
+                    empty(v).or_else(|| match report_at(k, u) {
+                        Err(e) => Some(e),
+                        Ok(info) => under(k, info),
                     })
-                    .collect()
-            },
-        )?);
-        found!(self.index_of(
-            T::AreaYear,
-            |k, v| {
-                empty(v).or_else(|| match report_at(k, u) {
-                    Err(e) => Some(e),
-                    Ok(info) => under(k, info),
-                })
-            },
-            n_areas,
-            || {
-                per_area(
-                    &|a, r| keys::join(&[a.as_bytes(), &year_b(r), r.key.uscc.as_bytes()]),
-                    "",
-                )
-            },
-        )?);
+                },
+                n_areas,
+                || {
+                    per_area(
+                        &|a, r| keys::join(&[a.as_bytes(), &year_b(r), r.key.uscc.as_bytes()]),
+                        "",
+                    )
+                },
+            )
+            .await?
+        );
         self.index_of(
-            T::AreaState,
+            Tree::AreaState,
             |k, v| {
                 empty(v).or_else(|| match report_at(k, u.saturating_add(1)) {
                     Err(e) => Some(e),
@@ -916,14 +962,46 @@ impl Walk<'_> {
                 )
             },
         )
+        .await
     }
 
     /// Every request record names the event of its own request (its
     /// principal and request id, resource and revision), and every event
     /// has one.
-    fn requests(&self) -> Result<Found> {
+    async fn requests(&self) -> Result<Found> {
+        let mut stored = 0usize;
+        let mut entries = Entries::new(self.r, Tree::Requests, b"");
+        while let Some((k, v)) = entries.next().await? {
+            found!(self.request_record(&k, &v).await);
+            stored = stored.saturating_add(1);
+        }
+        if stored == usize::try_from(self.events).unwrap_or(usize::MAX) {
+            return Ok(None);
+        }
+        let mut wanted = Vec::new();
+        let mut events = Entries::new(self.r, Tree::Events, b"");
+        while let Some((k, v)) = events.next().await? {
+            let Ok(e) = codec::decode::<AuditEvent>("events", &k, &v) else {
+                continue;
+            };
+            let key = format!("{}/{}", e.principal, e.request_id).into_bytes();
+            let missing = link_about(
+                e.sequence,
+                "requests",
+                &key,
+                format!("{} revision {}", e.resource, e.revision),
+                format!("event {} has no request record", e.sequence),
+            );
+            wanted.push((key, missing));
+        }
+        self.first_missing(Tree::Requests, wanted).await
+    }
+
+    /// What is wrong with one request record: it must name the event of
+    /// its own request.
+    async fn request_record(&self, k: &[u8], v: &[u8]) -> Option<BrokenLink> {
         let last = self.last();
-        let judge = |k: &[u8], v: &[u8]| -> Option<BrokenLink> {
+        {
             let rec: IdempotencyRecord = match codec::decode("requests", k, v) {
                 Ok(r) => r,
                 Err(e) => return Some(link(last, "requests", k, e.to_string())),
@@ -932,7 +1010,7 @@ impl Walk<'_> {
             let named = format!("{} revision {}", rec.resource, rec.revision);
             let differs =
                 |event, detail| Some(link_about(event, "requests", k, named.clone(), detail));
-            match read_msg::<AuditEvent>(self.store, T::Events, &seq.to_be_bytes()) {
+            match read_msg::<AuditEvent>(self.r, Tree::Events, &seq.to_be_bytes()).await {
                 Ok(Some(e))
                     if format!("{}/{}", e.principal, e.request_id).as_bytes() == k
                         && e.resource == rec.resource
@@ -953,35 +1031,15 @@ impl Walk<'_> {
                 ),
                 Err(e) => differs(seq, e.to_string()),
             }
-        };
-        let events = usize::try_from(self.events).unwrap_or(usize::MAX);
-        let wanted = || -> Vec<(Vec<u8>, BrokenLink)> {
-            self.store
-                .entries(T::Events)
-                .filter_map(|kv| {
-                    let (k, v) = kv.ok()?;
-                    let e: AuditEvent = codec::decode("events", &k, &v).ok()?;
-                    let key = format!("{}/{}", e.principal, e.request_id).into_bytes();
-                    let missing = link_about(
-                        e.sequence,
-                        "requests",
-                        &key,
-                        format!("{} revision {}", e.resource, e.revision),
-                        format!("event {} has no request record", e.sequence),
-                    );
-                    Some((key, missing))
-                })
-                .collect()
-        };
-        self.index(T::Requests, judge, events, wanted)
+        }
     }
 
     /// Every event hash belongs to an event (each event's own is checked
     /// with the chain).
-    fn event_hashes(&self) -> Result<Found> {
+    async fn event_hashes(&self) -> Result<Found> {
         let last = self.last();
         self.index_of(
-            T::EventHashes,
+            Tree::EventHashes,
             |k, _| {
                 let seq = <[u8; 8]>::try_from(k).map(u64::from_be_bytes).ok();
                 match seq {
@@ -992,11 +1050,12 @@ impl Walk<'_> {
             usize::try_from(last).unwrap_or(usize::MAX),
             Vec::new,
         )
+        .await
     }
 
     /// `meta`'s agency count is the number of agencies.
-    fn agency_count(&self) -> Result<Found> {
-        let counted = agency_count(self.store)?;
+    async fn agency_count(&self) -> Result<Found> {
+        let counted = agency_count(self.r).await?;
         let agencies = self.agencies.len() as u64;
         Ok((counted != agencies).then(|| {
             link(
@@ -1011,16 +1070,16 @@ impl Walk<'_> {
 
 /// The tree and key of the record an event names: an agency version
 /// (`agencies/{uscc}`) or a report revision.
-fn record_key(resource: &str, revision: u32) -> Option<(T, Vec<u8>)> {
+fn record_key(resource: &str, revision: u32) -> Option<(Tree, Vec<u8>)> {
     if let Some(uscc) = resource
         .strip_prefix("agencies/")
         .filter(|r| !r.contains('/'))
     {
         return Some((
-            T::AgencyVersions,
+            Tree::AgencyVersions,
             keys::join(&[uscc.as_bytes(), &revision.to_be_bytes()]),
         ));
     }
     let key = parse_report_name(resource).ok()?;
-    Some((T::Revisions, keys::revision(&key, revision).ok()?))
+    Some((Tree::Revisions, keys::revision(&key, revision).ok()?))
 }

@@ -3,22 +3,24 @@
 //! after that write, not against the store as it was when the transition
 //! was queued. A caller may enqueue both without waiting for the first.
 
-mod store_fixture;
-
+use crate::store_fixture::*;
 use gongkai_proto::v1::ReviewState;
-use gongkai_store::{Action, Checked, ReportKey, ReportStore, StoreError};
-use store_fixture::{assert_chain, bytes, content, events, open, register, uscc, w};
+use gongkai_store::{Action, Checked, ReportKey, StoreError};
+
+conformance!(
+    a_transition_queued_behind_the_write_it_expects_lands_on_that_revision,
+    a_transition_expecting_a_revision_that_will_never_exist_is_a_conflict,
+);
 
 /// Many reports, each written and then reviewed without waiting in
 /// between: the writer has most likely not applied the write when the
 /// transition is queued (that was the race), and whatever the interleaving
 /// both must succeed, the transition landing on the revision just created.
-#[test]
-fn a_transition_queued_behind_the_write_it_expects_lands_on_that_revision() {
-    let (_d, store) = open();
-    let code = uscc("230523", 7);
-    register(&store, &code, None);
-    let before = events(&store).len();
+async fn a_transition_queued_behind_the_write_it_expects_lands_on_that_revision(engine: Engine) {
+    let store = open(engine).await;
+    let code = uscc_in("230523", 7);
+    register(&store, &code, None).await;
+    let before = events(&store).await.len();
     let key = |year: u32| ReportKey {
         uscc: code.clone(),
         year,
@@ -63,11 +65,9 @@ fn a_transition_queued_behind_the_write_it_expects_lands_on_that_revision() {
         queued.push((year, action, write, review));
     }
     for (year, action, write, review) in queued {
-        let first = write
-            .wait()
-            .unwrap_or_else(|e| panic!("{year}: write: {e}"));
+        let first = write.await.unwrap_or_else(|e| panic!("{year}: write: {e}"));
         let second = review
-            .wait()
+            .await
             .unwrap_or_else(|e| panic!("{year}: {action:?} behind the write: {e}"));
         assert_eq!(first.revision, 1, "{year}");
         let (state, approved) = match action {
@@ -87,11 +87,15 @@ fn a_transition_queued_behind_the_write_it_expects_lands_on_that_revision() {
             "{year}"
         );
         assert_eq!(
-            store.revision(&key(year), 2).unwrap().map(|r| bytes(&r)),
+            store
+                .revision(&key(year), 2)
+                .await
+                .unwrap()
+                .map(|r| bytes(&r)),
             Some(bytes(&second)),
             "{year}: the answer is what was stored"
         );
-        let head = store.head(&key(year)).unwrap().expect("head");
+        let head = store.head(&key(year)).await.unwrap().expect("head");
         assert_eq!(
             (
                 head.latest_revision,
@@ -102,19 +106,18 @@ fn a_transition_queued_behind_the_write_it_expects_lands_on_that_revision() {
             "{year}"
         );
     }
-    assert_chain(&store, before as u64 + 60);
+    assert_chain(&store, before as u64 + 60).await;
 }
 
 /// A transition expecting a revision that no queued write will create is
 /// refused as any write naming a revision other than the latest is: a
 /// `Conflict` naming the latest, writing nothing, and the write queued
 /// before it is not disturbed.
-#[test]
-fn a_transition_expecting_a_revision_that_will_never_exist_is_a_conflict() {
-    let (_d, store) = open();
-    let code = uscc("230523", 8);
-    register(&store, &code, None);
-    let before = events(&store).len();
+async fn a_transition_expecting_a_revision_that_will_never_exist_is_a_conflict(engine: Engine) {
+    let store = open(engine).await;
+    let code = uscc_in("230523", 8);
+    register(&store, &code, None).await;
+    let before = events(&store).await.len();
     let key = ReportKey {
         uscc: code.clone(),
         year: 2024,
@@ -137,26 +140,26 @@ fn a_transition_expecting_a_revision_that_will_never_exist_is_a_conflict() {
         Checked::default(),
         vec![],
     );
-    assert_eq!(write.wait().unwrap().revision, 1);
-    match ahead.wait() {
+    assert_eq!(write.await.unwrap().revision, 1);
+    match ahead.await {
         Err(StoreError::Conflict {
             expected, actual, ..
         }) => assert_eq!((expected, actual), (2, 1)),
         other => panic!("expected Conflict 2/1, got {other:?}"),
     }
-    match forbidden.wait() {
+    match forbidden.await {
         Err(StoreError::InvalidTransition { from, action, .. }) => {
             assert_eq!((from, action), ("submitted", "submit"));
         }
         other => panic!("expected InvalidTransition, got {other:?}"),
     }
-    let head = store.head(&key).unwrap().expect("head");
+    let head = store.head(&key).await.unwrap().expect("head");
     assert_eq!(
         (head.latest_revision, head.latest_state()),
         (1, ReviewState::Submitted)
     );
-    assert_eq!(store.revision(&key, 2).unwrap(), None);
-    assert_chain(&store, before as u64 + 1);
+    assert_eq!(store.revision(&key, 2).await.unwrap(), None);
+    assert_chain(&store, before as u64 + 1).await;
 
     // A report nobody writes: nothing to review.
     let absent = ReportKey {
@@ -171,9 +174,9 @@ fn a_transition_expecting_a_revision_that_will_never_exist_is_a_conflict() {
         Checked::default(),
         vec![],
     );
-    match never.wait() {
+    match never.await {
         Err(StoreError::NotFound(name)) => assert_eq!(name, absent.name()),
         other => panic!("expected NotFound, got {other:?}"),
     }
-    assert_chain(&store, before as u64 + 1);
+    assert_chain(&store, before as u64 + 1).await;
 }

@@ -27,13 +27,15 @@ use gongkai_proto::{
     v1::{Agency, AnnualReport, ReportRevision, ReviewState},
 };
 
+use super::{ancestors_in, link, read_msg, subtree};
 use crate::{
-    BrokenLink, ReportKey, Result, StoreError, codec, keys,
-    sled_store::{Plan, Reader, SledStore, T, ancestors_in, read_msg},
+    BrokenLink, ReportKey, Result, StoreError, codec,
+    engine::{Entries, Plan, Reader, Tree},
+    keys,
 };
 
 /// Key in `meta` saying the sums were built (stores older than them have none).
-const BUILT_KEY: &[u8] = b"area_sums_built";
+pub(crate) const BUILT_KEY: &[u8] = b"area_sums_built";
 
 /// One area's sum for one data year.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,7 +94,7 @@ pub(crate) fn decode_sum(key: &[u8], bytes: &[u8], year: u32) -> Result<AreaTota
     })
 }
 
-fn encode_sum(t: &AreaTotals) -> Vec<u8> {
+pub(crate) fn encode_sum(t: &AreaTotals) -> Vec<u8> {
     codec::encode(&AreaSum {
         agencies: t.agencies,
         other_format: t.other_format,
@@ -100,9 +102,9 @@ fn encode_sum(t: &AreaTotals) -> Vec<u8> {
     })
 }
 
-fn read_sum(r: &impl Reader, area: &str, year: u32) -> Result<AreaTotals> {
+async fn read_sum(r: &impl Reader, area: &str, year: u32) -> Result<AreaTotals> {
     let key = sum_key(area, year)?;
-    match r.raw(T::AreaSums, &key)? {
+    match r.get(Tree::AreaSums, &key).await? {
         None => Ok(AreaTotals::zero(year)),
         Some(v) => decode_sum(&key, &v, year),
     }
@@ -194,14 +196,20 @@ fn combine(acc: &mut AreaTotals, c: &AreaTotals, sign: Sign, area: &str, year: u
     Ok(())
 }
 
-fn approved_revision(r: &impl Reader, key: &ReportKey, number: u32) -> Result<ReportRevision> {
+async fn approved_revision(
+    r: &impl Reader,
+    key: &ReportKey,
+    number: u32,
+) -> Result<ReportRevision> {
     let k = keys::revision(key, number)?;
     let rev: ReportRevision =
-        read_msg(r, T::Revisions, &k)?.ok_or_else(|| StoreError::Corrupt {
-            tree: "revisions",
-            key: hex::encode(&k),
-            reason: format!("approved revision {number} of {} is missing", key.name()),
-        })?;
+        read_msg(r, Tree::Revisions, &k)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                tree: "revisions",
+                key: hex::encode(&k),
+                reason: format!("approved revision {number} of {} is missing", key.name()),
+            })?;
     if rev.state() != ReviewState::Approved {
         return Err(StoreError::Corrupt {
             tree: "revisions",
@@ -216,7 +224,7 @@ fn approved_revision(r: &impl Reader, key: &ReportKey, number: u32) -> Result<Re
 /// agency's, nearest first, as the caller has already read them in this
 /// transaction) gain the newly approved revision `approved` and lose the
 /// approved revision `superseded` replaces (0: none).
-pub(crate) fn plan_approval(
+pub(crate) async fn plan_approval(
     r: &impl Reader,
     plan: &mut Plan,
     key: &ReportKey,
@@ -228,18 +236,18 @@ pub(crate) fn plan_approval(
     let old = match superseded {
         0 => None,
         n => Some(contribution(
-            &approved_revision(r, key, n)?,
+            &approved_revision(r, key, n).await?,
             key,
             Approval::Kept,
         )?),
     };
     for a in ancestors {
-        let mut s = read_sum(r, a, key.year)?;
+        let mut s = read_sum(r, a, key.year).await?;
         if let Some(o) = &old {
             combine(&mut s, o, Sign::Subtract, a, key.year)?;
         }
         combine(&mut s, &new, Sign::Add, a, key.year)?;
-        plan.put(T::AreaSums, sum_key(a, key.year)?, encode_sum(&s));
+        plan.put(Tree::AreaSums, sum_key(a, key.year)?, encode_sum(&s));
     }
     Ok(())
 }
@@ -247,7 +255,7 @@ pub(crate) fn plan_approval(
 /// Inside `set_supervisor`'s transaction: moves what `uscc`'s subtree
 /// contributes (for every year it has reports in) from the ancestors it
 /// leaves to those it joins; ancestors it keeps are not touched.
-pub(crate) fn plan_move(
+pub(crate) async fn plan_move(
     r: &impl Reader,
     plan: &mut Plan,
     uscc: &str,
@@ -265,15 +273,15 @@ pub(crate) fn plan_move(
         .collect();
     let years: BTreeSet<u32> = reports.iter().map(|(k, _)| k.year).collect();
     for year in years {
-        let mut moved = read_sum(r, uscc, year)?;
+        let mut moved = read_sum(r, uscc, year).await?;
         let own = ReportKey {
             uscc: uscc.to_owned(),
             year,
         };
-        if let Some(head) = read_msg::<ReportHead>(r, T::Heads, &keys::report(&own)?)?
+        if let Some(head) = read_msg::<ReportHead>(r, Tree::Heads, &keys::report(&own)?).await?
             && head.approved_revision > 0
         {
-            let rev = approved_revision(r, &own, head.approved_revision)?;
+            let rev = approved_revision(r, &own, head.approved_revision).await?;
             let c = contribution(&rev, &own, Approval::Kept)?;
             combine(&mut moved, &c, Sign::Add, uscc, year)?;
         }
@@ -282,9 +290,9 @@ pub(crate) fn plan_move(
         }
         for (list, sign) in [(&leaving, Sign::Subtract), (&joining, Sign::Add)] {
             for a in list {
-                let mut s = read_sum(r, a, year)?;
+                let mut s = read_sum(r, a, year).await?;
                 combine(&mut s, &moved, sign, a, year)?;
-                plan.put(T::AreaSums, sum_key(a, year)?, encode_sum(&s));
+                plan.put(Tree::AreaSums, sum_key(a, year)?, encode_sum(&s));
             }
         }
     }
@@ -293,20 +301,22 @@ pub(crate) fn plan_move(
 
 /// Every sum, computed from scratch from the approved revisions: key →
 /// (area, year, totals).
-fn recompute(store: &SledStore) -> Result<BTreeMap<Vec<u8>, (String, u32, AreaTotals)>> {
+pub(crate) async fn recompute(
+    r: &impl Reader,
+) -> Result<BTreeMap<Vec<u8>, (String, u32, AreaTotals)>> {
     let mut out: BTreeMap<Vec<u8>, (String, u32, AreaTotals)> = BTreeMap::new();
     let mut above: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for kv in store.entries(T::Heads) {
-        let (k, v) = kv?;
+    let mut heads = Entries::new(r, Tree::Heads, b"");
+    while let Some((k, v)) = heads.next().await? {
         let head: ReportHead = codec::decode("heads", &k, &v)?;
         if head.approved_revision == 0 {
             continue;
         }
         let key = keys::parse_report("heads", &k)?;
-        let rev = approved_revision(store, &key, head.approved_revision)?;
+        let rev = approved_revision(r, &key, head.approved_revision).await?;
         let c = contribution(&rev, &key, Approval::Kept)?;
         if !above.contains_key(&key.uscc) {
-            above.insert(key.uscc.clone(), ancestors_in(store, &key.uscc)?);
+            above.insert(key.uscc.clone(), ancestors_in(r, &key.uscc).await?);
         }
         for a in above.get(&key.uscc).into_iter().flatten() {
             let (_, _, s) = out
@@ -325,10 +335,10 @@ fn parse_sum_key(k: &[u8]) -> Result<(String, u32)> {
 
 /// Compares every kept sum with one recomputed from the approved
 /// revisions; names the first that differs (charged to event `last`).
-pub(crate) fn verify(store: &SledStore, last: u64) -> Result<Option<BrokenLink>> {
-    let mut want = recompute(store)?;
-    for kv in store.entries(T::AreaSums) {
-        let (k, v) = kv?;
+pub(crate) async fn verify(r: &impl Reader, last: u64) -> Result<Option<BrokenLink>> {
+    let mut want = recompute(r).await?;
+    let mut sums = Entries::new(r, Tree::AreaSums, b"");
+    while let Some((k, v)) = sums.next().await? {
         let (area_code, year) = parse_sum_key(&k)?;
         let kept = decode_sum(&k, &v, year)?;
         let expected = want
@@ -339,7 +349,7 @@ pub(crate) fn verify(store: &SledStore, last: u64) -> Result<Option<BrokenLink>>
             || kept.other_format != expected.other_format
             || !cells.is_empty()
         {
-            return Ok(Some(crate::verify::link(
+            return Ok(Some(link(
                 last,
                 "area_sums",
                 &k,
@@ -356,7 +366,7 @@ pub(crate) fn verify(store: &SledStore, last: u64) -> Result<Option<BrokenLink>>
     }
     if let Some((k, (area_code, year, t))) = want.into_iter().find(|(_, (_, _, t))| t.agencies > 0)
     {
-        return Ok(Some(crate::verify::link(
+        return Ok(Some(link(
             last,
             "area_sums",
             &k,
@@ -369,48 +379,31 @@ pub(crate) fn verify(store: &SledStore, last: u64) -> Result<Option<BrokenLink>>
     Ok(None)
 }
 
-/// Builds the sums of a store that has none yet (written before they were
-/// kept), once, when it is opened.
-pub(crate) fn build_if_missing(store: &SledStore) -> Result<()> {
-    let meta = store.tree(T::Meta);
-    if meta.get(BUILT_KEY)?.is_some() {
-        return Ok(());
-    }
-    let sums = store.tree(T::AreaSums);
-    sums.clear()?;
-    for (k, (_, _, t)) in recompute(store)? {
-        sums.insert(k, encode_sum(&t))?;
-    }
-    meta.insert(BUILT_KEY, &[1u8][..])?;
-    store.db().flush()?;
-    Ok(())
-}
-
 /// The kept sum of an area for a year (zero when nothing is approved).
-pub(crate) fn area_sum(store: &SledStore, area_code: &str, year: u32) -> Result<AreaTotals> {
+pub(crate) async fn area_sum(r: &impl Reader, area_code: &str, year: u32) -> Result<AreaTotals> {
     keys::uscc(area_code)?;
     keys::year(year)?;
-    if store.raw(T::Agencies, area_code.as_bytes())?.is_none() {
+    if r.get(Tree::Agencies, area_code.as_bytes()).await?.is_none() {
         return Err(StoreError::NotFound(format!("agencies/{area_code}")));
     }
-    read_sum(store, area_code, year)
+    read_sum(r, area_code, year).await
 }
 
 /// Every agency of the area (itself first, then breadth first) with its
 /// report's head for the year.
-pub(crate) fn coverage(
-    store: &SledStore,
+pub(crate) async fn coverage(
+    r: &impl Reader,
     area_code: &str,
     year: u32,
 ) -> Result<Vec<CoverageEntry>> {
     keys::uscc(area_code)?;
     keys::year(year)?;
-    if store.raw(T::Agencies, area_code.as_bytes())?.is_none() {
+    if r.get(Tree::Agencies, area_code.as_bytes()).await?.is_none() {
         return Err(StoreError::NotFound(format!("agencies/{area_code}")));
     }
     let mut out = Vec::new();
-    for code in store.subtree(area_code)? {
-        let Some(agency) = read_msg::<Agency>(store, T::Agencies, code.as_bytes())? else {
+    for code in subtree(r, area_code).await? {
+        let Some(agency) = read_msg::<Agency>(r, Tree::Agencies, code.as_bytes()).await? else {
             // Removed between the scan and the read: agencies are never
             // removed, so this is a broken edge.
             return Err(StoreError::Corrupt {
@@ -423,7 +416,7 @@ pub(crate) fn coverage(
             uscc: code.clone(),
             year,
         };
-        let head = read_msg::<ReportHead>(store, T::Heads, &keys::report(&key)?)?;
+        let head = read_msg::<ReportHead>(r, Tree::Heads, &keys::report(&key)?).await?;
         out.push(CoverageEntry { agency, head });
     }
     Ok(out)

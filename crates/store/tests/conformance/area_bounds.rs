@@ -7,9 +7,7 @@
 //! refused, naming the cell — and reports at the bound in every cell under
 //! one county and city are approved, corrected and moved, again and again.
 
-mod common;
-
-use common::{agency, meta, open, submit_and_approve, uscc};
+use crate::store_fixture::*;
 use gongkai_domain::{
     FormatVersion, Report,
     area::differing_cells,
@@ -17,7 +15,12 @@ use gongkai_domain::{
     shape::{CellKind, T3_COLUMNS, T3Row, T4_BLOCKS, T4_COLUMNS, Value},
 };
 use gongkai_proto::v1::AnnualReport;
-use gongkai_store::{ReportKey, ReportStore, SledStore, StoreError};
+use gongkai_store::{ReportKey, Store, StoreError};
+
+conformance!(
+    a_report_above_the_bound_is_not_approved_and_blocks_no_later_approval,
+    reports_at_the_bound_under_one_county_and_city_are_approved_again_and_again,
+);
 
 const YEAR: u32 = 2024;
 
@@ -67,51 +70,53 @@ fn key(uscc: &str) -> ReportKey {
 }
 
 /// Submits `report` as new content of the agency's 2024 report and approves it.
-fn approve(
-    store: &SledStore,
+async fn approve(
+    store: &Store,
     uscc: &str,
     report: AnnualReport,
     tag: &str,
 ) -> gongkai_store::Result<u32> {
-    submit_and_approve(store, &key(uscc), report, tag)
+    submit_and_approve(store, &key(uscc), report, tag).await
 }
 
 /// A city, a county under it, and `n` agencies under the county.
-fn city_county(store: &SledStore, n: u32) -> (String, String, Vec<String>) {
+async fn city_county(store: &Store, n: u32) -> (String, String, Vec<String>) {
     let (city, county) = (uscc(1), uscc(2));
     store
         .register_agency(&meta("reg-city"), agency(&city, "某市人民政府", None))
+        .await
         .unwrap();
     store
         .register_agency(
             &meta("reg-county"),
             agency(&county, "某县人民政府", Some(&city)),
         )
+        .await
         .unwrap();
-    let under: Vec<String> = (0..n)
-        .map(|i| {
-            let code = uscc(100 + i);
-            store
-                .register_agency(
-                    &meta(&format!("reg-{i}")),
-                    agency(&code, &format!("某局{i}"), Some(&county)),
-                )
-                .unwrap();
-            code
-        })
-        .collect();
+    let mut under = Vec::new();
+    for i in 0..n {
+        let code = uscc(100 + i);
+        store
+            .register_agency(
+                &meta(&format!("reg-{i}")),
+                agency(&code, &format!("某局{i}"), Some(&county)),
+            )
+            .await
+            .unwrap();
+        under.push(code);
+    }
     (city, county, under)
 }
 
-#[test]
-fn a_report_above_the_bound_is_not_approved_and_blocks_no_later_approval() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("store"));
-    let (city, county, under) = city_county(&store, 2);
+async fn a_report_above_the_bound_is_not_approved_and_blocks_no_later_approval(engine: Engine) {
+    let store = open(engine).await;
+    let (city, county, under) = city_county(&store, 2).await;
     // Submitted before the bound existed (the store does not check; the
     // server refuses such a submission now): its approval is refused for
     // its own cell.
-    let e = approve(&store, &under[0], penalty(u64::MAX), "max").unwrap_err();
+    let e = approve(&store, &under[0], penalty(u64::MAX), "max")
+        .await
+        .unwrap_err();
     assert!(
         matches!(&e, StoreError::OutOfRange { resource, reason }
             if *resource == key(&under[0]).name()
@@ -121,10 +126,14 @@ fn a_report_above_the_bound_is_not_approved_and_blocks_no_later_approval() {
         "{e}"
     );
     // Every later approval of the county and the city goes through.
-    approve(&store, &under[1], penalty(5), "five").unwrap();
-    approve(&store, &under[1], penalty(7), "seven").unwrap();
+    approve(&store, &under[1], penalty(5), "five")
+        .await
+        .unwrap();
+    approve(&store, &under[1], penalty(7), "seven")
+        .await
+        .unwrap();
     for area in [&county, &city] {
-        let t = store.area_sum(area, YEAR).unwrap();
+        let t = store.area_sum(area, YEAR).await.unwrap();
         let cell = t
             .sum
             .format
@@ -134,27 +143,28 @@ fn a_report_above_the_bound_is_not_approved_and_blocks_no_later_approval() {
         assert_eq!(t.sum.t2.as_ref().unwrap().get(&cell), Value::Count(7));
         assert_eq!(t.agencies, 1);
     }
-    assert_eq!(store.verify().unwrap().broken, None);
+    assert_eq!(store.verify().await.unwrap().broken, None);
 }
 
-#[test]
-fn reports_at_the_bound_under_one_county_and_city_are_approved_again_and_again() {
+async fn reports_at_the_bound_under_one_county_and_city_are_approved_again_and_again(
+    engine: Engine,
+) {
     const N: u32 = 12;
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("store"));
-    let (city, county, under) = city_county(&store, N);
+    let store = open(engine).await;
+    let (city, county, under) = city_county(&store, N).await;
     let at_bound = AnnualReport::from(&times_bound(1));
     // Each approved, then each corrected and approved again.
     for round in 0..2 {
         for (i, code) in under.iter().enumerate() {
             approve(&store, code, at_bound.clone(), &format!("{round}-{i}"))
+                .await
                 .unwrap_or_else(|e| panic!("round {round}, agency {i}: {e}"));
         }
     }
     let n = u64::from(N);
-    let sums = |area: &str| store.area_sum(area, YEAR).unwrap();
+    let sums = async |area: &str| store.area_sum(area, YEAR).await.unwrap();
     for area in [&county, &city] {
-        let t = sums(area);
+        let t = sums(area).await;
         assert_eq!(t.agencies, n);
         assert_eq!(
             differing_cells(&t.sum, &times_bound(n)),
@@ -166,15 +176,18 @@ fn reports_at_the_bound_under_one_county_and_city_are_approved_again_and_again()
     // report; the sums follow; the county approves again.
     store
         .set_supervisor(&meta("move"), &under[0], Some(&city), 1)
+        .await
         .unwrap();
-    approve(&store, &under[1], at_bound.clone(), "after-move").unwrap();
+    approve(&store, &under[1], at_bound.clone(), "after-move")
+        .await
+        .unwrap();
     assert_eq!(
-        differing_cells(&sums(&county).sum, &times_bound(n - 1)),
+        differing_cells(&sums(&county).await.sum, &times_bound(n - 1)),
         Vec::<String>::new()
     );
     assert_eq!(
-        differing_cells(&sums(&city).sum, &times_bound(n)),
+        differing_cells(&sums(&city).await.sum, &times_bound(n)),
         Vec::<String>::new()
     );
-    assert_eq!(store.verify().unwrap().broken, None);
+    assert_eq!(store.verify().await.unwrap().broken, None);
 }

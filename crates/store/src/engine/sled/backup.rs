@@ -15,7 +15,8 @@ use std::{
 
 use sha2::{Digest, Sha256};
 
-use crate::{Result, STORE_FORMAT, SledStore, StoreError, StoreOptions};
+use super::{SledEngine, StoreOptions};
+use crate::{Result, STORE_FORMAT, StoreError};
 
 /// The first bytes of every backup file.
 pub const MAGIC: &[u8] = b"GONGKAI-BACKUP\n";
@@ -52,17 +53,18 @@ impl<W: Write> HashingWriter<W> {
     }
 }
 
-/// Writes the whole store (the caller holds the write lock) to `path`, which
+/// Writes the whole store (the caller holds the gate exclusively) to `path`, which
 /// must not exist: a backup is never overwritten, not even by another
 /// backup racing for the same name. The file is written under a temporary
 /// name beside it and then linked to `path`, which fails if `path` exists
 /// (at that moment, whoever made it); a backup that fails leaves nothing.
-pub(crate) fn write(store: &SledStore, path: &Path) -> Result<BackupStats> {
+pub(crate) fn write(store: &SledEngine, path: &Path) -> Result<BackupStats> {
     // Refuse early, before the whole store is written; the link decides.
     if std::fs::symlink_metadata(path).is_ok() {
         return Err(already_exists(path));
     }
-    store.flush_for_backup()?;
+    // Everything written so far, without the writer (the caller holds the gate).
+    store.db().flush()?;
     let (tmp, file) = create_tmp(path)?;
     let written = write_to(store, file).and_then(|stats| {
         std::fs::hard_link(&tmp, path).map_err(|e| match e.kind() {
@@ -126,7 +128,7 @@ fn create_tmp(path: &Path) -> Result<(std::path::PathBuf, File)> {
 }
 
 /// The backup's bytes into `file`, synced.
-fn write_to(store: &SledStore, file: File) -> Result<BackupStats> {
+fn write_to(store: &SledEngine, file: File) -> Result<BackupStats> {
     let mut w = HashingWriter {
         inner: BufWriter::new(file),
         hash: Sha256::new(),
@@ -273,7 +275,15 @@ pub(crate) fn parse(data: &[u8]) -> Result<Vec<Collection>> {
 /// parent directory), so the temporary directories one finds are killed
 /// restores' leftovers, and it removes them. Everything that can be refused
 /// (the target, the file) is refused before anything is written.
-pub fn restore(backup: &Path, dir: &Path, options: &StoreOptions) -> Result<BackupStats> {
+///
+/// `verified` opens the imported database as a store, verifies it in full
+/// and flushes it (the store's rules, which the engine does not know).
+pub(crate) fn restore(
+    backup: &Path,
+    dir: &Path,
+    options: &StoreOptions,
+    verified: impl FnOnce(sled::Db, &Path) -> Result<()>,
+) -> Result<BackupStats> {
     let name = dir
         .file_name()
         .ok_or_else(|| StoreError::RestoreTarget(format!("{} names no directory", dir.display())))?
@@ -295,7 +305,7 @@ pub fn restore(backup: &Path, dir: &Path, options: &StoreOptions) -> Result<Back
     // Another restore may have placed a store meanwhile.
     refuse_target(dir)?;
     let tmp = create_tmp_dir(parent, &name)?;
-    let placed = build(&tmp, options, collections).and_then(|()| {
+    let placed = build(&tmp, options, collections, verified).and_then(|()| {
         std::fs::rename(&tmp, dir).map_err(|e| {
             StoreError::RestoreTarget(format!("{}: {e} (it was filled meanwhile)", dir.display()))
         })?;
@@ -375,7 +385,12 @@ pub(crate) fn import(db: &sled::Db, collections: Vec<Collection>) {
 /// Imports the collections into `tmp`, verifies the store in full, closes
 /// it (waiting until sled has let go of its files) and syncs every file
 /// and directory of it.
-fn build(tmp: &Path, options: &StoreOptions, collections: Vec<Collection>) -> Result<()> {
+fn build(
+    tmp: &Path,
+    options: &StoreOptions,
+    collections: Vec<Collection>,
+    verified: impl FnOnce(sled::Db, &Path) -> Result<()>,
+) -> Result<()> {
     // No periodic flusher: it is flushed below, and a flusher asleep would
     // hold the files for up to its period after the store is dropped.
     let db = sled::Config::new()
@@ -385,16 +400,7 @@ fn build(tmp: &Path, options: &StoreOptions, collections: Vec<Collection>) -> Re
         .open()?;
     import(&db, collections);
     db.flush()?;
-    let store = SledStore::with_db(db, tmp.to_path_buf())?;
-    let v = crate::ReportStore::verify(&store)?;
-    if let Some(b) = v.broken {
-        return Err(StoreError::BadBackup(format!(
-            "restored store does not verify: {b}"
-        )));
-    }
-    crate::ReportStore::flush(&store)?;
-    store.db().flush()?;
-    drop(store);
+    verified(db, tmp)?;
     wait_until_closed(&tmp.join("db"))?;
     sync_all_under(tmp)
 }

@@ -1,33 +1,21 @@
 //! The life of one report through the store: draft → submitted → returned →
 //! draft → submitted → approved → correction, with its audit chain.
 
-use std::time::SystemTime;
-
+use crate::store_fixture::*;
 use gongkai_proto::v1::{
     Agency, AgencyKind, AgencyLevel, AnnualReport, ReviewComment, ReviewState,
 };
-use gongkai_store::{
-    Action, Checked, PageRequest, ReportFilter, ReportKey, ReportStore, SledStore, StoreOptions,
-    WriteMeta,
-};
+use gongkai_store::{Action, Checked, PageRequest, ReportFilter, ReportKey};
 
-fn w(id: &str, who: &str) -> WriteMeta {
-    WriteMeta {
-        request_id: id.into(),
-        principal: who.into(),
-        time: SystemTime::now(),
-    }
-}
+conformance!(a_report_through_review_keeps_every_revision_and_verifies,);
 
-#[test]
-fn a_report_through_review_keeps_every_revision_and_verifies() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path().join("db"), &StoreOptions::default()).unwrap();
+async fn a_report_through_review_keeps_every_revision_and_verifies(engine: Engine) {
+    let store = open(engine).await;
     let city = "11330700099033995K";
     let dept = "11341702486344515H";
     store
         .register_agency(
-            &w("r1", "admin"),
+            &w_by("r1", "admin"),
             Agency {
                 uscc: city.into(),
                 display_name: "金华市人民政府".into(),
@@ -36,10 +24,11 @@ fn a_report_through_review_keeps_every_revision_and_verifies() {
                 ..Agency::default()
             },
         )
+        .await
         .unwrap();
     store
         .register_agency(
-            &w("r2", "admin"),
+            &w_by("r2", "admin"),
             Agency {
                 uscc: dept.into(),
                 display_name: "某局".into(),
@@ -47,6 +36,7 @@ fn a_report_through_review_keeps_every_revision_and_verifies() {
                 ..Agency::default()
             },
         )
+        .await
         .unwrap();
     let key = ReportKey {
         uscc: dept.into(),
@@ -54,18 +44,26 @@ fn a_report_through_review_keeps_every_revision_and_verifies() {
     };
     let report = AnnualReport::default();
     let r1 = store
-        .save_draft(&w("d1", "sub"), &key, 0, report.clone(), Checked::default())
+        .save_draft(
+            &w_by("d1", "sub"),
+            &key,
+            0,
+            report.clone(),
+            Checked::default(),
+        )
+        .await
         .unwrap();
     assert_eq!((r1.revision, r1.state()), (1, ReviewState::Draft));
     let r2 = store
         .transition(
-            &w("s1", "sub"),
+            &w_by("s1", "sub"),
             &key,
             1,
             Action::Submit,
             Checked::default(),
             vec![],
         )
+        .await
         .unwrap();
     assert_eq!(r2.state(), ReviewState::Submitted);
     let waiting = store
@@ -77,11 +75,12 @@ fn a_report_through_review_keeps_every_revision_and_verifies() {
             },
             &PageRequest::default(),
         )
+        .await
         .unwrap();
     assert_eq!(waiting.items.len(), 1);
     let r3 = store
         .transition(
-            &w("x1", "rev"),
+            &w_by("x1", "rev"),
             &key,
             2,
             Action::Return,
@@ -91,40 +90,54 @@ fn a_report_through_review_keeps_every_revision_and_verifies() {
                 cell: "t3.R25.total".into(),
             }],
         )
+        .await
         .unwrap();
     assert_eq!(r3.state(), ReviewState::Returned);
     store
-        .save_draft(&w("d2", "sub"), &key, 3, report.clone(), Checked::default())
+        .save_draft(
+            &w_by("d2", "sub"),
+            &key,
+            3,
+            report.clone(),
+            Checked::default(),
+        )
+        .await
         .unwrap();
     store
         .transition(
-            &w("s2", "sub"),
+            &w_by("s2", "sub"),
             &key,
             4,
             Action::Submit,
             Checked::default(),
             vec![],
         )
+        .await
         .unwrap();
     let r6 = store
         .transition(
-            &w("a1", "rev"),
+            &w_by("a1", "rev"),
             &key,
             5,
             Action::Approve,
             Checked::default(),
             vec![],
         )
+        .await
         .unwrap();
     assert_eq!(r6.state(), ReviewState::Approved);
     store
-        .save_draft(&w("d3", "sub"), &key, 6, report, Checked::default())
+        .save_draft(&w_by("d3", "sub"), &key, 6, report, Checked::default())
+        .await
         .unwrap();
-    let head = store.head(&key).unwrap().unwrap();
+    let head = store.head(&key).await.unwrap().unwrap();
     assert_eq!((head.latest_revision, head.approved_revision), (7, 6));
-    let revs = store.list_revisions(&key, &PageRequest::default()).unwrap();
+    let revs = store
+        .list_revisions(&key, &PageRequest::default())
+        .await
+        .unwrap();
     assert_eq!(revs.items.len(), 7);
-    let v = store.verify().unwrap();
+    let v = store.verify().await.unwrap();
     assert_eq!(v.broken, None);
     assert_eq!(v.events, 9);
 }
