@@ -740,6 +740,13 @@ impl Running {
         assert!(status.success(), "kill -TERM failed: {status}");
     }
 
+    /// Kills it with SIGKILL, as a crash or an OOM kill would (no drain, no
+    /// flush), and reaps it.
+    pub fn sigkill(&mut self) {
+        self.child.kill().expect("SIGKILL gongkai serve");
+        self.child.wait().expect("reap gongkai serve");
+    }
+
     /// Waits (at most `limit`) for the process to exit.
     pub fn wait(&mut self, limit: Duration) -> ExitStatus {
         let deadline = Instant::now() + limit;
