@@ -339,7 +339,10 @@ impl Cluster {
         let log = path_str(&local.root.join("server.log"));
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            match local.run("pg_ctl", &["start", "-w", "-t", "60", "-D", &data, "-l", &log]) {
+            match local.run(
+                "pg_ctl",
+                &["start", "-w", "-t", "60", "-D", &data, "-l", &log],
+            ) {
                 Ok(()) => return Ok(()),
                 Err(e) if Instant::now() > deadline => return Err(e),
                 Err(_) => std::thread::sleep(Duration::from_millis(100)),
