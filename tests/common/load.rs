@@ -27,8 +27,10 @@ use super::serve::{
     gongkai_command, report_for, report_name,
 };
 
+/// An agency's 统一社会信用代码, made when asked.
+type AgencyCode = fn() -> String;
 /// Agencies whose reports the lanes write, and their submitters.
-const AUTHORS: [(&str, fn() -> String); 2] = [("county-office", county), ("dept1-office", dept1)];
+const AUTHORS: [(&str, AgencyCode); 2] = [("county-office", county), ("dept1-office", dept1)];
 /// The reviewer who returns every lane's report (the city supervises both).
 pub const REVIEWER_NAME: &str = "city-review";
 /// The registrar of the supervision tree.
