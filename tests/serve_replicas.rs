@@ -84,31 +84,13 @@ async fn a_write_through_one_replica_is_read_at_once_through_the_other() {
         .submit(p.token(author), &name, Some(lane_content(0, 1)), 0, "r1")
         .await
         .expect("submitted through A");
-    let get = |c: &mut common::serve::Clients, name: &str| {
-        let mut report = c.report.clone();
-        let (token, name) = (p.token(AUDITOR_NAME).to_owned(), name.to_owned());
-        async move {
-            report
-                .get_report(authed(
-                    Some(&token),
-                    pb::GetReportRequest {
-                        name,
-                        ..Default::default()
-                    },
-                ))
-                .await
-                .expect("get the report")
-                .into_inner()
-                .revision
-                .expect("a revision")
-        }
-    };
-    assert_eq!(get(&mut b, &name).await, submitted);
+    let auditor = p.token(AUDITOR_NAME);
+    assert_eq!(b.get_revision(auditor, &name).await.unwrap(), submitted);
     let returned = b
         .return_report(p.token(REVIEWER_NAME), &name, 1, return_comments(2), "r2")
         .await
         .expect("returned through B");
-    assert_eq!(get(&mut a, &name).await, returned);
+    assert_eq!(a.get_revision(auditor, &name).await.unwrap(), returned);
     assert_eq!(returned.revision, 2);
 }
 

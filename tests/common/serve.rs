@@ -331,6 +331,26 @@ impl Clients {
         }
     }
 
+    /// The revision `name` names (a report's latest, or
+    /// `…/revisions/N`), read as `token`.
+    pub async fn get_revision(
+        &mut self,
+        token: &str,
+        name: &str,
+    ) -> Result<pb::ReportRevision, Status> {
+        let r = self
+            .report
+            .get_report(authed(
+                Some(token),
+                pb::GetReportRequest {
+                    name: name.to_owned(),
+                    ..Default::default()
+                },
+            ))
+            .await?;
+        Ok(r.into_inner().revision.expect("revision in response"))
+    }
+
     /// Submits `report` as `name` with a request id and expected revision.
     pub async fn submit(
         &mut self,
