@@ -21,8 +21,9 @@
 //!    that writes to the target meanwhile stops the copy.
 //! 5. `meta` last, in one transaction: the store's format and the chain's
 //!    head. Until it commits, the target is a partial copy that cannot be
-//!    taken for a store: opening it is refused ("the store holds data but
-//!    no format version") and `verify` finds records no event recorded.
+//!    taken for a store: opening it (serve, verify) is refused ("the store
+//!    holds data but no format version"); were it opened, `verify` would
+//!    find records no event of its empty chain recorded.
 //!    A rerun finds the partial copy's rows and is refused as non-empty:
 //!    drop the database, create it again, migrate, copy again.
 //! 6. The target is verified in full and must count the source's events

@@ -2,7 +2,7 @@
 //! migrate`, `gongkai copy`: the store from the command line, for
 //! operators.
 
-use std::{io::Write, path::PathBuf, process::ExitCode};
+use std::{io::Write, num::NonZeroUsize, path::PathBuf, process::ExitCode};
 
 use gongkai_store::{
     Store, StoreOptions,
@@ -163,6 +163,13 @@ pub struct CopyArgs {
     /// refused.
     #[arg(long)]
     migrate: bool,
+    /// Rows per transaction on the target (each also holds at most 8 MiB).
+    #[arg(
+        long,
+        default_value_t = NonZeroUsize::new(CopyOptions::default().batch_rows).unwrap_or(NonZeroUsize::MIN),
+        value_name = "N"
+    )]
+    batch_rows: NonZeroUsize,
 }
 
 fn open(dir: &DataDir) -> Result<Store, String> {
