@@ -248,9 +248,12 @@ async fn reads(c: &mut Clients, p: &Principals) -> Vec<String> {
     out
 }
 
+/// Every tree's entries (key, value) in key order, by tree name.
+type Trees = BTreeMap<&'static str, Vec<(Vec<u8>, Vec<u8>)>>;
+
 /// Every entry of every tree of the sled store at `dir`, read with sled
 /// itself (as the copy must find them).
-fn sled_trees(dir: &Path) -> BTreeMap<&'static str, Vec<(Vec<u8>, Vec<u8>)>> {
+fn sled_trees(dir: &Path) -> Trees {
     let db = sled::open(dir).expect("open the sled store");
     Tree::ALL
         .iter()
@@ -269,7 +272,7 @@ fn sled_trees(dir: &Path) -> BTreeMap<&'static str, Vec<(Vec<u8>, Vec<u8>)>> {
 }
 
 /// Every row (key, value) of every table of the database at `url`.
-async fn pg_trees(url: &str) -> BTreeMap<&'static str, Vec<(Vec<u8>, Vec<u8>)>> {
+async fn pg_trees(url: &str) -> Trees {
     let engine = PgEngine::open(url, &PgOptions::default()).unwrap();
     let mut out = BTreeMap::new();
     for t in Tree::ALL {
@@ -595,7 +598,7 @@ async fn the_previous_release_store_is_copied_upgraded_and_left_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let data = release_store(dir.path());
     let before = sled_trees(&data);
-    let format = |trees: &BTreeMap<&str, Vec<(Vec<u8>, Vec<u8>)>>| {
+    let format = |trees: &Trees| {
         trees["meta"]
             .iter()
             .find(|(k, _)| k == b"format")
