@@ -19,8 +19,8 @@ use std::{
 
 use common::{
     serve::{
-        ADMIN, AUDITOR, Clients, Principals, REVIEWER, SUBMITTER, authed, city, corrected_report,
-        county, dept1, dept2, fresh_database, gongkai_command, report_name, spawn_in,
+        ADMIN, AUDITOR, Clients, Principals, REVIEWER, SUBMITTER, authed, city, county, dept1,
+        dept2, fresh_database, gongkai_command, report_name, spawn_in, varied,
     },
     stderr, stdout,
 };
@@ -51,21 +51,10 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
 }
 
-/// The corrected sample as `code`'s report for `year`, its counts moved by `k`.
+/// `code`'s report for `year`: the corrected sample, varied by `k`.
 fn report(code: &str, year: u32, k: u64) -> pb::AnnualReport {
-    let mut r = corrected_report();
-    let meta = r.metadata.as_mut().unwrap();
-    meta.agency_uscc = code.to_owned();
-    meta.data_year = year;
-    let t3 = r.applications.as_mut().unwrap();
-    for row in [
-        t3.newly_received.as_mut().unwrap(),
-        t3.disclosed.as_mut().unwrap(),
-        t3.total_handled.as_mut().unwrap(),
-    ] {
-        row.natural_person += k;
-        row.total += k;
-    }
+    let mut r = varied(code, k, &k.to_string());
+    r.metadata.as_mut().unwrap().data_year = year;
     r
 }
 
