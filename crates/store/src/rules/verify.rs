@@ -136,6 +136,42 @@ struct Walk<'a, R> {
     above: HashMap<String, Vec<String>>,
 }
 
+impl<R> Walk<'_, R> {
+    /// A walk of revisions or agency versions that the engine could not
+    /// read on from a key (sled: a page failing its checksum) names the
+    /// record the chain says comes next there, which is the one unread:
+    /// the engine itself knows only the last key it did read.
+    fn pinpoint(&self, e: StoreError) -> StoreError {
+        let StoreError::Corrupt { tree, key, reason } = e else {
+            return e;
+        };
+        let walked = [Tree::Revisions, Tree::AgencyVersions]
+            .into_iter()
+            .find(|t| t.name() == tree);
+        let last = hex::decode(&key).ok();
+        let next = walked.zip(last).and_then(|(walked, last)| {
+            self.named
+                .keys()
+                .filter_map(|(resource, revision)| record_key(resource, *revision))
+                .filter(|(t, k)| *t == walked && *k > last)
+                .map(|(_, k)| k)
+                .min()
+        });
+        match next {
+            // A point read already names its key; a walk names the one before.
+            Some(next) if !reason.starts_with("sled cannot read it") => StoreError::Corrupt {
+                tree,
+                key: hex::encode(next),
+                reason: format!(
+                    "sled cannot read it, the entry the chain names next where the walk of \
+                     the tree stopped ({reason})"
+                ),
+            },
+            _ => StoreError::Corrupt { tree, key, reason },
+        }
+    }
+}
+
 /// Recomputes everything derived from the chain and names the first
 /// difference (see the module's doc).
 pub(crate) async fn verify(r: &impl Reader) -> Result<Verification> {
@@ -151,7 +187,7 @@ pub(crate) async fn verify(r: &impl Reader) -> Result<Verification> {
     };
     let broken = match w.run().await {
         Ok(found) => found,
-        Err(e) => Some(damage(w.fault, e)?),
+        Err(e) => Some(damage(w.fault, w.pinpoint(e))?),
     };
     Ok(Verification {
         events: w.events,
