@@ -331,6 +331,26 @@ impl Clients {
         }
     }
 
+    /// The revision `name` names (a report's latest, or
+    /// `…/revisions/N`), read as `token`.
+    pub async fn get_revision(
+        &mut self,
+        token: &str,
+        name: &str,
+    ) -> Result<pb::ReportRevision, Status> {
+        let r = self
+            .report
+            .get_report(authed(
+                Some(token),
+                pb::GetReportRequest {
+                    name: name.to_owned(),
+                    ..Default::default()
+                },
+            ))
+            .await?;
+        Ok(r.into_inner().revision.expect("revision in response"))
+    }
+
     /// Submits `report` as `name` with a request id and expected revision.
     pub async fn submit(
         &mut self,
@@ -769,6 +789,13 @@ impl Running {
             .status()
             .expect("run kill");
         assert!(status.success(), "kill -TERM failed: {status}");
+    }
+
+    /// Kills it with SIGKILL, as a crash or an OOM kill would (no drain, no
+    /// flush), and reaps it.
+    pub fn sigkill(&mut self) {
+        self.child.kill().expect("SIGKILL gongkai serve");
+        self.child.wait().expect("reap gongkai serve");
     }
 
     /// Waits (at most `limit`) for the process to exit.

@@ -324,6 +324,32 @@ impl Cluster {
         Ok(())
     }
 
+    /// Starts the server again on its data directory after [`Cluster::kill`]
+    /// (crash recovery replays its WAL), on the same port, waiting until it
+    /// accepts connections. A killed postmaster's backends may still hold
+    /// the shared memory for a moment: the start is tried again until it
+    /// succeeds, 30 s at most. The supervising shell still stops it at the
+    /// end.
+    pub fn start_again(&self) -> Result<(), String> {
+        let local = self
+            .local
+            .as_ref()
+            .ok_or("only a cluster the kit started")?;
+        let data = path_str(&local.data());
+        let log = path_str(&local.root.join("server.log"));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match local.run(
+                "pg_ctl",
+                &["start", "-w", "-t", "60", "-D", &data, "-l", &log],
+            ) {
+                Ok(()) => return Ok(()),
+                Err(e) if Instant::now() > deadline => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
     /// The host the server listens on.
     pub fn host(&self) -> &str {
         &self.host
@@ -666,6 +692,18 @@ mod tests {
             .psql_in(&a, "CREATE TABLE only_in_a (n int)")
             .unwrap();
         assert!(shared().psql_in(&b, "SELECT * FROM only_in_a").is_err());
+    }
+
+    #[test]
+    fn a_killed_cluster_starts_again_with_what_it_committed() {
+        let cluster = Cluster::start(&Options::default()).unwrap();
+        let db = cluster.fresh_database().unwrap();
+        cluster
+            .psql_in(&db, "CREATE TABLE t (n int); INSERT INTO t VALUES (7)")
+            .unwrap();
+        cluster.kill().unwrap();
+        cluster.start_again().unwrap();
+        assert_eq!(cluster.psql_in(&db, "SELECT n FROM t").unwrap(), "7");
     }
 
     #[test]
