@@ -10,7 +10,7 @@ mod common;
 
 use common::serve::{
     AUDITOR, Clients, Principals, REVIEWER, SUBMITTER, TestServer, authed, corrected_report,
-    report_name, uscc,
+    report_name, uscc, varied,
 };
 use gongkai_domain::{
     FormatVersion, Money, Report,
@@ -51,37 +51,6 @@ fn tree() -> Tree {
         b2: uscc("11230521MB0000303"),
         b_town: uscc("11230521MB0000304"),
     }
-}
-
-/// The corrected sample with `k` more applications received, disclosed and
-/// handled (自然人 and 总计), `k` more upheld reconsiderations, and `fee`.
-fn varied(code: &str, k: u64, fee: &str) -> pb::AnnualReport {
-    let mut r = corrected_report();
-    r.metadata.as_mut().unwrap().agency_uscc = code.to_owned();
-    let t3 = r.applications.as_mut().unwrap();
-    for row in [
-        t3.newly_received.as_mut().unwrap(),
-        t3.disclosed.as_mut().unwrap(),
-        t3.total_handled.as_mut().unwrap(),
-    ] {
-        row.natural_person += k;
-        row.total += k;
-    }
-    let t4 = r.reconsideration_litigation.as_mut().unwrap();
-    let rec = t4.reconsideration.as_mut().unwrap();
-    rec.upheld += k;
-    rec.total += k;
-    match r.active_disclosure_table.as_mut().unwrap() {
-        pb::annual_report::ActiveDisclosureTable::ActiveDisclosure(t) => {
-            t.fees = Some(pb::Money {
-                wan_yuan: fee.to_owned(),
-            });
-        }
-        pb::annual_report::ActiveDisclosureTable::ActiveDisclosureTrial(_) => {
-            panic!("2024 is in the 2021 format")
-        }
-    }
-    r
 }
 
 /// Every cell of the tables, summed here independently of the store: T3 and

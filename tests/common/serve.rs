@@ -486,6 +486,37 @@ pub fn report_for(year: u32) -> pb::AnnualReport {
     r
 }
 
+/// The corrected sample with `k` more applications received, disclosed and
+/// handled (自然人 and 总计), `k` more upheld reconsiderations, and `fee`.
+pub fn varied(code: &str, k: u64, fee: &str) -> pb::AnnualReport {
+    let mut r = corrected_report();
+    r.metadata.as_mut().unwrap().agency_uscc = code.to_owned();
+    let t3 = r.applications.as_mut().unwrap();
+    for row in [
+        t3.newly_received.as_mut().unwrap(),
+        t3.disclosed.as_mut().unwrap(),
+        t3.total_handled.as_mut().unwrap(),
+    ] {
+        row.natural_person += k;
+        row.total += k;
+    }
+    let t4 = r.reconsideration_litigation.as_mut().unwrap();
+    let rec = t4.reconsideration.as_mut().unwrap();
+    rec.upheld += k;
+    rec.total += k;
+    match r.active_disclosure_table.as_mut().unwrap() {
+        pb::annual_report::ActiveDisclosureTable::ActiveDisclosure(t) => {
+            t.fees = Some(pb::Money {
+                wan_yuan: fee.to_owned(),
+            });
+        }
+        pb::annual_report::ActiveDisclosureTable::ActiveDisclosureTrial(_) => {
+            panic!("2024 is in the 2021 format")
+        }
+    }
+    r
+}
+
 /// The code and message of a call's outcome (OK for success).
 pub fn code_of<T>(r: &Result<T, Status>) -> Code {
     match r {

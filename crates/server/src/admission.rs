@@ -6,9 +6,11 @@
 //!
 //! - Health (`grpc.health.v1`) needs no token and is never refused, so
 //!   probes see an overloaded server as alive.
-//! - Reflection needs no token: without one, a call shares the anonymous
-//!   pool (`--max-anonymous-calls`) with every other caller without one; a
-//!   wrong token is refused.
+//! - Reflection needs no token: without a valid one, a call shares the
+//!   anonymous pool (`--max-anonymous-calls`) with every other caller
+//!   without one. A wrong token is not refused there: grpcurl sends its
+//!   headers with the reflection it makes before every call, and the
+//!   caller should hear UNAUTHENTICATED from the method it called.
 //! - Every other call needs a valid bearer token, or is refused at once
 //!   with UNAUTHENTICATED: it holds nothing and its body is never read.
 //! - An authenticated call holds one of its principal's slots
@@ -107,7 +109,7 @@ pub struct AdmissionLimits {
 enum Door {
     /// grpc.health.v1: no token, no slot.
     Health,
-    /// Reflection: a token if given, else the anonymous pool.
+    /// Reflection: a valid token's slots if given, else the anonymous pool.
     Open,
     /// Everything else: a valid token.
     Api,
@@ -257,7 +259,7 @@ impl Shared {
         }
         let caller = match self.auth.caller(headers) {
             Ok(Some(p)) => Some(p),
-            Ok(None) if door == Door::Open => None,
+            Ok(None) | Err(_) if door == Door::Open => None,
             Ok(None) | Err(_) => {
                 self.refusals.refuse(Refusal::Unauthenticated, path, None);
                 return Err(ApiError::Unauthenticated.into());

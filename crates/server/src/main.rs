@@ -51,6 +51,8 @@ enum Command {
     Restore(cmd::store::RestoreArgs),
     /// Apply the schema migrations a PostgreSQL database has not had.
     Migrate(cmd::store::MigrateArgs),
+    /// Copy a sled store into an empty PostgreSQL database, then verify it there.
+    Copy(cmd::store::CopyArgs),
     /// Every approved report of an area and year, one row per agency (from a running server).
     Export(cmd::area::ExportArgs),
     /// Who in an area has filed, who has not, who is late (from a running server).
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Backup(args) => cmd::store::backup(&args, &mut out),
         Command::Restore(args) => cmd::store::restore(&args, &mut out),
         Command::Migrate(args) => cmd::store::migrate(&args, &mut out),
+        Command::Copy(args) => cmd::store::copy(&args, &mut out),
         Command::Export(args) => cmd::area::export(&args, &mut out),
         Command::Coverage(args) => cmd::area::coverage(&args, &mut out),
     };

@@ -23,6 +23,7 @@
 )]
 
 mod codec;
+pub mod copy;
 mod engine;
 #[doc(hidden)]
 pub mod fuzzing;

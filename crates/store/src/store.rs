@@ -85,7 +85,9 @@ struct PgStore {
 
 /// Runs `f` on the blocking pool when there is a tokio runtime (there it
 /// must not block a worker), else here.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     match tokio::runtime::Handle::try_current() {
         Ok(rt) => rt
             .spawn_blocking(f)

@@ -1,10 +1,12 @@
 //! `gongkai verify`, `gongkai backup`, `gongkai restore`, `gongkai
-//! migrate`: the store from the command line, for operators.
+//! migrate`, `gongkai copy`: the store from the command line, for
+//! operators.
 
-use std::{io::Write, path::PathBuf, process::ExitCode};
+use std::{io::Write, num::NonZeroUsize, path::PathBuf, process::ExitCode};
 
 use gongkai_store::{
     Store, StoreOptions,
+    copy::{CopyError, CopyOptions},
     postgres::{PgEngine, PgOptions},
 };
 
@@ -128,6 +130,46 @@ pub struct RestoreArgs {
     /// refuses, saying which.
     #[command(flatten)]
     database: Database,
+}
+
+/// Arguments of `gongkai copy`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Stop every gongkai serve on the sled store first (sled admits one process, so a \
+running server makes the copy fail) and keep a backup of it. The source is never \
+written: a store of an older format is upgraded in the copy only, so the directory \
+still opens with the release that wrote it. The target must hold no data; a copy \
+that stopped part way leaves a partial copy that gongkai refuses to serve: drop the \
+database, create it again and copy again. See deploy/README.md.")]
+pub struct CopyArgs {
+    /// The sled store to copy (the directory `serve --data` used).
+    #[arg(long, value_name = "DIR")]
+    from: PathBuf,
+    /// The PostgreSQL database to copy into: migrated (or --migrate) and
+    /// empty. `postgres://USER@HOST:PORT/DB?sslmode=verify-full`.
+    #[arg(
+        long,
+        env = "GONGKAI_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    to: String,
+    /// The CA certificate (PEM) that signed the database server's
+    /// certificate; wins over `sslrootcert` in the URL.
+    #[arg(long, env = "GONGKAI_DATABASE_CA", value_name = "FILE")]
+    database_ca: Option<PathBuf>,
+    /// Apply the database's schema migrations first (as `gongkai migrate`
+    /// does). Without it, a database without this gongkai's schema is
+    /// refused.
+    #[arg(long)]
+    migrate: bool,
+    /// Rows per transaction on the target (each also holds at most 8 MiB).
+    #[arg(
+        long,
+        default_value_t = NonZeroUsize::new(CopyOptions::default().batch_rows).unwrap_or(NonZeroUsize::MIN),
+        value_name = "N"
+    )]
+    batch_rows: NonZeroUsize,
 }
 
 fn open(dir: &DataDir) -> Result<Store, String> {
@@ -320,5 +362,79 @@ pub fn restore(args: &RestoreArgs, out: &mut impl Write) -> std::io::Result<Exit
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => fail(e),
+    }
+}
+
+/// Copies a sled store into an empty PostgreSQL database, every tree byte
+/// for byte, then verifies the target: exit 0 when the copy verifies, 1
+/// when it was written but does not, 2 when refused or stopped.
+pub fn copy(args: &CopyArgs, out: &mut impl Write) -> std::io::Result<ExitCode> {
+    let url = &args.to;
+    let runtime = match remote::runtime() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let options = PgOptions {
+        ca_file: args.database_ca.clone(),
+        ..PgOptions::default()
+    };
+    let copied = runtime.block_on(async {
+        let engine = PgEngine::open(url, &options).map_err(CopyError::Target)?;
+        if args.migrate {
+            let m = engine.migrate().await.map_err(CopyError::Target)?;
+            // A failed write of a progress line shows again, and is
+            // reported, at the summary's.
+            let _ = writeln!(
+                out,
+                "the database's gongkai schema migrated from version {} to {}",
+                m.from, m.to
+            );
+        }
+        gongkai_store::copy::sled_to_postgres(&args.from, &engine, &CopyOptions::default(), |t| {
+            let _ = writeln!(
+                out,
+                "copied {:<15} → {:<22} {:>9} rows {:>12} bytes",
+                t.tree.name(),
+                t.tree.table(),
+                t.rows,
+                t.bytes
+            );
+        })
+        .await
+    });
+    match copied {
+        Ok(c) => {
+            if let Some(from) = c.upgraded_from {
+                writeln!(
+                    out,
+                    "the source is of store format {from}: the copy is of format {} (the source is unchanged)",
+                    gongkai_store::STORE_FORMAT
+                )?;
+            }
+            let rate = if c.seconds > 0.0 {
+                c.rows() as f64 / c.seconds
+            } else {
+                0.0
+            };
+            writeln!(
+                out,
+                "copied {} rows, {} bytes, in {} transactions, {:.1} s ({rate:.0} rows/s)",
+                c.rows(),
+                c.bytes(),
+                c.transactions,
+                c.seconds
+            )?;
+            writeln!(
+                out,
+                "the copy verified: audit chain of {} events, {} records, every index and sum, as in the source",
+                c.target.events, c.target.records
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ CopyError::TargetBroken(_)) => {
+            eprintln!("gongkai: copy: {e}");
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => fail(format!("copy: {e}")),
     }
 }

@@ -15,7 +15,10 @@
 pub(crate) mod sled;
 
 use std::{
+    cmp::Ordering,
+    collections::BTreeMap,
     future::Future,
+    ops::Bound,
     pin::pin,
     task::{Context, Poll, Waker},
 };
@@ -138,6 +141,111 @@ impl Plan {
 
     pub(crate) fn delete(&mut self, tree: Tree, key: impl Into<Vec<u8>>) {
         self.writes.push((tree, key.into(), None));
+    }
+}
+
+/// Writes not yet in an engine, per tree in [`Tree::ALL`] order: `Some`
+/// put, `None` deleted. A PostgreSQL transaction keeps its own writes in
+/// one until it commits; `gongkai copy` reads a store through one holding
+/// the store's upgrade.
+pub(crate) type Overlay = [BTreeMap<Vec<u8>, Option<Bytes>>; Tree::ALL.len()];
+
+/// An empty overlay.
+pub(crate) fn overlay() -> Overlay {
+    std::array::from_fn(|_| BTreeMap::new())
+}
+
+/// A page of stored entries (`stored`, in key order) merged with the
+/// overlay's writes over the same keys (`mine`, in key order): a write wins
+/// over the stored entry of its key, a delete hides it; at most `limit`.
+/// `stored` must hold every stored entry of the first `limit` merged: read
+/// `limit` plus the deletes in `mine`.
+pub(crate) fn merge<'a>(
+    stored: Vec<(Bytes, Bytes)>,
+    mine: impl IntoIterator<Item = (&'a Vec<u8>, &'a Option<Bytes>)>,
+    limit: usize,
+) -> Vec<(Bytes, Bytes)> {
+    let mut out = Vec::with_capacity(limit.min(stored.len().saturating_add(PAGE)));
+    let mut stored = stored.into_iter().peekable();
+    let mut mine = mine.into_iter().peekable();
+    while out.len() < limit {
+        let order = match (stored.peek(), mine.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((sk, _)), Some((mk, _))) => sk.as_ref().cmp(mk.as_slice()),
+        };
+        if order == Ordering::Less {
+            if let Some(row) = stored.next() {
+                out.push(row);
+            }
+            continue;
+        }
+        if order == Ordering::Equal {
+            // The overlay's write wins over the stored entry.
+            stored.next();
+        }
+        if let Some((k, Some(v))) = mine.next() {
+            out.push((Bytes::copy_from_slice(k), v.clone()));
+        }
+    }
+    out
+}
+
+/// A [`Reader`] that sees `base` with an [`Overlay`]'s writes on top,
+/// without writing them: what `gongkai copy` reads a store of an older
+/// format through (its upgrade applied in the copy, the source left as it
+/// was).
+#[derive(Debug)]
+pub(crate) struct Overlaid<R> {
+    pub(crate) base: R,
+    pub(crate) writes: Overlay,
+}
+
+impl<R> Overlaid<R> {
+    /// `base` with `plan`'s puts and deletes on top, in order.
+    pub(crate) fn new(base: R, plan: Option<Plan>) -> Overlaid<R> {
+        let mut writes = overlay();
+        for (tree, key, value) in plan.map(|p| p.writes).unwrap_or_default() {
+            writes[tree.index()].insert(key, value);
+        }
+        Overlaid { base, writes }
+    }
+}
+
+impl<R: Reader + Sync> Reader for Overlaid<R> {
+    fn get(&self, tree: Tree, key: &[u8]) -> impl Future<Output = Result<Option<Bytes>>> + Send {
+        let mine = self.writes[tree.index()].get(key).cloned();
+        let stored = self.base.get(tree, key);
+        async move {
+            match mine {
+                Some(v) => Ok(v),
+                None => stored.await,
+            }
+        }
+    }
+
+    fn scan(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(Bytes, Bytes)>>> + Send {
+        let start = match after {
+            Some(a) if a >= prefix => Bound::Excluded(a),
+            _ => Bound::Included(prefix),
+        };
+        let prefix_owned = prefix.to_vec();
+        let mine: Vec<(&Vec<u8>, &Option<Bytes>)> = self.writes[tree.index()]
+            .range::<[u8], _>((start, Bound::Unbounded))
+            .take_while(move |(k, _)| k.starts_with(&prefix_owned))
+            .collect();
+        let deleted = mine.iter().filter(|(_, v)| v.is_none()).count();
+        let stored = self
+            .base
+            .scan(tree, prefix, after, limit.saturating_add(deleted));
+        async move { Ok(merge(stored.await?, mine, limit)) }
     }
 }
 

@@ -2,7 +2,6 @@
 //! transaction's own writes, and the flush.
 
 use std::{
-    cmp::Ordering,
     collections::BTreeMap,
     future::Future,
     marker::PhantomData,
@@ -20,7 +19,10 @@ use super::{
     Failure, SQL, Tree, broken, classify, discard, get_on, pipelined, pool_failure, range, scan_on,
     tree::{Cell, Ty},
 };
-use crate::{Result, StoreError};
+use crate::{
+    Result, StoreError,
+    engine::{Overlay, merge, overlay},
+};
 
 /// What a transaction's closure returns: a boxed future borrowing the
 /// [`PgTx`] (`|tx| Box::pin(async move { … })`), and whatever the closure
@@ -34,8 +36,6 @@ const LOCK: &str = "SELECT value FROM store_meta WHERE key = $1 FOR UPDATE";
 const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 /// The chain head's key in `store_meta` (keys.rs: `meta` / `audit_head`).
 const AUDIT_HEAD: &[u8] = b"audit_head";
-
-type Overlay = [BTreeMap<Vec<u8>, Option<Bytes>>; Tree::ALL.len()];
 
 /// A write transaction in progress. Reads see the transaction's own puts
 /// and deletes first, then the database (which, under the chain's lock,
@@ -142,31 +142,7 @@ impl PgTx<'_> {
         )
         .await
         .map_err(|e| self.fail(&e))?;
-        let mut out = Vec::with_capacity(limit);
-        let mut stored = stored.into_iter().peekable();
-        let mut mine = mine.into_iter().peekable();
-        while out.len() < limit {
-            let order = match (stored.peek(), mine.peek()) {
-                (None, None) => break,
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (Some((sk, _)), Some((mk, _))) => sk.as_ref().cmp(mk.as_slice()),
-            };
-            if order == Ordering::Less {
-                if let Some(row) = stored.next() {
-                    out.push(row);
-                }
-                continue;
-            }
-            if order == Ordering::Equal {
-                // This transaction's write wins over the stored row.
-                stored.next();
-            }
-            if let Some((k, Some(v))) = mine.next() {
-                out.push((Bytes::copy_from_slice(k), v.clone()));
-            }
-        }
-        Ok(out)
+        Ok(merge(stored, mine, limit))
     }
 
     /// Stages `value` at `key`; written at commit.
@@ -433,8 +409,8 @@ pub(super) enum Mode {
 fn open_tx<'env>(client: Object) -> PgTx<'env> {
     PgTx {
         client: Some(client),
-        overlay: std::array::from_fn(|_| BTreeMap::new()),
-        known: std::array::from_fn(|_| BTreeMap::new()),
+        overlay: overlay(),
+        known: overlay(),
         failure: Mutex::new(None),
         env: PhantomData,
     }
