@@ -379,3 +379,68 @@ impl Bare {
         Ok(())
     }
 }
+
+/// The floor under GetReport on PostgreSQL: what one GetReport reads, read
+/// by tokio-postgres directly from the same pool size, with no gRPC and no
+/// gongkai logic. The engine reads a report's head by key, then the
+/// revision it names by key (two point selects, one after the other, since
+/// the second needs the first's answer); so does this, on the same rows.
+#[derive(Debug)]
+pub struct BareRead {
+    pool: Pool,
+    /// (head key, latest revision key) of the reports GetReport reads.
+    keys: Vec<(Vec<u8>, Vec<u8>)>,
+    next: AtomicU64,
+}
+
+impl BareRead {
+    /// The keys of up to `reports` stored reports and their latest revisions.
+    pub async fn prepare(pool: Pool, reports: usize) -> anyhow::Result<Arc<BareRead>> {
+        let client = pool.get().await.context("connecting to the database")?;
+        let rows = client
+            .query(
+                "SELECT h.key, r.key FROM reports h JOIN report_revisions r \
+                 ON r.uscc = h.uscc AND r.year = h.year AND r.revision = h.latest_revision \
+                 ORDER BY h.key LIMIT $1",
+                &[&i64::try_from(reports)?],
+            )
+            .await
+            .context("finding the reports the bare read reads")?;
+        let keys = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<Vec<(Vec<u8>, Vec<u8>)>, tokio_postgres::Error>>()?;
+        if keys.is_empty() {
+            bail!("the bare read found no stored report");
+        }
+        drop(client);
+        Ok(Arc::new(BareRead {
+            pool,
+            keys,
+            next: AtomicU64::new(0),
+        }))
+    }
+
+    /// One read: the head, then the revision, each checked to be there.
+    pub async fn read(&self) -> anyhow::Result<()> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let at = usize::try_from(n % u64::try_from(self.keys.len())?)?;
+        let (head, revision) = &self.keys[at];
+        let object = self.pool.get().await.context("the bare read's pool")?;
+        let by_head = object
+            .prepare_cached("SELECT value FROM reports WHERE key = $1")
+            .await?;
+        let by_revision = object
+            .prepare_cached("SELECT value FROM report_revisions WHERE key = $1")
+            .await?;
+        let h: Vec<u8> = object.query_one(&by_head, &[head]).await?.try_get(0)?;
+        let r: Vec<u8> = object
+            .query_one(&by_revision, &[revision])
+            .await?
+            .try_get(0)?;
+        if h.is_empty() || r.is_empty() {
+            bail!("the bare read found an empty value");
+        }
+        Ok(())
+    }
+}

@@ -171,6 +171,9 @@ enum Rpc {
     Bare,
     /// The same without the chain head's lock.
     BareNoLock,
+    /// PostgreSQL only: what one GetReport reads (the head, then the
+    /// revision), by tokio-postgres directly: GetReport's floor.
+    BareRead,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -187,6 +190,7 @@ impl Rpc {
             Rpc::Submit => "SubmitReport",
             Rpc::Bare => "bare baseline",
             Rpc::BareNoLock => "bare, no lock",
+            Rpc::BareRead => "bare read",
         }
     }
 }
@@ -490,6 +494,8 @@ struct Shared {
     decode: bool,
     /// The bare baseline, on PostgreSQL.
     bare: Option<Arc<bare::Bare>>,
+    /// The bare read, on PostgreSQL.
+    bare_read: Option<Arc<bare::BareRead>>,
 }
 
 fn with_auth<T>(shared: &Shared, message: T) -> Request<T> {
@@ -893,6 +899,15 @@ async fn call_once(
                 .await
                 .map_err(|e| tonic::Status::internal(format!("{e:#}")))?;
         }
+        Rpc::BareRead => {
+            shared
+                .bare_read
+                .as_ref()
+                .ok_or_else(|| tonic::Status::failed_precondition("no PostgreSQL bare read"))?
+                .read()
+                .await
+                .map_err(|e| tonic::Status::internal(format!("{e:#}")))?;
+        }
     }
     Ok(true)
 }
@@ -1119,6 +1134,7 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
         nonce: nonce(),
         decode: args.decode,
         bare: None,
+        bare_read: None,
     };
 
     let mut rpcs = args.rpcs.clone().unwrap_or_else(|| {
@@ -1129,6 +1145,7 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
                 Rpc::Submit,
                 Rpc::Bare,
                 Rpc::BareNoLock,
+                Rpc::BareRead,
             ]
         } else {
             vec![Rpc::Health, Rpc::Get, Rpc::Submit]
@@ -1137,11 +1154,12 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
     rpcs.sort();
     rpcs.dedup();
     let wants_bare = rpcs.contains(&Rpc::Bare) || rpcs.contains(&Rpc::BareNoLock);
-    if wants_bare && server.database.is_none() {
-        bail!("--rpcs bare, bare-no-lock: only with --engine postgres or --database");
+    let wants_bare_read = rpcs.contains(&Rpc::BareRead);
+    if (wants_bare || wants_bare_read) && server.database.is_none() {
+        bail!("--rpcs bare, bare-no-lock, bare-read: only with --engine postgres or --database");
     }
     let mut shared = shared;
-    if rpcs.contains(&Rpc::Get) || wants_bare {
+    if rpcs.contains(&Rpc::Get) || wants_bare || wants_bare_read {
         let count = args.get_reports.max(1);
         register_agencies(&setup, &shared, agencies_for(u64::try_from(count)?)?, 4).await?;
         // What a submit writes, for the baseline: the tables' growth.
@@ -1157,6 +1175,13 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
             _ => None,
         };
         shared.get_names = Arc::new(presubmit(&setup, &shared, count).await?);
+        if let Some(url) = server.database.as_ref().filter(|_| wants_bare_read) {
+            let pool = bare::pool(
+                url,
+                gongkai_store::postgres::PgOptions::default().max_connections,
+            )?;
+            shared.bare_read = Some(bare::BareRead::prepare(pool, count).await?);
+        }
         if let Some((pool, counts)) = before {
             let (b, written) = bare::Bare::prepare(pool, &counts, count).await?;
             shared.bare = Some(b);
@@ -1424,6 +1449,7 @@ fn print_results(points: &[Point], postgres: bool) {
     );
     let pct = |x: f64| format!("{:.1} %", 100.0 * x);
     let ratios = ratios_64(points, Rpc::Get, Rpc::Health);
+    let floor = median(&ratios_64(points, Rpc::BareRead, Rpc::Health));
     match median(&ratios) {
         Some(r) => {
             println!(
@@ -1442,6 +1468,14 @@ fn print_results(points: &[Point], postgres: bool) {
             "  GetReport ≥ {} of Health/Check: not measured (needs get and health at 64)",
             pct(get_goal)
         ),
+    }
+    if let Some(f) = floor {
+        let of_floor = median(&ratios_64(points, Rpc::Get, Rpc::BareRead));
+        println!(
+            "  (the floor) bare read of the same rows: {} of Health/Check; GetReport is {} of it",
+            pct(f),
+            of_floor.map_or_else(|| "–".to_owned(), pct)
+        );
     }
     let p99s: Vec<f64> = points
         .iter()
