@@ -806,9 +806,10 @@ fn text_blocks(
     let mut segment: Vec<PageLine> = Vec::new();
     let mut last_page: Option<usize> = None;
     for l in lines {
+        // The width first: it is cheap, and most prose lines are wide.
         let stopper = l.cells.len() < 2
-            && (crate::assemble::section_of(&l.line.text).is_some()
-                || l.line.x1 - l.line.x0 >= 0.55 * l.width);
+            && (l.line.x1 - l.line.x0 >= 0.55 * l.width
+                || crate::assemble::section_of(&l.line.text).is_some());
         if stopper {
             flush_segment(std::mem::take(&mut segment), &mut para, out, budget)?;
             para.new_page = last_page.is_some_and(|p| p != l.page);
@@ -840,7 +841,7 @@ fn flush_segment(
         .unwrap_or(0);
     if anchors >= 2 || (anchors == 1 && figures >= 3) {
         para.flush(out);
-        out.extend(zone_rows(&seg, budget)?.into_iter().map(Block::Row));
+        out.extend(zone_rows(seg, budget)?.into_iter().map(Block::Row));
     } else {
         let mut page = None;
         for l in seg {
@@ -863,27 +864,23 @@ fn is_anchor(cells: &[Chunk]) -> bool {
 /// around a row, joins that row: a block of tightly spaced lines that
 /// reaches the row's line. The header above the first row is laid out on
 /// the same columns, its wrapped labels joined the same way.
-fn zone_rows(seg: &[PageLine], budget: &mut Budget) -> Result<Vec<Vec<String>>, PdfError> {
-    // Lines on later pages lie below those before.
+fn zone_rows(seg: Vec<PageLine>, budget: &mut Budget) -> Result<Vec<Vec<String>>, PdfError> {
+    let em = seg.iter().map(|l| l.line.size).fold(0.0, f64::max).max(1.0);
+    // Lines on later pages lie below those before. Each line's pieces are
+    // moved, not copied: the run is consumed here.
     let offset = |page: usize| page as f64 * 100_000.0;
-    let lines: Vec<(Vec<Chunk>, f64, f64, f64)> = seg
-        .iter()
+    let lines: Vec<(Vec<Chunk>, f64, f64)> = seg
+        .into_iter()
         .map(|l| {
             let o = offset(l.page);
-            let cells = l
-                .cells
-                .iter()
-                .cloned()
-                .map(|c| Chunk {
-                    top: c.top + o,
-                    bottom: c.bottom + o,
-                    ..c
-                })
-                .collect();
-            (cells, l.line.top + o, l.line.bottom + o, l.line.size)
+            let mut cells = l.cells;
+            for c in &mut cells {
+                c.top += o;
+                c.bottom += o;
+            }
+            (cells, l.line.top + o, l.line.bottom + o)
         })
         .collect();
-    let em = seg.iter().map(|l| l.line.size).fold(0.0, f64::max).max(1.0);
     // Value columns: figures of the rows, clustered by their centres.
     let centers = lines
         .iter()
@@ -917,23 +914,22 @@ fn zone_rows(seg: &[PageLine], budget: &mut Budget) -> Result<Vec<Vec<String>>, 
     }
     let mut rows: Vec<Row> = Vec::new();
     let mut pieces: Vec<Chunk> = Vec::new();
-    for (cells, top, bottom, _) in &lines {
-        if is_anchor(cells) {
+    for (cells, top, bottom) in lines {
+        if is_anchor(&cells) {
             // Its labels join the pieces: a label wrapped below (or above)
             // its row's line is joined to it there.
             let (values, labels): (Vec<Chunk>, Vec<Chunk>) = cells
-                .iter()
-                .cloned()
+                .into_iter()
                 .partition(|c| is_figure(&c.text) && c.x0 >= values_from);
             pieces.extend(labels);
             rows.push(Row {
-                top: *top,
-                bottom: *bottom,
+                top,
+                bottom,
                 labels: Vec::new(),
                 values,
             });
         } else {
-            pieces.extend(cells.iter().cloned());
+            pieces.extend(cells);
         }
     }
     // Pieces into blocks: tightly spaced lines that overlap horizontally.
