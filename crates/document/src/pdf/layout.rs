@@ -562,7 +562,15 @@ fn cell_text(glyphs: Vec<Glyph>) -> String {
     for line in lines {
         join(&mut text, line.text.trim());
     }
-    text.trim().to_owned()
+    trim_in_place(&mut text);
+    text
+}
+
+/// `text.trim()`, without building a second string.
+fn trim_in_place(text: &mut String) {
+    text.truncate(text.trim_end().len());
+    let start = text.len().saturating_sub(text.trim_start().len());
+    text.drain(..start);
 }
 
 /// Appends a piece of text after a line break: a space only between two
@@ -585,29 +593,33 @@ fn join(text: &mut String, next: &str) {
 /// right, lines top to bottom.
 fn lines_of(mut glyphs: Vec<Glyph>) -> Vec<Line> {
     glyphs.sort_by(|a, b| a.base.total_cmp(&b.base).then(a.x0.total_cmp(&b.x0)));
-    // Each line with the sum of its glyphs' baselines and its largest size,
-    // kept as it grows: a glyph is compared with the line's mean baseline.
-    let mut lines: Vec<(Vec<Glyph>, f64, f64)> = Vec::new();
-    for g in glyphs {
-        match lines.last_mut() {
-            Some((line, sum, size))
-                if (g.base - *sum / line.len().max(1) as f64).abs() <= size.max(g.size) * 0.4 =>
-            {
-                *sum += g.base;
-                *size = size.max(g.size);
-                line.push(g);
+    // A glyph joins the line before it or starts one, so each line is a run
+    // of the sorted glyphs: first their lengths (a glyph compared with the
+    // line's mean baseline and largest size, kept as it grows), then each
+    // line's glyphs moved out at once, into a vector of its exact size.
+    let mut runs: Vec<usize> = Vec::new();
+    let (mut sum, mut size, mut n) = (0.0f64, 0.0f64, 0usize);
+    for g in &glyphs {
+        if n > 0 && (g.base - sum / n as f64).abs() <= size.max(g.size) * 0.4 {
+            sum += g.base;
+            size = size.max(g.size);
+            n = n.saturating_add(1);
+        } else {
+            if n > 0 {
+                runs.push(n);
             }
-            _ => {
-                let (base, size) = (g.base, g.size);
-                lines.push((vec![g], base, size));
-            }
+            (sum, size, n) = (g.base, g.size, 1);
         }
     }
-    lines
-        .into_iter()
-        .filter_map(|(mut glyphs, _, _)| {
+    if n > 0 {
+        runs.push(n);
+    }
+    let mut rest = glyphs.into_iter();
+    runs.into_iter()
+        .filter_map(|n| {
+            let mut glyphs: Vec<Glyph> = rest.by_ref().take(n).collect();
             glyphs.sort_by(|a, b| a.x0.total_cmp(&b.x0));
-            let mut text = String::new();
+            let mut text = String::with_capacity(glyphs.len().saturating_mul(3));
             let mut last: Option<&Glyph> = None;
             for g in &glyphs {
                 if let Some(prev) = last {
@@ -629,7 +641,7 @@ fn lines_of(mut glyphs: Vec<Glyph>) -> Vec<Line> {
                 }
                 last = Some(g);
             }
-            let text = text.trim().to_owned();
+            trim_in_place(&mut text);
             if text.is_empty() {
                 return None;
             }
