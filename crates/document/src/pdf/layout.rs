@@ -463,11 +463,16 @@ fn emit_chain(
     budget: &mut Budget,
 ) -> Result<(), PdfError> {
     let xs = clusters(chain.iter().flat_map(|r| r.v.iter().map(|v| v.at)));
+    // The first region's rows, kept to compare with the continuations'
+    // (only a table over several pages has any).
+    let continued = chain.len() > 1;
     let mut first: Vec<Vec<String>> = Vec::new();
     for (i, region) in chain.into_iter().enumerate() {
         let mut rows = region_rows(region, &xs, budget)?;
         if i == 0 {
-            first = rows.clone();
+            if continued {
+                first.clone_from(&rows);
+            }
         } else {
             // A header the continuation repeats.
             let repeated = rows.iter().zip(&first).take_while(|(a, b)| a == b).count();
