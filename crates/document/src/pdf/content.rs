@@ -24,6 +24,8 @@ pub const MAX_GLYPHS: usize = 1_000_000;
 /// Deepest nesting of form XObjects (and of q without Q).
 pub const MAX_FORM_DEPTH: usize = 12;
 const MAX_STATE_DEPTH: usize = 256;
+/// Fonts one content stream remembers by name (see [`Pass::run`]).
+const MAX_SELECTED_FONTS: usize = 32;
 
 /// A glyph shown on a page, in page space (points, y downwards).
 #[derive(Clone, Debug)]
@@ -252,6 +254,10 @@ impl Pass<'_> {
         let mut st = initial;
         let mut tm = IDENTITY;
         let mut tlm = IDENTITY;
+        // The fonts this content has selected, by resource name: a stream
+        // selects its few fonts again for every text object, and a name
+        // always means the same font within one resource dictionary.
+        let mut selected: Vec<(Vec<u8>, Option<Rc<Font>>)> = Vec::new();
         let mut ops = TypedIter::new(content);
         while let Some(op) = ops.next() {
             self.walker.operators = self.walker.operators.saturating_add(1);
@@ -319,7 +325,18 @@ impl Pass<'_> {
                 Op::TextRise(v) => st.rise = v.0.as_f64(),
                 Op::TextFont(f) => {
                     st.size = f.1.as_f64();
-                    st.font = self.font(resources, f.0);
+                    let name: &[u8] = f.0;
+                    st.font = match selected.iter().find(|(n, _)| n.as_slice() == name) {
+                        Some((_, font)) => font.clone(),
+                        None => {
+                            let font = self.font(resources, f.0);
+                            // Bounded, so a stream of many names stays linear.
+                            if selected.len() < MAX_SELECTED_FONTS {
+                                selected.push((name.to_vec(), font.clone()));
+                            }
+                            font
+                        }
+                    };
                 }
                 Op::NextLine(t) => {
                     tlm = mul(&[1.0, 0.0, 0.0, 1.0, t.0.as_f64(), t.1.as_f64()], &tlm);

@@ -463,11 +463,16 @@ fn emit_chain(
     budget: &mut Budget,
 ) -> Result<(), PdfError> {
     let xs = clusters(chain.iter().flat_map(|r| r.v.iter().map(|v| v.at)));
+    // The first region's rows, kept to compare with the continuations'
+    // (only a table over several pages has any).
+    let continued = chain.len() > 1;
     let mut first: Vec<Vec<String>> = Vec::new();
     for (i, region) in chain.into_iter().enumerate() {
         let mut rows = region_rows(region, &xs, budget)?;
         if i == 0 {
-            first = rows.clone();
+            if continued {
+                first.clone_from(&rows);
+            }
         } else {
             // A header the continuation repeats.
             let repeated = rows.iter().zip(&first).take_while(|(a, b)| a == b).count();
@@ -562,7 +567,15 @@ fn cell_text(glyphs: Vec<Glyph>) -> String {
     for line in lines {
         join(&mut text, line.text.trim());
     }
-    text.trim().to_owned()
+    trim_in_place(&mut text);
+    text
+}
+
+/// `text.trim()`, without building a second string.
+fn trim_in_place(text: &mut String) {
+    text.truncate(text.trim_end().len());
+    let start = text.len().saturating_sub(text.trim_start().len());
+    text.drain(..start);
 }
 
 /// Appends a piece of text after a line break: a space only between two
@@ -585,29 +598,33 @@ fn join(text: &mut String, next: &str) {
 /// right, lines top to bottom.
 fn lines_of(mut glyphs: Vec<Glyph>) -> Vec<Line> {
     glyphs.sort_by(|a, b| a.base.total_cmp(&b.base).then(a.x0.total_cmp(&b.x0)));
-    // Each line with the sum of its glyphs' baselines and its largest size,
-    // kept as it grows: a glyph is compared with the line's mean baseline.
-    let mut lines: Vec<(Vec<Glyph>, f64, f64)> = Vec::new();
-    for g in glyphs {
-        match lines.last_mut() {
-            Some((line, sum, size))
-                if (g.base - *sum / line.len().max(1) as f64).abs() <= size.max(g.size) * 0.4 =>
-            {
-                *sum += g.base;
-                *size = size.max(g.size);
-                line.push(g);
+    // A glyph joins the line before it or starts one, so each line is a run
+    // of the sorted glyphs: first their lengths (a glyph compared with the
+    // line's mean baseline and largest size, kept as it grows), then each
+    // line's glyphs moved out at once, into a vector of its exact size.
+    let mut runs: Vec<usize> = Vec::new();
+    let (mut sum, mut size, mut n) = (0.0f64, 0.0f64, 0usize);
+    for g in &glyphs {
+        if n > 0 && (g.base - sum / n as f64).abs() <= size.max(g.size) * 0.4 {
+            sum += g.base;
+            size = size.max(g.size);
+            n = n.saturating_add(1);
+        } else {
+            if n > 0 {
+                runs.push(n);
             }
-            _ => {
-                let (base, size) = (g.base, g.size);
-                lines.push((vec![g], base, size));
-            }
+            (sum, size, n) = (g.base, g.size, 1);
         }
     }
-    lines
-        .into_iter()
-        .filter_map(|(mut glyphs, _, _)| {
+    if n > 0 {
+        runs.push(n);
+    }
+    let mut rest = glyphs.into_iter();
+    runs.into_iter()
+        .filter_map(|n| {
+            let mut glyphs: Vec<Glyph> = rest.by_ref().take(n).collect();
             glyphs.sort_by(|a, b| a.x0.total_cmp(&b.x0));
-            let mut text = String::new();
+            let mut text = String::with_capacity(glyphs.len().saturating_mul(3));
             let mut last: Option<&Glyph> = None;
             for g in &glyphs {
                 if let Some(prev) = last {
@@ -629,7 +646,7 @@ fn lines_of(mut glyphs: Vec<Glyph>) -> Vec<Line> {
                 }
                 last = Some(g);
             }
-            let text = text.trim().to_owned();
+            trim_in_place(&mut text);
             if text.is_empty() {
                 return None;
             }
@@ -806,9 +823,10 @@ fn text_blocks(
     let mut segment: Vec<PageLine> = Vec::new();
     let mut last_page: Option<usize> = None;
     for l in lines {
+        // The width first: it is cheap, and most prose lines are wide.
         let stopper = l.cells.len() < 2
-            && (crate::assemble::section_of(&l.line.text).is_some()
-                || l.line.x1 - l.line.x0 >= 0.55 * l.width);
+            && (l.line.x1 - l.line.x0 >= 0.55 * l.width
+                || crate::assemble::section_of(&l.line.text).is_some());
         if stopper {
             flush_segment(std::mem::take(&mut segment), &mut para, out, budget)?;
             para.new_page = last_page.is_some_and(|p| p != l.page);
@@ -840,7 +858,7 @@ fn flush_segment(
         .unwrap_or(0);
     if anchors >= 2 || (anchors == 1 && figures >= 3) {
         para.flush(out);
-        out.extend(zone_rows(&seg, budget)?.into_iter().map(Block::Row));
+        out.extend(zone_rows(seg, budget)?.into_iter().map(Block::Row));
     } else {
         let mut page = None;
         for l in seg {
@@ -863,27 +881,23 @@ fn is_anchor(cells: &[Chunk]) -> bool {
 /// around a row, joins that row: a block of tightly spaced lines that
 /// reaches the row's line. The header above the first row is laid out on
 /// the same columns, its wrapped labels joined the same way.
-fn zone_rows(seg: &[PageLine], budget: &mut Budget) -> Result<Vec<Vec<String>>, PdfError> {
-    // Lines on later pages lie below those before.
+fn zone_rows(seg: Vec<PageLine>, budget: &mut Budget) -> Result<Vec<Vec<String>>, PdfError> {
+    let em = seg.iter().map(|l| l.line.size).fold(0.0, f64::max).max(1.0);
+    // Lines on later pages lie below those before. Each line's pieces are
+    // moved, not copied: the run is consumed here.
     let offset = |page: usize| page as f64 * 100_000.0;
-    let lines: Vec<(Vec<Chunk>, f64, f64, f64)> = seg
-        .iter()
+    let lines: Vec<(Vec<Chunk>, f64, f64)> = seg
+        .into_iter()
         .map(|l| {
             let o = offset(l.page);
-            let cells = l
-                .cells
-                .iter()
-                .cloned()
-                .map(|c| Chunk {
-                    top: c.top + o,
-                    bottom: c.bottom + o,
-                    ..c
-                })
-                .collect();
-            (cells, l.line.top + o, l.line.bottom + o, l.line.size)
+            let mut cells = l.cells;
+            for c in &mut cells {
+                c.top += o;
+                c.bottom += o;
+            }
+            (cells, l.line.top + o, l.line.bottom + o)
         })
         .collect();
-    let em = seg.iter().map(|l| l.line.size).fold(0.0, f64::max).max(1.0);
     // Value columns: figures of the rows, clustered by their centres.
     let centers = lines
         .iter()
@@ -917,23 +931,22 @@ fn zone_rows(seg: &[PageLine], budget: &mut Budget) -> Result<Vec<Vec<String>>, 
     }
     let mut rows: Vec<Row> = Vec::new();
     let mut pieces: Vec<Chunk> = Vec::new();
-    for (cells, top, bottom, _) in &lines {
-        if is_anchor(cells) {
+    for (cells, top, bottom) in lines {
+        if is_anchor(&cells) {
             // Its labels join the pieces: a label wrapped below (or above)
             // its row's line is joined to it there.
             let (values, labels): (Vec<Chunk>, Vec<Chunk>) = cells
-                .iter()
-                .cloned()
+                .into_iter()
                 .partition(|c| is_figure(&c.text) && c.x0 >= values_from);
             pieces.extend(labels);
             rows.push(Row {
-                top: *top,
-                bottom: *bottom,
+                top,
+                bottom,
                 labels: Vec::new(),
                 values,
             });
         } else {
-            pieces.extend(cells.iter().cloned());
+            pieces.extend(cells);
         }
     }
     // Pieces into blocks: tightly spaced lines that overlap horizontally.
