@@ -1053,7 +1053,7 @@ fn holds(window: &[u8], needle: &[u8]) -> bool {
 }
 
 impl CommitCutter {
-    async fn start(upstream: u16) -> CommitCutter {
+    async fn start(upstream: (&'static str, u16)) -> CommitCutter {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -1061,7 +1061,7 @@ impl CommitCutter {
         let armed = cut.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let server = tokio::net::TcpStream::connect(("127.0.0.1", upstream))
+                let server = tokio::net::TcpStream::connect(upstream)
                     .await
                     .unwrap();
                 let (mut client_in, mut client_out) = client.into_split();
@@ -1152,11 +1152,8 @@ fn via(url: &str, port: u16) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_whose_answer_was_lost_is_not_run_twice() {
     let url = fresh_database().await;
-    let upstream: u16 = {
-        let at = url.rfind(':').unwrap();
-        url[at + 1..].split('/').next().unwrap().parse().unwrap()
-    };
-    let cutter = CommitCutter::start(upstream).await;
+    let server = gongkai_testkit::shared();
+    let cutter = CommitCutter::start((server.host(), server.port())).await;
     let engine = PgEngine::open(&via(&url, cutter.port), &retry(5)).unwrap();
     engine.migrate().await.unwrap();
     let runs = AtomicU32::new(0);
