@@ -1061,9 +1061,7 @@ impl CommitCutter {
         let armed = cut.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let server = tokio::net::TcpStream::connect(upstream)
-                    .await
-                    .unwrap();
+                let server = tokio::net::TcpStream::connect(upstream).await.unwrap();
                 let (mut client_in, mut client_out) = client.into_split();
                 let (mut server_in, mut server_out) = server.into_split();
                 let cut = armed.clone();

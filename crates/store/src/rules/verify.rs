@@ -137,37 +137,34 @@ struct Walk<'a, R> {
 }
 
 impl<R> Walk<'_, R> {
-    /// A walk of revisions or agency versions that the engine could not
-    /// read on from a key (sled: a page failing its checksum) names the
-    /// record the chain says comes next there, which is the one unread:
-    /// the engine itself knows only the last key it did read.
-    fn pinpoint(&self, e: StoreError) -> StoreError {
-        let StoreError::Corrupt { tree, key, reason } = e else {
+    /// The walk of `tree` (revisions or agency versions) could not read on
+    /// from a key (sled: a page failing its checksum); the engine knows
+    /// only the last key it did read, the chain knows the record that comes
+    /// next, which is the one unread: that one is named.
+    fn unread_in_walk(&self, tree: Tree, e: StoreError) -> StoreError {
+        let StoreError::Corrupt { key, reason, .. } = &e else {
             return e;
         };
-        let walked = [Tree::Revisions, Tree::AgencyVersions]
-            .into_iter()
-            .find(|t| t.name() == tree);
-        let last = hex::decode(&key).ok();
-        let next = walked.zip(last).and_then(|(walked, last)| {
-            self.named
-                .keys()
-                .filter_map(|(resource, revision)| record_key(resource, *revision))
-                .filter(|(t, k)| *t == walked && *k > last)
-                .map(|(_, k)| k)
-                .min()
-        });
+        let Ok(last) = hex::decode(key) else {
+            return e;
+        };
+        let next = self
+            .named
+            .keys()
+            .filter_map(|(resource, revision)| record_key(resource, *revision))
+            .filter(|(t, k)| *t == tree && *k > last)
+            .map(|(_, k)| k)
+            .min();
         match next {
-            // A point read already names its key; a walk names the one before.
-            Some(next) if !reason.starts_with("sled cannot read it") => StoreError::Corrupt {
-                tree,
+            Some(next) => StoreError::Corrupt {
+                tree: tree.name(),
                 key: hex::encode(next),
                 reason: format!(
                     "sled cannot read it, the entry the chain names next where the walk of \
                      the tree stopped ({reason})"
                 ),
             },
-            _ => StoreError::Corrupt { tree, key, reason },
+            None => e,
         }
     }
 }
@@ -187,7 +184,7 @@ pub(crate) async fn verify(r: &impl Reader) -> Result<Verification> {
     };
     let broken = match w.run().await {
         Ok(found) => found,
-        Err(e) => Some(damage(w.fault, w.pinpoint(e))?),
+        Err(e) => Some(damage(w.fault, e)?),
     };
     Ok(Verification {
         events: w.events,
@@ -351,7 +348,11 @@ impl<R: Reader> Walk<'_, R> {
     async fn revisions(&mut self) -> Result<Found> {
         let last = self.last();
         let mut entries = Entries::new(self.r, Tree::Revisions, b"");
-        while let Some((k, v)) = entries.next().await? {
+        while let Some((k, v)) = entries
+            .next()
+            .await
+            .map_err(|e| self.unread_in_walk(Tree::Revisions, e))?
+        {
             let here = |detail: String| Some(link(last, "revisions", &k, detail));
             let parsed = k
                 .len()
@@ -543,7 +544,11 @@ impl<R: Reader> Walk<'_, R> {
         let last = self.last();
         let mut newest: BTreeMap<Vec<u8>, (u32, Bytes, u64)> = BTreeMap::new();
         let mut entries = Entries::new(self.r, Tree::AgencyVersions, b"");
-        while let Some((k, v)) = entries.next().await? {
+        while let Some((k, v)) = entries
+            .next()
+            .await
+            .map_err(|e| self.unread_in_walk(Tree::AgencyVersions, e))?
+        {
             let Some((uscc, version)) = k
                 .len()
                 .checked_sub(4)
