@@ -200,6 +200,14 @@ pub async fn sled_to_postgres(
         .filter(|t| *t != Tree::Meta)
         .chain([Tree::Meta]);
     for tree in order {
+        // `meta` in one transaction whatever the batch size: each batch
+        // checks the chain head is still the empty one, and the batch
+        // after the head's would find it moved.
+        let whole = CopyOptions {
+            batch_rows: usize::MAX,
+            batch_bytes: usize::MAX,
+        };
+        let options = if tree == Tree::Meta { &whole } else { options };
         let mut copied = CopiedTree {
             tree,
             rows: 0,
@@ -282,11 +290,12 @@ async fn open_source(from: &Path) -> Result<(Source, Option<u32>, Verification)>
             e => e,
         })?;
         let trees = engine.trees().clone();
-        let format = match now(trees.get(Tree::Meta, FORMAT_KEY))? {
-            Some(v) => <[u8; 4]>::try_from(v.as_ref()).ok().map(u32::from_be_bytes),
-            None => None,
-        };
+        // The plan refuses a malformed or newer format, so the read below
+        // meets only a well-formed one.
         let upgrade = now(rules::upgrade::plan(&trees))?;
+        let format = now(trees.get(Tree::Meta, FORMAT_KEY))?
+            .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
+            .map(u32::from_be_bytes);
         let view = Overlaid::new(trees, upgrade);
         let verified = now(rules::verify::verify(&view))?;
         let upgraded_from = format.filter(|f| *f < STORE_FORMAT);

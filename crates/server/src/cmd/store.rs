@@ -390,7 +390,11 @@ pub fn copy(args: &CopyArgs, out: &mut impl Write) -> std::io::Result<ExitCode> 
                 m.from, m.to
             );
         }
-        gongkai_store::copy::sled_to_postgres(&args.from, &engine, &CopyOptions::default(), |t| {
+        let options = CopyOptions {
+            batch_rows: args.batch_rows.get(),
+            ..CopyOptions::default()
+        };
+        gongkai_store::copy::sled_to_postgres(&args.from, &engine, &options, |t| {
             let _ = writeln!(
                 out,
                 "copied {:<15} → {:<22} {:>9} rows {:>12} bytes",
