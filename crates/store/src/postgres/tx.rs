@@ -34,8 +34,8 @@ const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE";
 const LOCK: &str = "SELECT value FROM store_meta WHERE key = $1 FOR UPDATE";
 /// Starts a read-only transaction that sees one point in time throughout.
 const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
-/// The chain head's key in `store_meta` (keys.rs: `meta` / `audit_head`).
-const AUDIT_HEAD: &[u8] = b"audit_head";
+/// The chain head's key in `store_meta`: the rules' own.
+use crate::rules::AUDIT_HEAD_KEY as AUDIT_HEAD;
 
 /// A write transaction in progress. Reads see the transaction's own puts
 /// and deletes first, then the database (which, under the chain's lock,
