@@ -286,13 +286,16 @@ fn not_checked(rule: &'static str, location: Location, missing: &[T3Row], what: 
     .cells(ids.iter().map(|id| format!("t3.{id}")))
 }
 
+/// The rows of the balance R01 + R02 = R24 + R25.
+const BALANCE_ROWS: [T3Row; 4] = [T3Row::R01, T3Row::R02, T3Row::R24, T3Row::R25];
+
 fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
     let outcomes: Vec<T3Row> = T3Row::outcomes_of(format).collect();
     // Each relation is checked only when every row it needs is there.
     let absent = |rows: &[T3Row]| -> Vec<T3Row> {
         rows.iter().copied().filter(|r| t.is_absent(*r)).collect()
     };
-    let balance_missing = absent(&[T3Row::R01, T3Row::R02, T3Row::R24, T3Row::R25]);
+    let balance_missing = absent(&BALANCE_ROWS);
     let outcome_missing = absent(&[outcomes.as_slice(), &[T3Row::R24]].concat());
     let (check_balance, check_outcomes) = (balance_missing.is_empty(), outcome_missing.is_empty());
     if !check_balance {
@@ -316,8 +319,7 @@ fn t3_rules(t: &T3, format: FormatVersion, out: &mut Vec<Finding>) {
         let col = c.col;
         let g = |row| t.get(row, col);
         // Paths and locations are built only for a finding: this is the hot path.
-        let balance_cells =
-            || [T3Row::R01, T3Row::R02, T3Row::R24, T3Row::R25].map(|r| t3_path(r, col));
+        let balance_cells = || BALANCE_ROWS.map(|r| t3_path(r, col));
         let here = || Location::cell("t3", "R25", c.key);
         let balance = (
             sum([g(T3Row::R01), g(T3Row::R02)]),

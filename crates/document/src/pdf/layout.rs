@@ -562,12 +562,11 @@ fn region_rows(
 /// A cell's text: its lines top to bottom, joined without a break (a label
 /// wrapped inside its cell is one label).
 fn cell_text(glyphs: Vec<Glyph>) -> String {
-    let lines = lines_of(glyphs);
+    // Lines come trimmed, and none empty (lines_of).
     let mut text = String::new();
-    for line in lines {
-        join(&mut text, line.text.trim());
+    for line in lines_of(glyphs) {
+        join(&mut text, &line.text);
     }
-    trim_in_place(&mut text);
     text
 }
 
