@@ -405,7 +405,8 @@ pub async fn check_acked(c: &Clients, principals: &Principals, lanes: &[LaneReco
 }
 
 /// Checks that the audit chain, read through `c`, is one sequence 1..=n
-/// with every event naming the one before it, and returns n.
+/// (no gap, no fork by number; the hash links are verify_database's to
+/// check), and returns n.
 pub async fn check_one_sequence(c: &mut Clients, principals: &Principals) -> u64 {
     let events = c.audit_events(principals.token(AUDITOR_NAME)).await;
     for (i, e) in events.iter().enumerate() {
