@@ -34,7 +34,11 @@ use quick_xml::{
     events::{BytesStart, Event},
 };
 
-use crate::{ImportError, blocks::Block};
+use crate::{
+    ImportError,
+    blocks::Block,
+    html::{MAX_TABLE_CELLS, span, too_many_cells},
+};
 
 /// Most entries a `.docx` may hold. Word writes about a dozen; a report with
 /// images a few dozen.
@@ -53,12 +57,6 @@ pub const MAX_XML_DEPTH: usize = 512;
 
 /// Deepest nesting of tables inside table cells.
 pub const MAX_TABLE_DEPTH: usize = 32;
-
-/// Most cells one table may expand to once spans are laid out (as for HTML).
-const MAX_TABLE_CELLS: usize = 1_000_000;
-
-/// Widest `w:gridSpan` honoured (Word's own limit is 63 columns).
-const MAX_SPAN: usize = 1000;
 
 /// The magic of an OLE2 compound file: legacy `.doc`, `.wps`, `.xls`.
 const OLE2_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
@@ -968,9 +966,7 @@ impl Reading<'_> {
         let mut lay = |cells: usize| {
             self.cells = self.cells.saturating_add(cells);
             if self.cells > MAX_TABLE_CELLS {
-                return Err(too_complex(format!(
-                    "表格展开后超过{MAX_TABLE_CELLS}个单元格 — tables span more than {MAX_TABLE_CELLS} cells once merged cells are laid out"
-                )));
+                return Err(too_many_cells());
             }
             Ok(())
         };
@@ -993,13 +989,6 @@ impl Reading<'_> {
         }
         Ok(out)
     }
-}
-
-fn span(value: Option<&str>) -> usize {
-    value
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .unwrap_or(1)
-        .clamp(1, MAX_SPAN)
 }
 
 /// Reads a `.docx` into blocks.

@@ -30,11 +30,13 @@ use crate::{ImportError, blocks::Block};
 /// stay bounded.
 pub const MAX_ELEMENTS: usize = 200_000;
 
-/// Largest colspan / rowspan honoured (the HTML standard's colspan limit).
+/// Largest colspan / rowspan honoured (the HTML standard's colspan limit;
+/// also `w:gridSpan`'s in docx.rs, Word's own limit being 63 columns).
 const MAX_SPAN: usize = 1000;
 
-/// Most cells one table may expand to once spans are laid out.
-const MAX_TABLE_CELLS: usize = 1_000_000;
+/// Most cells one table may expand to once spans are laid out (HTML and
+/// docx alike).
+pub(crate) const MAX_TABLE_CELLS: usize = 1_000_000;
 
 /// Elements whose content is never the report.
 const SKIPPED_TAGS: &[&str] = &[
@@ -187,7 +189,8 @@ fn contains_ignore_case(hay: &str, needle: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
-fn span(value: Option<&str>) -> usize {
+/// A span attribute's value: 1 when absent or unreadable, at most [`MAX_SPAN`].
+pub(crate) fn span(value: Option<&str>) -> usize {
     value
         .and_then(|v| v.trim().parse::<usize>().ok())
         .unwrap_or(1)
@@ -943,7 +946,7 @@ impl TableGrid {
     }
 }
 
-fn too_many_cells() -> ImportError {
+pub(crate) fn too_many_cells() -> ImportError {
     ImportError::TooComplex(format!(
         "表格展开后超过{MAX_TABLE_CELLS}个单元格 — a table spans more than {MAX_TABLE_CELLS} cells once merged cells are laid out"
     ))
