@@ -146,14 +146,7 @@ impl Cluster {
         std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .map_err(|e| format!("{}: {e}", dir.display()))?;
         if running_as_root() {
-            let chown = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir)
-                .status()
-                .map_err(|e| format!("chown: {e}"))?;
-            if !chown.success() {
-                return Err(format!("chown postgres {}: {chown}", dir.display()));
-            }
+            give_to_postgres(dir)?;
         }
         Cluster::start(&Options {
             settings: vec![
@@ -605,19 +598,26 @@ fn temp_root(as_postgres: bool) -> Result<PathBuf, String> {
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
     if as_postgres {
-        let status = Command::new("chown")
-            .args(["postgres:postgres"])
-            .arg(&root)
-            .status()
-            .map_err(|e| format!("chown: {e}"))?;
-        if !status.success() {
-            return Err(format!(
-                "chown postgres {}: is there a postgres user? ({INSTALL_HINT})",
-                root.display()
-            ));
-        }
+        give_to_postgres(&root)?;
     }
     Ok(root)
+}
+
+/// Hands `path`, and what it holds, to the `postgres` user the server runs as.
+fn give_to_postgres(path: &Path) -> Result<(), String> {
+    let status = Command::new("chown")
+        .args(["-R", "postgres:postgres"])
+        .arg(path)
+        .status()
+        .map_err(|e| format!("chown: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "chown postgres {}: is there a postgres user? ({INSTALL_HINT})",
+            path.display()
+        ))
+    }
 }
 
 fn free_port() -> Result<u16, String> {
