@@ -123,8 +123,6 @@ pub struct LaneRecord {
 /// Counts the load keeps while it runs.
 #[derive(Debug, Default)]
 pub struct Counts {
-    /// Writes acknowledged.
-    pub acked: AtomicU64,
     /// Tries whose outcome was unknown and were sent again.
     pub resent: AtomicU64,
     /// Writes answered on a resend with the revision an earlier try had
@@ -197,7 +195,7 @@ impl Load {
 
     /// Writes acknowledged so far.
     pub fn acked(&self) -> u64 {
-        self.counts.acked.load(Ordering::Relaxed)
+        *self.acks.borrow()
     }
 
     /// Tries sent again so far.
@@ -341,7 +339,6 @@ impl Lane {
                 state,
                 report: content.clone(),
             });
-            counts.acked.fetch_add(1, Ordering::Relaxed);
             acks.send_modify(|a| *a += 1);
         }
         record
