@@ -87,34 +87,80 @@ fn without_spacing(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// The numbers followed by 件 in a clause, with the byte offset each starts at.
-fn counts_in(clause: &str) -> Vec<(usize, u64)> {
-    let mut out = Vec::new();
-    let mut digits = String::new();
-    let mut start = 0;
-    for (i, ch) in clause.char_indices() {
-        let d = match ch {
-            '0'..='9' => Some(ch),
-            // Full-width digits, as some sites publish them.
-            '０'..='９' => char::from_u32(u32::from(ch).wrapping_sub(0xFEE0)),
-            _ => None,
-        };
-        if let Some(d) = d {
-            if digits.is_empty() {
-                start = i;
+/// Whether `word` (itself without white space) appears in `text` once its
+/// white space is dropped, as 「信息处\n理费」 does: read in place, without the
+/// copy [`without_spacing`] would make of a whole section.
+fn contains_unspaced(text: &str, word: &str) -> bool {
+    let Some(first) = word.chars().next() else {
+        return true;
+    };
+    text.match_indices(first).any(|(at, _)| {
+        let mut rest = text
+            .get(at..)
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_whitespace());
+        word.chars().all(|w| rest.next() == Some(w))
+    })
+}
+
+/// The numbers followed by 件 in a clause, with the byte offset each starts
+/// at. A number too large for a u64 is no count.
+fn counts_in(clause: &str) -> impl Iterator<Item = (usize, u64)> + '_ {
+    let mut chars = clause.char_indices();
+    // The run of digits being read: where it starts, and its value (None
+    // once it overflows).
+    let mut run: Option<(usize, Option<u64>)> = None;
+    std::iter::from_fn(move || {
+        for (i, ch) in chars.by_ref() {
+            let digit = match ch {
+                '0'..='9' => ch.to_digit(10),
+                // Full-width digits, as some sites publish them.
+                '０'..='９' => u32::from(ch).checked_sub(u32::from('０')),
+                _ => None,
+            };
+            if let Some(d) = digit {
+                let (start, value) = run.unwrap_or((i, Some(0)));
+                let value = value.and_then(|v| v.checked_mul(10)?.checked_add(u64::from(d)));
+                run = Some((start, value));
+                continue;
             }
-            digits.push(d);
-            continue;
+            if let (Some((start, Some(n))), '件') = (run.take(), ch) {
+                return Some((start, n));
+            }
         }
-        if !digits.is_empty()
-            && ch == '件'
-            && let Ok(n) = digits.parse()
-        {
-            out.push((start, n));
-        }
-        digits.clear();
+        None
+    })
+}
+
+/// The one count a clause states, if it states exactly one.
+fn single_count(clause: &str) -> Option<(usize, u64)> {
+    let mut counts = counts_in(clause);
+    match (counts.next(), counts.next()) {
+        (Some(count), None) => Some(count),
+        _ => None,
     }
-    out
+}
+
+/// The clauses of `text` (as [`clauses`] splits it, spacing kept) that hold
+/// 件, which every stated count does: found from each 件, so the prose
+/// without one, most of it, is never split or read.
+fn clauses_with_jian(text: &str) -> impl Iterator<Item = &str> + '_ {
+    let mut from = 0usize;
+    std::iter::from_fn(move || {
+        let at = from.checked_add(text.get(from..)?.find('件')?)?;
+        let (head, tail) = text.split_at_checked(at)?;
+        let start = head
+            .rsplit_once(CLAUSE_BREAKS)
+            .map_or(Some(0), |(_, clause_head)| {
+                at.checked_sub(clause_head.len())
+            })?;
+        let end = tail
+            .find(CLAUSE_BREAKS)
+            .map_or(Some(text.len()), |e| at.checked_add(e))?;
+        from = end;
+        text.get(start..end)
+    })
 }
 
 fn has_any(s: &str, words: &[&str]) -> bool {
@@ -178,19 +224,20 @@ pub fn statements(report: &Report) -> Vec<Statement> {
         let Some(text) = report.section(section) else {
             continue;
         };
-        for clause in clauses(text) {
+        for clause in clauses_with_jian(text).map(without_spacing) {
+            // One count, and no comparison or part: the hedges are looked
+            // for only in the few clauses that hold a single 「N件」.
+            let Some((at, number)) = single_count(&clause) else {
+                continue;
+            };
             if has_any(&clause, HEDGES) {
                 continue;
             }
-            let counts = counts_in(&clause);
-            let [(at, number)] = counts.as_slice() else {
-                continue;
-            };
-            if let Some(subject) = clause.get(..*at).and_then(subject_of) {
+            if let Some(subject) = clause.get(..at).and_then(subject_of) {
                 out.push(Statement {
                     section,
                     subject,
-                    number: *number,
+                    number,
                     clause: clause.into_owned(),
                 });
             }
@@ -375,12 +422,14 @@ fn fee_rule(report: &Report, out: &mut Vec<Finding>) {
         (FormatVersion::Current2021, Some(t3)) => t3.cell(T3Row::R22, T3Col::Total).unwrap_or(0),
         _ => 0,
     };
-    let mentioned = report
-        .sections
-        .iter()
-        .flatten()
-        .any(|t| without_spacing(t).contains("信息处理费"));
-    if r22 == 0 && !mentioned {
+    let mentioned = || {
+        report
+            .sections
+            .iter()
+            .flatten()
+            .any(|t| contains_unspaced(t, "信息处理费"))
+    };
+    if r22 == 0 && !mentioned() {
         return;
     }
     let Some(six) = report.section(Section::OtherMatters) else {
@@ -393,8 +442,8 @@ fn fee_rule(report: &Report, out: &mut Vec<Finding>) {
     // 《政府信息公开信息处理费管理办法》.
     let stated = six
         .split(['。', '；', ';'])
-        .map(without_spacing)
-        .any(|sentence| sentence.contains('费') && states_amount(&sentence));
+        .filter(|sentence| sentence.contains('费'))
+        .any(|sentence| states_amount(&without_spacing(sentence)));
     if stated {
         return;
     }
@@ -545,6 +594,49 @@ mod tests {
         }
         let r = report_with("受理政府信息公开申请 1024\n件");
         assert_eq!(statements(&r)[0].number, 1024);
+    }
+
+    proptest::proptest! {
+        /// The clauses read in place are the clauses split out, the word
+        /// found across spacing is the word in the text without it, and the
+        /// counts are the digit runs before 件 that fit a u64.
+        #[test]
+        fn reading_in_place_finds_what_splitting_and_copying_find(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "信", "息", "处理", "费", "信息处理费", "信息\n处理费", "信 息处理\u{3000}费", "件", "文件", "申请", "0", "１",
+                    "9", "99999999999", " ", "\n", "\u{3000}", "。", "，", "、", "（", "）",
+                ]),
+                0..40,
+            ),
+        ) {
+            let text: String = pieces.concat();
+            let split: Vec<&str> = text.split(CLAUSE_BREAKS).filter(|c| c.contains('件')).collect();
+            proptest::prop_assert_eq!(clauses_with_jian(&text).collect::<Vec<_>>(), split);
+            proptest::prop_assert_eq!(
+                contains_unspaced(&text, "信息处理费"),
+                without_spacing(&text).contains("信息处理费")
+            );
+            let mut want = Vec::new();
+            let mut digits = String::new();
+            let mut start = 0;
+            for (i, ch) in text.char_indices() {
+                if let Some(d) = ch.to_digit(10).or_else(|| {
+                    ('０'..='９').contains(&ch).then(|| u32::from(ch) - u32::from('０'))
+                }) {
+                    if digits.is_empty() {
+                        start = i;
+                    }
+                    digits.push(char::from_digit(d, 10).unwrap());
+                    continue;
+                }
+                if ch == '件' && let Ok(n) = digits.parse::<u64>() {
+                    want.push((start, n));
+                }
+                digits.clear();
+            }
+            proptest::prop_assert_eq!(counts_in(&text).collect::<Vec<_>>(), want);
+        }
     }
 
     #[test]
