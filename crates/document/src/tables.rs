@@ -16,7 +16,9 @@ use gongkai_domain::{
 
 use std::sync::LazyLock;
 
-use crate::cells::{Ordinal, core, fold, is_label, read_cell, split_ordinal, strip_ordinal};
+use crate::cells::{
+    Ordinal, core, fold, folds_to, is_label, read_cell, split_ordinal, strip_ordinal,
+};
 
 /// The official labels, folded once: matching a row folds only the row.
 struct Folded {
@@ -78,7 +80,12 @@ fn last_label(row: &[String]) -> Option<usize> {
 /// Whether a row carries values (anything but labels and empty cells after
 /// its last label).
 pub(crate) fn has_values(row: &[String]) -> bool {
-    let from = last_label(row).map_or(0, |i| i.saturating_add(1));
+    has_values_after(row, last_label(row))
+}
+
+/// [`has_values`] for a row whose last label (see [`last_label`]) is known.
+fn has_values_after(row: &[String], last_label: Option<usize>) -> bool {
+    let from = last_label.map_or(0, |i| i.saturating_add(1));
     row.iter().skip(from).any(|c| !c.trim().is_empty())
 }
 
@@ -403,7 +410,7 @@ pub(crate) fn read_t3(
     let mut lines: Vec<Line<'_>> = Vec::new();
     for row in rows {
         let label = last_label(row);
-        let values = has_values(row);
+        let values = has_values_after(row, label);
         // Below the first row with values, a row without any whose label
         // names a row (and that is no repeated header) had its cells left
         // blank: it is that row, blank, not a header and not missing.
@@ -524,9 +531,10 @@ pub(crate) fn read_t4(rows: &[&[String]], findings: &mut Vec<Finding>) -> T4 {
     for row in rows {
         // Labels stand before a row's values (a table flattened to one cell
         // per line puts the last header label and the values in one row).
-        let labels_end = if has_values(row) {
+        let label = last_label(row);
+        let labels_end = if has_values_after(row, label) {
             value_rows.push(row);
-            let from = last_label(row).map_or(0, |i| i.saturating_add(1));
+            let from = label.map_or(0, |i| i.saturating_add(1));
             let mut cells: Vec<String> = row[from..].to_vec();
             while cells.last().is_some_and(|c| c.trim().is_empty()) {
                 cells.pop();
@@ -667,7 +675,7 @@ pub(crate) fn read_t2(
                     .filter(|c| !c.trim().is_empty())
                     .collect();
                 for (found, col) in labels.iter().zip(block.columns) {
-                    if fold(found) != fold(col.label) {
+                    if !folds_to(col.label, &fold(found)) {
                         findings.push(drift(Location::row("t2", col.key), found, col.label));
                     }
                 }
@@ -683,9 +691,9 @@ pub(crate) fn read_t2(
                         .iter()
                         .find(|r| {
                             if exact {
-                                fold(r.label) == c
+                                folds_to(r.label, &c)
                             } else {
-                                r.drifted.iter().any(|d| fold(d) == c)
+                                r.drifted.iter().any(|d| folds_to(d, &c))
                             }
                         })
                         .map(|r| (bi, r))
@@ -695,10 +703,12 @@ pub(crate) fn read_t2(
                 .and_then(in_block)
                 .or_else(|| (0..layout.blocks.len()).find_map(in_block))
         };
-        let (bi, spec, drifted) = match (lookup(true), lookup(false)) {
-            (Some((bi, r)), _) => (bi, r, false),
-            (None, Some((bi, r))) => (bi, r, true),
-            (None, None) => {
+        let found = lookup(true)
+            .map(|(bi, r)| (bi, r, false))
+            .or_else(|| lookup(false).map(|(bi, r)| (bi, r, true)));
+        let (bi, spec, drifted) = match found {
+            Some(found) => found,
+            None => {
                 if has_values(row) {
                     findings.push(unknown_row("t2", label));
                 }
