@@ -1,15 +1,18 @@
 //! From blocks to a report: metadata, the six sections by their headings, and
 //! the three tables by what they contain.
 
+use std::sync::LazyLock;
+
 use chrono::NaiveDate;
 use gongkai_domain::{
     Finding, FormatVersion, Location, Metadata, Report, SECTIONS, catalogue::id, shape::T3Row,
 };
+use memchr::memmem::Finder;
 
 use crate::{
     ImportError,
     blocks::Block,
-    cells::{core, fold, fold_into, strip_spacing},
+    cells::{core, fold, fold_into, is_spacing, strip_spacing},
     tables::{read_t2, read_t3, read_t4},
 };
 
@@ -58,6 +61,12 @@ fn classify(all: &str) -> Option<TableKind> {
 pub(crate) fn section_of(line: &str) -> Option<usize> {
     // Headings are short; prose lines are not worth folding.
     if line.chars().count() > 60 {
+        return None;
+    }
+    // Folding keeps a Chinese ordinal as it is: a line not starting with
+    // one of theirs opens no section, and is not folded.
+    let first = line.chars().find(|c| !is_spacing(*c))?;
+    if !SECTIONS.iter().any(|s| s.ordinal.starts_with(first)) {
         return None;
     }
     let f = fold(line);
@@ -161,23 +170,36 @@ fn body_title(preamble: &[&str]) -> Option<(u32, String)> {
 /// The data year the statistics period states (统计期限自2025年1月1日起至
 /// 2025年12月31日止, or …至12月31日), read across line breaks.
 fn period_year<'a>(lines: impl Iterator<Item = &'a str>) -> Option<u32> {
-    const KEYS: &[&str] = &[
-        "统计期限",
-        "统计期间",
-        "统计时限",
-        "统计时间",
-        "统计区间",
-        "统计时段",
-    ];
+    // The lines are folded one after the other only until the window after
+    // the first key is complete: the period stands near the top.
+    let longest_key = PERIOD_KEYS
+        .iter()
+        .map(|k| k.needle().len())
+        .max()
+        .unwrap_or(0);
+    const WINDOW: usize = 60;
+    let window_bytes = WINDOW.saturating_mul(char::MAX.len_utf8());
     let mut all = String::new();
+    let mut at = None;
     for line in lines.take(200) {
+        // A key may run across the line break: look again from where one
+        // could have started in the text before this line.
+        let from = all.len().saturating_sub(longest_key);
         fold_into(&mut all, line);
-        if all.len() > 64 * 1024 {
+        if at.is_none() {
+            let new = all.as_bytes().get(from..).unwrap_or_default();
+            at = PERIOD_KEYS
+                .iter()
+                .filter_map(|k| k.find(new))
+                .min()
+                .map(|i| i.saturating_add(from));
+        }
+        let window_read = at.is_some_and(|a| all.len().saturating_sub(a) >= window_bytes);
+        if window_read || all.len() > 64 * 1024 {
             break;
         }
     }
-    let at = KEYS.iter().filter_map(|k| all.find(k)).min()?;
-    let window: String = all.get(at..)?.chars().take(60).collect();
+    let window: String = all.get(at?..)?.chars().take(WINDOW).collect();
     let start = window.find("年1月1日")?;
     let year = four_digits_before(window.get(..start)?)?;
     let rest = window.get(start..)?;
@@ -201,12 +223,41 @@ fn four_digits_before(s: &str) -> Option<u32> {
         .flatten()
 }
 
+/// Searchers for some words, built once: the words below are looked for in
+/// every line of a document, most of which holds none of them.
+fn finders(words: &[&'static str]) -> Vec<Finder<'static>> {
+    words.iter().copied().map(Finder::new).collect()
+}
+
+/// The words that open the statistics period.
+static PERIOD_KEYS: LazyLock<Vec<Finder<'static>>> = LazyLock::new(|| {
+    finders(&[
+        "统计期限",
+        "统计期间",
+        "统计时限",
+        "统计时间",
+        "统计区间",
+        "统计时段",
+    ])
+});
+
+/// The labels of the agency's 统一社会信用代码.
+static USCC_LABELS: LazyLock<Vec<Finder<'static>>> =
+    LazyLock::new(|| finders(&["统一社会信用代码"]));
+
+/// The labels of the 行政区划代码.
+static REGION_LABELS: LazyLock<Vec<Finder<'static>>> = LazyLock::new(|| finders(&["行政区划代码"]));
+
+/// The labels of the publication date.
+static DATE_LABELS: LazyLock<Vec<Finder<'static>>> =
+    LazyLock::new(|| finders(&["发布日期", "发布时间", "成文日期"]));
+
 /// The value after a label such as "统一社会信用代码：" on a line.
-fn labelled<'a>(line: &'a str, labels: &[&str]) -> Option<&'a str> {
+fn labelled<'a>(line: &'a str, labels: &[Finder<'static>]) -> Option<&'a str> {
     labels.iter().find_map(|l| {
-        let at = line.find(l)?;
-        let rest =
-            line[at.saturating_add(l.len())..].trim_start_matches([':', '：', ' ', '\u{3000}']);
+        let at = l.find(line.as_bytes())?;
+        let rest = line[at.saturating_add(l.needle().len())..]
+            .trim_start_matches([':', '：', ' ', '\u{3000}']);
         let end = rest
             .find(|c: char| c.is_whitespace() || "，,。；;）)".contains(c))
             .unwrap_or(rest.len());
@@ -471,14 +522,13 @@ fn read_metadata(
     });
     for line in lines {
         if m.agency_uscc.is_none() {
-            m.agency_uscc = labelled(line, &["统一社会信用代码"]).map(fold);
+            m.agency_uscc = labelled(line, &USCC_LABELS).map(fold);
         }
         if m.region_code.is_none() {
-            m.region_code = labelled(line, &["行政区划代码"]).map(fold);
+            m.region_code = labelled(line, &REGION_LABELS).map(fold);
         }
         if m.publication_date.is_none() {
-            m.publication_date =
-                labelled(line, &["发布日期", "发布时间", "成文日期"]).and_then(parse_date);
+            m.publication_date = labelled(line, &DATE_LABELS).and_then(parse_date);
         }
     }
     m
@@ -549,6 +599,94 @@ mod tests {
         assert_eq!(section_of("六、其他需要报告的事项"), Some(5));
         assert_eq!(section_of("（二）依申请公开工作。"), None);
         assert_eq!(section_of("三、本年度办理结果"), None);
+    }
+
+    /// period_year as it read before it folded only the lines it needs:
+    /// every line folded into one text, then searched.
+    fn period_year_of_all_lines(lines: &[&str]) -> Option<u32> {
+        let mut all = String::new();
+        for line in lines.iter().take(200) {
+            fold_into(&mut all, line);
+            if all.len() > 64 * 1024 {
+                break;
+            }
+        }
+        let keys = [
+            "统计期限",
+            "统计期间",
+            "统计时限",
+            "统计时间",
+            "统计区间",
+            "统计时段",
+        ];
+        let at = keys.iter().filter_map(|k| all.find(k)).min()?;
+        let window: String = all.get(at..)?.chars().take(60).collect();
+        let start = window.find("年1月1日")?;
+        let year = four_digits_before(window.get(..start)?)?;
+        let rest = window.get(start..)?;
+        let end = rest.find("12月31日")?;
+        let before_end = rest.get(..end)?;
+        if let Some(head) = before_end.strip_suffix('年')
+            && four_digits_before(head) != Some(year)
+        {
+            return None;
+        }
+        Some(year)
+    }
+
+    proptest::proptest! {
+        /// Folding line by line until the period is read finds the year
+        /// folding every line first finds, also with the key or the dates
+        /// broken over lines.
+        #[test]
+        fn the_period_read_line_by_line_is_the_period_of_all_lines(
+            lines in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(vec![
+                        "统计", "期限", "时间", "统计期间", "自", "2024", "2023", "２０２４",
+                        "年", "1月1日", "12月31日", "起至", "止", " ", "，", "本报告",
+                        "政府信息公开工作", "数据",
+                    ]),
+                    0..12,
+                ),
+                0..8,
+            ),
+        ) {
+            let lines: Vec<String> = lines.iter().map(|l| l.concat()).collect();
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            proptest::prop_assert_eq!(
+                period_year(lines.iter().copied()),
+                period_year_of_all_lines(&lines)
+            );
+        }
+    }
+
+    #[test]
+    fn the_period_is_read_across_line_breaks() {
+        let year = |lines: &[&str]| period_year(lines.iter().copied());
+        assert_eq!(
+            year(&["本报告统计", "期限自2024年1月1日起至2024年12月31日止。"]),
+            Some(2024)
+        );
+        assert_eq!(
+            year(&[
+                "一、总体情况",
+                "本报告中所列数据的统计期限自2024年1月1日",
+                "起至12月31日止。"
+            ]),
+            Some(2024)
+        );
+        assert_eq!(
+            year(&[
+                "统计期限为本年度全年度，即自公历2024年1月1日起",
+                "至2024年12月31日止。"
+            ]),
+            Some(2024)
+        );
+        assert_eq!(
+            year(&["统计期间自2023年1月1日起至2024年12月31日止。"]),
+            None
+        );
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub fn strip_spacing(s: &str) -> String {
 
 /// Layout noise in a label or name: white space, zero-width spaces and
 /// Markdown emphasis.
-fn is_spacing(c: char) -> bool {
+pub(crate) fn is_spacing(c: char) -> bool {
     c.is_whitespace() || c == '*' || c == '\u{200b}'
 }
 
