@@ -668,7 +668,8 @@ pub(crate) fn read_t2(
             }
             continue;
         }
-        if core(label) == T2_CONTENT {
+        let c = core(label);
+        if c == T2_CONTENT {
             if let Some(block) = current.and_then(|i| layout.blocks.get(i)) {
                 let labels: Vec<&String> = row[first.saturating_add(1)..]
                     .iter()
@@ -682,7 +683,6 @@ pub(crate) fn read_t2(
             }
             continue;
         }
-        let c = core(label);
         // The row in the current block, else in any block (a missing item heading).
         let lookup = |exact: bool| {
             let in_block = |bi: usize| {
