@@ -169,7 +169,13 @@ fn body_title(preamble: &[&str]) -> Option<(u32, String)> {
 
 /// The data year the statistics period states (统计期限自2025年1月1日起至
 /// 2025年12月31日止, or …至12月31日), read across line breaks.
-fn period_year<'a>(lines: impl Iterator<Item = &'a str>) -> Option<u32> {
+fn period_year<'a>(lines: impl Iterator<Item = &'a str> + Clone) -> Option<u32> {
+    const LINES: usize = 200;
+    // Every key says 统计, which folding neither makes nor drops: lines
+    // without a 计 state no period, and are not folded.
+    if !lines.clone().take(LINES).any(|l| l.contains('计')) {
+        return None;
+    }
     // The lines are folded one after the other only until the window after
     // the first key is complete: the period stands near the top.
     let longest_key = PERIOD_KEYS
@@ -181,7 +187,7 @@ fn period_year<'a>(lines: impl Iterator<Item = &'a str>) -> Option<u32> {
     let window_bytes = WINDOW.saturating_mul(char::MAX.len_utf8());
     let mut all = String::new();
     let mut at = None;
-    for line in lines.take(200) {
+    for line in lines.take(LINES) {
         // A key may run across the line break: look again from where one
         // could have started in the text before this line.
         let from = all.len().saturating_sub(longest_key);
