@@ -203,9 +203,10 @@ fn sections_rule(r: &Report, out: &mut Vec<Finding>) {
         true,
     ];
     for (i, spec) in crate::SECTIONS.iter().enumerate() {
-        let location = Location::row("section", spec.section.number().to_string());
+        // Built only for a finding: most sections are there.
+        let location = || Location::row("section", spec.section.number().to_string());
         let text = r.sections[i].as_deref();
-        let heading = spec.section.heading();
+        let heading = || spec.section.heading();
         // 二、三、四 are their tables; text beside them is optional.
         let is_table_section = matches!(
             spec.section,
@@ -215,9 +216,10 @@ fn sections_rule(r: &Report, out: &mut Vec<Finding>) {
             let what = if tables[i] { "部分" } else { "表格" };
             out.push(Finding::new(
                 id::REPORT_SECTION_MISSING,
-                location,
+                location(),
                 format!(
-                    "缺少“{heading}”{what} — section {} is missing{}",
+                    "缺少“{}”{what} — section {} is missing{}",
+                    heading(),
                     spec.ordinal,
                     if tables[i] { "" } else { " (its table)" }
                 ),
@@ -231,8 +233,12 @@ fn sections_rule(r: &Report, out: &mut Vec<Finding>) {
             out.push(
                 Finding::new(
                     id::REPORT_SECTION_MISSING,
-                    location,
-                    format!("“{heading}”内容为空 — section {} is empty", spec.ordinal),
+                    location(),
+                    format!(
+                        "“{}”内容为空 — section {} is empty",
+                        heading(),
+                        spec.ordinal
+                    ),
                 )
                 .severity(crate::Severity::Warning),
             );
