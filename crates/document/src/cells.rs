@@ -78,14 +78,21 @@ pub(crate) fn is_spacing(c: char) -> bool {
     c.is_whitespace() || c == '*' || c == '\u{200b}'
 }
 
-const CHINESE_ORDINALS: &str = "一二三四五六七八九十";
+/// Whether a character is a numeral of a Chinese ordinal (一 … 十); asked of
+/// the first characters of every label.
+fn is_chinese_numeral(c: char) -> bool {
+    matches!(
+        c,
+        '一' | '二' | '三' | '四' | '五' | '六' | '七' | '八' | '九' | '十'
+    )
+}
 
 /// The ordinal of a T2 block heading, folded: "第二十条第(八)项" → "八".
 /// The heading ends the text: a sentence that cites the item is not one.
 pub(crate) fn item_ordinal(folded: &str) -> Option<&str> {
     let (_, rest) = folded.split_once("第(")?;
     let n = rest.strip_suffix(")项")?;
-    (!n.is_empty() && n.chars().all(|c| CHINESE_ORDINALS.contains(c))).then_some(n)
+    (!n.is_empty() && n.chars().all(is_chinese_numeral)).then_some(n)
 }
 
 /// A label's leading ordinal, folded: its digits as published.
@@ -104,7 +111,7 @@ pub enum Ordinal<'a> {
 pub fn split_ordinal(folded: &str) -> Option<(Ordinal<'_>, &str)> {
     let digits = |rest: &str| folded.strip_suffix(rest).unwrap_or_default();
     // 三、 (folded to "三,")
-    let chinese = folded.trim_start_matches(|c| CHINESE_ORDINALS.contains(c));
+    let chinese = folded.trim_start_matches(is_chinese_numeral);
     if chinese.len() < folded.len()
         && let Some(rest) = chinese.strip_prefix(',')
     {
@@ -112,7 +119,7 @@ pub fn split_ordinal(folded: &str) -> Option<(Ordinal<'_>, &str)> {
     }
     // (三)
     if let Some(inner) = folded.strip_prefix('(') {
-        let after = inner.trim_start_matches(|c| CHINESE_ORDINALS.contains(c));
+        let after = inner.trim_start_matches(is_chinese_numeral);
         if after.len() < inner.len()
             && let Some(rest) = after.strip_prefix(')')
         {
