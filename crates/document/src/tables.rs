@@ -461,14 +461,15 @@ pub(crate) fn read_t3(
             continue;
         };
         let spec = t3row.spec();
-        let here = Location::row("t3", spec.id);
+        // Built only for a finding: most rows read as published.
+        let here = || Location::row("t3", spec.id);
         if seen.contains(&t3row) {
-            findings.push(duplicate_row(here, spec.label));
+            findings.push(duplicate_row(here(), spec.label));
             continue;
         }
         seen.push(t3row);
         if drifted {
-            findings.push(drift(here.clone(), label, spec.label));
+            findings.push(drift(here(), label, spec.label));
         }
         let Some((order, positions)) = columns.get(line.columns) else {
             continue;
@@ -481,7 +482,7 @@ pub(crate) fn read_t3(
         ) {
             Ok(v) => v,
             Err(n) => {
-                findings.push(too_many(here, n, order.len()));
+                findings.push(too_many(here(), n, order.len()));
                 continue;
             }
         };
@@ -716,14 +717,15 @@ pub(crate) fn read_t2(
             }
         };
         current = Some(bi);
-        let here = Location::row("t2", spec.key);
+        // Built only for a finding: most rows read as published.
+        let here = || Location::row("t2", spec.key);
         if seen.contains(&spec.key) {
-            findings.push(duplicate_row(here, spec.label));
+            findings.push(duplicate_row(here(), spec.label));
             continue;
         }
         seen.push(spec.key);
         if drifted {
-            findings.push(drift(here.clone(), label, spec.label));
+            findings.push(drift(here(), label, spec.label));
         }
         let Some(block) = layout.blocks.get(bi) else {
             continue;
@@ -731,7 +733,7 @@ pub(crate) fn read_t2(
         let values = match values_after(&row[first.saturating_add(1)..], block.columns.len()) {
             Ok(v) => v,
             Err(n) => {
-                findings.push(too_many(here, n, block.columns.len()));
+                findings.push(too_many(here(), n, block.columns.len()));
                 continue;
             }
         };
