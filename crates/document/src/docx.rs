@@ -917,30 +917,24 @@ impl Reading<'_> {
             None => style_num,
         }
         .filter(|(id, _)| id != "0");
-        let line = std::mem::take(&mut p.line);
-        p.lines.push(line);
-        let mut lines: Vec<String> = p
-            .lines
-            .into_iter()
-            .map(|l| {
-                // Most lines hold no surrounding space: kept as they are.
-                let t = l.trim();
-                if t.len() == l.len() { l } else { t.to_owned() }
-            })
-            .filter(|l| !l.is_empty())
-            .collect();
-        if let Some((id, lvl)) = num {
-            let prefix = self.numbering.next(&id, lvl);
-            if let Some(first) = lines.first_mut() {
-                first.insert_str(0, &prefix);
-            }
-        }
+        let mut prefix = num.map(|(id, lvl)| self.numbering.next(&id, lvl));
         let heading = style_heading || p.outline;
         // In a cell the lines are kept once, as blocks: a data table joins
         // them into its cell's text, a layout table reads them as lines.
         let in_cell = self.cell().is_some();
         let sink = self.sink();
-        for l in lines {
+        // The lines a break ended, then the last (most paragraphs have one).
+        for l in p.lines.into_iter().chain(std::iter::once(p.line)) {
+            // Most lines hold no surrounding space: kept as they are.
+            let t = l.trim();
+            if t.is_empty() {
+                continue;
+            }
+            let mut l = if t.len() == l.len() { l } else { t.to_owned() };
+            // The list number goes before the first line that has text.
+            if let Some(prefix) = prefix.take() {
+                l.insert_str(0, &prefix);
+            }
             sink.push(if heading && !in_cell {
                 Block::Heading(l)
             } else {

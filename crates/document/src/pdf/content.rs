@@ -487,17 +487,23 @@ impl Pass<'_> {
         codes.clear();
         font.decode(bytes, &mut codes);
         let vertical = font.vertical();
-        let to_page = mul(&st.ctm, &self.base);
+        // Between glyphs the text matrix only moves (by each glyph's
+        // advance): the glyph-to-page matrix is worked out once, and each
+        // glyph's origin is the first one's moved by the advance so far.
+        let to_page = mul(tm, &mul(&st.ctm, &self.base));
+        let params = [st.size * st.scaling, 0.0, 0.0, st.size, 0.0, st.rise];
+        let trm = mul(&params, &to_page);
+        let size = (trm[2] * trm[2] + trm[3] * trm[3]).sqrt();
+        // The advance so far, in text space.
+        let (mut ax, mut ay) = (0.0f64, 0.0f64);
         for code in &codes {
             self.walker.glyphs = self.walker.glyphs.saturating_add(1);
             if self.walker.glyphs > MAX_GLYPHS {
                 self.walker.codes = codes;
                 return Err(Exceeded::Glyphs);
             }
-            let params = [st.size * st.scaling, 0.0, 0.0, st.size, 0.0, st.rise];
-            let trm = mul(&mul(&params, tm), &to_page);
-            let size = (trm[2] * trm[2] + trm[3] * trm[3]).sqrt();
-            let (ox, oy) = apply(&trm, 0.0, 0.0);
+            let ox = trm[4] + ax * to_page[0] + ay * to_page[2];
+            let oy = trm[5] + ax * to_page[1] + ay * to_page[3];
             let text = match &code.unicode {
                 Unicode::Char(c) if usable(*c) => Some(GlyphText::Char(*c)),
                 Unicode::Text(s) if s.chars().all(usable) => Some(GlyphText::Text(s.clone())),
@@ -518,9 +524,8 @@ impl Pass<'_> {
                             size,
                         }
                     } else {
-                        let (ex, _) = apply(&trm, code.width, 0.0);
                         let ex = if code.width > 0.0 {
-                            ex
+                            ox + trm[0] * code.width
                         } else {
                             ox + size * 0.5
                         };
@@ -544,20 +549,13 @@ impl Pass<'_> {
                 } else {
                     0.0
                 };
-            let step = if vertical {
-                [1.0, 0.0, 0.0, 1.0, 0.0, -(code.width * st.size) + spacing]
+            if vertical {
+                ay += -(code.width * st.size) + spacing;
             } else {
-                [
-                    1.0,
-                    0.0,
-                    0.0,
-                    1.0,
-                    (code.width * st.size + spacing) * st.scaling,
-                    0.0,
-                ]
-            };
-            *tm = mul(&step, tm);
+                ax += (code.width * st.size + spacing) * st.scaling;
+            }
         }
+        *tm = mul(&[1.0, 0.0, 0.0, 1.0, ax, ay], tm);
         self.walker.codes = codes;
         Ok(())
     }

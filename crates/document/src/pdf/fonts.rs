@@ -108,6 +108,29 @@ fn num(o: &Object<'_>) -> Option<f64> {
     }
 }
 
+/// An array's items when every one is a plain number (as a `Widths` array's
+/// hundreds of items are), read straight from its bytes: hayro reads each
+/// item as a general object, many times the cost. `None` when any item is
+/// something else (a reference, a comment …): the caller reads it through
+/// hayro then.
+fn plain_numbers(array: &Array<'_>) -> Option<Vec<f64>> {
+    let number = |token: &[u8]| {
+        let plain = token
+            .iter()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+'));
+        plain
+            .then(|| std::str::from_utf8(token).ok()?.parse::<f64>().ok())
+            .flatten()
+            .filter(|n| n.is_finite())
+    };
+    array
+        .data()
+        .split(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t' | b'\x0c' | b'\0'))
+        .filter(|t| !t.is_empty())
+        .map(number)
+        .collect()
+}
+
 /// Loads an embedded CMap's referenced parents from the predefined set.
 fn predefined(name: CMapName<'_>) -> Option<&'static [u8]> {
     hayro_cmap::load_embedded(name)
@@ -429,13 +452,20 @@ fn simple_kind(dict: &Dict<'_>, type3: bool) -> Kind {
         .unwrap_or(0.0)
         .clamp(0.0, 255.0) as usize;
     match dict.get::<Array<'_>>(b"Widths") {
-        Some(w) => {
-            for (slot, w) in widths.iter_mut().skip(first).zip(w.iter::<Object<'_>>()) {
-                if let Some(w) = num(&w) {
+        Some(w) => match plain_numbers(&w) {
+            Some(plain) => {
+                for (slot, w) in widths.iter_mut().skip(first).zip(plain) {
                     *slot = w;
                 }
             }
-        }
+            None => {
+                for (slot, w) in widths.iter_mut().skip(first).zip(w.iter::<Object<'_>>()) {
+                    if let Some(w) = num(&w) {
+                        *slot = w;
+                    }
+                }
+            }
+        },
         // The standard 14 fonts carry no widths: an average advance keeps
         // the gaps between words measurable.
         None => widths.fill(if type3 { 0.0 } else { 500.0 }),
@@ -573,6 +603,34 @@ mod tests {
             Unicode::Char('年')
         );
         assert_eq!(Unicode::text("fi"), Unicode::Text("fi".to_owned()));
+    }
+
+    #[test]
+    fn plain_number_arrays_are_read_from_their_bytes_and_anything_else_is_left_to_hayro() {
+        use hayro_syntax::object::FromBytes;
+        let read = |b: &'static [u8]| {
+            let array = Array::from_bytes(b);
+            assert!(
+                array.is_some(),
+                "{} is an array",
+                String::from_utf8_lossy(b)
+            );
+            array.and_then(|a| plain_numbers(&a))
+        };
+        assert_eq!(
+            read(b"[500 -12.5\n.5 5. +3\r\n0]"),
+            Some(vec![500.0, -12.5, 0.5, 5.0, 3.0, 0.0])
+        );
+        assert_eq!(read(b"[]"), Some(vec![]));
+        // A reference, a nested array, a comment, a name: hayro reads them.
+        assert_eq!(read(b"[500 12 0 R]"), None);
+        assert_eq!(read(b"[500 [1 2]]"), None);
+        assert_eq!(read(b"[500 % width\n600]"), None);
+        assert_eq!(read(b"[500/W]"), None);
+        // What hayro reads the same array as.
+        let array = Array::from_bytes(b"[500 -12.5\n.5 5. +3\r\n0]").expect("an array");
+        let by_hayro: Vec<f64> = array.iter::<Object<'_>>().filter_map(|o| num(&o)).collect();
+        assert_eq!(plain_numbers(&array), Some(by_hayro));
     }
 
     #[test]

@@ -20,7 +20,10 @@
 //! any stream hayro-syntax sees so ([`unmeasured`]), so a stream skipped here
 //! is never decoded.
 
+use std::sync::LazyLock;
+
 use flate2::{Decompress, FlushDecompress, Status};
+use memchr::memmem::Finder;
 
 /// The most one stream may decode to. A report's page content is tens of
 /// kilobytes; an embedded CJK font subset a few megabytes.
@@ -48,7 +51,8 @@ pub fn measure(bytes: &[u8]) -> Result<u64, Refused> {
     let mut streams = 0usize;
     let mut from = 0usize;
     let mut buffer = vec![0u8; 64 * 1024];
-    while let Some(found) = find(&bytes[from..], b"stream") {
+    let needles = &*NEEDLES;
+    while let Some(found) = needles.stream.find(&bytes[from..]) {
         let at = from.saturating_add(found);
         from = at.saturating_add(6);
         // The keyword, not `endstream` nor a word that ends in "stream".
@@ -72,7 +76,7 @@ pub fn measure(bytes: &[u8]) -> Result<u64, Refused> {
             return Err(Refused::Streams);
         }
         let rest = bytes.get(data_start..).unwrap_or_default();
-        let data_end = find(rest, b"endstream").unwrap_or(rest.len());
+        let data_end = needles.endstream.find(rest).unwrap_or(rest.len());
         let data = &rest[..data_end];
         if skipped(dict) {
             from = data_start;
@@ -113,13 +117,14 @@ fn skipped(dict: &[u8]) -> bool {
     let inner = dict
         .get(2..dict.len().saturating_sub(2))
         .unwrap_or_default();
-    if find(inner, b"<<").is_some() {
+    let needles = &*NEEDLES;
+    if needles.dict_open.find(inner).is_some() {
         return false;
     }
-    FONT_OR_IMAGE.iter().any(|key| {
+    needles.font_or_image.iter().any(|key| {
         let mut from = 0usize;
-        while let Some(at) = find(&inner[from..], key) {
-            let end = from.saturating_add(at).saturating_add(key.len());
+        while let Some(at) = key.find(&inner[from..]) {
+            let end = from.saturating_add(at).saturating_add(key.needle().len());
             let delimited = inner
                 .get(end)
                 .is_none_or(|b| b.is_ascii_whitespace() || b"/<>[]()%".contains(b));
@@ -177,7 +182,7 @@ fn dict_before(bytes: &[u8], at: usize) -> Option<&[u8]> {
 /// The filters a stream's dictionary names, in order (abbreviations
 /// expanded); `None` when they cannot be read from the dictionary itself.
 fn filters(dict: &[u8]) -> Option<Vec<&'static str>> {
-    let Some(at) = find(dict, b"/Filter") else {
+    let Some(at) = NEEDLES.filter.find(dict) else {
         return Some(Vec::new());
     };
     let mut rest = &dict[at.saturating_add(7)..];
@@ -291,9 +296,24 @@ fn inflate_counting(data: &[u8], zlib: bool, budget: u64, buffer: &mut [u8]) -> 
 
 /// The first `needle` in `haystack` (memchr's SIMD substring search: the
 /// whole file is scanned, font programs included).
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(haystack, needle)
+/// What the gate searches for, each searcher built once: building one
+/// costs more than running it over the short dictionaries it mostly reads,
+/// and a file has hundreds of them.
+struct Needles {
+    stream: Finder<'static>,
+    endstream: Finder<'static>,
+    dict_open: Finder<'static>,
+    filter: Finder<'static>,
+    font_or_image: [Finder<'static>; FONT_OR_IMAGE.len()],
 }
+
+static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles {
+    stream: Finder::new(b"stream"),
+    endstream: Finder::new(b"endstream"),
+    dict_open: Finder::new(b"<<"),
+    filter: Finder::new(b"/Filter"),
+    font_or_image: FONT_OR_IMAGE.map(Finder::new),
+});
 
 #[cfg(test)]
 mod tests {

@@ -204,7 +204,8 @@ pub fn blocks(pages: Vec<PageContent>) -> Result<Vec<Block>, PdfError> {
                         emit_chain(std::mem::take(&mut chain), &mut out, &mut budget)?;
                     }
                     pending.push(PageLine {
-                        cells: chunks(&line),
+                        pieces: piece_count(&line),
+                        cells: Vec::new(),
                         line,
                         page: p,
                         width,
@@ -395,7 +396,7 @@ fn split_page(
         })
         .filter(|r| r.x1 - r.x0 > 2.0 * SNAP && r.bottom - r.top > 2.0 * SNAP)
         .collect();
-    let mut outside = Vec::new();
+    let mut outside = Vec::with_capacity(glyphs.len());
     for g in glyphs {
         budget.spend(regions.len())?;
         let (cx, cy) = (g.center_x(), g.center_y());
@@ -596,6 +597,7 @@ fn join(text: &mut String, next: &str) {
 /// Groups glyphs into lines (by their vertical overlap), each read left to
 /// right, lines top to bottom.
 fn lines_of(mut glyphs: Vec<Glyph>) -> Vec<Line> {
+    // Most glyphs come in reading order already: the sort mostly checks it.
     glyphs.sort_by(|a, b| a.base.total_cmp(&b.base).then(a.x0.total_cmp(&b.x0)));
     // A glyph joins the line before it or starts one, so each line is a run
     // of the sorted glyphs: first their lengths (a glyph compared with the
@@ -623,54 +625,52 @@ fn lines_of(mut glyphs: Vec<Glyph>) -> Vec<Line> {
         .filter_map(|n| {
             let mut glyphs: Vec<Glyph> = rest.by_ref().take(n).collect();
             glyphs.sort_by(|a, b| a.x0.total_cmp(&b.x0));
-            let mut text = String::with_capacity(glyphs.len().saturating_mul(3));
-            let mut last: Option<&Glyph> = None;
-            for g in &glyphs {
-                if let Some(prev) = last {
-                    let gap = g.x0 - prev.x1;
-                    let latin = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-                    if gap > 0.25 * g.size.max(prev.size)
-                        && latin(text.chars().last())
-                        && latin(g.first_char())
-                    {
-                        text.push(' ');
-                    }
-                }
-                if g.is_space() {
-                    if !text.ends_with(' ') && !text.is_empty() {
-                        text.push(' ');
-                    }
-                } else {
-                    g.push_to(&mut text);
-                }
-                last = Some(g);
-            }
-            trim_in_place(&mut text);
-            if text.is_empty() {
-                return None;
-            }
-            let x0 = glyphs.iter().map(|g| g.x0).fold(f64::INFINITY, f64::min);
-            let x1 = glyphs
-                .iter()
-                .map(|g| g.x1)
-                .fold(f64::NEG_INFINITY, f64::max);
-            let top = glyphs.iter().map(|g| g.top).fold(f64::INFINITY, f64::min);
-            let bottom = glyphs
-                .iter()
-                .map(|g| g.bottom)
-                .fold(f64::NEG_INFINITY, f64::max);
-            let size = glyphs.iter().map(|g| g.size).fold(0.0, f64::max);
-            Some(Line {
-                text,
-                x0,
-                x1,
-                top,
-                bottom,
-                size,
-                glyphs,
-            })
+            line_of(glyphs)
         })
         .collect()
+}
+
+/// One line's glyphs, left to right, as a line; `None` when it is blank.
+fn line_of(glyphs: Vec<Glyph>) -> Option<Line> {
+    let mut text = String::with_capacity(glyphs.len().saturating_mul(3));
+    let mut last: Option<&Glyph> = None;
+    let (mut x0, mut x1) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut top, mut bottom, mut size) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
+    for g in &glyphs {
+        if let Some(prev) = last {
+            let gap = g.x0 - prev.x1;
+            let latin = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+            if gap > 0.25 * g.size.max(prev.size)
+                && latin(text.chars().last())
+                && latin(g.first_char())
+            {
+                text.push(' ');
+            }
+        }
+        if g.is_space() {
+            if !text.ends_with(' ') && !text.is_empty() {
+                text.push(' ');
+            }
+        } else {
+            g.push_to(&mut text);
+        }
+        last = Some(g);
+        (x0, x1) = (x0.min(g.x0), x1.max(g.x1));
+        (top, bottom, size) = (top.min(g.top), bottom.max(g.bottom), size.max(g.size));
+    }
+    trim_in_place(&mut text);
+    if text.is_empty() {
+        return None;
+    }
+    Some(Line {
+        text,
+        x0,
+        x1,
+        top,
+        bottom,
+        size,
+        glyphs,
+    })
 }
 
 // -------------------------------------------------------------- paragraphs
@@ -727,17 +727,33 @@ impl Paragraphs {
     }
 }
 
-/// A line's runs of glyphs separated by gaps of more than 0.3 em: CJK glyphs
-/// abut, a space glyph is skipped, so only the gap between table cells (the
-/// cell margins, half an em and more) splits a line.
+/// Whether a glyph, `gap` after the glyph before it, starts a new piece of
+/// its line: CJK glyphs abut, a space glyph is skipped, so only the gap
+/// between table cells (the cell margins, half an em and more) splits a line.
+fn splits(gap: f64, g: &Glyph) -> bool {
+    gap > 0.3 * g.size
+}
+
+/// How many pieces [`chunks`] cuts a line into, without building them.
+fn piece_count(line: &Line) -> usize {
+    let mut n = 0usize;
+    let mut last_x1: Option<f64> = None;
+    for g in line.glyphs.iter().filter(|g| !g.is_space()) {
+        if last_x1.is_none_or(|x1| splits(g.x0 - x1, g)) {
+            n = n.saturating_add(1);
+        }
+        last_x1 = Some(g.x1);
+    }
+    n
+}
+
+/// A line's runs of glyphs separated by gaps of more than 0.3 em (see
+/// [`splits`]).
 fn chunks(line: &Line) -> Vec<Chunk> {
     let mut out: Vec<Chunk> = Vec::new();
     let mut last_x1: Option<f64> = None;
-    for g in &line.glyphs {
-        if g.is_space() {
-            continue;
-        }
-        let wide = last_x1.is_some_and(|x1| g.x0 - x1 > 0.3 * g.size);
+    for g in line.glyphs.iter().filter(|g| !g.is_space()) {
+        let wide = last_x1.is_some_and(|x1| splits(g.x0 - x1, g));
         match out.last_mut() {
             Some(c) if !wide => {
                 if g.x0 - c.x1 > 0.25 * g.size
@@ -763,10 +779,14 @@ fn chunks(line: &Line) -> Vec<Chunk> {
                     top: g.top,
                     bottom: g.bottom,
                     text,
+                    figure: false,
                 });
             }
         }
         last_x1 = Some(g.x1);
+    }
+    for c in &mut out {
+        c.figure = is_figure(&c.text);
     }
     out
 }
@@ -778,7 +798,10 @@ struct PageLine {
     line: Line,
     page: usize,
     width: f64,
-    /// Its runs of glyphs apart (see [`chunks`]), found once.
+    /// How many runs of glyphs it has apart (see [`chunks`]).
+    pieces: usize,
+    /// Those runs, built once the line is taken into a run of lines that
+    /// may be a table (prose lines never need them).
     cells: Vec<Chunk>,
 }
 
@@ -790,6 +813,8 @@ struct Chunk {
     top: f64,
     bottom: f64,
     text: String,
+    /// Its text is a figure ([`is_figure`]), found once it is complete.
+    figure: bool,
 }
 
 impl Chunk {
@@ -823,7 +848,7 @@ fn text_blocks(
     let mut last_page: Option<usize> = None;
     for l in lines {
         // The width first: it is cheap, and most prose lines are wide.
-        let stopper = l.cells.len() < 2
+        let stopper = l.pieces < 2
             && (l.line.x1 - l.line.x0 >= 0.55 * l.width
                 || crate::assemble::section_of(&l.line.text).is_some());
         if stopper {
@@ -833,7 +858,10 @@ fn text_blocks(
             para.push(l.line, l.width, out);
         } else {
             last_page = Some(l.page);
-            segment.push(l);
+            segment.push(PageLine {
+                cells: chunks(&l.line),
+                ..l
+            });
         }
     }
     flush_segment(segment, &mut para, out, budget)?;
@@ -852,7 +880,7 @@ fn flush_segment(
     let anchors = seg.iter().filter(|l| is_anchor(&l.cells)).count();
     let figures = seg
         .iter()
-        .map(|l| l.cells.iter().filter(|c| is_figure(&c.text)).count())
+        .map(|l| l.cells.iter().filter(|c| c.figure).count())
         .max()
         .unwrap_or(0);
     if anchors >= 2 || (anchors == 1 && figures >= 3) {
@@ -871,7 +899,7 @@ fn flush_segment(
 
 /// A row of figures: a label (or none) and at least one figure, ending in one.
 fn is_anchor(cells: &[Chunk]) -> bool {
-    cells.len() >= 2 && cells.last().is_some_and(|c| is_figure(&c.text))
+    cells.len() >= 2 && cells.last().is_some_and(|c| c.figure)
 }
 
 /// Lays a run of lines out as table rows. Each line of figures is a row; its
@@ -901,7 +929,7 @@ fn zone_rows(seg: Vec<PageLine>, budget: &mut Budget) -> Result<Vec<Vec<String>>
     let centers = lines
         .iter()
         .filter(|(c, ..)| is_anchor(c))
-        .flat_map(|(cells, ..)| cells.iter().filter(|c| is_figure(&c.text)))
+        .flat_map(|(cells, ..)| cells.iter().filter(|c| c.figure))
         .map(Chunk::center_x);
     let columns = clusters_within(centers, em);
     // The nearest column; `columns` are in order, so by binary search.
@@ -917,7 +945,7 @@ fn zone_rows(seg: Vec<PageLine>, budget: &mut Budget) -> Result<Vec<Vec<String>>
     let values_from = lines
         .iter()
         .filter(|(c, ..)| is_anchor(c))
-        .flat_map(|(c, ..)| c.iter().filter(|c| is_figure(&c.text)).map(|c| c.x0))
+        .flat_map(|(c, ..)| c.iter().filter(|c| c.figure).map(|c| c.x0))
         .fold(f64::INFINITY, f64::min)
         - 0.5 * em;
 
@@ -936,7 +964,7 @@ fn zone_rows(seg: Vec<PageLine>, budget: &mut Budget) -> Result<Vec<Vec<String>>
             // its row's line is joined to it there.
             let (values, labels): (Vec<Chunk>, Vec<Chunk>) = cells
                 .into_iter()
-                .partition(|c| is_figure(&c.text) && c.x0 >= values_from);
+                .partition(|c| c.figure && c.x0 >= values_from);
             pieces.extend(labels);
             rows.push(Row {
                 top,
