@@ -570,8 +570,9 @@ fn region_rows(
 fn cell_text(mut glyphs: Vec<Glyph>) -> String {
     // Only the text is needed: each line is read where it lies.
     let mut text = String::new();
+    let runs = sort_into_lines(&mut glyphs);
     let mut rest = glyphs.as_mut_slice();
-    for n in sort_into_lines(rest) {
+    for n in runs {
         let all = std::mem::take(&mut rest);
         let (line, after) = all.split_at_mut(n.min(all.len()));
         rest = after;
@@ -608,9 +609,31 @@ fn join(text: &mut String, next: &str) {
 
 /// Sorts glyphs into lines (by their vertical overlap), lines top to
 /// bottom, each left to right; the lines' lengths, in order.
-fn sort_into_lines(glyphs: &mut [Glyph]) -> Vec<usize> {
-    // Most glyphs come in reading order already: the sort mostly checks it.
-    glyphs.sort_by(|a, b| a.base.total_cmp(&b.base).then(a.x0.total_cmp(&b.x0)));
+fn sort_into_lines(glyphs: &mut Vec<Glyph>) -> Vec<usize> {
+    // A page's glyphs come in runs (cells, columns) that a sort of the
+    // glyphs themselves would move many times, each several times the size
+    // of its key: those are sorted by their keys, then moved once into
+    // place. A cell's few glyphs are sorted where they are.
+    let by_position =
+        |a: &(f64, f64), b: &(f64, f64)| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1));
+    if glyphs.len() <= 64 {
+        glyphs.sort_by(|a, b| by_position(&(a.base, a.x0), &(b.base, b.x0)));
+    } else {
+        let mut order: Vec<((f64, f64), usize)> = glyphs
+            .iter()
+            .enumerate()
+            .map(|(i, g)| ((g.base, g.x0), i))
+            .collect();
+        order.sort_by(|a, b| by_position(&a.0, &b.0));
+        if order.iter().enumerate().any(|(at, (_, i))| at != *i) {
+            let mut slots: Vec<Option<Glyph>> =
+                std::mem::take(glyphs).into_iter().map(Some).collect();
+            *glyphs = order
+                .iter()
+                .filter_map(|(_, i)| slots.get_mut(*i).and_then(Option::take))
+                .collect();
+        }
+    }
     // A glyph joins the line before it or starts one, so each line is a run
     // of the sorted glyphs (a glyph compared with the line's mean baseline
     // and largest size, kept as it grows).
@@ -631,7 +654,7 @@ fn sort_into_lines(glyphs: &mut [Glyph]) -> Vec<usize> {
     if n > 0 {
         runs.push(n);
     }
-    let mut rest = glyphs;
+    let mut rest = glyphs.as_mut_slice();
     for &n in &runs {
         let all = std::mem::take(&mut rest);
         let (line, after) = all.split_at_mut(n.min(all.len()));
