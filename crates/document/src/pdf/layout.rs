@@ -464,19 +464,24 @@ fn emit_chain(
     budget: &mut Budget,
 ) -> Result<(), PdfError> {
     let xs = clusters(chain.iter().flat_map(|r| r.v.iter().map(|v| v.at)));
-    // The first region's rows, kept to compare with the continuations'
-    // (only a table over several pages has any).
-    let continued = chain.len() > 1;
-    let mut first: Vec<Vec<String>> = Vec::new();
+    // The first region's rows, compared with the continuations' where they
+    // already are: in `out`, from `start`.
+    let start = out.len();
+    let mut first_rows = 0usize;
     for (i, region) in chain.into_iter().enumerate() {
         let mut rows = region_rows(region, &xs, budget)?;
         if i == 0 {
-            if continued {
-                first.clone_from(&rows);
-            }
+            first_rows = rows.len();
         } else {
             // A header the continuation repeats.
-            let repeated = rows.iter().zip(&first).take_while(|(a, b)| a == b).count();
+            let first = out
+                .get(start..start.saturating_add(first_rows))
+                .unwrap_or_default();
+            let repeated = rows
+                .iter()
+                .zip(first)
+                .take_while(|(a, b)| matches!(b, Block::Row(b) if b == *a))
+                .count();
             if repeated < rows.len() {
                 rows.drain(..repeated);
             }
@@ -562,11 +567,19 @@ fn region_rows(
 
 /// A cell's text: its lines top to bottom, joined without a break (a label
 /// wrapped inside its cell is one label).
-fn cell_text(glyphs: Vec<Glyph>) -> String {
-    // Lines come trimmed, and none empty (lines_of).
+fn cell_text(mut glyphs: Vec<Glyph>) -> String {
+    // Only the text is needed: each line is read where it lies.
     let mut text = String::new();
-    for line in lines_of(glyphs) {
-        join(&mut text, &line.text);
+    let runs = sort_into_lines(&mut glyphs);
+    let mut rest = glyphs.as_mut_slice();
+    for n in runs {
+        let all = std::mem::take(&mut rest);
+        let (line, after) = all.split_at_mut(n.min(all.len()));
+        rest = after;
+        let line = line_text(line);
+        if !line.is_empty() {
+            join(&mut text, &line);
+        }
     }
     text
 }
@@ -594,18 +607,39 @@ fn join(text: &mut String, next: &str) {
 
 // ------------------------------------------------------------------- lines
 
-/// Groups glyphs into lines (by their vertical overlap), each read left to
-/// right, lines top to bottom.
-fn lines_of(mut glyphs: Vec<Glyph>) -> Vec<Line> {
-    // Most glyphs come in reading order already: the sort mostly checks it.
-    glyphs.sort_by(|a, b| a.base.total_cmp(&b.base).then(a.x0.total_cmp(&b.x0)));
+/// Sorts glyphs into lines (by their vertical overlap), lines top to
+/// bottom, each left to right; the lines' lengths, in order.
+fn sort_into_lines(glyphs: &mut Vec<Glyph>) -> Vec<usize> {
+    // A page's glyphs come in runs (cells, columns) that a sort of the
+    // glyphs themselves would move many times, each several times the size
+    // of its key: those are sorted by their keys, then moved once into
+    // place. A cell's few glyphs are sorted where they are.
+    let by_position =
+        |a: &(f64, f64), b: &(f64, f64)| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1));
+    if glyphs.len() <= 64 {
+        glyphs.sort_by(|a, b| by_position(&(a.base, a.x0), &(b.base, b.x0)));
+    } else {
+        let mut order: Vec<((f64, f64), usize)> = glyphs
+            .iter()
+            .enumerate()
+            .map(|(i, g)| ((g.base, g.x0), i))
+            .collect();
+        order.sort_by(|a, b| by_position(&a.0, &b.0));
+        if order.iter().enumerate().any(|(at, (_, i))| at != *i) {
+            let mut slots: Vec<Option<Glyph>> =
+                std::mem::take(glyphs).into_iter().map(Some).collect();
+            *glyphs = order
+                .iter()
+                .filter_map(|(_, i)| slots.get_mut(*i).and_then(Option::take))
+                .collect();
+        }
+    }
     // A glyph joins the line before it or starts one, so each line is a run
-    // of the sorted glyphs: first their lengths (a glyph compared with the
-    // line's mean baseline and largest size, kept as it grows), then each
-    // line's glyphs moved out at once, into a vector of its exact size.
+    // of the sorted glyphs (a glyph compared with the line's mean baseline
+    // and largest size, kept as it grows).
     let mut runs: Vec<usize> = Vec::new();
     let (mut sum, mut size, mut n) = (0.0f64, 0.0f64, 0usize);
-    for g in &glyphs {
+    for g in glyphs.iter() {
         if n > 0 && (g.base - sum / n as f64).abs() <= size.max(g.size) * 0.4 {
             sum += g.base;
             size = size.max(g.size);
@@ -620,23 +654,32 @@ fn lines_of(mut glyphs: Vec<Glyph>) -> Vec<Line> {
     if n > 0 {
         runs.push(n);
     }
+    let mut rest = glyphs.as_mut_slice();
+    for &n in &runs {
+        let all = std::mem::take(&mut rest);
+        let (line, after) = all.split_at_mut(n.min(all.len()));
+        rest = after;
+        line.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+    }
+    runs
+}
+
+/// Groups glyphs into lines (see [`sort_into_lines`]), blank ones left out.
+fn lines_of(mut glyphs: Vec<Glyph>) -> Vec<Line> {
+    let runs = sort_into_lines(&mut glyphs);
+    // Each line's glyphs moved out at once, into a vector of its exact size.
     let mut rest = glyphs.into_iter();
     runs.into_iter()
-        .filter_map(|n| {
-            let mut glyphs: Vec<Glyph> = rest.by_ref().take(n).collect();
-            glyphs.sort_by(|a, b| a.x0.total_cmp(&b.x0));
-            line_of(glyphs)
-        })
+        .filter_map(|n| line_of(rest.by_ref().take(n).collect()))
         .collect()
 }
 
-/// One line's glyphs, left to right, as a line; `None` when it is blank.
-fn line_of(glyphs: Vec<Glyph>) -> Option<Line> {
+/// A line's text from its glyphs, left to right: a space where a gap parts
+/// two Latin words, or for a space glyph; trimmed.
+fn line_text(glyphs: &[Glyph]) -> String {
     let mut text = String::with_capacity(glyphs.len().saturating_mul(3));
     let mut last: Option<&Glyph> = None;
-    let (mut x0, mut x1) = (f64::INFINITY, f64::NEG_INFINITY);
-    let (mut top, mut bottom, mut size) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
-    for g in &glyphs {
+    for g in glyphs {
         if let Some(prev) = last {
             let gap = g.x0 - prev.x1;
             let latin = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
@@ -655,12 +698,22 @@ fn line_of(glyphs: Vec<Glyph>) -> Option<Line> {
             g.push_to(&mut text);
         }
         last = Some(g);
-        (x0, x1) = (x0.min(g.x0), x1.max(g.x1));
-        (top, bottom, size) = (top.min(g.top), bottom.max(g.bottom), size.max(g.size));
     }
     trim_in_place(&mut text);
+    text
+}
+
+/// One line's glyphs, left to right, as a line; `None` when it is blank.
+fn line_of(glyphs: Vec<Glyph>) -> Option<Line> {
+    let text = line_text(&glyphs);
     if text.is_empty() {
         return None;
+    }
+    let (mut x0, mut x1) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut top, mut bottom, mut size) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
+    for g in &glyphs {
+        (x0, x1) = (x0.min(g.x0), x1.max(g.x1));
+        (top, bottom, size) = (top.min(g.top), bottom.max(g.bottom), size.max(g.size));
     }
     Some(Line {
         text,
