@@ -206,6 +206,12 @@ fn period_year<'a>(lines: impl Iterator<Item = &'a str> + Clone) -> Option<u32> 
         }
     }
     let window: String = all.get(at?..)?.chars().take(WINDOW).collect();
+    year_of_period(&window)
+}
+
+/// The data year a folded statement of the statistics period gives, from
+/// its key on.
+fn year_of_period(window: &str) -> Option<u32> {
     let start = window.find("年1月1日")?;
     let year = four_digits_before(window.get(..start)?)?;
     let rest = window.get(start..)?;
@@ -236,16 +242,17 @@ fn finders(words: &[&'static str]) -> Vec<Finder<'static>> {
 }
 
 /// The words that open the statistics period.
-static PERIOD_KEYS: LazyLock<Vec<Finder<'static>>> = LazyLock::new(|| {
-    finders(&[
-        "统计期限",
-        "统计期间",
-        "统计时限",
-        "统计时间",
-        "统计区间",
-        "统计时段",
-    ])
-});
+const PERIOD_WORDS: &[&str] = &[
+    "统计期限",
+    "统计期间",
+    "统计时限",
+    "统计时间",
+    "统计区间",
+    "统计时段",
+];
+
+/// [`PERIOD_WORDS`], searchers built once.
+static PERIOD_KEYS: LazyLock<Vec<Finder<'static>>> = LazyLock::new(|| finders(PERIOD_WORDS));
 
 /// The labels of the agency's 统一社会信用代码.
 static USCC_LABELS: LazyLock<Vec<Finder<'static>>> =
@@ -619,27 +626,9 @@ mod tests {
                 break;
             }
         }
-        let keys = [
-            "统计期限",
-            "统计期间",
-            "统计时限",
-            "统计时间",
-            "统计区间",
-            "统计时段",
-        ];
-        let at = keys.iter().filter_map(|k| all.find(k)).min()?;
+        let at = PERIOD_WORDS.iter().filter_map(|k| all.find(k)).min()?;
         let window: String = all.get(at..)?.chars().take(60).collect();
-        let start = window.find("年1月1日")?;
-        let year = four_digits_before(window.get(..start)?)?;
-        let rest = window.get(start..)?;
-        let end = rest.find("12月31日")?;
-        let before_end = rest.get(..end)?;
-        if let Some(head) = before_end.strip_suffix('年')
-            && four_digits_before(head) != Some(year)
-        {
-            return None;
-        }
-        Some(year)
+        year_of_period(&window)
     }
 
     proptest::proptest! {
