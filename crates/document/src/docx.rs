@@ -227,12 +227,22 @@ fn xml_error(name: &str, reader: &Reader<&[u8]>, e: impl std::fmt::Display) -> I
     ))
 }
 
+/// A qualified name's local part (`w:tbl` → `tbl`), by a plain scan: names
+/// are a few bytes, and memchr's set-up (as quick-xml's `local_name` runs
+/// it) cost more than the scan, once per tag of the document.
+fn local(name: &[u8]) -> &[u8] {
+    name.iter()
+        .position(|b| *b == b':')
+        .and_then(|at| name.get(at.saturating_add(1)..))
+        .unwrap_or(name)
+}
+
 /// The value of an attribute by local name (`w:val` → `val`).
 fn attr<'x>(e: &'x BytesStart<'_>, name: &[u8]) -> Option<Cow<'x, str>> {
     // Without the duplicate check: it keeps a list of the keys seen, and
     // Word never repeats an attribute.
     e.attributes().with_checks(false).flatten().find_map(|a| {
-        (a.key.local_name().as_ref() == name).then(|| match a.value {
+        (local(a.key.as_ref()) == name).then(|| match a.value {
             Cow::Borrowed(b) => String::from_utf8_lossy(b),
             Cow::Owned(b) => Cow::Owned(String::from_utf8_lossy(&b).into_owned()),
         })
@@ -261,12 +271,12 @@ fn walk(
                         "{name}的XML嵌套超过{MAX_XML_DEPTH}层 — {name} nests XML more than {MAX_XML_DEPTH} deep"
                     )));
                 }
-                on(XmlEvent::Start(&e, false))?;
+                on(XmlEvent::Start(&e, local(e.name().as_ref()), false))?;
             }
-            Event::Empty(e) => on(XmlEvent::Start(&e, true))?,
+            Event::Empty(e) => on(XmlEvent::Start(&e, local(e.name().as_ref()), true))?,
             Event::End(e) => {
                 depth = depth.saturating_sub(1);
-                on(XmlEvent::End(e.local_name().as_ref()))?;
+                on(XmlEvent::End(local(e.name().as_ref())))?;
             }
             Event::Text(t) => {
                 let t = t.decode().map_err(|e| xml_error(name, &reader, e))?;
@@ -304,8 +314,10 @@ fn walk(
 }
 
 enum XmlEvent<'e, 'x> {
-    /// A start tag, and whether it is also its end (`<w:br/>`).
-    Start(&'e BytesStart<'x>, bool),
+    /// A start tag, its local name, and whether it is also its end
+    /// (`<w:br/>`).
+    Start(&'e BytesStart<'x>, &'e [u8], bool),
+    /// An end tag's local name.
     End(&'e [u8]),
     Text(&'e str),
 }
@@ -317,9 +329,9 @@ enum XmlEvent<'e, 'x> {
 fn relationship(rels: &str, kind: &str, base: &str) -> Result<Option<String>, ImportError> {
     let mut found = None;
     walk("relationships", rels, |e| {
-        if let XmlEvent::Start(e, _) = e
+        if let XmlEvent::Start(e, name, _) = e
             && found.is_none()
-            && e.local_name().as_ref() == b"Relationship"
+            && name == b"Relationship"
             && attr(e, b"Type").is_some_and(|t| t.ends_with(kind))
             && attr(e, b"TargetMode").is_none_or(|m| m != "External")
             && let Some(target) = attr(e, b"Target")
@@ -380,7 +392,7 @@ fn read_styles(text: &str) -> Result<HashMap<String, Resolved>, ImportError> {
     walk("styles.xml", text, |e| {
         match e {
             // By local name (`w:style` → `style`), whatever its prefix.
-            XmlEvent::Start(e, empty) => match e.local_name().as_ref() {
+            XmlEvent::Start(e, name, empty) => match name {
                 b"style" if attr(e, b"type").is_none_or(|t| t == "paragraph") => {
                     if let Some(id) = attr(e, b"styleId") {
                         current = Some((id.into_owned(), Style::default()));
@@ -480,7 +492,7 @@ fn read_numbering(text: &str) -> Result<Numbering, ImportError> {
     let mut num_id: Option<String> = None;
     walk("numbering.xml", text, |e| {
         match e {
-            XmlEvent::Start(e, _) => match e.local_name().as_ref() {
+            XmlEvent::Start(e, name, _) => match name {
                 b"abstractNum" => {
                     abstract_id = attr(e, b"abstractNumId").map(Cow::into_owned);
                     levels = vec![Level::default(); 9];
@@ -753,9 +765,7 @@ impl Reading<'_> {
             .and_then(|(_, r)| r.last_mut())
     }
 
-    fn start(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<(), ImportError> {
-        let local_name = e.local_name();
-        let name = local_name.as_ref();
+    fn start(&mut self, e: &BytesStart<'_>, name: &[u8], empty: bool) -> Result<(), ImportError> {
         if let Some((_, depth)) = self.skipping.as_mut() {
             if !empty {
                 *depth = depth.saturating_add(1);
@@ -1045,7 +1055,7 @@ fn read_document(
         cells: 0,
     };
     walk(name, text, |e| match e {
-        XmlEvent::Start(e, empty) => r.start(e, empty),
+        XmlEvent::Start(e, name, empty) => r.start(e, name, empty),
         XmlEvent::End(name) => r.end(name),
         XmlEvent::Text(t) => {
             r.text(t);

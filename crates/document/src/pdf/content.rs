@@ -46,25 +46,32 @@ pub enum GlyphText {
     Text(String),
 }
 
+// Each runs for every glyph, from the layout (another codegen unit, where
+// they were not inlined unasked).
 impl Glyph {
+    #[inline]
     pub fn center_x(&self) -> f64 {
         (self.x0 + self.x1) / 2.0
     }
+    #[inline]
     pub fn center_y(&self) -> f64 {
         (self.top + self.bottom) / 2.0
     }
+    #[inline]
     pub fn push_to(&self, out: &mut String) {
         match &self.text {
             GlyphText::Char(c) => out.push(*c),
             GlyphText::Text(s) => out.push_str(s),
         }
     }
+    #[inline]
     pub fn first_char(&self) -> Option<char> {
         match &self.text {
             GlyphText::Char(c) => Some(*c),
             GlyphText::Text(s) => s.chars().next(),
         }
     }
+    #[inline]
     pub fn is_space(&self) -> bool {
         match &self.text {
             GlyphText::Char(c) => c.is_whitespace(),

@@ -607,30 +607,42 @@ fn join(text: &mut String, next: &str) {
 
 // ------------------------------------------------------------------- lines
 
+/// A float's bits as an integer that orders as [`f64::total_cmp`] does
+/// (negative numbers flipped whole, positive ones above them), so a sort
+/// compares integers.
+fn ordered(f: f64) -> u64 {
+    let bits = f.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
 /// Sorts glyphs into lines (by their vertical overlap), lines top to
 /// bottom, each left to right; the lines' lengths, in order.
 fn sort_into_lines(glyphs: &mut Vec<Glyph>) -> Vec<usize> {
     // A page's glyphs come in runs (cells, columns) that a sort of the
     // glyphs themselves would move many times, each several times the size
     // of its key: those are sorted by their keys, then moved once into
-    // place. A cell's few glyphs are sorted where they are.
-    let by_position =
-        |a: &(f64, f64), b: &(f64, f64)| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1));
+    // place. Each key ends in the glyph's index, so no two are equal and an
+    // unstable sort orders them as a stable one would. A cell's few glyphs
+    // are sorted where they are.
     if glyphs.len() <= 64 {
-        glyphs.sort_by(|a, b| by_position(&(a.base, a.x0), &(b.base, b.x0)));
+        glyphs.sort_by(|a, b| a.base.total_cmp(&b.base).then(a.x0.total_cmp(&b.x0)));
     } else {
-        let mut order: Vec<((f64, f64), usize)> = glyphs
+        let mut order: Vec<(u64, u64, usize)> = glyphs
             .iter()
             .enumerate()
-            .map(|(i, g)| ((g.base, g.x0), i))
+            .map(|(i, g)| (ordered(g.base), ordered(g.x0), i))
             .collect();
-        order.sort_by(|a, b| by_position(&a.0, &b.0));
-        if order.iter().enumerate().any(|(at, (_, i))| at != *i) {
+        order.sort_unstable();
+        if order.iter().enumerate().any(|(at, (.., i))| at != *i) {
             let mut slots: Vec<Option<Glyph>> =
                 std::mem::take(glyphs).into_iter().map(Some).collect();
             *glyphs = order
                 .iter()
-                .filter_map(|(_, i)| slots.get_mut(*i).and_then(Option::take))
+                .filter_map(|(.., i)| slots.get_mut(*i).and_then(Option::take))
                 .collect();
         }
     }
@@ -1211,6 +1223,29 @@ mod tests {
                 row(&["", "自然人", "总计"]),
                 row(&["一、本年新收政府信息公开申请数量", "78", "78"]),
             ]
+        );
+    }
+
+    #[test]
+    fn ordered_floats_sort_as_total_cmp_does() {
+        let mut values = vec![
+            3.5,
+            -0.0,
+            0.0,
+            -2.25,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e-300,
+            -1e-300,
+            842.0,
+            -842.0,
+        ];
+        let mut by_key = values.clone();
+        values.sort_by(f64::total_cmp);
+        by_key.sort_by_key(|v| ordered(*v));
+        assert_eq!(
+            values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            by_key.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
         );
     }
 
