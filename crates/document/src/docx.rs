@@ -693,37 +693,27 @@ struct Paragraph {
     outline: bool,
 }
 
-/// The element, if its content is never the report's text ([`SKIPPED`]).
-fn skipped(name: &[u8]) -> Option<&'static [u8]> {
-    // Most elements are not: tell them by length and first byte before
-    // comparing names.
-    if !matches!(
-        name.first(),
-        Some(b'd' | b'i' | b'p' | b'o' | b'F' | b's' | b'r' | b'f' | b'e' | b'c')
-    ) {
-        return None;
-    }
-    SKIPPED.iter().copied().find(|s| *s == name)
+/// Whether an element's content is never the report's text.
+fn skipped(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"delText"
+            | b"instrText"
+            | b"delInstrText"
+            | b"drawing"
+            | b"pict"
+            | b"object"
+            | b"Fallback"
+            | b"sdtPr"
+            | b"sdtEndPr"
+            | b"rPr"
+            | b"oMath"
+            | b"oMathPara"
+            | b"footnoteReference"
+            | b"endnoteReference"
+            | b"commentReference"
+    )
 }
-
-/// Elements whose content is never the report's text.
-const SKIPPED: &[&[u8]] = &[
-    b"delText",
-    b"instrText",
-    b"delInstrText",
-    b"drawing",
-    b"pict",
-    b"object",
-    b"Fallback",
-    b"sdtPr",
-    b"sdtEndPr",
-    b"rPr",
-    b"oMath",
-    b"oMathPara",
-    b"footnoteReference",
-    b"endnoteReference",
-    b"commentReference",
-];
 
 struct Reading<'s> {
     styles: &'s HashMap<String, Resolved>,
@@ -731,8 +721,10 @@ struct Reading<'s> {
     out: Vec<Block>,
     tables: Vec<Table>,
     paragraph: Option<Paragraph>,
-    /// A skipped element open (its name), and the depth inside it.
-    skipping: Option<(&'static [u8], usize)>,
+    /// A skipped element open: the depth inside it. quick-xml refuses an
+    /// end tag that does not match its start, so the depth alone finds the
+    /// element's end.
+    skipping: Option<usize>,
     in_tc_pr: bool,
     in_tr_pr: bool,
     in_p_pr: bool,
@@ -766,15 +758,15 @@ impl Reading<'_> {
     }
 
     fn start(&mut self, e: &BytesStart<'_>, name: &[u8], empty: bool) -> Result<(), ImportError> {
-        if let Some((_, depth)) = self.skipping.as_mut() {
+        if let Some(depth) = self.skipping.as_mut() {
             if !empty {
                 *depth = depth.saturating_add(1);
             }
             return Ok(());
         }
-        if let Some(skipped) = skipped(name) {
+        if skipped(name) {
             if !empty {
-                self.skipping = Some((skipped, 0));
+                self.skipping = Some(0);
             }
             return Ok(());
         }
@@ -888,11 +880,10 @@ impl Reading<'_> {
     }
 
     fn end(&mut self, name: &[u8]) -> Result<(), ImportError> {
-        if let Some((skipped, depth)) = self.skipping.as_mut() {
-            if *depth == 0 && *skipped == name {
-                self.skipping = None;
-            } else {
-                *depth = depth.saturating_sub(1);
+        if let Some(depth) = self.skipping.as_mut() {
+            match depth.checked_sub(1) {
+                Some(inner) => *depth = inner,
+                None => self.skipping = None,
             }
             return Ok(());
         }
