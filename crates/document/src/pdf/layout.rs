@@ -627,10 +627,11 @@ fn sort_into_lines(glyphs: &mut Vec<Glyph>) -> Vec<usize> {
     // of its key: those are sorted by their keys, then moved once into
     // place. Each key ends in the glyph's index, so no two are equal and an
     // unstable sort orders them as a stable one would. A cell's few glyphs
-    // are sorted where they are.
+    // are sorted where they are; a page already in order is left as it is.
+    let by_position = |a: &Glyph, b: &Glyph| a.base.total_cmp(&b.base).then(a.x0.total_cmp(&b.x0));
     if glyphs.len() <= 64 {
-        glyphs.sort_by(|a, b| a.base.total_cmp(&b.base).then(a.x0.total_cmp(&b.x0)));
-    } else {
+        glyphs.sort_by(by_position);
+    } else if !glyphs.is_sorted_by(|a, b| by_position(a, b).is_le()) {
         let mut order: Vec<(u64, u64, usize)> = glyphs
             .iter()
             .enumerate()
