@@ -725,6 +725,8 @@ struct Reading<'s> {
     /// end tag that does not match its start, so the depth alone finds the
     /// element's end.
     skipping: Option<usize>,
+    /// The last `w:pStyle`'s attributes and the style they named.
+    last_style: Option<(Vec<u8>, Option<&'s Resolved>)>,
     in_tc_pr: bool,
     in_tr_pr: bool,
     in_p_pr: bool,
@@ -820,9 +822,18 @@ impl Reading<'_> {
             b"p" => self.paragraph = Some(Paragraph::default()),
             b"pPr" => self.in_p_pr = !empty,
             b"pStyle" if self.in_p_pr => {
-                if let (Some(p), Some(v)) = (self.paragraph.as_mut(), attr(e, b"val"))
-                    && let Some((heading, num)) = self.styles.get(&*v)
-                {
+                // Paragraphs in a run mostly share their style: the same
+                // attributes, byte for byte, are the style looked up last.
+                let raw = e.attributes_raw();
+                let style = match &self.last_style {
+                    Some((last, style)) if last.as_slice() == raw => *style,
+                    _ => {
+                        let style = attr(e, b"val").and_then(|v| self.styles.get(&*v));
+                        self.last_style = Some((raw.to_vec(), style));
+                        style
+                    }
+                };
+                if let (Some(p), Some((heading, num))) = (self.paragraph.as_mut(), style) {
                     p.style_heading = *heading;
                     p.style_num.clone_from(num);
                 }
@@ -1038,6 +1049,7 @@ fn read_document(
         tables: Vec::new(),
         paragraph: None,
         skipping: None,
+        last_style: None,
         in_tc_pr: false,
         in_tr_pr: false,
         in_p_pr: false,
@@ -1087,6 +1099,43 @@ mod tests {
         let xml = "<w:document xmlns:w=\"w\"><w:body>\n  <w:tbl>\n    <w:tr>\n      <w:tc>\n        <w:p>\n          <w:r>\n            <w:t>7</w:t>\n          </w:r>\n          <w:r><w:t xml:space=\"preserve\">8 </w:t></w:r>\n          <w:r><w:tab/><w:t>件</w:t></w:r>\n        </w:p>\n      </w:tc>\n    </w:tr>\n  </w:tbl>\n</w:body></w:document>";
         let out = read_document("document.xml", xml, &HashMap::new(), Numbering::default());
         assert_eq!(out.unwrap(), vec![Block::Row(vec!["78  件".into()])]);
+    }
+
+    #[test]
+    fn each_paragraph_has_its_own_style_when_styles_alternate_and_repeat() {
+        let styles: HashMap<String, Resolved> = [
+            ("H".to_owned(), (true, None)),
+            ("Body".to_owned(), (false, None)),
+        ]
+        .into_iter()
+        .collect();
+        let para = |style: &str, text: &str| {
+            format!(
+                "<w:p><w:pPr><w:pStyle w:val=\"{style}\"/></w:pPr><w:r><w:t>{text}</w:t></w:r></w:p>"
+            )
+        };
+        let body: String = [
+            para("H", "一、总体情况"),
+            para("Body", "甲"),
+            para("Body", "乙"),
+            para("H", "二、主动公开"),
+            para("Missing", "丙"),
+            para("H", "三、收到和处理"),
+        ]
+        .concat();
+        let xml = format!("<w:document xmlns:w=\"w\"><w:body>{body}</w:body></w:document>");
+        let out = read_document("document.xml", &xml, &styles, Numbering::default());
+        assert_eq!(
+            out.unwrap(),
+            vec![
+                Block::Heading("一、总体情况".into()),
+                Block::Text("甲".into()),
+                Block::Text("乙".into()),
+                Block::Heading("二、主动公开".into()),
+                Block::Text("丙".into()),
+                Block::Heading("三、收到和处理".into()),
+            ]
+        );
     }
 
     #[test]
