@@ -231,6 +231,10 @@ fn xml_error(name: &str, reader: &Reader<&[u8]>, e: impl std::fmt::Display) -> I
 /// are a few bytes, and memchr's set-up (as quick-xml's `local_name` runs
 /// it) cost more than the scan, once per tag of the document.
 fn local(name: &[u8]) -> &[u8] {
+    // Word's own prefix, `w:`, is one letter: looked for first.
+    if let [_, b':', rest @ ..] = name {
+        return rest;
+    }
     name.iter()
         .position(|b| *b == b':')
         .and_then(|at| name.get(at.saturating_add(1)..))
