@@ -786,7 +786,10 @@ impl Reading<'_> {
                 if let Some(outer) = self.tables.last_mut() {
                     outer.layout = true;
                 }
-                self.tables.push(Table::default());
+                // An empty table holds nothing to lay out.
+                if !empty {
+                    self.tables.push(Table::default());
+                }
             }
             b"tr" => {
                 if let Some(t) = self.tables.last_mut() {
@@ -823,7 +826,8 @@ impl Reading<'_> {
                 }
             }
             b"t" => self.in_text = !empty,
-            b"p" => self.paragraph = Some(Paragraph::default()),
+            // An empty paragraph holds nothing.
+            b"p" if !empty => self.paragraph = Some(Paragraph::default()),
             b"pPr" => self.in_p_pr = !empty,
             b"pStyle" if self.in_p_pr => {
                 // Paragraphs in a run mostly share their style: the same
@@ -874,9 +878,8 @@ impl Reading<'_> {
             b"noBreakHyphen" => self.push("-"),
             _ => {}
         }
-        if empty {
-            self.end(name)?;
-        }
+        // An empty element has no end to read: each flag above is set to
+        // `!empty`, and an empty paragraph or table is not opened.
         Ok(())
     }
 
