@@ -570,16 +570,14 @@ fn region_rows(
 fn cell_text(mut glyphs: Vec<Glyph>) -> String {
     // Only the text is needed: each line is read where it lies.
     let mut text = String::new();
-    let runs = sort_into_lines(&mut glyphs);
-    let mut rest = glyphs.as_mut_slice();
-    for n in runs {
-        let all = std::mem::take(&mut rest);
-        let (line, after) = all.split_at_mut(n.min(all.len()));
-        rest = after;
-        let line = line_text(line);
+    let mut at = 0usize;
+    for n in sort_into_lines(&mut glyphs) {
+        let end = at.saturating_add(n);
+        let line = line_text(glyphs.get(at..end).unwrap_or_default());
         if !line.is_empty() {
             join(&mut text, &line);
         }
+        at = end;
     }
     text
 }
@@ -667,12 +665,13 @@ fn sort_into_lines(glyphs: &mut Vec<Glyph>) -> Vec<usize> {
     if n > 0 {
         runs.push(n);
     }
-    let mut rest = glyphs.as_mut_slice();
+    let mut at = 0usize;
     for &n in &runs {
-        let all = std::mem::take(&mut rest);
-        let (line, after) = all.split_at_mut(n.min(all.len()));
-        rest = after;
-        line.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+        let end = at.saturating_add(n);
+        if let Some(line) = glyphs.get_mut(at..end) {
+            line.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+        }
+        at = end;
     }
     runs
 }
@@ -793,35 +792,29 @@ impl Paragraphs {
     }
 }
 
-/// Whether a glyph, `gap` after the glyph before it, starts a new piece of
-/// its line: CJK glyphs abut, a space glyph is skipped, so only the gap
-/// between table cells (the cell margins, half an em and more) splits a line.
-fn splits(gap: f64, g: &Glyph) -> bool {
-    gap > 0.3 * g.size
+/// A line's glyphs but its spaces, each with whether it starts a new piece:
+/// CJK glyphs abut, a space glyph is skipped, so only a gap of more than
+/// 0.3 em (the cell margins of a table, half an em and more) splits a line.
+fn piece_starts(line: &Line) -> impl Iterator<Item = (bool, &Glyph)> {
+    let mut last_x1: Option<f64> = None;
+    line.glyphs.iter().filter(|g| !g.is_space()).map(move |g| {
+        let starts = last_x1.is_none_or(|x1| g.x0 - x1 > 0.3 * g.size);
+        last_x1 = Some(g.x1);
+        (starts, g)
+    })
 }
 
 /// How many pieces [`chunks`] cuts a line into, without building them.
 fn piece_count(line: &Line) -> usize {
-    let mut n = 0usize;
-    let mut last_x1: Option<f64> = None;
-    for g in line.glyphs.iter().filter(|g| !g.is_space()) {
-        if last_x1.is_none_or(|x1| splits(g.x0 - x1, g)) {
-            n = n.saturating_add(1);
-        }
-        last_x1 = Some(g.x1);
-    }
-    n
+    piece_starts(line).filter(|(starts, _)| *starts).count()
 }
 
-/// A line's runs of glyphs separated by gaps of more than 0.3 em (see
-/// [`splits`]).
+/// A line's pieces (see [`piece_starts`]).
 fn chunks(line: &Line) -> Vec<Chunk> {
     let mut out: Vec<Chunk> = Vec::new();
-    let mut last_x1: Option<f64> = None;
-    for g in line.glyphs.iter().filter(|g| !g.is_space()) {
-        let wide = last_x1.is_some_and(|x1| splits(g.x0 - x1, g));
+    for (starts, g) in piece_starts(line) {
         match out.last_mut() {
-            Some(c) if !wide => {
+            Some(c) if !starts => {
                 if g.x0 - c.x1 > 0.25 * g.size
                     && c.text
                         .chars()
@@ -849,7 +842,6 @@ fn chunks(line: &Line) -> Vec<Chunk> {
                 });
             }
         }
-        last_x1 = Some(g.x1);
     }
     for c in &mut out {
         c.figure = is_figure(&c.text);
