@@ -452,20 +452,18 @@ fn simple_kind(dict: &Dict<'_>, type3: bool) -> Kind {
         .unwrap_or(0.0)
         .clamp(0.0, 255.0) as usize;
     match dict.get::<Array<'_>>(b"Widths") {
-        Some(w) => match plain_numbers(&w) {
-            Some(plain) => {
-                for (slot, w) in widths.iter_mut().skip(first).zip(plain) {
+        Some(w) => {
+            // An item that is not a number keeps its slot's default.
+            let items: Vec<Option<f64>> = match plain_numbers(&w) {
+                Some(plain) => plain.into_iter().map(Some).collect(),
+                None => w.iter::<Object<'_>>().map(|o| num(&o)).collect(),
+            };
+            for (slot, w) in widths.iter_mut().skip(first).zip(items) {
+                if let Some(w) = w {
                     *slot = w;
                 }
             }
-            None => {
-                for (slot, w) in widths.iter_mut().skip(first).zip(w.iter::<Object<'_>>()) {
-                    if let Some(w) = num(&w) {
-                        *slot = w;
-                    }
-                }
-            }
-        },
+        }
         // The standard 14 fonts carry no widths: an average advance keeps
         // the gaps between words measurable.
         None => widths.fill(if type3 { 0.0 } else { 500.0 }),
