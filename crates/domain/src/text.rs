@@ -69,16 +69,9 @@ const HEDGES: &[&str] = &[
     "占",
 ];
 
-/// Splits prose into clauses, each without white space: 「申请 25 件」 and
-/// 「申请25\n件」 read as 「申请25件」.
-pub fn clauses(text: &str) -> impl Iterator<Item = Cow<'_, str>> + '_ {
-    text.split(CLAUSE_BREAKS)
-        .map(without_spacing)
-        .filter(|c| !c.is_empty())
-}
-
 /// Text without white space (spaces, line breaks, the ideographic space);
-/// borrowed when it has none, as most clauses.
+/// borrowed when it has none, as most clauses: 「申请 25 件」 and
+/// 「申请25\n件」 read as 「申请25件」.
 fn without_spacing(text: &str) -> Cow<'_, str> {
     if text.chars().any(char::is_whitespace) {
         Cow::Owned(text.chars().filter(|c| !c.is_whitespace()).collect())
@@ -142,7 +135,7 @@ fn single_count(clause: &str) -> Option<(usize, u64)> {
     }
 }
 
-/// The clauses of `text` (as [`clauses`] splits it, spacing kept) that hold
+/// The clauses of `text` (split at [`CLAUSE_BREAKS`], spacing kept) that hold
 /// 件, which every stated count does: found from each 件, so the prose
 /// without one, most of it, is never split or read.
 fn clauses_with_jian(text: &str) -> impl Iterator<Item = &str> + '_ {
