@@ -13,7 +13,9 @@
 //! also moves the audit chain's head, one row of `store_meta` it locks
 //! first (`SELECT … FOR UPDATE`) and updates at the end (postgres/tx.rs):
 //! the baseline does the same on its own copy of that row, or, as
-//! [`Lock::Without`], only the inserts, to show what the chain's lock costs.
+//! [`Lock::Without`], only the inserts (no lock taken, no head updated: an
+//! update would lock the row until `COMMIT` all the same), to show what the
+//! chain costs.
 //!
 //! Each transaction is as cheap as tokio-postgres makes it: statements
 //! prepared once per connection, and `BEGIN`, the lock, the inserts, the
@@ -30,24 +32,9 @@ use std::{
 use anyhow::{Context as _, bail};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::future::join_all;
+use gongkai_store::postgres::Tree;
 use tokio_postgres::{NoTls, Row, types::ToSql};
 
-/// The tables of the store (crates/store/src/postgres/migrations).
-const TABLES: &[&str] = &[
-    "agencies",
-    "agency_versions",
-    "supervision",
-    "reports",
-    "report_revisions",
-    "reports_by_year",
-    "reports_by_state",
-    "area_reports",
-    "area_reports_by_state",
-    "audit_events",
-    "audit_event_hashes",
-    "requests",
-    "area_sums",
-];
 /// The chain head's row (`store_meta`, key `audit_head`): every write locks
 /// it first and writes it.
 const HEAD_KEY: &[u8] = b"audit_head";
@@ -66,8 +53,14 @@ pub type Counts = Vec<(&'static str, i64)>;
 /// Counts the rows of every table of the store.
 pub async fn counts(pool: &Pool) -> anyhow::Result<Counts> {
     let client = pool.get().await.context("connecting to the database")?;
-    let mut out = Vec::with_capacity(TABLES.len());
-    for &t in TABLES {
+    let mut out = Vec::new();
+    // Every table of the store but `store_meta`, which holds the chain head
+    // (updated, not grown) and the format.
+    for t in Tree::ALL
+        .into_iter()
+        .filter(|t| *t != Tree::Meta)
+        .map(Tree::table)
+    {
         let row = client
             .query_one(&format!("SELECT count(*) FROM {t}"), &[])
             .await
@@ -157,6 +150,9 @@ pub struct Bare {
     pool: Pool,
     tables: Vec<Table>,
     head: Vec<u8>,
+    /// The lock on the copy of the head, and its update.
+    lock_sql: String,
+    head_sql: String,
     next: AtomicU64,
 }
 
@@ -272,10 +268,14 @@ impl Bare {
         client
             .batch_execute(&format!(
                 "DROP TABLE IF EXISTS {PREFIX}store_meta; \
-                 CREATE TABLE {PREFIX}store_meta (LIKE store_meta INCLUDING ALL); \
-                 INSERT INTO {PREFIX}store_meta SELECT * FROM store_meta \
-                 WHERE key = convert_to('audit_head', 'UTF8')"
+                 CREATE TABLE {PREFIX}store_meta (LIKE store_meta INCLUDING ALL)"
             ))
+            .await?;
+        client
+            .execute(
+                &format!("INSERT INTO {PREFIX}store_meta SELECT * FROM store_meta WHERE key = $1"),
+                &[&HEAD_KEY],
+            )
             .await?;
         drop(client);
         Ok((
@@ -283,23 +283,23 @@ impl Bare {
                 pool,
                 tables,
                 head,
+                lock_sql: format!("SELECT value FROM {PREFIX}store_meta WHERE key = $1 FOR UPDATE"),
+                head_sql: format!("UPDATE {PREFIX}store_meta SET value = $2 WHERE key = $1"),
                 next: AtomicU64::new(0),
             }),
             written,
         ))
     }
 
-    /// One transaction: the lock (with [`Lock::With`]), the inserts, the
-    /// head's update, `COMMIT`, pipelined.
+    /// One transaction: with [`Lock::With`] the lock, the inserts and the
+    /// head's update, else the inserts alone; then `COMMIT`, pipelined.
     pub async fn transaction(&self, lock: Lock) -> anyhow::Result<()> {
         let count = self.next.fetch_add(1, Ordering::Relaxed);
         let n = count.to_be_bytes();
         let object = self.pool.get().await.context("the baseline's pool")?;
         let client: &tokio_postgres::Client = &object;
-        let lock_sql = format!("SELECT value FROM {PREFIX}store_meta WHERE key = $1 FOR UPDATE");
-        let head_sql = format!("UPDATE {PREFIX}store_meta SET value = $2 WHERE key = $1");
-        let locked = object.prepare_cached(&lock_sql).await?;
-        let update = object.prepare_cached(&head_sql).await?;
+        let locked = object.prepare_cached(&self.lock_sql).await?;
+        let update = object.prepare_cached(&self.head_sql).await?;
         let mut inserts = Vec::with_capacity(self.tables.len());
         for t in &self.tables {
             inserts.push(
@@ -365,11 +365,13 @@ impl Bare {
                 }));
             }
         }
-        let head = &self.head;
-        let update = &update;
-        burst.push(Box::pin(async move {
-            client.execute(update, &[&head_key, head]).await
-        }));
+        if lock == Lock::With {
+            let head = &self.head;
+            let update = &update;
+            burst.push(Box::pin(async move {
+                client.execute(update, &[&head_key, head]).await
+            }));
+        }
         burst.push(Box::pin(async {
             client.batch_execute("COMMIT").await.map(|()| 0_u64)
         }));

@@ -169,7 +169,7 @@ enum Rpc {
     /// PostgreSQL only: the rows of one SubmitReport, one transaction each,
     /// by tokio-postgres directly, the chain head locked first.
     Bare,
-    /// The same without the chain head's lock.
+    /// The same without the chain: the inserts alone (no lock, no head).
     BareNoLock,
     /// PostgreSQL only: what one GetReport reads (the head, then the
     /// revision), by tokio-postgres directly: GetReport's floor.
@@ -1162,24 +1162,21 @@ async fn measure(args: &Args, server: &Server) -> anyhow::Result<bool> {
     if rpcs.contains(&Rpc::Get) || wants_bare || wants_bare_read {
         let count = args.get_reports.max(1);
         register_agencies(&setup, &shared, agencies_for(u64::try_from(count)?)?, 4).await?;
+        // One pool for the baselines, the size of gongkai's own.
+        let pool = match &server.database {
+            Some(url) if wants_bare || wants_bare_read => Some(bare::pool(
+                url,
+                gongkai_store::postgres::PgOptions::default().max_connections,
+            )?),
+            _ => None,
+        };
         // What a submit writes, for the baseline: the tables' growth.
-        let before = match &server.database {
-            Some(url) if wants_bare => {
-                let pool = bare::pool(
-                    url,
-                    gongkai_store::postgres::PgOptions::default().max_connections,
-                )?;
-                let counts = bare::counts(&pool).await?;
-                Some((pool, counts))
-            }
+        let before = match &pool {
+            Some(pool) if wants_bare => Some((pool.clone(), bare::counts(pool).await?)),
             _ => None,
         };
         shared.get_names = Arc::new(presubmit(&setup, &shared, count).await?);
-        if let Some(url) = server.database.as_ref().filter(|_| wants_bare_read) {
-            let pool = bare::pool(
-                url,
-                gongkai_store::postgres::PgOptions::default().max_connections,
-            )?;
+        if let Some(pool) = pool.filter(|_| wants_bare_read) {
             shared.bare_read = Some(bare::BareRead::prepare(pool, count).await?);
         }
         if let Some((pool, counts)) = before {
@@ -1340,11 +1337,6 @@ fn load_average() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// The Health/Check rate at `n` in flight in the same round.
-fn health_rate(points: &[Point], n: usize, round: u32) -> Option<f64> {
-    rate_of(points, Rpc::Health, n, round)
-}
-
 /// The rate of `rpc` at `n` in flight in `round`.
 fn rate_of(points: &[Point], rpc: Rpc, n: usize, round: u32) -> Option<f64> {
     points
@@ -1364,7 +1356,7 @@ fn ratios_64(points: &[Point], of: Rpc, base: Rpc) -> Vec<f64> {
 }
 
 fn ratio(points: &[Point], p: &Point) -> String {
-    match health_rate(points, p.in_flight, p.round) {
+    match rate_of(points, Rpc::Health, p.in_flight, p.round) {
         Some(h) => format!("{:.1} %", 100.0 * p.rate() / h),
         None => "–".into(),
     }
