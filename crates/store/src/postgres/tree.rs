@@ -171,12 +171,12 @@ impl Tree {
             Tree::Meta => {
                 let (mut format, mut sequence, mut sha) = (None, None, None);
                 match key {
-                    b"format" => {
+                    crate::rules::FORMAT_KEY => {
                         let raw: [u8; 4] =
                             value.try_into().map_err(|_| k.bad("format is not a u32"))?;
                         format = Some(i64::from(u32::from_be_bytes(raw)));
                     }
-                    b"audit_head" => {
+                    crate::rules::AUDIT_HEAD_KEY => {
                         let head: AuditHead = codec::decode(t, key, value)?;
                         sequence = Some(k.int8(head.sequence)?);
                         sha = Some(head.event_sha256).filter(|s| !s.is_empty());

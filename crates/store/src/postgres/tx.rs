@@ -22,6 +22,7 @@ use super::{
 use crate::{
     Result, StoreError,
     engine::{Overlay, merge, overlay},
+    rules::AUDIT_HEAD_KEY,
 };
 
 /// What a transaction's closure returns: a boxed future borrowing the
@@ -34,8 +35,6 @@ const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE";
 const LOCK: &str = "SELECT value FROM store_meta WHERE key = $1 FOR UPDATE";
 /// Starts a read-only transaction that sees one point in time throughout.
 const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
-/// The chain head's key in `store_meta`: the rules' own.
-use crate::rules::AUDIT_HEAD_KEY as AUDIT_HEAD;
 
 /// A write transaction in progress. Reads see the transaction's own puts
 /// and deletes first, then the database (which, under the chain's lock,
@@ -452,7 +451,7 @@ where
         return Ok(value);
     }
     let planned = tx.overlay[Tree::Meta.index()]
-        .get(AUDIT_HEAD)
+        .get(AUDIT_HEAD_KEY)
         .cloned()
         .flatten();
     let writes = tx.staged();
@@ -515,7 +514,7 @@ where
         let c = tx.client().map_err(Failure::Fatal)?;
         let begin = Box::pin(async move { c.batch_execute(BEGIN).await.map(|()| None) })
             as Pin<Box<dyn Future<Output = _> + Send + '_>>;
-        let lock = Box::pin(async move { c.query_opt(&lock, &[&AUDIT_HEAD]).await });
+        let lock = Box::pin(async move { c.query_opt(&lock, &[&AUDIT_HEAD_KEY]).await });
         let mut answers = pipelined(vec![begin, lock]).await.into_iter();
         let begun = answers.next().unwrap_or(Ok(None));
         let locked = answers.next().unwrap_or(Ok(None));
@@ -547,6 +546,6 @@ where
         tx.abort().await;
         return Ok(earlier.value);
     }
-    tx.known[Tree::Meta.index()].insert(AUDIT_HEAD.to_vec(), Some(head));
+    tx.known[Tree::Meta.index()].insert(AUDIT_HEAD_KEY.to_vec(), Some(head));
     finish(tx, f, mode, doubt).await
 }
