@@ -731,7 +731,7 @@ async fn health_and_reflection_need_no_token(engine: Engine) {
         ),
     };
     let mut stream = alpha
-        .server_reflection_info(tokio_stream::iter([request]))
+        .server_reflection_info(tokio_stream::iter([request.clone()]))
         .await
         .expect("reflection v1alpha without a token")
         .into_inner();
@@ -744,6 +744,18 @@ async fn health_and_reflection_need_no_token(engine: Engine) {
         ),
         "{response:?}"
     );
+    // A wrong token on reflection is no token (grpcurl sends the method's
+    // token to reflection first): answered, not refused.
+    let mut wrong = tonic::Request::new(tokio_stream::iter([request]));
+    wrong
+        .metadata_mut()
+        .insert("authorization", "Bearer wrong".parse().expect("ascii"));
+    let mut stream = alpha
+        .server_reflection_info(wrong)
+        .await
+        .expect("reflection with a wrong token")
+        .into_inner();
+    assert!(stream.message().await.expect("a response").is_some());
 }
 
 async fn out_of_scope_reports_look_the_same_whether_or_not_they_exist(engine: Engine) {

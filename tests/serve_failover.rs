@@ -17,8 +17,8 @@ use std::{
 };
 
 use common::load::{
-    self, Book, Load, TREE_EVENTS, check_acked, check_one_sequence, principals, register_tree,
-    start_replica, until_health, verify_database,
+    self, Book, Load, check_acked, check_one_sequence, principals, register_tree, start_replica,
+    tree_events, until_health, verify_database,
 };
 use gongkai_testkit::{Cluster, Options};
 use rand::Rng;
@@ -99,7 +99,11 @@ async fn failover(cycle: usize) {
 
     let acked = check_acked(&clients[0], &p, &lanes).await;
     let events = check_one_sequence(&mut clients[1], &p).await;
-    assert_eq!(events, TREE_EVENTS + acked, "every acknowledged write once");
+    assert_eq!(
+        events,
+        tree_events() + acked,
+        "every acknowledged write once"
+    );
     // Verified on the promoted standby itself.
     assert_eq!(verify_database(&standby.url(&db)).await, events);
     assert!(

@@ -73,11 +73,6 @@ impl Book {
         list[i % list.len()].clone()
     }
 
-    /// How many replicas.
-    pub fn len(&self) -> usize {
-        self.0.read().expect("book").len()
-    }
-
     /// Replica `i` answers at new clients.
     pub fn replace(&self, i: usize, clients: Clients) {
         self.0.write().expect("book")[i] = clients;
@@ -358,8 +353,10 @@ pub async fn register_tree(c: &mut Clients, principals: &Principals) {
     c.register_tree(principals.token(ADMIN_NAME), false).await;
 }
 
-/// Events the supervision tree's registration writes.
-pub const TREE_EVENTS: u64 = 4;
+/// Events the supervision tree's registration writes: one per agency.
+pub fn tree_events() -> u64 {
+    u64::try_from(super::serve::tree_agencies(false).len()).expect("a few agencies")
+}
 
 /// Checks through `c` that every acknowledged write is there, once, with
 /// the content sent: each lane's report has exactly its acknowledged
@@ -445,7 +442,11 @@ pub async fn until_health(
 ) -> Instant {
     let deadline = Instant::now() + limit;
     loop {
-        if c.health().await.ok() == Some(want) {
+        // A hung call counts against the limit too.
+        let left = deadline.saturating_duration_since(Instant::now());
+        if let Ok(Ok(status)) = tokio::time::timeout(left, c.health()).await
+            && status == want
+        {
             return Instant::now();
         }
         assert!(
@@ -460,9 +461,11 @@ pub async fn until_health(
 /// `GONGKAI_LONG_CYCLES` when set (e.g. 20).
 pub fn cycles(short: usize) -> usize {
     match std::env::var("GONGKAI_LONG_CYCLES") {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("GONGKAI_LONG_CYCLES={v}: not a number")),
+        Ok(v) => {
+            v.parse().ok().filter(|n| *n > 0).unwrap_or_else(|| {
+                panic!("GONGKAI_LONG_CYCLES={v}: not a number of cycles above 0")
+            })
+        }
         Err(_) => short,
     }
 }
